@@ -1,0 +1,33 @@
+# datong — every target sets up what it needs by itself (virtualenv, packages, broker).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## the whole hub on embedded defaults (broker, processor, API)
+	$(BIN)/datong up
+
+test: $(STAMP) ## unit and integration tests against the real broker and databases
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check schemas connectors services tests
+	$(BIN)/ruff format --check schemas connectors services tests
+	$(BIN)/mypy
+
+bench: $(STAMP) ## throughput and latency, each beside its limit
+	$(BIN)/datong bench
+
+clean: ## remove the virtualenv and local state
+	rm -rf $(VENV) var

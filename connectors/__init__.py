@@ -1,0 +1,1 @@
+"""datong connectors: department sources -> map -> validate -> pseudonymize -> Kafka."""

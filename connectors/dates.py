@@ -1,0 +1,54 @@
+"""Dates and times as Chinese department exports write them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from connectors.errors import RecordError
+
+# China Standard Time has had no daylight saving since 1991, so a fixed offset is exact.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?|(?P<m2>\d{2})(?P<d2>\d{2}))"
+    r"(?:[ T]+(?P<H>\d{1,2})[:时](?P<M>\d{1,2})(?:[:分](?P<S>\d{1,2})秒?)?(?:\.\d+)?)?$"
+)
+
+
+def parse_datetime(raw: str, field: str, tz: timezone = CHINA) -> datetime:
+    """Parse ``2024-03-05``, ``2024/3/5``, ``2024年3月5日``, ``20240305``, with an optional time.
+
+    Times without an offset are local China time; the result is timezone-aware.
+    """
+    value = raw.strip()
+    if not value:
+        raise RecordError(field, "is empty", "missing_field")
+    match = _DATE.match(value)
+    if match is None:
+        if "T" in value or "+" in value[10:]:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        raise RecordError(field, "is not a date (use 2024-03-05, 2024/3/5, 2024年3月5日 or "
+                          "20240305)", "bad_date")
+    parts = match.groupdict()
+    try:
+        day = date(int(parts["y"]), int(parts["m"] or parts["m2"]), int(parts["d"] or parts["d2"]))
+        clock = time(int(parts["H"] or 0), int(parts["M"] or 0), int(parts["S"] or 0))
+    except ValueError:
+        raise RecordError(field, "is a date that does not exist", "bad_date") from None
+    return datetime.combine(day, clock, tzinfo=tz)
+
+
+def parse_date(raw: str, field: str) -> date:
+    """Parse a calendar date in any of the forms ``parse_datetime`` accepts."""
+    return parse_datetime(raw, field).date()
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC."""
+    return moment.astimezone(UTC)

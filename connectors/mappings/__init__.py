@@ -1,0 +1,1 @@
+"""Department mappings: source fields -> pseudonymized events."""

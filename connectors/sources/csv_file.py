@@ -1,0 +1,115 @@
+"""CSV exports as Chinese department systems write them: UTF-8, UTF-8 with BOM, or GB18030."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from connectors.base import SourceRecord
+from connectors.errors import RecordError, SourceError
+
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+MAX_FIELD_CHARS = 4096
+
+
+def detect_encoding(head: bytes) -> str:
+    """BOM means UTF-8; a header line that is valid UTF-8 means UTF-8; otherwise GB18030.
+
+    Spreadsheet programs on Chinese Windows save CSV as GB18030 (GBK) without a marker;
+    GBK bytes of Chinese text are almost never valid UTF-8, so the header decides.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+class CsvFile:
+    """One CSV file; positions are 1-based data row numbers (the header is row 0)."""
+
+    def __init__(self, path: Path, encoding: str | None = None) -> None:
+        if encoding is not None and encoding not in ENCODINGS:
+            raise SourceError(f"{path}: encoding {encoding!r} is not one of {ENCODINGS}")
+        self.path = path
+        self.name = str(path)
+        self.encoding = encoding
+
+    def records(self, after: int | None = None) -> Iterator[SourceRecord]:
+        """Yield data rows after position ``after``; undecodable rows carry an error."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read: {exc.strerror}") from exc
+        encoding = self.encoding or detect_encoding(data[:4096])
+        if encoding == "utf-8-sig":
+            data = data[len(codecs.BOM_UTF8):]
+            encoding = "utf-8"
+        lines = data.splitlines(keepends=True)
+        if not lines:
+            raise SourceError(f"{self.path}: the file is empty, expected a header row")
+        header = _decode_header(self.path, lines[0], encoding)
+        yield from self._rows(header, lines[1:], encoding, after or 0)
+
+    def _rows(self, header: list[str], lines: list[bytes], encoding: str, after: int,
+              ) -> Iterator[SourceRecord]:
+        position = 0
+        pending: list[str] = []
+        for raw in lines:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                position += 1
+                if position > after:
+                    yield SourceRecord(self.name, position, {}, RecordError(
+                        "(row)", f"is not valid {encoding} (byte {exc.start} of the line)",
+                        "bad_encoding"), raw=raw)
+                continue
+            pending.append(text)
+            if _open_quote("".join(pending)):
+                continue  # a quoted field spans lines: keep reading
+            row_text, pending = "".join(pending), []
+            if not row_text.strip():
+                continue
+            position += 1
+            if position > after:
+                yield self._record(header, row_text, position)
+        if pending and "".join(pending).strip():
+            position += 1
+            if position > after:
+                yield SourceRecord(self.name, position, {}, RecordError(
+                    "(row)", "ends inside a quoted field (truncated file?)", "truncated"))
+
+    def _record(self, header: list[str], row_text: str, position: int) -> SourceRecord:
+        values = next(csv.reader([row_text]), [])
+        if len(values) > len(header):
+            return SourceRecord(self.name, position, {}, RecordError(
+                "(row)", f"has {len(values)} columns, the header has {len(header)}",
+                "extra_columns"))
+        fields: dict[str, str | None] = dict.fromkeys(header)
+        for name, value in zip(header, values, strict=False):
+            if len(value) > MAX_FIELD_CHARS:
+                return SourceRecord(self.name, position, {}, RecordError(
+                    name, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"))
+            fields[name] = value
+        return SourceRecord(self.name, position, fields)
+
+
+def _decode_header(path: Path, line: bytes, encoding: str) -> list[str]:
+    try:
+        text = line.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: the header row is not valid {encoding}") from exc
+    header = [name.strip() for name in next(csv.reader([text]), [])]
+    if not any(header):
+        raise SourceError(f"{path}: the first row must name the columns")
+    return header
+
+
+def _open_quote(text: str) -> bool:
+    return text.count('"') % 2 == 1

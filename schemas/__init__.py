@@ -1,0 +1,1 @@
+"""datong contracts: Avro schemas, the catalog that names their topics, serde and registry."""

@@ -1,0 +1,27 @@
+"""CloudEvents Kafka binding, binary mode: the headers every datong record carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+CONTENT_TYPE = "application/avro"
+SPEC_VERSION = "1.0"
+
+Headers = list[tuple[str, bytes]]
+
+
+def cloudevent_headers(event_id: str, source: str, ce_type: str, time: datetime) -> Headers:
+    """Headers for one record: ``ce_id`` is the event_id, ``ce_type`` the Avro full name."""
+    return [
+        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_id", event_id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", ce_type.encode()),
+        ("ce_time", time.astimezone(UTC).isoformat(timespec="milliseconds").encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+
+
+def header_map(headers: Headers | None) -> dict[str, str]:
+    """Decode record headers into a dict (last one wins)."""
+    return {key: value.decode("utf-8", "replace") for key, value in headers or []}

@@ -1,0 +1,1 @@
+"""datong services: merge processors, view store, HTTP API, metrics and the CLI."""

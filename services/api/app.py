@@ -1,0 +1,104 @@
+"""The HTTP API's app factory (a composition root: it may mount the connectors' intake)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.broker import answers_metadata
+from services.merge.rules import VIEWS
+from services.metrics import ApiMetrics
+from services.settings import Settings
+from services.store.database import ping
+from services.store.views import visible_row
+
+
+def create_api(settings: Settings, engine: sa.Engine,
+               registry: CollectorRegistry | None = None) -> Starlette:
+    """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None)."""
+    registry = registry or CollectorRegistry()
+    metrics = ApiMetrics(registry)
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        checks = {
+            "database": await _check(lambda: ping(engine)),
+            "broker": "ok" if await asyncio.to_thread(answers_metadata, settings.bootstrap)
+            else "unreachable",
+        }
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    async def view_row(request: Request) -> JSONResponse:
+        view, key = request.path_params["view"], request.path_params["key"]
+        if view not in VIEWS:
+            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEWS)}")
+        row = await asyncio.to_thread(read_row, engine, view, key)
+        if row is None:
+            raise HTTPException(404, f"{view} has no row with key {key!r}")
+        return JSONResponse(row)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+        return JSONResponse({"error": detail, "status": status}, status_code=status)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            Route("/views/{view}/{key}", view_row),
+        ],
+        exception_handlers={HTTPException: http_error},
+    )
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        route = next((r.path for r in app.routes
+                      if isinstance(r, Route) and r.matches(request.scope)[0].value == 2),
+                     "unmatched")
+        metrics.requests.labels(route, f"{response.status_code // 100}xx").inc()
+        return response
+
+    return app
+
+
+async def _check(probe: Any) -> str:
+    try:
+        await asyncio.to_thread(probe)
+    except sa.exc.SQLAlchemyError as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def read_row(engine: sa.Engine, view: str, key: str) -> dict[str, Any] | None:
+    """A visible view row as JSON-ready data with its provenance, or None."""
+    with Session(engine) as session:
+        row = visible_row(session, view, key)
+        if row is None:
+            return None
+        spec = VIEWS[view]
+        data = {k: v for k, v in row.data.items() if k not in spec.hidden}
+        provenance = {
+            k: {"department": d, "event_id": e, "event_time_ms": t}
+            for k, (d, e, t) in row.provenance.items()
+            if k not in spec.hidden and row.data.get(k) is not None
+        }
+        return {spec.key_field: row.key, **data, "provenance": provenance}

@@ -1,0 +1,126 @@
+"""The faust worker: consumes source topics in batches and runs the merge processor.
+
+View state lives in the view store, not in faust tables: the embedded broker
+under-reports the latest offset, so a recovered table would silently miss its newest
+updates (DESIGN §4). Offsets are acknowledged only after the database commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.exc import SQLAlchemyError
+
+from schemas.catalog import dlq_topic
+from services.merge.outbox import OutboxPublisher
+from services.merge.processor import BatchOutcome, MergeProcessor, Message
+from services.metrics import MergeMetrics
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "__datong.errors."
+
+
+def create_app(settings: Settings, engine: sa.Engine, processor: MergeProcessor,
+               metrics: MergeMetrics) -> faust.App:
+    """The faust app with one batching agent over every source topic that feeds a view."""
+    app = faust.App(
+        settings.consumer_group,
+        broker=f"kafka://{settings.bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
+        broker_rebalance_timeout=settings.session_timeout_s,
+        broker_commit_interval=0.5,
+        stream_wait_empty=False,
+        datadir=str(settings.var_dir / "faust"),
+    )
+    holder: dict[str, AIOKafkaProducer] = {}
+
+    async def send(topic: str, key: bytes, value: bytes | None,
+                   headers: list[tuple[str, bytes]]) -> None:
+        await holder["producer"].send_and_wait(topic, value=value, key=key, headers=headers)
+
+    publisher = OutboxPublisher(engine, send, metrics)
+    source = app.topic(*processor.topics(), key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw", internal=False)
+
+    @app.agent(source)
+    async def merge(stream: Any) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            messages = [Message(e.message.topic, e.message.partition, e.message.offset,
+                                e.message.key, e.message.value) for e in events]
+            outcome = await _process_until_committed(processor, messages)
+            if outcome.rejects:
+                await _dead_letter(holder["producer"], outcome, metrics)
+            if outcome.view_changes:
+                publisher.wake()
+            _record_lag(app, metrics, settings.consumer_group, events)
+
+    @app.task
+    async def start_publisher() -> None:
+        # Not idempotent: Tansu answers InitProducerId with an error for aiokafka, and a
+        # resent view change is harmless on a compacted topic (same key, same value).
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all",
+                                    linger_ms=2)
+        await producer.start()
+        holder["producer"] = producer
+        await publisher.run()
+
+    return app
+
+
+async def _process_until_committed(processor: MergeProcessor,
+                                   messages: list[Message]) -> BatchOutcome:
+    """Retry the batch until it commits: faust acks the batch once we return or raise,
+    so giving up here would lose its events (an unexpected error is retried too, loudly)."""
+    delay = 0.2
+    while True:
+        try:
+            return await asyncio.to_thread(processor.process, messages)
+        except SQLAlchemyError as exc:
+            log.error("view store write failed (%s); retrying the batch in %.1fs",
+                      type(exc).__name__, delay)
+        except Exception:
+            log.exception("merging a batch failed; retrying it in %.1fs", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _dead_letter(producer: AIOKafkaProducer, outcome: BatchOutcome,
+                       metrics: MergeMetrics) -> None:
+    for message, reason in outcome.rejects:
+        department = message.topic.split(".")[1] if message.topic.count(".") >= 2 else "unknown"
+        headers = [
+            (REASON_HEADER + "reason", reason.encode()),
+            (REASON_HEADER + "code", b"undecodable"),
+            (REASON_HEADER + "source", message.topic.encode()),
+            (REASON_HEADER + "position", f"{message.partition}:{message.offset}".encode()),
+        ]
+        await producer.send_and_wait(dlq_topic(department), value=message.value,
+                                     key=message.key, headers=headers)
+        metrics.events.labels("-", department, "rejected").inc()
+        log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition,
+                    message.offset, reason)
+
+
+def _record_lag(app: faust.App, metrics: MergeMetrics, group: str, events: list[Any]) -> None:
+    """Lag from the fetch responses' high watermark (correct on Tansu, unlike ListOffsets)."""
+    last: dict[tuple[str, int], int] = {}
+    for event in events:
+        last[(event.message.topic, event.message.partition)] = event.message.offset
+    for (topic, partition), offset in last.items():
+        highwater = app.consumer.highwater(faust.types.TP(topic, partition))
+        if highwater is not None:
+            metrics.consumer_lag.labels(group, topic, str(partition)).set(
+                max(0, highwater - offset - 1))

@@ -1,0 +1,118 @@
+"""One frozen settings object per process, read from ``DATONG_*`` variables."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from services.errors import ConfigError
+
+_PREFIX = "DATONG_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a datong process is configured with; unset means the embedded default."""
+
+    var_dir: Path
+    kafka_bootstrap: str | None
+    database_url: str
+    registry_url: str | None
+    hmac_key: bytes
+    seal_key: bytes
+    api_host: str
+    api_port: int
+    broker_port: int
+    worker_metrics_port: int
+    partitions: int
+    consumer_group: str
+    batch_size: int
+    batch_within_s: float
+    session_timeout_s: float
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no external Kafka is configured and datong starts its own broker."""
+        return self.kafka_bootstrap is None
+
+    @property
+    def bootstrap(self) -> str:
+        """The Kafka bootstrap address to connect to (the embedded broker's when unset)."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.broker_port}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (used by the CLI for command-line flags)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (``os.environ`` when omitted)."""
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(_PREFIX + name)
+            return value if value not in (None, "") else default
+
+        var_dir = Path(get("VAR_DIR", "var") or "var")
+        database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'datong.db'}"
+        return cls(
+            var_dir=var_dir,
+            kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
+            database_url=database_url,
+            registry_url=get("REGISTRY_URL"),
+            hmac_key=_key(get("HMAC_KEY"), "HMAC_KEY", var_dir),
+            seal_key=_key(get("SEAL_KEY"), "SEAL_KEY", var_dir),
+            api_host=get("API_HOST", "127.0.0.1") or "127.0.0.1",
+            api_port=_int(get("API_PORT", "8080"), "API_PORT"),
+            broker_port=_int(get("BROKER_PORT", "9092"), "BROKER_PORT"),
+            worker_metrics_port=_int(get("WORKER_METRICS_PORT", "9101"), "WORKER_METRICS_PORT"),
+            partitions=_int(get("PARTITIONS", "4"), "PARTITIONS"),
+            consumer_group=get("CONSUMER_GROUP", "datong-merge") or "datong-merge",
+            batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),
+            batch_within_s=_float(get("BATCH_WITHIN_S", "0.05"), "BATCH_WITHIN_S"),
+            session_timeout_s=_float(get("SESSION_TIMEOUT_S", "10"), "SESSION_TIMEOUT_S"),
+        )
+
+
+def _int(value: str | None, name: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise ConfigError(f"{_PREFIX}{name} must be an integer, got {value!r}") from None
+
+
+def _float(value: str | None, name: str) -> float:
+    try:
+        return float(value or "")
+    except ValueError:
+        raise ConfigError(f"{_PREFIX}{name} must be a number, got {value!r}") from None
+
+
+def _key(value: str | None, name: str, var_dir: Path) -> bytes:
+    """A 32-byte key from base64, or on embedded defaults one generated once under ``var/``.
+
+    The generated key is kept on disk so that person keys and sealed dead letters stay
+    valid across restarts of a development hub; production sets the variable.
+    """
+    if value is not None:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ConfigError(f"{_PREFIX}{name} must be base64") from None
+        if len(raw) < 32:
+            raise ConfigError(f"{_PREFIX}{name} must decode to at least 32 bytes, got {len(raw)}")
+        return raw
+    path = var_dir / "keys" / name.lower()
+    if path.exists():
+        return base64.b64decode(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(base64.b64encode(raw).decode())
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return raw

@@ -1,0 +1,1 @@
+"""The view store: SQLAlchemy models and the data functions over them."""

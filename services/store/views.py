@@ -1,0 +1,125 @@
+"""Data functions over the view store; the caller owns the session and its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.merge.merge import Conflict, Provenance, Row
+from services.store.models import MergeConflict, Outbox, ViewRow
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """A row as stored: merge state plus whether the view shows it."""
+
+    row: Row
+    visible: bool
+    community_code: str | None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One view change to publish."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: dict[str, str]
+
+
+def _provenance_json(row: Row) -> dict[str, Any]:
+    return {k: [p.department, p.event_id, p.event_time_ms] for k, p in row.provenance.items()}
+
+
+def _row(view_row: ViewRow) -> Row:
+    provenance = {k: Provenance(d, e, int(t)) for k, (d, e, t) in view_row.provenance.items()}
+    return Row(view_row.key, dict(view_row.data), provenance)
+
+
+def load_rows(session: Session, view: str, keys: Iterable[str]) -> dict[str, StoredRow]:
+    """The stored rows of ``view`` among ``keys`` (absent keys are missing from the result)."""
+    wanted = sorted(set(keys))
+    found: dict[str, StoredRow] = {}
+    for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+        chunk = wanted[start : start + 500]
+        query = sa.select(ViewRow).where(ViewRow.view == view, ViewRow.key.in_(chunk))
+        for stored in session.scalars(query):
+            found[stored.key] = StoredRow(_row(stored), stored.visible, stored.community_code)
+    return found
+
+
+def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str],
+            update: bool) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    if update:
+        columns = {c: getattr(statement.excluded, c) for c in rows[0] if c not in keys}
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=columns)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    session.execute(statement, rows)
+
+
+def save_rows(session: Session, view: str, rows: Sequence[StoredRow]) -> None:
+    """Insert or replace rows of ``view`` in one statement."""
+    _upsert(session, ViewRow.__table__, [
+        {"view": view, "key": s.row.key, "community_code": s.community_code,
+         "visible": s.visible, "data": dict(s.row.values), "provenance": _provenance_json(s.row)}
+        for s in rows
+    ], ["view", "key"], update=True)
+
+
+def add_conflicts(session: Session, conflicts: Sequence[Conflict]) -> None:
+    """Record conflicts; a replayed event records nothing new."""
+    _upsert(session, MergeConflict.__table__, [
+        {"view": c.view, "key": c.key, "field": c.field, "event_id": c.source.event_id,
+         "owner": c.owner, "department": c.source.department,
+         "event_time_ms": c.source.event_time_ms}
+        for c in conflicts
+    ], ["view", "key", "field", "event_id"], update=False)
+
+
+def add_outbox(session: Session, entries: Sequence[OutboxEntry]) -> None:
+    """Queue view changes for publishing, in the caller's transaction."""
+    now = datetime.now(UTC)
+    if entries:
+        session.execute(sa.insert(Outbox), [
+            {"topic": e.topic, "key": e.key, "value": e.value, "headers": e.headers,
+             "created_at": now, "published": False}
+            for e in entries
+        ])
+
+
+def pending_outbox(session: Session, limit: int) -> list[Outbox]:
+    """The oldest unpublished view changes, in commit order."""
+    query = (sa.select(Outbox).where(Outbox.published.is_(False)).order_by(Outbox.id)
+             .limit(limit))
+    return list(session.scalars(query))
+
+
+def mark_published(session: Session, ids: Sequence[int]) -> None:
+    """Mark outbox entries as sent."""
+    if ids:
+        session.execute(sa.update(Outbox).where(Outbox.id.in_(ids)).values(published=True))
+
+
+def visible_row(session: Session, view: str, key: str) -> ViewRow | None:
+    """The row of ``view`` at ``key`` if the view shows it."""
+    stored = session.get(ViewRow, (view, key))
+    return stored if stored is not None and stored.visible else None
+
+
+def conflicts_for(session: Session, view: str, key: str) -> list[MergeConflict]:
+    """Conflicts recorded against a row."""
+    query = sa.select(MergeConflict).where(MergeConflict.view == view, MergeConflict.key == key)
+    return list(session.scalars(query))

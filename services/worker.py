@@ -1,0 +1,40 @@
+"""Composition of a merge worker process: store, serde, metrics server, faust app."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from schemas.catalog import Catalog
+from schemas.registry import SqlRegistry
+from schemas.serde import Serde
+from services.merge.app import create_app
+from services.merge.processor import MergeProcessor
+from services.metrics import MergeMetrics
+from services.metrics_server import serve_metrics
+from services.settings import Settings
+from services.store.database import create_engine, create_schema
+from services.topics import ensure_topics, topic_specs
+
+
+def run_worker(settings: Settings) -> None:
+    """Run one merge worker until SIGINT/SIGTERM."""
+    catalog = Catalog.load()
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    ensure_topics(settings.bootstrap, topic_specs(catalog, settings.partitions))
+    registry = CollectorRegistry()
+    metrics = MergeMetrics(registry)
+    processor = MergeProcessor(engine, Serde(catalog, SqlRegistry(engine)), metrics)
+    processor.prepare()
+    app = create_app(settings, engine, processor, metrics)
+    server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
+    logging.getLogger(__name__).info("worker metrics on http://%s:%d/metrics",
+                                     settings.api_host, server.server_port)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        server.shutdown()
