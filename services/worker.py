@@ -21,6 +21,7 @@ from services.topics import ensure_topics, topic_specs
 
 def run_worker(settings: Settings) -> None:
     """Run one merge worker until SIGINT/SIGTERM."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)

@@ -12,7 +12,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.broker import answers_metadata
 from services.merge.rules import VIEWS
@@ -66,18 +68,36 @@ def create_api(settings: Settings, engine: sa.Engine,
             Route("/views/{view}/{key}", view_row),
         ],
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(RequestCounter, metrics=metrics)],
     )
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        route = next((r.path for r in app.routes
-                      if isinstance(r, Route) and r.matches(request.scope)[0].value == 2),
-                     "unmatched")
-        metrics.requests.labels(route, f"{response.status_code // 100}xx").inc()
-        return response
-
     return app
+
+
+class RequestCounter:
+    """Counts requests by route template (never the raw path: keys must not become labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = scope.get("route")
+            template = route.path if isinstance(route, Route) else "unmatched"
+            self.metrics.requests.labels(template, f"{status['code'] // 100}xx").inc()
 
 
 async def _check(probe: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.merge.merge import Provenance, Row, Update
@@ -78,9 +78,12 @@ def feeding(full_name: str) -> list[ViewSpec]:
     return [spec for spec in VIEWS.values() if full_name in spec.feeds]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_millis(moment: datetime) -> int:
-    """Milliseconds since the epoch of an aware datetime."""
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since the epoch of an aware datetime, exactly (no float rounding)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def updates_for(full_name: str, department: str, record: Mapping[str, Any]) -> list[Update]:

@@ -1,0 +1,165 @@
+"""Shared loaders and validators for the deployment tests: YAML documents, JSON schemas
+(vendored Compose and Strimzi schemas, the Kubernetes schemas of ``kubernetes-validate``)
+and the metric names that PromQL expressions refer to."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S_DIR = DEPLOY / "k8s"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+# The oldest Kubernetes minor the manifests promise to run on, and the newest known.
+K8S_VERSIONS = ("1.30.0", "1.37.0")
+STRIMZI_GROUP = "kafka.strimzi.io"
+STRIMZI_SCHEMAS = {
+    ("kafka.strimzi.io/v1", "Kafka"): "kafka_v1.json",
+    ("kafka.strimzi.io/v1", "KafkaNodePool"): "kafkanodepool_v1.json",
+    ("kafka.strimzi.io/v1", "KafkaTopic"): "kafkatopic_v1.json",
+    ("kafka.strimzi.io/v1", "KafkaUser"): "kafkauser_v1.json",
+}
+
+# DESIGN §5, plus Prometheus' own `up`.
+DESIGN_METRICS = frozenset(
+    {
+        "datong_connector_records_total",
+        "datong_ingest_requests_total",
+        "datong_merge_events_total",
+        "datong_event_to_view_seconds",
+        "datong_view_freshness_seconds",
+        "datong_consumer_lag",
+        "datong_dlq_records_total",
+        "up",
+    }
+)
+HISTOGRAMS = frozenset({"datong_event_to_view_seconds"})
+
+
+def load_yaml(path: Path) -> Any:
+    """One YAML document."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def load_documents(path: Path) -> list[dict[str, Any]]:
+    """Every non-empty document of a multi-document YAML file."""
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def k8s_documents() -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every Kubernetes object under ``deploy/k8s`` with the file it comes from."""
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        for doc in load_documents(path):
+            yield path, doc
+
+
+def errors(validator: Draft202012Validator, instance: Any) -> list[str]:
+    """Readable validation errors, empty when the instance is valid."""
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    ]
+
+
+@cache
+def compose_validator() -> Draft202012Validator:
+    """The Compose Specification schema."""
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@cache
+def strimzi_validator(api_version: str, kind: str) -> Draft202012Validator:
+    """The vendored ``openAPIV3Schema`` of a Strimzi custom resource."""
+    name = STRIMZI_SCHEMAS[(api_version, kind)]
+    schema = json.loads((SCHEMAS / "strimzi" / name).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _k8s_schema_dir(version: str) -> Any:
+    return files("kubernetes_validate") / "kubernetes-json-schema" / f"v{version}-local-strict"
+
+
+@cache
+def _k8s_registry(version: str) -> Registry:
+    definitions = json.loads((_k8s_schema_dir(version) / "_definitions.json").read_text())
+    resource: Resource[Any] = Resource.from_contents(definitions)
+    return resource @ Registry()
+
+
+@cache
+def k8s_validator(version: str, api_version: str, kind: str) -> Draft202012Validator:
+    """The strict schema of a built-in Kubernetes kind, as ``kubernetes-validate`` names it."""
+    # apps/v1 -> apps-v1, policy/v1 -> policy-v1, v1 -> v1 (core group).
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _k8s_schema_dir(version) / f"{kind.lower()}-{group_version}.json"
+    if not path.is_file():
+        raise LookupError(f"no Kubernetes {version} schema for {api_version} {kind}")
+    return Draft202012Validator(json.loads(path.read_text()), registry=_k8s_registry(version))
+
+
+def manifest_errors(doc: dict[str, Any], version: str) -> list[str]:
+    """Schema errors of one manifest: Strimzi kinds by the vendored CRD schemas, the rest by
+    the Kubernetes schemas. A kind that has neither is an error, never a silent pass."""
+    api_version, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
+    if api_version.startswith(STRIMZI_GROUP + "/"):
+        if (api_version, kind) not in STRIMZI_SCHEMAS:
+            return [f"no vendored Strimzi schema for {api_version} {kind}"]
+        return errors(strimzi_validator(api_version, kind), doc)
+    try:
+        validator = k8s_validator(version, api_version, kind)
+    except LookupError as exc:
+        return [str(exc)]
+    return errors(validator, doc)
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_MATCHERS = re.compile(r"\{[^}]*\}")
+_RANGES = re.compile(r"\[[^\]]*\]")
+_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_VARIABLES = re.compile(r"\$\{?\w+\}?")
+# Durations (5m, 1h30m) and numbers (0.99, 1e3).
+_NUMBERS = re.compile(
+    r"(?<![\w.])(?:\d+(?:ms|[smhdwy]))+(?!\w)|(?<![\w.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+)
+_CALL = re.compile(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\s*\(")
+_IDENT = re.compile(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b")
+_KEYWORDS = frozenset(
+    {"and", "or", "unless", "bool", "offset", "inf", "nan"}
+    | {"by", "without", "on", "ignoring", "group_left", "group_right"}
+)
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names a PromQL expression selects (histogram series folded to their base).
+
+    Strips strings, label matchers, ranges, grouping clauses, Grafana variables and
+    numbers; what is left that is not a function call or an operator keyword is a metric.
+    """
+    text = _STRINGS.sub(" ", expr)
+    for pattern in (_MATCHERS, _RANGES, _GROUPING, _VARIABLES, _NUMBERS):
+        text = pattern.sub(" ", text)
+    text = _CALL.sub("(", text)
+    names = {name for name in _IDENT.findall(text) if name.lower() not in _KEYWORDS}
+    return {_histogram_base(name) for name in names}
+
+
+def _histogram_base(name: str) -> str:
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name.removesuffix(suffix)
+        if base != name and base in HISTOGRAMS:
+            return base
+    return name

@@ -1,0 +1,170 @@
+"""deploy/compose.yaml: valid under the Compose Specification, and the stack it describes."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
+from tests.deploy.support import DEPLOY, ROOT, compose_validator, errors, load_yaml
+
+COMPOSE = DEPLOY / "compose.yaml"
+DATONG_SETTINGS = (
+    "DATONG_KAFKA_BOOTSTRAP",
+    "DATONG_DATABASE_URL",
+    "DATONG_REGISTRY_URL",
+    "DATONG_HMAC_KEY",
+    "DATONG_SEAL_KEY",
+    "DATONG_API_HOST",
+    "DATONG_API_PORT",
+    "DATONG_WORKER_METRICS_PORT",
+    "DATONG_PARTITIONS",
+    "DATONG_CONSUMER_GROUP",
+    "DATONG_VAR_DIR",
+)
+DEPARTMENTS = (
+    "public-security",
+    "health",
+    "civil-affairs",
+    "housing",
+    "grid",
+    "commerce",
+    "utilities",
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = load_yaml(COMPOSE)
+    return data
+
+
+def _services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = compose["services"]
+    return services
+
+
+def _brokers(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: svc
+        for name, svc in _services(compose).items()
+        if str(svc.get("image", "")).startswith("apache/kafka") and name != "kafka-topics"
+    }
+
+
+def _datong(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: svc
+        for name, svc in _services(compose).items()
+        if str(svc.get("image", "")).startswith("datong:")
+    }
+
+
+def test_compose_file_is_valid_under_the_compose_specification(compose: dict[str, Any]) -> None:
+    assert errors(compose_validator(), compose) == []
+
+
+def test_compose_validator_rejects_a_broken_copy(compose: dict[str, Any]) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["api"]["helthcheck"] = {"test": ["CMD", "true"]}
+    broken["services"]["worker"]["depends_on"]["postgres"]["condition"] = "service_ready"
+    found = errors(compose_validator(), broken)
+    assert any("helthcheck" in e for e in found), found
+    assert any(e.startswith("services/worker/depends_on") for e in found), found
+
+
+def test_kafka_is_a_three_node_kraft_cluster_with_replication_three(
+    compose: dict[str, Any],
+) -> None:
+    brokers = _brokers(compose)
+    assert len(brokers) == 3
+    node_ids = set()
+    for name, svc in brokers.items():
+        env = svc["environment"]
+        node_ids.add(int(env["KAFKA_NODE_ID"]))
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert sorted(v.split("@")[1].split(":")[0] for v in voters) == sorted(brokers)
+        assert name in env["KAFKA_ADVERTISED_LISTENERS"]
+        assert int(env["KAFKA_DEFAULT_REPLICATION_FACTOR"]) == DEFAULT_REPLICAS
+        assert int(env["KAFKA_MIN_INSYNC_REPLICAS"]) == MIN_INSYNC_REPLICAS
+        assert int(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == DEFAULT_REPLICAS
+        assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]) == "false"
+        assert "zookeeper" not in str(env).lower()
+    assert node_ids == {1, 2, 3}
+
+
+def test_stack_has_registry_database_monitoring_and_datong_processes(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    images = {name: str(svc.get("image", "")) for name, svc in services.items()}
+    assert images["schema-registry"].startswith(
+        ("confluentinc/cp-schema-registry:", "ghcr.io/aiven-open/karapace:")
+    )
+    assert images["postgres"].startswith("postgres:")
+    assert images["prometheus"].startswith("prom/prometheus:")
+    assert images["grafana"].startswith("grafana/grafana:")
+    commands = {name: svc.get("command", []) for name, svc in _datong(compose).items()}
+    assert commands["api"] == ["api"]
+    assert commands["worker"] == ["worker"]
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    connectors = {c[2] for c in commands.values() if c[:2] == ["connector", "run"]}
+    assert connectors == set(DEPARTMENTS)
+    assert all("--source" in c for c in commands.values() if c[:2] == ["connector", "run"])
+
+
+def test_every_long_running_service_has_a_health_check(compose: dict[str, Any]) -> None:
+    for name, svc in _services(compose).items():
+        if svc.get("restart") == "no":
+            continue  # one-shot jobs: others wait for them to complete successfully
+        check = svc.get("healthcheck", {})
+        assert check.get("test") and not check.get("disable"), f"{name} has no health check"
+
+
+def test_datong_services_get_every_setting_and_one_image(compose: dict[str, Any]) -> None:
+    for name, svc in _datong(compose).items():
+        env = svc["environment"]
+        missing = [key for key in DATONG_SETTINGS if key not in env]
+        assert not missing, f"{name} lacks {missing}"
+        assert env["DATONG_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert int(env["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
+        assert svc["build"] == {"context": "..", "dockerfile": "deploy/docker/Dockerfile"}
+    assert len({svc["image"] for svc in _datong(compose).values()}) == 1
+
+
+def test_secrets_are_required_from_the_environment_not_written_in(
+    compose: dict[str, Any],
+) -> None:
+    for name, svc in _datong(compose).items():
+        for key in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY"):
+            assert re.fullmatch(r"\$\{" + key + r":\?[^}]+\}", svc["environment"][key]), name
+    example = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+    for key in (
+        "POSTGRES_PASSWORD",
+        "DATONG_HMAC_KEY",
+        "DATONG_SEAL_KEY",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
+        assert re.search(rf"^{key}=", example, re.MULTILINE), key
+
+
+def test_files_mounted_into_the_stack_exist(compose: dict[str, Any]) -> None:
+    for name, svc in _services(compose).items():
+        for volume in svc.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_dockerfile_builds_one_datong_image_from_python_slim() -> None:
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    assert re.search(r"^RUN pip install \.", dockerfile, re.MULTILINE)
+    assert re.search(r'^ENTRYPOINT \["datong"\]', dockerfile, re.MULTILINE)
+    assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
+    for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
+        assert (ROOT / copied).exists() or copied == "README.md", copied

@@ -1,0 +1,173 @@
+"""deploy/k8s: every manifest valid under the published schemas, and the cluster it describes."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas.catalog import Catalog
+from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
+from tests.deploy.support import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
+from tests.deploy.support import manifest_errors as schema_errors
+
+DOCUMENTS = list(k8s_documents())
+# RFC 1123 subdomain: what Kubernetes accepts as an object name.
+K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DATONG_IMAGE = re.compile(r"^datong:")
+SASL_TLS_SETTINGS = (
+    "DATONG_KAFKA_SECURITY_PROTOCOL",
+    "DATONG_KAFKA_SASL_MECHANISM",
+    "DATONG_KAFKA_SASL_USERNAME",
+    "DATONG_KAFKA_SSL_CAFILE",
+)
+
+
+def _ids() -> list[str]:
+    return [f"{path.name}:{doc['kind']}/{doc['metadata']['name']}" for path, doc in DOCUMENTS]
+
+
+def _of_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for _, doc in DOCUMENTS if doc["kind"] == kind]
+
+
+def _named(kind: str, name: str) -> dict[str, Any]:
+    (doc,) = [doc for doc in _of_kind(kind) if doc["metadata"]["name"] == name]
+    return doc
+
+
+def _containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
+    containers: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+    return containers
+
+
+def _config() -> dict[str, str]:
+    data: dict[str, str] = _named("ConfigMap", "datong-config")["data"]
+    return data
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+@pytest.mark.parametrize(("path", "doc"), DOCUMENTS, ids=_ids())
+def test_manifest_is_valid_under_its_published_schema(
+    path: Path, doc: dict[str, Any], version: str
+) -> None:
+    assert schema_errors(doc, version) == [], f"{path.name}"
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_validators_reject_broken_copies(version: str) -> None:
+    deployment = copy.deepcopy(_named("Deployment", "datong-worker"))
+    deployment["spec"]["replicas"] = "two"
+    _containers(deployment)[0]["livenessProbe"]["httpGet"]["pat"] = "/healthz"
+    kafka = copy.deepcopy(_named("Kafka", "datong"))
+    kafka["spec"]["kafka"]["listeners"][0]["type"] = "public"
+    # A pruned subtree of the vendored CRD schema is refused, not waved through.
+    pruned = copy.deepcopy(_named("Kafka", "datong"))
+    pruned["spec"]["kafka"]["template"] = {"pod": {}}
+    topic = copy.deepcopy(_of_kind("KafkaTopic")[0])
+    topic["spec"]["partitions"] = 0
+    hpa = copy.deepcopy(_named("HorizontalPodAutoscaler", "datong-worker"))
+    del hpa["spec"]["maxReplicas"]
+    unknown = {"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "x"}}
+    assert len(schema_errors(deployment, version)) == 2
+    assert schema_errors(kafka, version)
+    assert schema_errors(pruned, version)
+    assert schema_errors(topic, version)
+    assert schema_errors(hpa, version)
+    assert schema_errors(unknown, version)
+
+
+def test_object_names_are_valid_and_unique() -> None:
+    seen: set[tuple[str, str]] = set()
+    for _, doc in DOCUMENTS:
+        name = doc["metadata"]["name"]
+        assert K8S_NAME.match(name) and len(name) <= 253, name
+        assert (doc["kind"], name) not in seen, f"duplicate {doc['kind']}/{name}"
+        seen.add((doc["kind"], name))
+
+
+def test_kafka_is_kraft_with_three_replicated_nodes() -> None:
+    (pool,) = _of_kind("KafkaNodePool")
+    kafka = _named("Kafka", "datong")
+    assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "datong"
+    assert pool["spec"]["replicas"] == 3
+    assert set(pool["spec"]["roles"]) == {"controller", "broker"}
+    assert "zookeeper" not in kafka["spec"]
+    config = kafka["spec"]["kafka"]["config"]
+    assert config["default.replication.factor"] == DEFAULT_REPLICAS
+    assert config["min.insync.replicas"] == MIN_INSYNC_REPLICAS
+    assert config["offsets.topic.replication.factor"] == DEFAULT_REPLICAS
+    assert config["auto.create.topics.enable"] is False
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True
+    assert listener["authentication"]["type"] == "scram-sha-512"
+    assert {"topicOperator", "userOperator"} <= set(kafka["spec"]["entityOperator"])
+
+
+def test_every_deployment_has_liveness_and_readiness_probes() -> None:
+    deployments = _of_kind("Deployment")
+    assert {"datong-api", "datong-worker"} <= {d["metadata"]["name"] for d in deployments}
+    for deployment in deployments:
+        for container in _containers(deployment):
+            for probe in ("livenessProbe", "readinessProbe"):
+                assert probe in container, f"{deployment['metadata']['name']} lacks {probe}"
+
+
+def test_merge_workers_autoscale_up_to_the_partition_count() -> None:
+    (hpa,) = _of_kind("HorizontalPodAutoscaler")
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "datong-worker")
+    assert _containers(_named("Deployment", "datong-worker"))[0]["args"] == ["worker"]
+    assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+    assert hpa["spec"]["maxReplicas"] == int(_config()["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
+    worker = _containers(_named("Deployment", "datong-worker"))[0]
+    assert "cpu" in worker["resources"]["requests"], "CPU utilisation needs a CPU request"
+
+
+def test_keys_and_tokens_come_from_secrets() -> None:
+    keys = _named("Secret", "datong-keys")["stringData"]
+    assert {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY"} <= set(keys)
+    assert _named("Secret", "datong-tokens")["stringData"]
+    assert "DATONG_DATABASE_URL" in _named("Secret", "datong-database")["stringData"]
+    config = _config()
+    assert not {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY", "DATONG_KAFKA_SASL_PASSWORD"} & set(config)
+
+
+def test_datong_containers_get_sasl_tls_settings_and_secrets() -> None:
+    config = _config()
+    assert config["DATONG_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["DATONG_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert config["DATONG_KAFKA_BOOTSTRAP"] == "datong-kafka-bootstrap:9093"
+    users = {doc["metadata"]["name"] for doc in _of_kind("KafkaUser")}
+    assert config["DATONG_KAFKA_SASL_USERNAME"] in users
+    datong = [d for d in _of_kind("Deployment") if DATONG_IMAGE.match(_containers(d)[0]["image"])]
+    assert len(datong) >= 3
+    for deployment in datong:
+        name = deployment["metadata"]["name"]
+        container = _containers(deployment)[0]
+        sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert {"datong-config", "datong-keys", "datong-database"} <= sources, name
+        env = {item["name"]: item for item in container["env"]}
+        password = env["DATONG_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": config["DATONG_KAFKA_SASL_USERNAME"], "key": "password"}
+        mounts = [m["mountPath"] for m in container["volumeMounts"]]
+        assert any(config["DATONG_KAFKA_SSL_CAFILE"].startswith(m + "/") for m in mounts), name
+        assert all(key in config for key in SASL_TLS_SETTINGS)
+
+
+def test_connectors_cover_every_department_of_the_catalog() -> None:
+    commands = [_containers(d)[0].get("args", []) for d in _of_kind("Deployment")]
+    connectors = {args[2] for args in commands if args[:2] == ["connector", "run"]}
+    assert set(Catalog.load().departments()) <= connectors
+    sources = _named("ConfigMap", "datong-connector-sources")["data"]
+    assert set(sources) == connectors
+
+
+def test_every_manifest_file_is_yaml_with_kind_and_name() -> None:
+    for path in sorted(K8S_DIR.glob("*")):
+        assert path.suffix == ".yaml", f"{path.name}: kubectl apply -f picks up only manifests"
+        for doc in load_documents(path):
+            assert doc.get("kind") and doc.get("metadata", {}).get("name"), path.name

@@ -1,0 +1,70 @@
+"""Reading and writing the real broker's topics in tests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy.orm import Session
+
+from services.store.models import ViewRow
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """One record read back from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0,
+               settle_s: float = 1.0) -> list[Consumed]:
+    """Every record of ``topic`` from the beginning; waits for at least ``expect`` of them.
+
+    Reads until ``expect`` records arrived and then ``settle_s`` more with nothing new
+    (the embedded broker's end offsets cannot be trusted to say "that was all").
+    """
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=200)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        deadline = time.monotonic() + timeout_s
+        while not partitions and time.monotonic() < deadline:
+            time.sleep(0.2)
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        records: list[Consumed] = []
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=200)
+            for messages in batch.values():
+                for m in messages:
+                    records.append(Consumed(m.topic, m.partition, m.offset, m.key, m.value,
+                                            dict(m.headers or [])))
+                    last_new = time.monotonic()
+            if len(records) >= expect and time.monotonic() - last_new >= settle_s:
+                break
+        return records
+    finally:
+        consumer.close()
+
+
+def view_rows(database_url: str, view: str = "resident_profile",
+              ) -> dict[str, tuple[bool, dict[str, object], dict[str, object]]]:
+    """Every stored row of a view: key -> (visible, data, provenance)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            rows = session.scalars(sa.select(ViewRow).where(ViewRow.view == view))
+            return {r.key: (r.visible, dict(r.data), dict(r.provenance)) for r in rows}
+    finally:
+        engine.dispose()

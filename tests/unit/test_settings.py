@@ -1,0 +1,175 @@
+"""Settings built from an injected environment mapping."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from services.errors import ConfigError
+from services.settings import Settings
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """A DATONG_* environment whose var dir is ``tmp_path``; keyword names drop the prefix."""
+    return {"DATONG_VAR_DIR": str(tmp_path), **{f"DATONG_{k}": v for k, v in values.items()}}
+
+
+def test_defaults_use_sqlite_under_the_var_dir_and_the_embedded_broker(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    assert settings.var_dir == tmp_path
+    assert settings.database_url == f"sqlite:///{tmp_path / 'datong.db'}"
+    assert settings.kafka_bootstrap is None
+    assert settings.embedded_broker
+    assert settings.broker_port == 9092
+    assert settings.bootstrap == "127.0.0.1:9092"
+    assert settings.registry_url is None
+    assert (settings.api_host, settings.api_port) == ("127.0.0.1", 8080)
+    assert settings.worker_metrics_port == 9101
+    assert settings.partitions == 4
+    assert settings.consumer_group == "datong-merge"
+    assert settings.batch_size == 1000
+    assert settings.batch_within_s == 0.05
+    assert settings.session_timeout_s == 10.0
+
+
+def test_the_embedded_bootstrap_follows_the_broker_port(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path, BROKER_PORT="19092"))
+    assert settings.bootstrap == "127.0.0.1:19092"
+    assert settings.embedded_broker
+
+
+def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
+    hmac_key, seal_key = bytes(range(32)), bytes(range(100, 148))
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            KAFKA_BOOTSTRAP="kafka-1:9092,kafka-2:9092",
+            DATABASE_URL="postgresql+psycopg://datong@db/datong",
+            REGISTRY_URL="http://registry:8081",
+            HMAC_KEY=b64(hmac_key),
+            SEAL_KEY=b64(seal_key),
+            API_HOST="0.0.0.0",
+            API_PORT="9000",
+            BROKER_PORT="29092",
+            WORKER_METRICS_PORT="9200",
+            PARTITIONS="12",
+            CONSUMER_GROUP="merge-b",
+            BATCH_SIZE="50",
+            BATCH_WITHIN_S="0.5",
+            SESSION_TIMEOUT_S="30",
+        )
+    )
+    assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9092"
+    assert not settings.embedded_broker
+    assert settings.bootstrap == "kafka-1:9092,kafka-2:9092"
+    assert settings.database_url == "postgresql+psycopg://datong@db/datong"
+    assert settings.registry_url == "http://registry:8081"
+    assert (settings.hmac_key, settings.seal_key) == (hmac_key, seal_key)
+    assert (settings.api_host, settings.api_port) == ("0.0.0.0", 9000)
+    assert (settings.broker_port, settings.worker_metrics_port) == (29092, 9200)
+    assert (settings.partitions, settings.consumer_group) == (12, "merge-b")
+    assert (settings.batch_size, settings.batch_within_s) == (50, 0.5)
+    assert settings.session_timeout_s == 30.0
+    assert not (tmp_path / "keys").exists()
+
+
+def test_an_empty_variable_means_the_default(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path, API_PORT="", KAFKA_BOOTSTRAP=""))
+    assert settings.api_port == 8080
+    assert settings.embedded_broker
+
+
+def test_variables_without_the_prefix_are_ignored(tmp_path: Path) -> None:
+    settings = Settings.from_env({**env(tmp_path), "API_PORT": "1", "KAFKA_BOOTSTRAP": "x:1"})
+    assert settings.api_port == 8080
+    assert settings.embedded_broker
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("API_PORT", "eighty"),
+        ("BROKER_PORT", "9092.5"),
+        ("PARTITIONS", "four"),
+        ("BATCH_SIZE", "1e3"),
+        ("WORKER_METRICS_PORT", "0x10"),
+    ],
+)
+def test_a_bad_integer_is_a_config_error_naming_the_variable(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"DATONG_{name}"):
+        Settings.from_env(env(tmp_path, **{name: value}))
+
+
+@pytest.mark.parametrize("name", ["BATCH_WITHIN_S", "SESSION_TIMEOUT_S"])
+def test_a_bad_number_is_a_config_error_naming_the_variable(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=f"DATONG_{name}"):
+        Settings.from_env(env(tmp_path, **{name: "soon"}))
+
+
+@pytest.mark.parametrize("name", ["HMAC_KEY", "SEAL_KEY"])
+def test_a_key_shorter_than_32_bytes_is_a_config_error(tmp_path: Path, name: str) -> None:
+    short = b64(b"s" * 31)
+    with pytest.raises(ConfigError, match=f"DATONG_{name}") as caught:
+        Settings.from_env(env(tmp_path, **{name: short}))
+    assert short not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["HMAC_KEY", "SEAL_KEY"])
+def test_a_key_that_is_not_base64_is_a_config_error(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=f"DATONG_{name}") as caught:
+        Settings.from_env(env(tmp_path, **{name: "not base64 at all!"}))
+    assert "not base64 at all!" not in str(caught.value)
+
+
+def test_a_key_of_exactly_32_bytes_is_accepted(tmp_path: Path) -> None:
+    key = b"\x00" * 32
+    assert Settings.from_env(env(tmp_path, HMAC_KEY=b64(key))).hmac_key == key
+
+
+def test_an_unset_key_is_generated_once_and_kept_under_the_var_dir(tmp_path: Path) -> None:
+    first = Settings.from_env(env(tmp_path))
+    second = Settings.from_env(env(tmp_path))
+    assert len(first.hmac_key) == 32
+    assert len(first.seal_key) == 32
+    assert second.hmac_key == first.hmac_key
+    assert second.seal_key == first.seal_key
+    assert first.hmac_key != first.seal_key
+    assert base64.b64decode((tmp_path / "keys" / "hmac_key").read_text()) == first.hmac_key
+    assert base64.b64decode((tmp_path / "keys" / "seal_key").read_text()) == first.seal_key
+
+
+def test_generated_key_files_are_readable_only_by_the_owner(tmp_path: Path) -> None:
+    Settings.from_env(env(tmp_path))
+    for name in ("hmac_key", "seal_key"):
+        mode = stat.S_IMODE((tmp_path / "keys" / name).stat().st_mode)
+        assert mode == 0o600
+
+
+def test_another_var_dir_generates_another_key(tmp_path: Path) -> None:
+    one = Settings.from_env(env(tmp_path / "one"))
+    two = Settings.from_env(env(tmp_path / "two"))
+    assert one.hmac_key != two.hmac_key
+
+
+def test_a_set_key_wins_over_a_generated_one(tmp_path: Path) -> None:
+    generated = Settings.from_env(env(tmp_path)).hmac_key
+    key = bytes(range(32))
+    assert Settings.from_env(env(tmp_path, HMAC_KEY=b64(key))).hmac_key == key
+    assert key != generated
+
+
+def test_settings_are_frozen_and_overrides_make_a_copy(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    changed = settings.with_overrides(api_port=9999)
+    assert (settings.api_port, changed.api_port) == (8080, 9999)
+    with pytest.raises(AttributeError):
+        settings.api_port = 1  # type: ignore[misc]
