@@ -18,7 +18,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## the whole hub on embedded defaults (broker, processor, API)
 	$(BIN)/datong up
 
-test: $(STAMP) ## unit and integration tests against the real broker and databases
+# System tools the tests drive: promtool (Debian prometheus).
+TOOLS := /usr/bin/promtool
+$(TOOLS):
+	@if [ "$$(id -u)" != 0 ]; then echo "install Debian's prometheus package (promtool) as root"; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+
+test: $(STAMP) $(TOOLS) ## unit and integration tests against the real broker and databases
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy --strict

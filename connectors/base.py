@@ -54,7 +54,7 @@ class Source(Protocol):
         ...
 
 
-class Mapping_(Protocol):
+class RecordMapper(Protocol):
     """Turns one source record into an event, or raises RecordError naming the field."""
 
     department: str

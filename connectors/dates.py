@@ -33,8 +33,9 @@ def parse_datetime(raw: str, field: str, tz: timezone = CHINA) -> datetime:
                 pass
             else:
                 return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-        raise RecordError(field, "is not a date (use 2024-03-05, 2024/3/5, 2024年3月5日 or "
-                          "20240305)", "bad_date")
+        raise RecordError(
+            field, "is not a date (use 2024-03-05, 2024/3/5, 2024年3月5日 or 20240305)", "bad_date"
+        )
     parts = match.groupdict()
     try:
         day = date(int(parts["y"]), int(parts["m"] or parts["m2"]), int(parts["d"] or parts["d2"]))

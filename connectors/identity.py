@@ -31,11 +31,13 @@ def normalize_id(raw: str, field: str) -> str:
     if not value:
         raise RecordError(field, "is empty", "missing_field")
     if not _ID_FORM.match(value):
-        raise RecordError(field, f"must be 17 digits and a digit or X (got {len(value)} characters)",
-                          "invalid_id")
+        raise RecordError(
+            field, f"must be 17 digits and a digit or X (got {len(value)} characters)", "invalid_id"
+        )
     if check_digit(value[:17]) != value[17]:
-        raise RecordError(field, "check digit does not match (GB 11643, ISO 7064 MOD 11-2)",
-                          "invalid_id")
+        raise RecordError(
+            field, "check digit does not match (GB 11643, ISO 7064 MOD 11-2)", "invalid_id"
+        )
     birth_of(value, field)
     return value
 
@@ -45,7 +47,9 @@ def birth_of(id_number: str, field: str) -> date:
     try:
         return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
-        raise RecordError(field, "encodes a date of birth that does not exist", "invalid_id") from None
+        raise RecordError(
+            field, "encodes a date of birth that does not exist", "invalid_id"
+        ) from None
 
 
 def gender_of(id_number: str) -> str:
@@ -74,8 +78,9 @@ def mask_phone(phone: str, field: str) -> str | None:
     if not value:
         return None
     if not _PHONE_FORM.match(value):
-        raise RecordError(field, "is not a phone number (digits, +, - and spaces only)",
-                          "invalid_phone")
+        raise RecordError(
+            field, "is not a phone number (digits, +, - and spaces only)", "invalid_phone"
+        )
     digits = re.sub(r"\D", "", value)
     if len(digits) < 7:
         raise RecordError(field, "has fewer than 7 digits", "invalid_phone")

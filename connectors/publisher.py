@@ -51,8 +51,9 @@ class KafkaPublisher:
         self._send(contract.topic, event.key.encode(), value, headers)
         return contract.topic
 
-    def dead_letter(self, department: str, record: SourceRecord, error: RecordError,
-                    sealed: bytes) -> None:
+    def dead_letter(
+        self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
+    ) -> None:
         """Send a rejected record: reason, field, source and position in clear, the row sealed."""
         details = {
             "reason": error.reason,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from connectors.base import Mapping_, Source, SourceRecord
+
+from connectors.base import RecordMapper, Source, SourceRecord
 from connectors.checkpoints import FileCheckpoints
 from connectors.errors import RecordError
 from connectors.metrics import ConnectorMetrics
@@ -33,7 +34,7 @@ class RunStats:
 class Runner:
     """Runs one source through one mapping."""
 
-    mapping: Mapping_
+    mapping: RecordMapper
     publisher: KafkaPublisher
     checkpoints: FileCheckpoints
     seal_key: bytes
@@ -70,10 +71,12 @@ class Runner:
 
     def _reject(self, record: SourceRecord, error: RecordError, stats: RunStats) -> None:
         department = self.mapping.department
-        content: dict[str, object] = dict(record.fields) if record.fields else {
-            "raw": record.raw.hex()}
-        self.publisher.dead_letter(department, record, error,
-                                   seal(self.seal_key, content, record.where))
+        content: dict[str, object] = (
+            dict(record.fields) if record.fields else {"raw": record.raw.hex()}
+        )
+        self.publisher.dead_letter(
+            department, record, error, seal(self.seal_key, content, record.where)
+        )
         stats.rejected += 1
         stats.reasons[error.code] = stats.reasons.get(error.code, 0) + 1
         self.metrics.records.labels(department, "unmapped", "rejected").inc()

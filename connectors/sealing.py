@@ -20,7 +20,7 @@ VERSION = b"\x01"
 
 
 def seal(key: bytes, fields: Mapping[str, object], context: str) -> bytes:
-    """Encrypt ``fields`` as JSON; ``context`` (source and position) is authenticated, not secret."""
+    """Encrypt ``fields`` as JSON; ``context`` (source, position) is authenticated, not secret."""
     nonce = os.urandom(_NONCE)
     plain = json.dumps(fields, ensure_ascii=False, default=str).encode()
     return VERSION + nonce + AESGCM(key[:32]).encrypt(nonce, plain, context.encode())

@@ -183,8 +183,10 @@ def _inline(node: Any, common: dict[str, dict[str, Any]], defined: set[str]) -> 
     if isinstance(node, dict):
         if "name" in node and node.get("type") in ("record", "enum", "fixed"):
             defined.add(_full_name(node) if "." not in node["name"] else node["name"])
-        return {k: _inline(v, common, defined) if k in ("type", "items", "values", "fields") else v
-                for k, v in node.items()}
+        return {
+            k: _inline(v, common, defined) if k in ("type", "items", "values", "fields") else v
+            for k, v in node.items()
+        }
     return node
 
 
@@ -207,7 +209,7 @@ def _load_contract(path: Path, common: dict[str, dict[str, Any]]) -> Contract:
         raise CatalogError(f"{path}: must hold a record named {path.stem!r}")
     key_field = raw.get(KEY_ATTRIBUTE)
     field_names = [f.get("name") for f in raw.get("fields", [])]
-    if key_field not in field_names:
+    if not isinstance(key_field, str) or key_field not in field_names:
         raise CatalogError(f"{path}: {KEY_ATTRIBUTE!r} must name one of the fields {field_names}")
     _check_docs(path, raw)
     schema = _inline(raw, common, set())
@@ -218,8 +220,9 @@ def _load_contract(path: Path, common: dict[str, dict[str, Any]]) -> Contract:
         if schema.get("namespace") != "gov.views":
             raise CatalogError(f"{path}: a view's namespace must be gov.views")
         view = snake(path.stem)
-        return Contract("view", path.stem, full_name, f"view.{view}", key_field, schema, parsed,
-                        view=view)
+        return Contract(
+            "view", path.stem, full_name, f"view.{view}", key_field, schema, parsed, view=view
+        )
     if schema.get("namespace") != f"gov.{directory}":
         raise CatalogError(f"{path}: namespace must be gov.{directory}")
     department = department_name(directory)
@@ -227,5 +230,14 @@ def _load_contract(path: Path, common: dict[str, dict[str, Any]]) -> Contract:
         if required not in field_names:
             raise CatalogError(f"{path}: a source event must have the field {required!r}")
     event = kebab(path.stem)
-    return Contract("source", path.stem, full_name, f"src.{department}.{event}", key_field,
-                    schema, parsed, department=department, event=event)
+    return Contract(
+        "source",
+        path.stem,
+        full_name,
+        f"src.{department}.{event}",
+        key_field,
+        schema,
+        parsed,
+        department=department,
+        event=event,
+    )

@@ -75,9 +75,11 @@ class SqlRegistry:
                 sa.select(schema_table.c.id).where(schema_table.c.fingerprint == fingerprint)
             ).scalar()
             if schema_id is None:
-                schema_id = conn.execute(
+                inserted = conn.execute(
                     schema_table.insert().values(fingerprint=fingerprint, schema_text=schema_text)
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None  # an INSERT always reports its primary key
+                schema_id = inserted[0]
             versions = conn.execute(
                 sa.select(version_table.c.version, version_table.c.schema_id).where(
                     version_table.c.subject == subject, version_table.c.deleted.is_(False)

@@ -69,11 +69,11 @@ class Serde:
         writer = self._writer(schema_id)
         reader = None if self._ids.get(contract.value_subject) == schema_id else contract.parsed
         try:
-            record = fastavro.schemaless_reader(
-                io.BytesIO(payload[_HEADER.size :]), writer, reader
-            )
+            record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER.size :]), writer, reader)
         except Exception as exc:  # fastavro raises many types on corrupt or unresolvable data
-            raise DecodeError(f"{contract.topic}: cannot decode with schema {schema_id}: {exc}") from exc
+            raise DecodeError(
+                f"{contract.topic}: cannot decode with schema {schema_id}: {exc}"
+            ) from exc
         if not isinstance(record, dict):
             raise DecodeError(f"{contract.topic}: schema {schema_id} does not describe a record")
         return record

@@ -61,9 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     connector_sub = connector.add_subparsers(title="connector commands")
     run = connector_sub.add_parser("run", help="publish a department's export once")
     run.add_argument("department", help="e.g. public-security")
-    run.add_argument("--source", required=True,
-                     help="file path or file:///path.csv?encoding=gb18030")
+    run.add_argument(
+        "--source", required=True, help="file path or file:///path.csv?encoding=gb18030"
+    )
     run.set_defaults(handler=cmd_connector_run)
+
+    deploy = sub.add_parser(
+        "deploy", help="render deployment manifests from the catalog", add_help=False
+    )
+    deploy.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="render-topics [--format strimzi|script] [--partitions N] [--replicas N]",
+    )
+    deploy.set_defaults(handler=cmd_deploy)
 
     views = sub.add_parser("views", help="read the shared views")
     views_sub = views.add_subparsers(title="views commands")
@@ -103,8 +114,12 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
 
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    uvicorn.run(create_api(settings, engine), host=settings.api_host, port=settings.api_port,
-                log_level="warning")
+    uvicorn.run(
+        create_api(settings, engine),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+    )
     return 0
 
 
@@ -125,8 +140,10 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     from services.topics import ensure_topics, topic_specs
 
     if args.department != "public-security":
-        raise DatongError(f"no connector mapping for department {args.department!r} yet; "
-                          "available: public-security")
+        raise DatongError(
+            f"no connector mapping for department {args.department!r} yet; "
+            "available: public-security"
+        )
     uri = urlparse(args.source)
     path = Path(uri.path if uri.scheme == "file" else args.source)
     encoding = parse_qs(uri.query).get("encoding", [None])[0] if uri.scheme == "file" else None
@@ -146,10 +163,26 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
         stats = runner.run(CsvFile(path, encoding))
     finally:
         publisher.close()
-    print(json.dumps({"source": str(path), "published": stats.published,
-                      "rejected": stats.rejected, "rejected_by_reason": stats.reasons,
-                      "checkpoint": stats.last_position}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "source": str(path),
+                "published": stats.published,
+                "rejected": stats.rejected,
+                "rejected_by_reason": stats.reasons,
+                "checkpoint": stats.last_position,
+            },
+            ensure_ascii=False,
+        )
+    )
     return 0
+
+
+def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:
+    """Render the topic manifests for the production stacks (deploy/README.md)."""
+    from services.deploy_manifests import main as render
+
+    return render(args.args)
 
 
 def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,16 +211,24 @@ def cmd_up(_: argparse.Namespace, settings: Settings) -> int:
         broker.start()
     children: list[subprocess.Popen[bytes]] = []
     try:
-        env = {**os.environ, "DATONG_VAR_DIR": str(settings.var_dir),
-               "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap}
+        env = {
+            **os.environ,
+            "DATONG_VAR_DIR": str(settings.var_dir),
+            "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap,
+        }
         for command in ("worker", "api"):
-            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", command],
-                                             env=env))
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "services.cli", command], env=env)
+            )
         _print_urls(settings)
         _stop_on_signals(lambda: None)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        failed = [c.args[-1] for c in children if c.poll() not in (None, 0)]
+        failed = [
+            name
+            for name, c in zip(("worker", "api"), children, strict=True)
+            if c.poll() not in (None, 0)
+        ]
         if failed:
             raise DatongError(f"{', '.join(map(str, failed))} exited; see the log above")
         return 0
@@ -206,15 +247,19 @@ def cmd_up(_: argparse.Namespace, settings: Settings) -> int:
 
 def _print_urls(settings: Settings) -> None:
     base = f"http://{settings.api_host}:{settings.api_port}"
-    print(f"""
+    embedded = " (embedded, memory-only)" if settings.embedded_broker else ""
+    print(
+        f"""
 datong is up
-  broker          {settings.bootstrap}{" (embedded, memory-only)" if settings.embedded_broker else ""}
+  broker          {settings.bootstrap}{embedded}
   API             {base}/healthz  {base}/readyz  {base}/views/resident_profile/<person_key>
   API metrics     {base}/metrics
   worker metrics  http://{settings.api_host}:{settings.worker_metrics_port}/metrics
   view store      {settings.database_url}
 Press Ctrl-C to stop.
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:

@@ -9,38 +9,73 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Event-to-view latency: the budget is one second, so the buckets are dense below it
 # and sparse above, up to the minutes a stalled feed or a replay produces.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0,
-                   60.0, 300.0)
+LATENCY_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
 
 
 class MergeMetrics:
     """What a merge worker reports."""
 
-    def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.time,
-                 ) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
         self._newest: dict[tuple[str, str], float] = {}
         self.events = Counter(
-            "datong_merge_events", "Source events merged into views, by outcome "
-            "(applied, unchanged, conflict, rejected).",
-            ["view", "department", "outcome"], registry=registry)
+            "datong_merge_events",
+            "Source events merged into views, by outcome (applied, unchanged, conflict, rejected).",
+            ["view", "department", "outcome"],
+            registry=registry,
+        )
         self.event_to_view = Histogram(
             "datong_event_to_view_seconds",
             "From an event's event_time at the department to the view commit that applied it.",
-            ["view", "department"], buckets=LATENCY_BUCKETS, registry=registry)
+            ["view", "department"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.freshness = Gauge(
             "datong_view_freshness_seconds",
             "Age of the newest event of a department applied to a view.",
-            ["view", "department"], registry=registry)
+            ["view", "department"],
+            registry=registry,
+        )
         self.consumer_lag = Gauge(
-            "datong_consumer_lag", "Records on a partition not yet processed by the group.",
-            ["group", "topic", "partition"], registry=registry)
+            "datong_consumer_lag",
+            "Records on a partition not yet processed by the group.",
+            ["group", "topic", "partition"],
+            registry=registry,
+        )
         self.outbox_pending = Gauge(
-            "datong_outbox_pending", "View changes committed but not yet published.",
-            registry=registry)
+            "datong_outbox_pending",
+            "View changes committed but not yet published.",
+            registry=registry,
+        )
 
-    def applied(self, view: str, department: str, event_time_s: float, commit_time_s: float,
-                ) -> None:
+    def applied(
+        self,
+        view: str,
+        department: str,
+        event_time_s: float,
+        commit_time_s: float,
+    ) -> None:
         """Count an applied event and observe its event-to-view latency."""
         self.events.labels(view, department, "applied").inc()
         self.event_to_view.labels(view, department).observe(max(0.0, commit_time_s - event_time_s))
@@ -48,7 +83,8 @@ class MergeMetrics:
         if event_time_s > self._newest.get(key, float("-inf")):
             if key not in self._newest:
                 self.freshness.labels(view, department).set_function(
-                    lambda: self._clock() - self._newest[key])
+                    lambda: self._clock() - self._newest[key]
+                )
             self._newest[key] = event_time_s
 
 
@@ -57,8 +93,14 @@ class ApiMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "datong_http_requests", "HTTP requests served, by route template and status class.",
-            ["route", "status"], registry=registry)
+            "datong_http_requests",
+            "HTTP requests served, by route template and status class.",
+            ["route", "status"],
+            registry=registry,
+        )
         self.ingest = Counter(
-            "datong_ingest_requests", "HTTP ingest requests by department and status code.",
-            ["department", "status"], registry=registry)
+            "datong_ingest_requests",
+            "HTTP ingest requests by department and status code.",
+            ["department", "status"],
+            registry=registry,
+        )

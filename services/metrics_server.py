@@ -25,7 +25,7 @@ def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> Threadin
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # scrapes every few seconds would drown the worker's own log
 
     server = ThreadingHTTPServer((host, port), Handler)

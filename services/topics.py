@@ -29,8 +29,9 @@ def topic_specs(catalog: Catalog, partitions: int) -> list[TopicSpec]:
     return sorted(specs, key=lambda s: s.name)
 
 
-def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1,
-                  **client_options: object) -> list[str]:
+def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], replication: int = 1, **client_options: object
+) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
@@ -43,8 +44,9 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1,
         for spec in missing:
             config = {"cleanup.policy": "compact" if spec.compacted else "delete"}
             try:
-                admin.create_topics([NewTopic(spec.name, spec.partitions, replication,
-                                              topic_configs=config)])
+                admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=config)]
+                )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass  # another process created it in the meantime

@@ -32,8 +32,9 @@ def run_worker(settings: Settings) -> None:
     processor.prepare()
     app = create_app(settings, engine, processor, metrics)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
-    logging.getLogger(__name__).info("worker metrics on http://%s:%d/metrics",
-                                     settings.api_host, server.server_port)
+    logging.getLogger(__name__).info(
+        "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port
+    )
     worker = faust.Worker(app, loglevel="WARNING", quiet=True)
     try:
         worker.execute_from_commandline()

@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,18 @@ import sqlalchemy as sa
 from services.broker import EmbeddedBroker, free_port
 from services.settings import Settings
 
-POSTGRES_URL = os.environ.get("DATONG_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DATONG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 60.0, interval_s: float = 0.2,
-             what: str = "condition") -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout_s: float = 60.0,
+    interval_s: float = 0.2,
+    what: str = "condition",
+) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test after the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -106,7 +111,8 @@ class Hub:
 
     env: dict[str, str]
     tmp: Path
-    processes: list[subprocess.Popen[bytes]]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -118,19 +124,25 @@ class Hub:
         log = open(self.tmp / f"{command[0]}-{len(self.processes)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *command],
-            env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
         self.processes.append(process)
+        self.commands.append(command[0])
         return process
 
     def wait_for(self, predicate: Callable[[], Any], what: str, timeout_s: float = 90.0) -> Any:
         """``wait_for`` that fails at once, with the logs, if a worker or API process died."""
 
         def check() -> Any:
-            for process in self.processes:
-                if process.args[3] in ("worker", "api", "up") and process.poll() is not None:
-                    pytest.fail(f"datong {process.args[3]} exited with {process.returncode} "
-                                f"while waiting for {what}:\n{self.logs()[-5000:]}")
+            for command, process in zip(self.commands, self.processes, strict=True):
+                if command in ("worker", "api", "up") and process.poll() is not None:
+                    pytest.fail(
+                        f"datong {command} exited with {process.returncode} "
+                        f"while waiting for {what}:\n{self.logs()[-5000:]}"
+                    )
             return predicate()
 
         return wait_for(check, timeout_s, what=what)
@@ -160,7 +172,7 @@ def make_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
     def make(bootstrap: str, database_url: str, **extra: str) -> Hub:
         tmp = tmp_path / f"hub{len(hubs)}"
         tmp.mkdir()
-        hub = Hub(make_env(bootstrap, database_url, tmp / "var", **extra), tmp, [])
+        hub = Hub(make_env(bootstrap, database_url, tmp / "var", **extra), tmp)
         hubs.append(hub)
         return hub
 

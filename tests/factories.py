@@ -13,9 +13,20 @@ from typing import Any
 from connectors.identity import check_digit
 from connectors.mappings import public_security as ps
 
-REGISTRY_HEADER = [ps.SERIAL, ps.ACTION, ps.ID_NUMBER, ps.NAME, ps.GENDER, ps.BIRTH_DATE,
-                   ps.PHONE, ps.HOUSEHOLD_NO, ps.DWELLING_ID, ps.COMMUNITY, ps.ADDRESS,
-                   ps.EFFECTIVE]
+REGISTRY_HEADER = [
+    ps.SERIAL,
+    ps.ACTION,
+    ps.ID_NUMBER,
+    ps.NAME,
+    ps.GENDER,
+    ps.BIRTH_DATE,
+    ps.PHONE,
+    ps.HOUSEHOLD_NO,
+    ps.DWELLING_ID,
+    ps.COMMUNITY,
+    ps.ADDRESS,
+    ps.EFFECTIVE,
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英"
 
@@ -52,11 +63,26 @@ class RegistryRow:
 
     def cells(self) -> list[str]:
         """The row's cells in REGISTRY_HEADER order."""
-        born = self.birth_date or f"{self.id_number[6:10]}-{self.id_number[10:12]}-{self.id_number[12:14]}"
+        born = (
+            self.birth_date
+            or f"{self.id_number[6:10]}-{self.id_number[10:12]}-{self.id_number[12:14]}"
+        )
         gender = self.gender or ("男" if int(self.id_number[16]) % 2 else "女")
-        return [self.serial, self.action, self.id_number, self.name, gender, born, self.phone,
-                self.household_no, self.dwelling_id, self.community, self.address,
-                self.effective, *self.extra]
+        return [
+            self.serial,
+            self.action,
+            self.id_number,
+            self.name,
+            gender,
+            born,
+            self.phone,
+            self.household_no,
+            self.dwelling_id,
+            self.community,
+            self.address,
+            self.effective,
+            *self.extra,
+        ]
 
 
 def registry_rows(count: int, seed: int = 7, start: int = 1) -> list[RegistryRow]:
@@ -66,13 +92,19 @@ def registry_rows(count: int, seed: int = 7, start: int = 1) -> list[RegistryRow
     for i in range(start, start + count):
         born = date(rng.randint(1930, 2010), rng.randint(1, 12), rng.randint(1, 28))
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
-        rows.append(RegistryRow(
-            serial=f"RB{i:07d}", id_number=resident_id(i, born), name=name,
-            phone=f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
-            household_no=f"H{i // 3:05d}", dwelling_id=f"D-{i // 3:05d}",
-            community=f"C{1 + i % 3:03d}",
-            effective=f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} 09:{i % 60:02d}:00",
-        ))
+        rows.append(
+            RegistryRow(
+                serial=f"RB{i:07d}",
+                id_number=resident_id(i, born),
+                name=name,
+                phone=f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
+                household_no=f"H{i // 3:05d}",
+                dwelling_id=f"D-{i // 3:05d}",
+                community=f"C{1 + i % 3:03d}",
+                effective=f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                f"09:{i % 60:02d}:00",
+            )
+        )
     return rows
 
 
@@ -92,8 +124,12 @@ def write_registry_csv(path: Path, rows: list[RegistryRow], encoding: str = "utf
     return path
 
 
-def health_event(person_key: str, status: str, at: datetime, event_id: str | None = None,
-                 ) -> dict[str, Any]:
+def health_event(
+    person_key: str,
+    status: str,
+    at: datetime,
+    event_id: str | None = None,
+) -> dict[str, Any]:
     """A HealthStatusChanged record as the health platform publishes it."""
     return {
         "event_id": event_id or f"health:{person_key[:12]}:{at.isoformat()}:{status}",

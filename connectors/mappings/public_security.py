@@ -60,8 +60,9 @@ def _text(fields: Mapping[str, str | None], name: str, required: bool = False) -
     value = fields[name]
     if value is None:
         if required:
-            raise RecordError(name, "is missing (the row has fewer columns than the header)",
-                              "missing_field")
+            raise RecordError(
+                name, "is missing (the row has fewer columns than the header)", "missing_field"
+            )
         return None
     value = value.strip()
     if not value:
@@ -106,8 +107,9 @@ class RegistryMapping:
         birth = birth_of(id_number, ID_NUMBER)
         stated_birth = _text(fields, BIRTH_DATE)
         if stated_birth is not None and parse_date(stated_birth, BIRTH_DATE) != birth:
-            raise RecordError(BIRTH_DATE, f"does not match the date of birth in {ID_NUMBER}",
-                              "inconsistent")
+            raise RecordError(
+                BIRTH_DATE, f"does not match the date of birth in {ID_NUMBER}", "inconsistent"
+            )
         gender_word = _text(fields, GENDER)
         gender = gender_of(id_number)
         if gender_word is not None:

@@ -48,7 +48,7 @@ class CsvFile:
             raise SourceError(f"{self.path}: cannot read: {exc.strerror}") from exc
         encoding = self.encoding or detect_encoding(data[:4096])
         if encoding == "utf-8-sig":
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
             encoding = "utf-8"
         lines = data.splitlines(keepends=True)
         if not lines:
@@ -56,8 +56,13 @@ class CsvFile:
         header = _decode_header(self.path, lines[0], encoding)
         yield from self._rows(header, lines[1:], encoding, after or 0)
 
-    def _rows(self, header: list[str], lines: list[bytes], encoding: str, after: int,
-              ) -> Iterator[SourceRecord]:
+    def _rows(
+        self,
+        header: list[str],
+        lines: list[bytes],
+        encoding: str,
+        after: int,
+    ) -> Iterator[SourceRecord]:
         position = 0
         pending: list[str] = []
         for raw in lines:
@@ -66,9 +71,17 @@ class CsvFile:
             except UnicodeDecodeError as exc:
                 position += 1
                 if position > after:
-                    yield SourceRecord(self.name, position, {}, RecordError(
-                        "(row)", f"is not valid {encoding} (byte {exc.start} of the line)",
-                        "bad_encoding"), raw=raw)
+                    yield SourceRecord(
+                        self.name,
+                        position,
+                        {},
+                        RecordError(
+                            "(row)",
+                            f"is not valid {encoding} (byte {exc.start} of the line)",
+                            "bad_encoding",
+                        ),
+                        raw=raw,
+                    )
                 continue
             pending.append(text)
             if _open_quote("".join(pending)):
@@ -82,20 +95,39 @@ class CsvFile:
         if pending and "".join(pending).strip():
             position += 1
             if position > after:
-                yield SourceRecord(self.name, position, {}, RecordError(
-                    "(row)", "ends inside a quoted field (truncated file?)", "truncated"))
+                yield SourceRecord(
+                    self.name,
+                    position,
+                    {},
+                    RecordError(
+                        "(row)", "ends inside a quoted field (truncated file?)", "truncated"
+                    ),
+                )
 
     def _record(self, header: list[str], row_text: str, position: int) -> SourceRecord:
         values = next(csv.reader([row_text]), [])
         if len(values) > len(header):
-            return SourceRecord(self.name, position, {}, RecordError(
-                "(row)", f"has {len(values)} columns, the header has {len(header)}",
-                "extra_columns"))
+            return SourceRecord(
+                self.name,
+                position,
+                {},
+                RecordError(
+                    "(row)",
+                    f"has {len(values)} columns, the header has {len(header)}",
+                    "extra_columns",
+                ),
+            )
         fields: dict[str, str | None] = dict.fromkeys(header)
         for name, value in zip(header, values, strict=False):
             if len(value) > MAX_FIELD_CHARS:
-                return SourceRecord(self.name, position, {}, RecordError(
-                    name, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"))
+                return SourceRecord(
+                    self.name,
+                    position,
+                    {},
+                    RecordError(
+                        name, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"
+                    ),
+                )
             fields[name] = value
         return SourceRecord(self.name, position, fields)
 

@@ -10,9 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,8 +24,9 @@ from services.store.database import ping
 from services.store.views import visible_row
 
 
-def create_api(settings: Settings, engine: sa.Engine,
-               registry: CollectorRegistry | None = None) -> Starlette:
+def create_api(
+    settings: Settings, engine: sa.Engine, registry: CollectorRegistry | None = None
+) -> Starlette:
     """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None)."""
     registry = registry or CollectorRegistry()
     metrics = ApiMetrics(registry)
@@ -36,12 +37,15 @@ def create_api(settings: Settings, engine: sa.Engine,
     async def readyz(_: Request) -> JSONResponse:
         checks = {
             "database": await _check(lambda: ping(engine)),
-            "broker": "ok" if await asyncio.to_thread(answers_metadata, settings.bootstrap)
+            "broker": "ok"
+            if await asyncio.to_thread(answers_metadata, settings.bootstrap)
             else "unreachable",
         }
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     async def view_row(request: Request) -> JSONResponse:
         view, key = request.path_params["view"], request.path_params["key"]

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 REASON_HEADER = "__datong.errors."
 
 
-def create_app(settings: Settings, engine: sa.Engine, processor: MergeProcessor,
-               metrics: MergeMetrics) -> faust.App:
+def create_app(
+    settings: Settings, engine: sa.Engine, processor: MergeProcessor, metrics: MergeMetrics
+) -> faust.App:
     """The faust app with one batching agent over every source topic that feeds a view."""
     app = faust.App(
         settings.consumer_group,
@@ -47,19 +48,34 @@ def create_app(settings: Settings, engine: sa.Engine, processor: MergeProcessor,
     )
     holder: dict[str, AIOKafkaProducer] = {}
 
-    async def send(topic: str, key: bytes, value: bytes | None,
-                   headers: list[tuple[str, bytes]]) -> None:
+    async def send(
+        topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
         await holder["producer"].send_and_wait(topic, value=value, key=key, headers=headers)
 
     publisher = OutboxPublisher(engine, send, metrics)
-    source = app.topic(*processor.topics(), key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw", internal=False)
+    source = app.topic(
+        *processor.topics(),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+    )
 
     @app.agent(source)
     async def merge(stream: Any) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = [Message(e.message.topic, e.message.partition, e.message.offset,
-                                e.message.key, e.message.value) for e in events]
+            messages = [
+                Message(
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value,
+                )
+                for e in events
+            ]
             outcome = await _process_until_committed(processor, messages)
             if outcome.rejects:
                 await _dead_letter(holder["producer"], outcome, metrics)
@@ -67,12 +83,11 @@ def create_app(settings: Settings, engine: sa.Engine, processor: MergeProcessor,
                 publisher.wake()
             _record_lag(app, metrics, settings.consumer_group, events)
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]
     async def start_publisher() -> None:
         # Not idempotent: Tansu answers InitProducerId with an error for aiokafka, and a
         # resent view change is harmless on a compacted topic (same key, same value).
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all",
-                                    linger_ms=2)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=2)
         await producer.start()
         holder["producer"] = producer
         await publisher.run()
@@ -80,8 +95,9 @@ def create_app(settings: Settings, engine: sa.Engine, processor: MergeProcessor,
     return app
 
 
-async def _process_until_committed(processor: MergeProcessor,
-                                   messages: list[Message]) -> BatchOutcome:
+async def _process_until_committed(
+    processor: MergeProcessor, messages: list[Message]
+) -> BatchOutcome:
     """Retry the batch until it commits: faust acks the batch once we return or raise,
     so giving up here would lose its events (an unexpected error is retried too, loudly)."""
     delay = 0.2
@@ -89,16 +105,20 @@ async def _process_until_committed(processor: MergeProcessor,
         try:
             return await asyncio.to_thread(processor.process, messages)
         except SQLAlchemyError as exc:
-            log.error("view store write failed (%s); retrying the batch in %.1fs",
-                      type(exc).__name__, delay)
+            log.error(
+                "view store write failed (%s); retrying the batch in %.1fs",
+                type(exc).__name__,
+                delay,
+            )
         except Exception:
             log.exception("merging a batch failed; retrying it in %.1fs", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
 
-async def _dead_letter(producer: AIOKafkaProducer, outcome: BatchOutcome,
-                       metrics: MergeMetrics) -> None:
+async def _dead_letter(
+    producer: AIOKafkaProducer, outcome: BatchOutcome, metrics: MergeMetrics
+) -> None:
     for message, reason in outcome.rejects:
         department = message.topic.split(".")[1] if message.topic.count(".") >= 2 else "unknown"
         headers = [
@@ -107,11 +127,13 @@ async def _dead_letter(producer: AIOKafkaProducer, outcome: BatchOutcome,
             (REASON_HEADER + "source", message.topic.encode()),
             (REASON_HEADER + "position", f"{message.partition}:{message.offset}".encode()),
         ]
-        await producer.send_and_wait(dlq_topic(department), value=message.value,
-                                     key=message.key, headers=headers)
+        await producer.send_and_wait(
+            dlq_topic(department), value=message.value, key=message.key, headers=headers
+        )
         metrics.events.labels("-", department, "rejected").inc()
-        log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition,
-                    message.offset, reason)
+        log.warning(
+            "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
+        )
 
 
 def _record_lag(app: faust.App, metrics: MergeMetrics, group: str, events: list[Any]) -> None:
@@ -123,4 +145,5 @@ def _record_lag(app: faust.App, metrics: MergeMetrics, group: str, events: list[
         highwater = app.consumer.highwater(faust.types.TP(topic, partition))
         if highwater is not None:
             metrics.consumer_lag.labels(group, topic, str(partition)).set(
-                max(0, highwater - offset - 1))
+                max(0, highwater - offset - 1)
+            )

@@ -80,9 +80,7 @@ def apply(row: Row, update: Update, owners: Mapping[str, str]) -> Result:
     provenance = dict(row.provenance)
     conflicts: list[Conflict] = []
     version = update.source.version
-    writes: Mapping[str, Any] = (
-        dict.fromkeys(owners) if update.erase else update.values
-    )
+    writes: Mapping[str, Any] = dict.fromkeys(owners) if update.erase else update.values
     for name, value in writes.items():
         owner = owners.get(name)
         if owner is None:

@@ -7,6 +7,7 @@ so a crash between commit and publish loses nothing (it resends, same key and va
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -25,8 +26,14 @@ Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[N
 class OutboxPublisher:
     """Drains the outbox whenever ``wake()`` is called, and every ``interval_s`` regardless."""
 
-    def __init__(self, engine: sa.Engine, send: Send, metrics: MergeMetrics,
-                 batch: int = 2000, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        send: Send,
+        metrics: MergeMetrics,
+        batch: int = 2000,
+        interval_s: float = 1.0,
+    ) -> None:
         self._engine = engine
         self._send = send
         self._metrics = metrics
@@ -46,10 +53,8 @@ class OutboxPublisher:
                     pass
             except Exception:
                 log.exception("publishing view changes failed; retrying in %ss", self._interval_s)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._interval_s)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
 
     async def drain_once(self) -> int:

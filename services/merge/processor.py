@@ -57,8 +57,13 @@ class BatchOutcome:
 class MergeProcessor:
     """Applies batches of source messages to the view store."""
 
-    def __init__(self, engine: sa.Engine, serde: Serde, metrics: MergeMetrics,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        serde: Serde,
+        metrics: MergeMetrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._engine = engine
         self._serde = serde
         self._catalog: Catalog = serde.catalog
@@ -91,8 +96,9 @@ class MergeProcessor:
                 applied_events += self._merge_view(session, view, view_updates, outcome)
         commit_time = self._clock()
         for view, update in applied_events:
-            self._metrics.applied(view, update.source.department,
-                                  update.source.event_time_ms / 1000, commit_time)
+            self._metrics.applied(
+                view, update.source.department, update.source.event_time_ms / 1000, commit_time
+            )
         return outcome
 
     def _decode(self, messages: Sequence[Message], outcome: BatchOutcome) -> list[Update]:
@@ -106,14 +112,16 @@ class MergeProcessor:
                 if record.get("department") != contract.department:
                     raise SchemaError(
                         f"field 'department' says {record.get('department')!r} but "
-                        f"{message.topic} belongs to {contract.department}")
+                        f"{message.topic} belongs to {contract.department}"
+                    )
                 updates += rules.updates_for(contract.full_name, str(contract.department), record)
             except SchemaError as exc:
                 outcome.rejects.append((message, str(exc)))
         return updates
 
-    def _merge_view(self, session: Session, view: str, updates: list[Update],
-                    outcome: BatchOutcome) -> list[tuple[str, Update]]:
+    def _merge_view(
+        self, session: Session, view: str, updates: list[Update], outcome: BatchOutcome
+    ) -> list[tuple[str, Update]]:
         spec = rules.VIEWS[view]
         before = load_rows(session, view, (u.key for u in updates))
         current: dict[str, Row] = {k: s.row for k, s in before.items()}
@@ -132,11 +140,17 @@ class MergeProcessor:
             elif not result.conflicts:
                 outcome.unchanged += 1
                 self._metrics.events.labels(view, update.source.department, "unchanged").inc()
-        changed = [row for key, row in current.items()
-                   if key not in before or before[key].row != row]
-        stored = [StoredRow(row, spec.visible(row.values),
-                            row.values.get(spec.community_field) if spec.community_field else None)
-                  for row in changed]
+        changed = [
+            row for key, row in current.items() if key not in before or before[key].row != row
+        ]
+        stored = [
+            StoredRow(
+                row,
+                spec.visible(row.values),
+                row.values.get(spec.community_field) if spec.community_field else None,
+            )
+            for row in changed
+        ]
         save_rows(session, view, stored)
         add_conflicts(session, conflicts)
         entries = self._outbox(spec, before, stored)
@@ -144,20 +158,28 @@ class MergeProcessor:
         outcome.view_changes += len(entries)
         return applied
 
-    def _outbox(self, spec: rules.ViewSpec, before: dict[str, StoredRow],
-                rows: list[StoredRow]) -> list[OutboxEntry]:
+    def _outbox(
+        self, spec: rules.ViewSpec, before: dict[str, StoredRow], rows: list[StoredRow]
+    ) -> list[OutboxEntry]:
         contract = self._catalog.view(spec.name)
         entries = []
         for stored in rows:
             was_visible = stored.row.key in before and before[stored.row.key].visible
             if not stored.visible and not was_visible:
                 continue
-            value = (self._serde.encode(contract, rules.view_record(spec, stored.row))
-                     if stored.visible else None)
+            value = (
+                self._serde.encode(contract, rules.view_record(spec, stored.row))
+                if stored.visible
+                else None
+            )
             newest = max((p.event_time_ms for p in stored.row.provenance.values()), default=0)
             headers = cloudevent_headers(
-                f"{spec.name}:{stored.row.key}:{newest}", "datong/merge", contract.full_name,
-                datetime.fromtimestamp(newest / 1000, UTC))
-            entries.append(OutboxEntry(contract.topic, stored.row.key.encode(), value,
-                                       header_map(headers)))
+                f"{spec.name}:{stored.row.key}:{newest}",
+                "datong/merge",
+                contract.full_name,
+                datetime.fromtimestamp(newest / 1000, UTC),
+            )
+            entries.append(
+                OutboxEntry(contract.topic, stored.row.key.encode(), value, header_map(headers))
+            )
         return entries

@@ -96,8 +96,10 @@ def updates_for(full_name: str, department: str, record: Mapping[str, Any]) -> l
         if mapping is None:
             updates.append(Update(spec.name, key, source, erase=True))
             continue
-        values = {view_field: _json_value(True if event_field == "=true" else record[event_field])
-                  for view_field, event_field in mapping.items()}
+        values = {
+            view_field: _json_value(True if event_field == "=true" else record[event_field])
+            for view_field, event_field in mapping.items()
+        }
         updates.append(Update(spec.name, key, source, values))
     return updates
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -12,7 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     """Declarative base of the view store."""
 
-    type_annotation_map = {dict[str, Any]: sa.JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: sa.JSON}
 
 
 class ViewRow(Base):
@@ -39,8 +39,9 @@ class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_unpublished", "published", "id"),)
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     topic: Mapped[str] = mapped_column(sa.String(255))
     key: Mapped[bytes] = mapped_column(sa.LargeBinary)
     value: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # None is a tombstone

@@ -55,8 +55,9 @@ def load_rows(session: Session, view: str, keys: Iterable[str]) -> dict[str, Sto
     return found
 
 
-def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str],
-            update: bool) -> None:
+def _upsert(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str], update: bool
+) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -72,38 +73,70 @@ def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list
 
 def save_rows(session: Session, view: str, rows: Sequence[StoredRow]) -> None:
     """Insert or replace rows of ``view`` in one statement."""
-    _upsert(session, ViewRow.__table__, [
-        {"view": view, "key": s.row.key, "community_code": s.community_code,
-         "visible": s.visible, "data": dict(s.row.values), "provenance": _provenance_json(s.row)}
-        for s in rows
-    ], ["view", "key"], update=True)
+    _upsert(
+        session,
+        ViewRow.__table__,
+        [
+            {
+                "view": view,
+                "key": s.row.key,
+                "community_code": s.community_code,
+                "visible": s.visible,
+                "data": dict(s.row.values),
+                "provenance": _provenance_json(s.row),
+            }
+            for s in rows
+        ],
+        ["view", "key"],
+        update=True,
+    )
 
 
 def add_conflicts(session: Session, conflicts: Sequence[Conflict]) -> None:
     """Record conflicts; a replayed event records nothing new."""
-    _upsert(session, MergeConflict.__table__, [
-        {"view": c.view, "key": c.key, "field": c.field, "event_id": c.source.event_id,
-         "owner": c.owner, "department": c.source.department,
-         "event_time_ms": c.source.event_time_ms}
-        for c in conflicts
-    ], ["view", "key", "field", "event_id"], update=False)
+    _upsert(
+        session,
+        MergeConflict.__table__,
+        [
+            {
+                "view": c.view,
+                "key": c.key,
+                "field": c.field,
+                "event_id": c.source.event_id,
+                "owner": c.owner,
+                "department": c.source.department,
+                "event_time_ms": c.source.event_time_ms,
+            }
+            for c in conflicts
+        ],
+        ["view", "key", "field", "event_id"],
+        update=False,
+    )
 
 
 def add_outbox(session: Session, entries: Sequence[OutboxEntry]) -> None:
     """Queue view changes for publishing, in the caller's transaction."""
     now = datetime.now(UTC)
     if entries:
-        session.execute(sa.insert(Outbox), [
-            {"topic": e.topic, "key": e.key, "value": e.value, "headers": e.headers,
-             "created_at": now, "published": False}
-            for e in entries
-        ])
+        session.execute(
+            sa.insert(Outbox),
+            [
+                {
+                    "topic": e.topic,
+                    "key": e.key,
+                    "value": e.value,
+                    "headers": e.headers,
+                    "created_at": now,
+                    "published": False,
+                }
+                for e in entries
+            ],
+        )
 
 
 def pending_outbox(session: Session, limit: int) -> list[Outbox]:
     """The oldest unpublished view changes, in commit order."""
-    query = (sa.select(Outbox).where(Outbox.published.is_(False)).order_by(Outbox.id)
-             .limit(limit))
+    query = sa.select(Outbox).where(Outbox.published.is_(False)).order_by(Outbox.id).limit(limit)
     return list(session.scalars(query))
 
 

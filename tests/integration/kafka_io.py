@@ -24,15 +24,17 @@ class Consumed:
     headers: dict[str, bytes]
 
 
-def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0,
-               settle_s: float = 1.0) -> list[Consumed]:
+def read_topic(
+    bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0, settle_s: float = 1.0
+) -> list[Consumed]:
     """Every record of ``topic`` from the beginning; waits for at least ``expect`` of them.
 
     Reads until ``expect`` records arrived and then ``settle_s`` more with nothing new
     (the embedded broker's end offsets cannot be trusted to say "that was all").
     """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=200)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=200
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         deadline = time.monotonic() + timeout_s
@@ -48,8 +50,11 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0,
             batch = consumer.poll(timeout_ms=200)
             for messages in batch.values():
                 for m in messages:
-                    records.append(Consumed(m.topic, m.partition, m.offset, m.key, m.value,
-                                            dict(m.headers or [])))
+                    records.append(
+                        Consumed(
+                            m.topic, m.partition, m.offset, m.key, m.value, dict(m.headers or [])
+                        )
+                    )
                     last_new = time.monotonic()
             if len(records) >= expect and time.monotonic() - last_new >= settle_s:
                 break
@@ -58,8 +63,10 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 30.0,
         consumer.close()
 
 
-def view_rows(database_url: str, view: str = "resident_profile",
-              ) -> dict[str, tuple[bool, dict[str, object], dict[str, object]]]:
+def view_rows(
+    database_url: str,
+    view: str = "resident_profile",
+) -> dict[str, tuple[bool, dict[str, object], dict[str, object]]]:
     """Every stored row of a view: key -> (visible, data, provenance)."""
     engine = sa.create_engine(database_url)
     try:

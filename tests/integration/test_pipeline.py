@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
+from connectors.mappings.public_security import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from connectors.sealing import unseal
 from schemas.catalog import Catalog
@@ -67,7 +69,9 @@ def visible_keys(database_url: str) -> set[str]:
 
 
 def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
-    broker: str, database_url: str, make_hub: Callable[..., Hub],
+    broker: str,
+    database_url: str,
+    make_hub: Callable[..., Hub],
 ) -> None:
     hub = make_hub(broker, database_url)
     rows = registry_rows(20, seed=11)
@@ -75,15 +79,20 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     summary = run_connector(hub, f"file://{path}?encoding=gb18030")
     assert summary["published"] == 20 and summary["rejected"] == 0
     red, green = key_of(hub, rows[0]), key_of(hub, rows[1])
-    publish_health(hub, [
-        health_event(red, "YELLOW", T0),
-        health_event(red, "RED", T0 + timedelta(hours=1)),
-        health_event(green, "GREEN", T0),
-    ])
+    publish_health(
+        hub,
+        [
+            health_event(red, "YELLOW", T0),
+            health_event(red, "RED", T0 + timedelta(hours=1)),
+            health_event(green, "GREEN", T0),
+        ],
+    )
     hub.start("worker")
     hub.start("api")
-    hub.wait_for(lambda: view_rows(database_url).get(red, (False, {}, {}))[1].get("health_status")
-                 == "RED", "the merged profile")
+    hub.wait_for(
+        lambda: view_rows(database_url).get(red, (False, {}, {}))[1].get("health_status") == "RED",
+        "the merged profile",
+    )
 
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
     response = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{red}"), "the API")
@@ -97,7 +106,8 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     assert profile["provenance"]["name_masked"]["event_id"] == f"public-security:{rows[0].serial}"
     assert profile["provenance"]["health_status"]["department"] == "health"
     assert profile["provenance"]["health_status"]["event_time_ms"] == int(
-        (T0 + timedelta(hours=1)).timestamp() * 1000)
+        (T0 + timedelta(hours=1)).timestamp() * 1000
+    )
     assert rows[0].id_number not in response.text and rows[0].name not in response.text
 
     missing = _get(f"{api}/views/resident_profile/{'0' * 64}")
@@ -115,20 +125,27 @@ def _get(url: str) -> httpx.Response | None:
 
 
 def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
-    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Any,
+    start_broker: Callable[[], str],
+    make_hub: Callable[..., Hub],
+    tmp_path: Any,
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
     good = registry_rows(5, seed=3)
-    bad_check = RegistryRow("RB9000001", wrong_check_digit(resident_id(901)), name="钱多多",
-                            phone="13900000001")
+    bad_check = RegistryRow(
+        "RB9000001", wrong_check_digit(resident_id(901)), name="钱多多", phone="13900000001"
+    )
     bad_date = RegistryRow("RB9000002", resident_id(902), effective="2023-02-30 10:00")
     path = hub.tmp / "registry.csv"
     write_registry_csv(path, [good[0], bad_check, good[1], bad_date, good[2]], encoding="utf-8")
     with open(path, "ab") as handle:  # a short row and a row saved in another encoding
-        handle.write("RB9000003,登记,{}\r\n".format(resident_id(903)).encode())
-        handle.write(",".join(RegistryRow("RB9000004", resident_id(904), name="孙悟空").cells())
-                     .encode("gb18030") + b"\r\n")
+        handle.write(f"RB9000003,登记,{resident_id(903)}\r\n".encode())
+        handle.write(
+            ",".join(RegistryRow("RB9000004", resident_id(904), name="孙悟空").cells()).encode(
+                "gb18030"
+            )
+            + b"\r\n"
+        )
         handle.write(",".join(good[3].cells()).encode() + b"\r\n")
     summary = run_connector(hub, str(path))
     assert summary["published"] == 4
@@ -136,21 +153,31 @@ def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
 
     letters = read_topic(bootstrap, "dlq.public-security", expect=4)
     assert len(letters) == 4
-    reasons = sorted((h["__datong.errors.field"].decode(), h["__datong.errors.reason"].decode())
-                     for h in (letter.headers for letter in letters))
+    reasons = sorted(
+        (h["__datong.errors.field"].decode(), h["__datong.errors.reason"].decode())
+        for h in (letter.headers for letter in letters)
+    )
     assert [field for field, _ in reasons] == ["(row)", "公民身份号码", "办理时间", "办理时间"]
     assert "not valid utf-8" in reasons[0][1]
     assert "check digit" in reasons[1][1]
-    assert {"is a date that does not exist",
-            "is missing (the row has fewer columns than the header)"} == {r for _, r in reasons[2:]}
-    assert all(h["__datong.errors.source"] == str(path).encode()
-               for h in (letter.headers for letter in letters))
+    assert {
+        "is a date that does not exist",
+        "is missing (the row has fewer columns than the header)",
+    } == {r for _, r in reasons[2:]}
+    assert all(
+        h["__datong.errors.source"] == str(path).encode()
+        for h in (letter.headers for letter in letters)
+    )
     for letter in letters:
         assert letter.value is not None
         for secret in (bad_check.id_number, "钱多多", "13900000001", resident_id(902)):
             assert secret.encode() not in letter.value
             assert all(secret.encode() not in v for v in letter.headers.values())
-    first = next(l for l in letters if l.headers["__datong.errors.field"] == "公民身份号码".encode())
+    first = next(
+        letter
+        for letter in letters
+        if letter.headers["__datong.errors.field"] == "公民身份号码".encode()
+    )
     assert first.value is not None
     opened = unseal(hub.settings.seal_key, first.value, first.key.decode() if first.key else "")
     assert opened["公民身份号码"] == bad_check.id_number
@@ -159,21 +186,30 @@ def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
     assert len(published) == 4
     assert all(r.headers["ce_source"] == b"public-security" for r in published)
     assert {r.headers["ce_id"].decode() for r in published} == {
-        f"public-security:{row.serial}" for row in good[:4]}
+        f"public-security:{row.serial}" for row in good[:4]
+    }
 
 
 def _scenario_events(hub: Hub) -> list[Event]:
     """Registrations, a move, a deregistration and health changes, with equal-time ties."""
-    from connectors.mappings.public_security import RegistryMapping
-
     mapping = RegistryMapping(hub.settings.hmac_key)
     rows = registry_rows(12, seed=5)
-    moved = RegistryRow("RB8000001", rows[2].id_number, action="迁移", dwelling_id="D-MOVED",
-                        community="C009", address="新地址", effective="2030-01-01 08:00:00")
-    gone = RegistryRow("RB8000002", rows[3].id_number, action="死亡注销",
-                       effective="2030-02-01 08:00:00")
-    events = [mapping(dict(zip(REGISTRY_HEADER, row.cells(), strict=True)))
-              for row in [*rows, moved, gone]]
+    moved = RegistryRow(
+        "RB8000001",
+        rows[2].id_number,
+        action="迁移",
+        dwelling_id="D-MOVED",
+        community="C009",
+        address="新地址",
+        effective="2030-01-01 08:00:00",
+    )
+    gone = RegistryRow(
+        "RB8000002", rows[3].id_number, action="死亡注销", effective="2030-02-01 08:00:00"
+    )
+    events = [
+        mapping(dict(zip(REGISTRY_HEADER, row.cells(), strict=True)))
+        for row in [*rows, moved, gone]
+    ]
     for i, row in enumerate(rows[:6]):
         key = person_key(row.id_number, hub.settings.hmac_key)
         for j, status in enumerate(("GREEN", "YELLOW", "RED")):
@@ -196,37 +232,52 @@ def _deliver(hub: Hub, events: list[Event]) -> None:
 
 
 def test_the_same_events_twice_or_in_reverse_order_give_the_same_view_rows(
-    start_broker: Callable[[], str], database_url: str, make_hub: Callable[..., Hub],
+    start_broker: Callable[[], str],
+    database_url: str,
+    make_hub: Callable[..., Hub],
     tmp_path: Any,
 ) -> None:
     reference = make_hub(start_broker(), database_url)
-    keys = {"DATONG_HMAC_KEY": reference.env["DATONG_HMAC_KEY"],
-            "DATONG_SEAL_KEY": reference.env["DATONG_SEAL_KEY"]}
+    keys = {
+        "DATONG_HMAC_KEY": reference.env["DATONG_HMAC_KEY"],
+        "DATONG_SEAL_KEY": reference.env["DATONG_SEAL_KEY"],
+    }
     events = _scenario_events(reference)
     runs = {
         "in order": (reference, events),
-        "reversed": (make_hub(start_broker(), f"sqlite:///{tmp_path / 'rev.db'}", **keys),
-                     list(reversed(events))),
-        "twice": (make_hub(start_broker(), f"sqlite:///{tmp_path / 'twice.db'}", **keys),
-                  events + events),
+        "reversed": (
+            make_hub(start_broker(), f"sqlite:///{tmp_path / 'rev.db'}", **keys),
+            list(reversed(events)),
+        ),
+        "twice": (
+            make_hub(start_broker(), f"sqlite:///{tmp_path / 'twice.db'}", **keys),
+            events + events,
+        ),
     }
     for hub, delivered in runs.values():
         _deliver(hub, delivered)
         hub.start("worker")
     results = {}
     for name, (hub, delivered) in runs.items():
-        hub.wait_for(lambda hub=hub, n=len(delivered): merged_events(hub) >= n,
-                     f"the {name} run to merge all {len(delivered)} events")
+        count = len(delivered)
+        hub.wait_for(
+            partial(_merged_at_least, hub, count), f"the {name} run to merge all {count} events"
+        )
         results[name] = view_rows(hub.env["DATONG_DATABASE_URL"])
     assert results["reversed"] == results["in order"]
     assert results["twice"] == results["in order"]
     reference_rows = results["in order"]
-    moved_key = next(k for k, (_, data, _) in reference_rows.items()
-                     if data.get("dwelling_id") == "D-MOVED")
+    moved_key = next(
+        k for k, (_, data, _) in reference_rows.items() if data.get("dwelling_id") == "D-MOVED"
+    )
     assert reference_rows[moved_key][1]["community_code"] == "C009"
     hidden = [k for k, (visible, _, _) in reference_rows.items() if not visible]
     assert len(hidden) == 1
     assert reference_rows[hidden[0]][1].get("name_masked") is None
+
+
+def _merged_at_least(hub: Hub, count: int) -> bool:
+    return merged_events(hub) >= count
 
 
 def merged_events(hub: Hub) -> float:
@@ -234,12 +285,17 @@ def merged_events(hub: Hub) -> float:
     response = _get(f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics")
     if response is None:
         return 0.0
-    return sum(float(line.rsplit(" ", 1)[1]) for line in response.text.splitlines()
-               if line.startswith("datong_merge_events_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if line.startswith("datong_merge_events_total{")
+    )
 
 
 def test_deregistration_removes_the_row_and_publishes_a_tombstone(
-    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Any,
+    start_broker: Callable[[], str],
+    make_hub: Callable[..., Hub],
+    tmp_path: Any,
 ) -> None:
     bootstrap = start_broker()
     url = f"sqlite:///{tmp_path / 'views.db'}"
@@ -253,8 +309,9 @@ def test_deregistration_removes_the_row_and_publishes_a_tombstone(
     gone = RegistryRow("RB7000001", row.id_number, action="迁出", effective="2031-01-01 00:00")
     run_connector(hub, str(write_registry_csv(hub.tmp / "b.csv", [gone])))
     hub.wait_for(lambda: not view_rows(url)[key][0], "the row to disappear")
-    records = [r for r in read_topic(bootstrap, "view.resident_profile", expect=2)
-               if r.key == key.encode()]
+    records = [
+        r for r in read_topic(bootstrap, "view.resident_profile", expect=2) if r.key == key.encode()
+    ]
     assert records[0].value is not None
     assert records[-1].value is None
     _, data, _ = view_rows(url)[key]

@@ -1,0 +1,199 @@
+"""Deployment manifests that follow the schema catalog: every Kafka topic with its settings.
+
+Topic names live in the catalog (DESIGN §3), so the production topic list is rendered from
+it rather than written by hand: Strimzi ``KafkaTopic`` resources for Kubernetes
+(``deploy/k8s/topics.yaml``) and a ``kafka-topics.sh`` script for the compose stack
+(``deploy/kafka/create-topics.sh``). Tests compare the committed files with a fresh
+rendering, so a new schema without its topic fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from schemas.catalog import Catalog, dlq_topic
+from services.topics import topic_specs
+
+STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
+KAFKA_CLUSTER = "datong"
+# Source topics are co-partitioned (DESIGN §3: one key lands on one partition of every
+# source topic), so they all share one count; it caps the number of busy merge workers.
+DEFAULT_PARTITIONS = 12
+DEFAULT_REPLICAS = 3
+MIN_INSYNC_REPLICAS = 2
+DAY_MS = 24 * 60 * 60 * 1000
+# Source topics are the log that `datong replay` rebuilds views from.
+SOURCE_RETENTION_MS = 30 * DAY_MS
+# Dead letters wait for a department to fix and resend them: keep them a quarter.
+DLQ_RETENTION_MS = 90 * DAY_MS
+# Compacted view topics keep tombstones a day, so a consumer that was down sees deletions.
+VIEW_TOMBSTONE_RETENTION_MS = DAY_MS
+
+GENERATED_NOTE = (
+    "Generated from the schema catalog by `datong deploy render-topics{flags}`; do not edit."
+)
+
+_K8S_NAME_INVALID = re.compile(r"[^a-z0-9.-]")
+
+
+@dataclass(frozen=True)
+class ClusterTopic:
+    """One topic as the production cluster must have it."""
+
+    name: str
+    role: str
+    partitions: int
+    config: dict[str, str | int]
+
+    @property
+    def resource_name(self) -> str:
+        """A Kubernetes object name for the topic (RFC 1123: no underscores)."""
+        return _K8S_NAME_INVALID.sub("-", self.name.lower())
+
+
+def cluster_topics(catalog: Catalog, partitions: int) -> list[ClusterTopic]:
+    """Every topic the hub uses, with its production cleanup policy and retention.
+
+    Names, partition counts and compaction come from ``services.topics.topic_specs``, the
+    same list the hub creates on the embedded broker, so both stacks agree on them.
+
+    Args:
+        catalog: the loaded schema catalog.
+        partitions: partitions of the source and view topics.
+
+    Returns:
+        The topics sorted by name.
+    """
+    dead_letters = {dlq_topic(department) for department in catalog.departments()}
+    topics: list[ClusterTopic] = []
+    for spec in topic_specs(catalog, partitions):
+        if spec.compacted:
+            role, config = "view", _view_config()
+        elif spec.name in dead_letters:
+            role, config = "dlq", _delete_config(DLQ_RETENTION_MS)
+        else:
+            role, config = "source", _delete_config(SOURCE_RETENTION_MS)
+        topics.append(ClusterTopic(spec.name, role, spec.partitions, config))
+    return topics
+
+
+def render_kafka_topics(catalog: Catalog, partitions: int, replicas: int) -> str:
+    """Strimzi ``KafkaTopic`` resources for every topic, as one multi-document YAML text.
+
+    Args:
+        catalog: the loaded schema catalog.
+        partitions: partitions of the source and view topics.
+        replicas: replication factor of every topic.
+
+    Returns:
+        The YAML text of ``deploy/k8s/topics.yaml``.
+    """
+    header = f"# {GENERATED_NOTE.format(flags=_flags(partitions, replicas, 'strimzi'))}\n"
+    documents = [_kafka_topic(topic, replicas) for topic in cluster_topics(catalog, partitions)]
+    body = yaml.safe_dump_all(documents, sort_keys=False, explicit_start=True, width=100)
+    return header + body
+
+
+def render_topic_script(catalog: Catalog, partitions: int, replicas: int) -> str:
+    """A POSIX shell script that creates every topic with ``kafka-topics.sh`` (compose stack).
+
+    Args:
+        catalog: the loaded schema catalog.
+        partitions: partitions of the source and view topics.
+        replicas: replication factor of every topic.
+
+    Returns:
+        The text of ``deploy/kafka/create-topics.sh``.
+    """
+    lines = [
+        "#!/bin/sh",
+        f"# {GENERATED_NOTE.format(flags=_flags(partitions, replicas, 'script'))}",
+        "# Creates every datong topic; topics that exist already are left as they are.",
+        "set -eu",
+        'BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka-1:19092}"',
+        'KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"',
+        f"REPLICAS={replicas}",
+        "",
+        "create() {",
+        '  topic="$1"; partitions="$2"; shift 2',
+        '  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \\',
+        '    --topic "$topic" --partitions "$partitions" --replication-factor "$REPLICAS" "$@"',
+        "}",
+        "",
+    ]
+    for topic in cluster_topics(catalog, partitions):
+        configs = " ".join(
+            f"--config {shlex.quote(f'{key}={value}')}" for key, value in topic.config.items()
+        )
+        lines.append(f"create {shlex.quote(topic.name)} {topic.partitions} {configs}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str]) -> int:
+    """``datong deploy render-topics [--format strimzi|script] [--partitions N] [--replicas N]``.
+
+    Prints the rendered manifest on standard output; returns the process exit code.
+    """
+    parser = argparse.ArgumentParser(prog="datong deploy")
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("render-topics", help="print the topics of the catalog")
+    render.add_argument("--format", choices=("strimzi", "script"), default="strimzi")
+    render.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
+    render.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
+    args = parser.parse_args(list(argv))
+    renderer = render_kafka_topics if args.format == "strimzi" else render_topic_script
+    print(renderer(Catalog.load(), args.partitions, args.replicas), end="")
+    return 0
+
+
+def _flags(partitions: int, replicas: int, fmt: str) -> str:
+    flags = "" if fmt == "strimzi" else f" --format {fmt}"
+    if partitions != DEFAULT_PARTITIONS:
+        flags += f" --partitions {partitions}"
+    if replicas != DEFAULT_REPLICAS:
+        flags += f" --replicas {replicas}"
+    return flags
+
+
+def _delete_config(retention_ms: int) -> dict[str, str | int]:
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": retention_ms,
+        "min.insync.replicas": MIN_INSYNC_REPLICAS,
+    }
+
+
+def _view_config() -> dict[str, str | int]:
+    return {
+        "cleanup.policy": "compact",
+        "delete.retention.ms": VIEW_TOMBSTONE_RETENTION_MS,
+        "min.insync.replicas": MIN_INSYNC_REPLICAS,
+    }
+
+
+def _kafka_topic(topic: ClusterTopic, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": STRIMZI_API_VERSION,
+        "kind": "KafkaTopic",
+        "metadata": {
+            "name": topic.resource_name,
+            "labels": {
+                "strimzi.io/cluster": KAFKA_CLUSTER,
+                "app.kubernetes.io/part-of": "datong",
+                "datong.io/topic-role": topic.role,
+            },
+        },
+        "spec": {
+            "topicName": topic.name,
+            "partitions": topic.partitions,
+            "replicas": replicas,
+            "config": dict(topic.config),
+        },
+    }
