@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from services.errors import BrokerError
 
@@ -28,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def answers_metadata(bootstrap: str, timeout_s: float = 2.0) -> bool:
+def answers_metadata(bootstrap: str, timeout_s: float = 2.0, **client_options: Any) -> bool:
     """True when a Kafka metadata request to ``bootstrap`` gets an answer."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -37,6 +38,7 @@ def answers_metadata(bootstrap: str, timeout_s: float = 2.0) -> bool:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
             request_timeout_ms=int(timeout_s * 1000),
+            **client_options,
         )
     except (KafkaError, OSError, ValueError):
         return False

@@ -150,8 +150,12 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    ensure_topics(settings.bootstrap, topic_specs(catalog, settings.partitions))
-    publisher = KafkaPublisher(settings.bootstrap, Serde(catalog, SqlRegistry(engine)))
+    ensure_topics(
+        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+    )
+    publisher = KafkaPublisher(
+        settings.bootstrap, Serde(catalog, SqlRegistry(engine)), **settings.kafka_options()
+    )
     runner = Runner(
         mapping=RegistryMapping(settings.hmac_key),
         publisher=publisher,

@@ -6,8 +6,9 @@ import base64
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from services.errors import ConfigError
 
@@ -22,8 +23,8 @@ class Settings:
     kafka_bootstrap: str | None
     database_url: str
     registry_url: str | None
-    hmac_key: bytes
-    seal_key: bytes
+    hmac_key: bytes = field(repr=False)
+    seal_key: bytes = field(repr=False)
     api_host: str
     api_port: int
     broker_port: int
@@ -33,6 +34,11 @@ class Settings:
     batch_size: int
     batch_within_s: float
     session_timeout_s: float
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_ssl_cafile: str | None = None
 
     @property
     def embedded_broker(self) -> bool:
@@ -43,6 +49,21 @@ class Settings:
     def bootstrap(self) -> str:
         """The Kafka bootstrap address to connect to (the embedded broker's when unset)."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.broker_port}"
+
+    def kafka_options(self) -> dict[str, Any]:
+        """SASL/TLS options for kafka-python clients (empty on a plaintext cluster)."""
+        options: dict[str, Any] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            options["security_protocol"] = self.kafka_security_protocol
+        if self.kafka_sasl_mechanism:
+            options.update(
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_plain_username=self.kafka_sasl_username,
+                sasl_plain_password=self.kafka_sasl_password,
+            )
+        if self.kafka_ssl_cafile:
+            options["ssl_cafile"] = self.kafka_ssl_cafile
+        return options
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (used by the CLI for command-line flags)."""
@@ -75,7 +96,22 @@ class Settings:
             batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),
             batch_within_s=_float(get("BATCH_WITHIN_S", "0.05"), "BATCH_WITHIN_S"),
             session_timeout_s=_float(get("SESSION_TIMEOUT_S", "10"), "SESSION_TIMEOUT_S"),
+            kafka_security_protocol=_choice(
+                get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") or "PLAINTEXT",
+                "KAFKA_SECURITY_PROTOCOL",
+                ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+            ),
+            kafka_sasl_mechanism=get("KAFKA_SASL_MECHANISM"),
+            kafka_sasl_username=get("KAFKA_SASL_USERNAME"),
+            kafka_sasl_password=get("KAFKA_SASL_PASSWORD"),
+            kafka_ssl_cafile=get("KAFKA_SSL_CAFILE"),
         )
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{_PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _int(value: str | None, name: str) -> int:
@@ -110,9 +146,13 @@ def _key(value: str | None, name: str, var_dir: Path) -> bytes:
     if path.exists():
         return base64.b64decode(path.read_text().strip())
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(base64.b64encode(raw).decode())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
     tmp.chmod(0o600)
-    tmp.replace(path)
-    return raw
+    try:
+        os.link(tmp, path)  # fails if another process won the race: then use its key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return base64.b64decode(path.read_text().strip())

@@ -25,7 +25,9 @@ def run_worker(settings: Settings) -> None:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    ensure_topics(settings.bootstrap, topic_specs(catalog, settings.partitions))
+    ensure_topics(
+        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+    )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
     processor = MergeProcessor(engine, Serde(catalog, SqlRegistry(engine)), metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +39,9 @@ def create_api(
         checks = {
             "database": await _check(lambda: ping(engine)),
             "broker": "ok"
-            if await asyncio.to_thread(answers_metadata, settings.bootstrap)
+            if await asyncio.to_thread(
+                partial(answers_metadata, settings.bootstrap, **settings.kafka_options())
+            )
             else "unreachable",
         }
         ready = all(v == "ok" for v in checks.values())

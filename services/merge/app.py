@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
 import faust
@@ -45,6 +46,7 @@ def create_app(
         broker_commit_interval=0.5,
         stream_wait_empty=False,
         datadir=str(settings.var_dir / "faust"),
+        broker_credentials=_credentials(settings),
     )
     holder: dict[str, AIOKafkaProducer] = {}
 
@@ -87,12 +89,45 @@ def create_app(
     async def start_publisher() -> None:
         # Not idempotent: Tansu answers InitProducerId with an error for aiokafka, and a
         # resent view change is harmless on a compacted topic (same key, same value).
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=2)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            acks="all",
+            linger_ms=2,
+            **_aiokafka_security(settings),
+        )
         await producer.start()
         holder["producer"] = producer
         await publisher.run()
 
     return app
+
+
+def _credentials(settings: Settings) -> Any:
+    """faust's form of the SASL/TLS settings (None on a plaintext cluster)."""
+    context = _ssl_context(settings)
+    if settings.kafka_sasl_mechanism:
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
+def _aiokafka_security(settings: Settings) -> dict[str, Any]:
+    """aiokafka's form of the SASL/TLS settings."""
+    options = settings.kafka_options()
+    options.pop("ssl_cafile", None)
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(settings)
+    return options
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
 
 
 async def _process_until_committed(

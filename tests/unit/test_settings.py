@@ -173,3 +173,41 @@ def test_settings_are_frozen_and_overrides_make_a_copy(tmp_path: Path) -> None:
     assert (settings.api_port, changed.api_port) == (8080, 9999)
     with pytest.raises(AttributeError):
         settings.api_port = 1  # type: ignore[misc]
+
+
+def test_keys_never_appear_in_the_settings_repr(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DATONG_VAR_DIR": str(tmp_path)})
+    assert base64.b64encode(settings.hmac_key).decode() not in repr(settings)
+    assert "hmac_key" not in repr(settings) and "seal_key" not in repr(settings)
+
+
+def test_sasl_and_tls_settings_become_kafka_client_options(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "DATONG_VAR_DIR": str(tmp_path),
+            "DATONG_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "DATONG_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "DATONG_KAFKA_SASL_USERNAME": "datong",
+            "DATONG_KAFKA_SASL_PASSWORD": "s3cret",
+            "DATONG_KAFKA_SSL_CAFILE": "/etc/datong/ca.crt",
+        }
+    )
+    assert settings.kafka_options() == {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "datong",
+        "sasl_plain_password": "s3cret",
+        "ssl_cafile": "/etc/datong/ca.crt",
+    }
+    assert "s3cret" not in repr(settings)
+
+
+def test_a_plaintext_cluster_needs_no_client_options(tmp_path: Path) -> None:
+    assert Settings.from_env({"DATONG_VAR_DIR": str(tmp_path)}).kafka_options() == {}
+
+
+def test_an_unknown_security_protocol_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DATONG_KAFKA_SECURITY_PROTOCOL"):
+        Settings.from_env(
+            {"DATONG_VAR_DIR": str(tmp_path), "DATONG_KAFKA_SECURITY_PROTOCOL": "TLS"}
+        )
