@@ -12,10 +12,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from services.errors import DatongError
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from connectors.publisher import KafkaPublisher
+    from connectors.runner import Runner, RunStats
 
 log = logging.getLogger("datong")
 
@@ -59,12 +66,29 @@ def _parser() -> argparse.ArgumentParser:
 
     connector = sub.add_parser("connector", help="department connectors")
     connector_sub = connector.add_subparsers(title="connector commands")
-    run = connector_sub.add_parser("run", help="publish a department's export once")
+    run = connector_sub.add_parser("run", help="publish a department's exports")
     run.add_argument("department", help="e.g. public-security")
     run.add_argument(
-        "--source", required=True, help="file path or file:///path.csv?encoding=gb18030"
+        "--source",
+        required=True,
+        help="a CSV file or a drop folder: PATH or file:///PATH?encoding=gb18030",
     )
+    run.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep polling the drop folder and serve /metrics (DATONG_CONNECTOR_METRICS_PORT)",
+    )
+    run.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
     run.set_defaults(handler=cmd_connector_run)
+
+    status = sub.add_parser("status", help="feeds, lag, freshness and dead letters at a glance")
+    status.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="another /metrics endpoint to include (repeatable)",
+    )
+    status.set_defaults(handler=cmd_status)
 
     deploy = sub.add_parser(
         "deploy", help="render deployment manifests from the catalog", add_help=False
@@ -124,29 +148,72 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish one export through a department's connector and print what happened."""
+    """Publish a department's export file, or every file of a drop folder (``--watch``: forever)."""
     from prometheus_client import CollectorRegistry
 
+    from connectors.errors import ConnectorError
+    from connectors.sources.csv_file import CsvFile
+    from connectors.sources.drop_folder import DropFolder
+    from services.metrics_server import serve_metrics
+
+    path, encoding = _source_path(args.source)
+    registry = CollectorRegistry()
+    runner, publisher = _connector(args.department, settings, registry)
+    server = None
+    if args.watch:
+        server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
+        log.info("connector metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
+    try:
+        if path.is_file():
+            _print_summary(path, runner.run(CsvFile(path, encoding)))
+            return 0
+        folder = DropFolder(path, encoding)
+        while True:
+            for source in folder.pending():
+                try:
+                    stats = runner.run(source)
+                except ConnectorError as exc:
+                    log.error("%s: %s; moved to failed/", source.path.name, exc)
+                    folder.finish(source, ok=False)
+                    continue
+                _print_summary(folder.finish(source, ok=True), stats)
+            if not args.watch:
+                return 0
+            time.sleep(args.interval)
+    finally:
+        publisher.close()
+        if server is not None:
+            server.shutdown()
+
+
+def _source_path(source: str) -> tuple[Path, str | None]:
+    uri = urlparse(source)
+    if uri.scheme == "file":
+        return Path(uri.path), parse_qs(uri.query).get("encoding", [None])[0]
+    return Path(source), None
+
+
+def _connector(
+    department: str,
+    settings: Settings,
+    registry: CollectorRegistry,
+) -> tuple[Runner, KafkaPublisher]:
+    """The runner and publisher of a department's connector, wired to the settings."""
     from connectors.checkpoints import FileCheckpoints
-    from connectors.mappings.public_security import RegistryMapping
+    from connectors.mappings.public_security import DEPARTMENT, RegistryMapping
     from connectors.metrics import ConnectorMetrics
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner
-    from connectors.sources.csv_file import CsvFile
     from schemas.catalog import Catalog
     from schemas.registry import SqlRegistry
     from schemas.serde import Serde
     from services.store.database import create_engine, create_schema
     from services.topics import ensure_topics, topic_specs
 
-    if args.department != "public-security":
+    if department != DEPARTMENT:
         raise DatongError(
-            f"no connector mapping for department {args.department!r} yet; "
-            "available: public-security"
+            f"no connector mapping for department {department!r} yet; available: {DEPARTMENT}"
         )
-    uri = urlparse(args.source)
-    path = Path(uri.path if uri.scheme == "file" else args.source)
-    encoding = parse_qs(uri.query).get("encoding", [None])[0] if uri.scheme == "file" else None
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
@@ -159,14 +226,14 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     runner = Runner(
         mapping=RegistryMapping(settings.hmac_key),
         publisher=publisher,
-        checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{args.department}.json"),
+        checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{department}.json"),
         seal_key=settings.seal_key,
-        metrics=ConnectorMetrics(CollectorRegistry()),
+        metrics=ConnectorMetrics(registry),
     )
-    try:
-        stats = runner.run(CsvFile(path, encoding))
-    finally:
-        publisher.close()
+    return runner, publisher
+
+
+def _print_summary(path: Path, stats: RunStats) -> None:
     print(
         json.dumps(
             {
@@ -177,9 +244,24 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
                 "checkpoint": stats.last_position,
             },
             ensure_ascii=False,
-        )
+        ),
+        flush=True,
     )
-    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Print feeds, lag, freshness and dead letters; exit 1 if an endpoint did not answer."""
+    from services.status import render, scrape, summarize
+
+    host = settings.api_host
+    urls = [
+        f"http://{host}:{settings.api_port}/metrics",
+        f"http://{host}:{settings.worker_metrics_port}/metrics",
+        *args.url,
+    ]
+    status = summarize(scrape(urls))
+    print(render(status), end="")
+    return 1 if status.unreachable else 0
 
 
 def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:

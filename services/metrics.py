@@ -63,6 +63,12 @@ class MergeMetrics:
             ["group", "topic", "partition"],
             registry=registry,
         )
+        self.dead_letters = Counter(
+            "datong_dlq_records",
+            "Records sent to a department's dead-letter topic, by reason.",
+            ["department", "reason"],
+            registry=registry,
+        )
         self.outbox_pending = Gauge(
             "datong_outbox_pending",
             "View changes committed but not yet published.",

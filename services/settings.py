@@ -29,6 +29,7 @@ class Settings:
     api_port: int
     broker_port: int
     worker_metrics_port: int
+    connector_metrics_port: int
     partitions: int
     consumer_group: str
     batch_size: int
@@ -91,6 +92,9 @@ class Settings:
             api_port=_int(get("API_PORT", "8080"), "API_PORT"),
             broker_port=_int(get("BROKER_PORT", "9092"), "BROKER_PORT"),
             worker_metrics_port=_int(get("WORKER_METRICS_PORT", "9101"), "WORKER_METRICS_PORT"),
+            connector_metrics_port=_int(
+                get("CONNECTOR_METRICS_PORT", "9102"), "CONNECTOR_METRICS_PORT"
+            ),
             partitions=_int(get("PARTITIONS", "4"), "PARTITIONS"),
             consumer_group=get("CONSUMER_GROUP", "datong-merge") or "datong-merge",
             batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),

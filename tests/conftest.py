@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -97,6 +98,7 @@ def make_env(bootstrap: str, database_url: str, var_dir: Path, **extra: str) -> 
         "DATONG_SEAL_KEY": _key(),
         "DATONG_API_PORT": str(free_port()),
         "DATONG_WORKER_METRICS_PORT": str(free_port()),
+        "DATONG_CONNECTOR_METRICS_PORT": str(free_port()),
         "DATONG_CONSUMER_GROUP": f"merge-{uuid.uuid4().hex[:8]}",
         "DATONG_SESSION_TIMEOUT_S": "3",
         "DATONG_PARTITIONS": "4",
@@ -113,14 +115,18 @@ class Hub:
     tmp: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    watched: list[bool] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
         """The settings every process of this hub reads."""
         return Settings.from_env(self.env)
 
-    def start(self, *command: str) -> subprocess.Popen[bytes]:
-        """Start ``datong <command>`` with this hub's environment, logging to a file."""
+    def start(self, *command: str, long_running: bool | None = None) -> subprocess.Popen[bytes]:
+        """Start ``datong <command>`` with this hub's environment, logging to a file.
+
+        A long-running process (worker, api, up by default) that exits fails ``wait_for``.
+        """
         log = open(self.tmp / f"{command[0]}-{len(self.processes)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *command],
@@ -131,14 +137,18 @@ class Hub:
         )
         self.processes.append(process)
         self.commands.append(command[0])
+        watched = command[0] in ("worker", "api", "up") if long_running is None else long_running
+        self.watched.append(watched)
         return process
 
     def wait_for(self, predicate: Callable[[], Any], what: str, timeout_s: float = 90.0) -> Any:
         """``wait_for`` that fails at once, with the logs, if a worker or API process died."""
 
         def check() -> Any:
-            for command, process in zip(self.commands, self.processes, strict=True):
-                if command in ("worker", "api", "up") and process.poll() is not None:
+            for command, process, watched in zip(
+                self.commands, self.processes, self.watched, strict=True
+            ):
+                if watched and process.poll() is not None:
                     pytest.fail(
                         f"datong {command} exited with {process.returncode} "
                         f"while waiting for {what}:\n{self.logs()[-5000:]}"
@@ -146,6 +156,12 @@ class Hub:
             return predicate()
 
         return wait_for(check, timeout_s, what=what)
+
+    def kill(self, process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        """Signal a process on purpose (it no longer counts as a crash) and reap it."""
+        self.watched[self.processes.index(process)] = False
+        process.send_signal(sig)
+        process.wait(30)
 
     def logs(self) -> str:
         """Everything the hub's processes printed (for failure messages)."""

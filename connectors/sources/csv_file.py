@@ -33,11 +33,11 @@ def detect_encoding(head: bytes) -> str:
 class CsvFile:
     """One CSV file; positions are 1-based data row numbers (the header is row 0)."""
 
-    def __init__(self, path: Path, encoding: str | None = None) -> None:
+    def __init__(self, path: Path, encoding: str | None = None, name: str | None = None) -> None:
         if encoding is not None and encoding not in ENCODINGS:
             raise SourceError(f"{path}: encoding {encoding!r} is not one of {ENCODINGS}")
         self.path = path
-        self.name = str(path)
+        self.name = name or str(path)
         self.encoding = encoding
 
     def records(self, after: int | None = None) -> Iterator[SourceRecord]:

@@ -15,6 +15,7 @@ from typing import Any
 import faust
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from faust.types import TP
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.catalog import dlq_topic
@@ -49,6 +50,7 @@ def create_app(
         broker_credentials=_credentials(settings),
     )
     holder: dict[str, AIOKafkaProducer] = {}
+    processed: dict[TP, int] = {}  # last offset merged, per partition
 
     async def send(
         topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -83,7 +85,12 @@ def create_app(
                 await _dead_letter(holder["producer"], outcome, metrics)
             if outcome.view_changes:
                 publisher.wake()
-            _record_lag(app, metrics, settings.consumer_group, events)
+            for event in events:
+                processed[TP(event.message.topic, event.message.partition)] = event.message.offset
+
+    @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        await _report_lag(app, metrics, settings.consumer_group, processed)
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_publisher() -> None:
@@ -97,7 +104,10 @@ def create_app(
         )
         await producer.start()
         holder["producer"] = producer
-        await publisher.run()
+        try:
+            await publisher.run()
+        finally:
+            await producer.stop()
 
     return app
 
@@ -166,19 +176,27 @@ async def _dead_letter(
             dlq_topic(department), value=message.value, key=message.key, headers=headers
         )
         metrics.events.labels("-", department, "rejected").inc()
+        metrics.dead_letters.labels(department, "undecodable").inc()
         log.warning(
             "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
         )
 
 
-def _record_lag(app: faust.App, metrics: MergeMetrics, group: str, events: list[Any]) -> None:
-    """Lag from the fetch responses' high watermark (correct on Tansu, unlike ListOffsets)."""
-    last: dict[tuple[str, int], int] = {}
-    for event in events:
-        last[(event.message.topic, event.message.partition)] = event.message.offset
-    for (topic, partition), offset in last.items():
-        highwater = app.consumer.highwater(faust.types.TP(topic, partition))
-        if highwater is not None:
-            metrics.consumer_lag.labels(group, topic, str(partition)).set(
-                max(0, highwater - offset - 1)
+async def _report_lag(
+    app: faust.App, metrics: MergeMetrics, group: str, processed: dict[TP, int]
+) -> None:
+    """Lag of every assigned partition, refreshed on a timer so a stalled worker shows it.
+
+    The high watermark comes from fetch responses (correct on Tansu, unlike ListOffsets);
+    before anything is merged here, the fetch position stands in for the last merged offset.
+    """
+    for tp in app.consumer.assignment():
+        highwater = app.consumer.highwater(tp)
+        if highwater is None:
+            continue
+        done = processed.get(tp)
+        next_offset = done + 1 if done is not None else await app.consumer.position(tp)
+        if next_offset is not None:
+            metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(
+                max(0, highwater - next_offset)
             )

@@ -33,13 +33,24 @@ def _listening(port: int) -> bool:
 def test_up_serves_the_printed_urls_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     broker_port, api_port, metrics_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATONG_")}
-    env.update({"DATONG_VAR_DIR": str(tmp_path / "var"), "DATONG_BROKER_PORT": str(broker_port),
-                "DATONG_API_PORT": str(api_port), "DATONG_WORKER_METRICS_PORT": str(metrics_port),
-                "DATONG_SESSION_TIMEOUT_S": "3"})
+    env.update(
+        {
+            "DATONG_VAR_DIR": str(tmp_path / "var"),
+            "DATONG_BROKER_PORT": str(broker_port),
+            "DATONG_API_PORT": str(api_port),
+            "DATONG_WORKER_METRICS_PORT": str(metrics_port),
+            "DATONG_SESSION_TIMEOUT_S": "3",
+        }
+    )
     log = tmp_path / "up.log"
     with open(log, "wb") as out:
-        up = subprocess.Popen([sys.executable, "-m", "services.cli", "up"], env=env, cwd=ROOT,
-                              stdout=out, stderr=subprocess.STDOUT)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: "datong is up" in log.read_text(errors="replace"), what="the banner")
         printed = log.read_text()

@@ -1,0 +1,60 @@
+"""A drop folder: departments copy exports in; each file ends in ``done/`` or ``failed/``.
+
+A file is identified by its name and a digest of its content, so its checkpoint survives a
+restart but never applies to a different file that later arrives under the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from connectors.errors import SourceError
+from connectors.sources.csv_file import CsvFile
+
+PATTERNS = ("*.csv", "*.CSV")
+DONE, FAILED = "done", "failed"
+
+
+class DropFolder:
+    """Finds ready export files and moves each one out once it has been published."""
+
+    def __init__(self, path: Path, encoding: str | None = None) -> None:
+        if not path.is_dir():
+            raise SourceError(f"{path}: the drop folder does not exist")
+        self.path = path
+        self.encoding = encoding
+        for sub in (DONE, FAILED):
+            (path / sub).mkdir(exist_ok=True)
+
+    def pending(self) -> Iterator[CsvFile]:
+        """Files waiting in the folder, oldest first; dot-files are still being copied."""
+        files = {
+            f
+            for pattern in PATTERNS
+            for f in self.path.glob(pattern)
+            if f.is_file() and not f.name.startswith(".")
+        }
+        for path in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):
+            yield CsvFile(path, self.encoding, name=f"{path.name}@{_digest(path)}")
+
+    def finish(self, source: CsvFile, ok: bool) -> Path:
+        """Move a processed file to ``done/`` or ``failed/`` atomically (same filesystem)."""
+        target_dir = self.path / (DONE if ok else FAILED)
+        target = target_dir / source.path.name
+        if target.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            target = target_dir / f"{source.path.stem}.{stamp}{source.path.suffix}"
+        os.replace(source.path, target)
+        return target
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,107 @@
+"""A merge worker killed with SIGKILL at seeded points ends with the views of an unkilled one."""
+
+from __future__ import annotations
+
+import random
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.base import Event
+from connectors.identity import person_key
+from connectors.mappings.public_security import RegistryMapping
+from tests.conftest import Hub
+from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
+from tests.integration.kafka_io import view_rows
+from tests.integration.test_pipeline import T0, _deliver, merged_events
+
+pytestmark = pytest.mark.integration
+
+SEED = 20261128
+STATUSES = ("GREEN", "YELLOW", "RED")
+
+
+def _load(hub: Hub, residents: int, rng: random.Random) -> list[Event]:
+    """Registrations, then moves, deregistrations and health changes in seeded order."""
+    mapping = RegistryMapping(hub.settings.hmac_key)
+    rows = registry_rows(residents, seed=SEED)
+    events = [mapping(dict(zip(REGISTRY_HEADER, r.cells(), strict=True))) for r in rows]
+    for i, row in enumerate(rng.sample(rows, residents // 5)):
+        action = "迁移" if i % 3 else "迁出"
+        change = RegistryRow(
+            f"RC{i:07d}",
+            row.id_number,
+            action=action,
+            dwelling_id=f"D-NEW-{i}",
+            effective="2025-01-01 08:00:00",
+        )
+        events.append(mapping(dict(zip(REGISTRY_HEADER, change.cells(), strict=True))))
+    for i in range(residents * 2):
+        row = rng.choice(rows)
+        key = person_key(row.id_number, hub.settings.hmac_key)
+        at = T0 + timedelta(minutes=rng.randint(0, 600))
+        record = health_event(key, rng.choice(STATUSES), at, event_id=f"hr-{i}")
+        events.append(Event("health", "health-status-changed", key, record))
+    rng.shuffle(events)
+    return events
+
+
+def _merged_at_least(hub: Hub, count: float) -> bool:
+    return merged_events(hub) >= count
+
+
+def _pending_outbox(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE NOT published"))
+            return int(count.scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_killed_at_seeded_points_ends_with_the_same_views(
+    start_broker: Callable[[], str],
+    database_url: str,
+    make_hub: Callable[..., Hub],
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(SEED)
+    print(f"recovery seed {SEED}")
+    bootstrap = start_broker()
+    batch = {"DATONG_BATCH_SIZE": "40", "DATONG_BATCH_WITHIN_S": "0.01"}
+    crashed = make_hub(bootstrap, database_url, **batch)
+    keys = {k: crashed.env[k] for k in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY")}
+    # Its own broker: schema ids come from each hub's embedded registry (its view database).
+    reference = make_hub(start_broker(), f"sqlite:///{tmp_path / 'reference.db'}", **keys, **batch)
+    events = _load(crashed, 600, rng)
+    _deliver(crashed, events)
+    _deliver(reference, events)
+
+    reference.start("worker")
+    kill_at = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
+    progress = 0.0
+    for fraction in kill_at:
+        worker = crashed.start("worker")
+        target = len(events) * fraction
+        crashed.wait_for(
+            partial(_merged_at_least, crashed, target - progress),
+            f"{target:.0f} events merged before the kill",
+        )
+        progress += merged_events(crashed)
+        crashed.kill(worker, signal.SIGKILL)
+    crashed.start("worker")
+
+    reference.wait_for(lambda: merged_events(reference) >= len(events), "the reference run")
+    expected = view_rows(reference.env["DATONG_DATABASE_URL"])
+    crashed.wait_for(
+        lambda: view_rows(database_url) == expected,
+        f"the killed run (kills at {[f'{f:.2f}' for f in kill_at]}) to converge",
+    )
+    crashed.wait_for(lambda: _pending_outbox(database_url) == 0, "the outbox to drain")
+    assert any(not visible for visible, _, _ in expected.values()), "deregistrations ran"
