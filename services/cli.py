@@ -90,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(handler=cmd_status)
 
+    schemas = sub.add_parser("schemas", help="the Avro contracts and the schema registry")
+    schemas_sub = schemas.add_subparsers(title="schemas commands")
+    for name, help_text in (
+        ("list", "every contract with its topic and subject"),
+        ("check", "refuse working-tree schemas that break their subject's compatibility"),
+        ("register", "register every contract (idempotent)"),
+    ):
+        command = schemas_sub.add_parser(name, help=help_text)
+        command.set_defaults(handler=cmd_schemas, action=name)
+
     deploy = sub.add_parser(
         "deploy", help="render deployment manifests from the catalog", add_help=False
     )
@@ -205,8 +215,8 @@ def _connector(
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner
     from schemas.catalog import Catalog
-    from schemas.registry import SqlRegistry
     from schemas.serde import Serde
+    from services.schema_registry import open_registry
     from services.store.database import create_engine, create_schema
     from services.topics import ensure_topics, topic_specs
 
@@ -221,7 +231,9 @@ def _connector(
         settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
     )
     publisher = KafkaPublisher(
-        settings.bootstrap, Serde(catalog, SqlRegistry(engine)), **settings.kafka_options()
+        settings.bootstrap,
+        Serde(catalog, open_registry(settings, engine)),
+        **settings.kafka_options(),
     )
     runner = Runner(
         mapping=RegistryMapping(settings.hmac_key),
@@ -262,6 +274,43 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     status = summarize(scrape(urls))
     print(render(status), end="")
     return 1 if status.unreachable else 0
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    """``datong schemas list|check|register`` against DATONG_REGISTRY_URL or the embedded one."""
+    from schemas import registration
+    from schemas.catalog import Catalog
+    from schemas.errors import RegistryError
+    from services.schema_registry import open_registry
+    from services.store.database import create_engine, create_schema
+
+    catalog = Catalog.load()
+    if args.action == "list":
+        for row in registration.list_contracts(catalog):
+            print(f"{row.kind:6}  {row.topic:48}  {row.full_name}  key={row.key_field}")
+        return 0
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    registry = open_registry(settings, engine)
+    if args.action == "check":
+        problems = registration.check(catalog, registry)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{len(problems)} incompatible schema change(s)"
+            if problems
+            else "every schema is compatible with its subject"
+        )
+        return 1 if problems else 0
+    try:
+        registered = registration.register_all(catalog, registry)
+    except RegistryError as exc:
+        print(f"datong: nothing registered: {exc}", file=sys.stderr)
+        return 1
+    for item in registered:
+        state = "registered" if item.created else "unchanged"
+        print(f"{state:10}  {item.subject}  id={item.schema_id} version={item.version}")
+    return 0
 
 
 def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:

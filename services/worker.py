@@ -8,12 +8,12 @@ import faust
 from prometheus_client import CollectorRegistry
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge.app import create_app
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
 from services.metrics_server import serve_metrics
+from services.schema_registry import open_registry
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from services.topics import ensure_topics, topic_specs
@@ -30,7 +30,7 @@ def run_worker(settings: Settings) -> None:
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
-    processor = MergeProcessor(engine, Serde(catalog, SqlRegistry(engine)), metrics)
+    processor = MergeProcessor(engine, Serde(catalog, open_registry(settings, engine)), metrics)
     processor.prepare()
     app = create_app(settings, engine, processor, metrics)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)

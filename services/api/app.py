@@ -17,6 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from schemas.asyncapi import asyncapi_document, render_yaml
+from schemas.catalog import Catalog
+from schemas.registry import SqlRegistry
+from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
 from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
@@ -59,6 +63,14 @@ def create_api(
             raise HTTPException(404, f"{view} has no row with key {key!r}")
         return JSONResponse(row)
 
+    registry_url = settings.registry_url or (
+        f"http://{settings.api_host}:{settings.api_port}/registry"
+    )
+    asyncapi_yaml = render_yaml(asyncapi_document(Catalog.load(), registry_url, settings.bootstrap))
+
+    async def asyncapi(_: Request) -> Response:
+        return Response(asyncapi_yaml, media_type="application/yaml")
+
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -73,6 +85,8 @@ def create_api(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/views/{view}/{key}", view_row),
+            Route("/asyncapi.yaml", asyncapi),
+            registry_routes(SqlRegistry(engine)),
         ],
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics)],

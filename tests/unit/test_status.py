@@ -12,6 +12,7 @@ from connectors.metrics import ConnectorMetrics
 from services.metrics import MergeMetrics
 from services.status import Feed, Status, estimate_quantile, render, scrape, summarize
 
+CONNECTOR = "http://127.0.0.1:9102/metrics"
 WORKER_A = "http://127.0.0.1:9101/metrics"
 WORKER_B = "http://127.0.0.1:9102/metrics"
 API = "http://127.0.0.1:8080/metrics"
@@ -155,10 +156,12 @@ def test_summary_of_what_merge_and_connector_metrics_really_print() -> None:
         merge.applied("household", "public-security", now - 60 - latency, now - 60)
     merge.events.labels("household", "public-security", "unchanged").inc(2)
     merge.consumer_lag.labels("merge-1", "src.public-security.resident-registered", "3").set(9)
-    connector = ConnectorMetrics(registry)
+    connector_registry = CollectorRegistry()  # a connector is its own process
+    connector = ConnectorMetrics(connector_registry)
     connector.dead_letters.labels("public-security", "check_digit").inc(3)
 
-    status = summarize({WORKER_A: generate_latest(registry).decode()})
+    status = summarize({WORKER_A: generate_latest(registry).decode(),
+                        CONNECTOR: generate_latest(connector_registry).decode()})
 
     household = feed(status, "household", "public-security")
     assert household.events == {"applied": 10.0, "unchanged": 2.0}
