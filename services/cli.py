@@ -210,7 +210,7 @@ def _connector(
 ) -> tuple[Runner, KafkaPublisher]:
     """The runner and publisher of a department's connector, wired to the settings."""
     from connectors.checkpoints import FileCheckpoints
-    from connectors.mappings.public_security import DEPARTMENT, RegistryMapping
+    from connectors.mappings import MAPPINGS
     from connectors.metrics import ConnectorMetrics
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner
@@ -220,9 +220,10 @@ def _connector(
     from services.store.database import create_engine, create_schema
     from services.topics import ensure_topics, topic_specs
 
-    if department != DEPARTMENT:
+    if department not in MAPPINGS:
         raise DatongError(
-            f"no connector mapping for department {department!r} yet; available: {DEPARTMENT}"
+            f"no connector mapping for department {department!r} yet; "
+            f"available: {', '.join(sorted(MAPPINGS))}"
         )
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
@@ -236,7 +237,7 @@ def _connector(
         **settings.kafka_options(),
     )
     runner = Runner(
-        mapping=RegistryMapping(settings.hmac_key),
+        mapping=MAPPINGS[department](settings.hmac_key),
         publisher=publisher,
         checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{department}.json"),
         seal_key=settings.seal_key,
