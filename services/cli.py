@@ -81,6 +81,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
     run.set_defaults(handler=cmd_connector_run)
 
+    dlq = sub.add_parser("dlq", help="dead letters: list, open and resend rejected records")
+    dlq_sub = dlq.add_subparsers(title="dlq commands")
+    dlq_list = dlq_sub.add_parser("list", help="what a department's connector rejected, and why")
+    dlq_list.add_argument("department")
+    dlq_list.set_defaults(handler=cmd_dlq, action="list")
+    dlq_show = dlq_sub.add_parser("show", help="open one sealed record (shows personal data)")
+    dlq_show.add_argument("department")
+    dlq_show.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_show.set_defaults(handler=cmd_dlq, action="show")
+    dlq_replay = dlq_sub.add_parser("replay", help="fix a rejected record and publish it")
+    dlq_replay.add_argument("department")
+    dlq_replay.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="replace a column's value before mapping (repeatable)",
+    )
+    dlq_replay.set_defaults(handler=cmd_dlq, action="replay")
+
     status = sub.add_parser("status", help="feeds, lag, freshness and dead letters at a glance")
     status.add_argument(
         "--url",
@@ -260,6 +281,49 @@ def _print_summary(path: Path, stats: RunStats) -> None:
         ),
         flush=True,
     )
+
+
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    """``datong dlq list|show|replay``."""
+    from prometheus_client import CollectorRegistry
+
+    from connectors import dlq
+    from connectors.errors import ConnectorError, RecordError
+
+    try:
+        letters = dlq.read_dead_letters(
+            settings.bootstrap, args.department, **settings.kafka_options()
+        )
+        if args.action == "list":
+            for letter in letters:
+                d = letter.details
+                print(
+                    f"{letter.ref:>10}  {d.get('time', '')[:19]}  {letter.where}  "
+                    f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
+                )
+            print(f"{len(letters)} dead letter(s) on dlq.{args.department}")
+            return 0
+        letter = dlq.find(letters, args.ref)
+        if args.action == "show":
+            print("# the original record: personal data, do not paste it anywhere", file=sys.stderr)
+            print(
+                json.dumps(dlq.open_letter(letter, settings.seal_key), ensure_ascii=False, indent=2)
+            )
+            return 0
+        fixes = dict(item.split("=", 1) for item in args.set if "=" in item)
+        runner, publisher = _connector(args.department, settings, CollectorRegistry())
+        try:
+            event_id = dlq.replay(letter, settings.seal_key, fixes, runner.mapping, publisher)
+        finally:
+            publisher.close()
+        print(f"replayed {letter.ref} as {event_id}")
+        return 0
+    except RecordError as exc:
+        print(f"datong: still rejected: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 1
+    except ConnectorError as exc:
+        print(f"datong: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,125 @@
+"""Dead letters: list what a department's connector rejected, open one, fix it, resend it.
+
+The reason, field, source and position are in clear on the record's headers; the original
+row is sealed under the hub's seal key and bound to ``source#position`` (the record key),
+so only an operator holding the key can open it, and only for the place it came from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, TopicPartition
+
+from connectors.base import RecordMapper
+from connectors.errors import ConnectorError, RecordError
+from connectors.publisher import ERROR_HEADER, KafkaPublisher
+from connectors.sealing import unseal
+from schemas.catalog import dlq_topic
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One rejected record as it sits on ``dlq.<department>``."""
+
+    partition: int
+    offset: int
+    where: str
+    details: Mapping[str, str]
+    sealed: bytes
+
+    @property
+    def ref(self) -> str:
+        """How an operator names it on the command line: ``partition:offset``."""
+        return f"{self.partition}:{self.offset}"
+
+
+def read_dead_letters(
+    bootstrap: str,
+    department: str,
+    idle_s: float = 1.0,
+    timeout_s: float = 30.0,
+    **client_options: object,
+) -> list[DeadLetter]:
+    """Every dead letter of a department, oldest first per partition.
+
+    Reads until nothing new arrives for ``idle_s``: the embedded broker's end offsets are
+    too low to say when the log ends.
+    """
+    topic = dlq_topic(department)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise ConnectorError(f"{topic} does not exist: no dead letters for {department}")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        letters: list[DeadLetter] = []
+        deadline, last_new = time.monotonic() + timeout_s, time.monotonic()
+        while time.monotonic() - last_new < idle_s and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=200).values():
+                letters += [_letter(m) for m in messages]
+                last_new = time.monotonic() if messages else last_new
+        return sorted(letters, key=lambda d: (d.partition, d.offset))
+    finally:
+        consumer.close()
+
+
+def _letter(message: object) -> DeadLetter:
+    headers = {
+        key.removeprefix(ERROR_HEADER): value.decode("utf-8", "replace")
+        for key, value in getattr(message, "headers", None) or []
+        if key.startswith(ERROR_HEADER)
+    }
+    key = getattr(message, "key", None) or b""
+    return DeadLetter(
+        getattr(message, "partition", 0),
+        getattr(message, "offset", 0),
+        key.decode("utf-8", "replace"),
+        headers,
+        getattr(message, "value", b""),
+    )
+
+
+def find(letters: list[DeadLetter], ref: str) -> DeadLetter:
+    """The dead letter named ``partition:offset`` (or just ``offset`` on partition 0)."""
+    partition, _, offset = ref.rpartition(":")
+    for letter in letters:
+        if letter.partition == int(partition or 0) and letter.offset == int(offset):
+            return letter
+    raise ConnectorError(f"no dead letter {ref}; `datong dlq list` shows what there is")
+
+
+def open_letter(letter: DeadLetter, seal_key: bytes) -> dict[str, object]:
+    """The original record's fields (this shows personal data: for the operator only)."""
+    return unseal(seal_key, letter.sealed, letter.where)
+
+
+def replay(
+    letter: DeadLetter,
+    seal_key: bytes,
+    fixes: Mapping[str, str],
+    mapping: RecordMapper,
+    publisher: KafkaPublisher,
+) -> str:
+    """Apply the operator's fixes to the original record, map and publish it again.
+
+    Returns the published event_id; raises RecordError (naming the field) if it still fails,
+    leaving the dead letter where it is.
+    """
+    fields = open_letter(letter, seal_key)
+    if "raw" in fields and len(fields) == 1 and not fixes:
+        raise RecordError(
+            "(row)", "the row could not be decoded; give every column with --set", "bad_encoding"
+        )
+    merged = {k: (None if v is None else str(v)) for k, v in fields.items() if k != "raw"}
+    merged.update(fixes)
+    event = mapping(merged)
+    publisher.publish(event)
+    publisher.flush()
+    return event.event_id
