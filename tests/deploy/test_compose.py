@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.mappings import MAPPINGS
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
 from tests.deploy.support import DEPLOY, ROOT, compose_validator, errors, load_yaml
 
@@ -24,15 +25,6 @@ DATONG_SETTINGS = (
     "DATONG_PARTITIONS",
     "DATONG_CONSUMER_GROUP",
     "DATONG_VAR_DIR",
-)
-DEPARTMENTS = (
-    "public-security",
-    "health",
-    "civil-affairs",
-    "housing",
-    "grid",
-    "commerce",
-    "utilities",
 )
 
 
@@ -112,9 +104,27 @@ def test_stack_has_registry_database_monitoring_and_datong_processes(
     assert commands["api"] == ["api"]
     assert commands["worker"] == ["worker"]
     assert services["worker"]["deploy"]["replicas"] >= 2
-    connectors = {c[2] for c in commands.values() if c[:2] == ["connector", "run"]}
-    assert connectors == set(DEPARTMENTS)
-    assert all("--source" in c for c in commands.values() if c[:2] == ["connector", "run"])
+    connectors = [c for c in commands.values() if c[:2] == ["connector", "run"]]
+    # A connector only for each department that has a mapping, each watching its drop folder.
+    assert sorted(c[2] for c in connectors) == sorted(MAPPINGS)
+    for command in connectors:
+        assert "--watch" in command and "--source" in command, command
+
+
+def test_connectors_start_after_their_drop_folders_exist(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    created = set(services["drop-folders"]["command"])
+    assert services["drop-folders"]["restart"] == "no"
+    for name, svc in _datong(compose).items():
+        command = svc.get("command", [])
+        if command[:2] != ["connector", "run"]:
+            continue
+        source = command[command.index("--source") + 1]
+        default = re.fullmatch(r"\$\{DATONG_SOURCE_\w+:-file://([^}?]+)(\?[^}]*)?\}", source)
+        assert default, f"{name}: --source {source}"
+        assert default.group(1) in created, f"{name}: drop-folders does not create its folder"
+        condition = svc["depends_on"]["drop-folders"]["condition"]
+        assert condition == "service_completed_successfully", name
 
 
 def test_every_long_running_service_has_a_health_check(compose: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connectors.mappings import MAPPINGS
 from schemas.catalog import Catalog
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
 from tests.deploy.support import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
@@ -158,12 +159,28 @@ def test_datong_containers_get_sasl_tls_settings_and_secrets() -> None:
         assert all(key in config for key in SASL_TLS_SETTINGS)
 
 
-def test_connectors_cover_every_department_of_the_catalog() -> None:
+def test_connectors_run_for_every_department_with_a_mapping() -> None:
     commands = [_containers(d)[0].get("args", []) for d in _of_kind("Deployment")]
-    connectors = {args[2] for args in commands if args[:2] == ["connector", "run"]}
-    assert set(Catalog.load().departments()) <= connectors
+    connectors = [args for args in commands if args[:2] == ["connector", "run"]]
+    # A connector only for each department that has a mapping, each watching its drop folder.
+    assert sorted(args[2] for args in connectors) == sorted(MAPPINGS)
+    assert set(MAPPINGS) <= set(Catalog.load().departments())
+    for args in connectors:
+        assert "--watch" in args and "--source" in args, args
     sources = _named("ConfigMap", "datong-connector-sources")["data"]
-    assert set(sources) == connectors
+    assert set(sources) == set(MAPPINGS)
+
+
+def test_connector_drop_folders_are_created_before_the_connector_starts() -> None:
+    sources = _named("ConfigMap", "datong-connector-sources")["data"]
+    for deployment in _of_kind("Deployment"):
+        args = _containers(deployment)[0].get("args", [])
+        if args[:2] != ["connector", "run"]:
+            continue
+        folder = re.sub(r"^file://|\?.*$", "", sources[args[2]])
+        init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+        created = {arg for container in init for arg in container.get("command", [])}
+        assert folder in created, f"{deployment['metadata']['name']}: {folder} is never created"
 
 
 def test_every_manifest_file_is_yaml_with_kind_and_name() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.mappings import MAPPINGS
 from tests.deploy.support import DEPLOY, DESIGN_METRICS, load_yaml, metric_names
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -88,3 +89,5 @@ def test_prometheus_scrapes_every_datong_process() -> None:
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert {"datong-api", "datong-worker", "datong-connector"} <= set(jobs)
     assert all(name.startswith("datong-") for name in jobs if name != "prometheus")
+    targets = {t for c in jobs["datong-connector"]["static_configs"] for t in c["targets"]}
+    assert targets == {f"connector-{department}:9102" for department in MAPPINGS}
