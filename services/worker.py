@@ -25,12 +25,16 @@ def run_worker(settings: Settings) -> None:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
+    # Merge transactions are serialized against other workers; the registry and the
+    # outbox publisher use ordinary transactions on the same database.
+    merge_engine = create_engine(settings.database_url, writer=True)
     ensure_topics(
         settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
-    processor = MergeProcessor(engine, Serde(catalog, open_registry(settings, engine)), metrics)
+    serde = Serde(catalog, open_registry(settings, engine))
+    processor = MergeProcessor(merge_engine, serde, metrics)
     processor.prepare()
     app = create_app(settings, engine, processor, metrics)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)

@@ -140,6 +140,15 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
 
 
+def _lag_labels(metrics: MergeMetrics) -> list[tuple[str, str, str]]:
+    """Label values (group, topic, partition) of the lag series reported so far."""
+    return [
+        (s.labels["group"], s.labels["topic"], s.labels["partition"])
+        for family in metrics.consumer_lag.collect()
+        for s in family.samples
+    ]
+
+
 async def _process_until_committed(
     processor: MergeProcessor, messages: list[Message]
 ) -> BatchOutcome:
@@ -190,7 +199,14 @@ async def _report_lag(
     The high watermark comes from fetch responses (correct on Tansu, unlike ListOffsets);
     before anything is merged here, the fetch position stands in for the last merged offset.
     """
-    for tp in app.consumer.assignment():
+    assigned = app.consumer.assignment()
+    for tp in [tp for tp in processed if tp not in assigned]:
+        # Revoked in a rebalance: its lag is another worker's to report now.
+        del processed[tp]
+    for topic, partition in {(t, p) for _, t, p in _lag_labels(metrics)}:
+        if TP(topic, int(partition)) not in assigned:
+            metrics.consumer_lag.remove(group, topic, partition)
+    for tp in assigned:
         highwater = app.consumer.highwater(tp)
         if highwater is None:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +13,42 @@ from schemas.registry import metadata as registry_metadata
 from services.store.models import Base
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on."""
+def create_engine(url: str, writer: bool = False) -> sa.Engine:
+    """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on.
+
+    ``writer=True`` is for merge workers: their read-merge-write transactions must not
+    interleave with another worker's on the same rows (a rebalance can briefly give two
+    workers the same partition, and cross-key updates touch rows of other partitions). On
+    PostgreSQL they run SERIALIZABLE (a conflict aborts one, which retries its batch); on
+    SQLite they take the write lock when they begin (BEGIN IMMEDIATE).
+    """
     parsed = make_url(url)
     options: dict[str, Any] = {}
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": 30}
-    elif parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if writer:
+            options["isolation_level"] = "SERIALIZABLE"
     engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
     if parsed.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if writer:
+            sa.event.listen(engine, "connect", _sqlite_manual_transactions)
+            sa.event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself instead of pysqlite's deferred implicit one.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,10 +60,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Any constant works: it only has to be the same in every datong process.
+_SCHEMA_LOCK = 0x6461746F6E67
+
+
 def create_schema(engine: sa.Engine) -> None:
-    """Create the view store's and the embedded registry's tables if they do not exist."""
-    Base.metadata.create_all(engine)
-    registry_metadata.create_all(engine)
+    """Create the view store's and the embedded registry's tables if they do not exist.
+
+    Several processes start at once on a fresh database (workers, API, connectors): on
+    PostgreSQL they take turns under an advisory lock; SQLite serializes DDL itself, and a
+    loser of the race finds the tables there on its second look.
+    """
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                Base.metadata.create_all(conn)
+                registry_metadata.create_all(conn)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def ping(engine: sa.Engine) -> None:

@@ -1,0 +1,80 @@
+"""Two merge workers sharing the partitions produce the same views as one."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Hub
+from tests.integration.kafka_io import view_rows
+from tests.integration.test_pipeline import _deliver, merged_events
+from tests.integration.test_recovery import _load
+
+pytestmark = pytest.mark.integration
+
+
+def _assigned(hub: Hub) -> set[str]:
+    """Partitions a worker reports lag for, i.e. the ones assigned to it."""
+    try:
+        url = f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics"
+        text = httpx.get(url, timeout=5).text
+    except httpx.TransportError:
+        return set()
+    return {
+        line.split("{", 1)[1].split("}", 1)[0]
+        for line in text.splitlines()
+        if line.startswith("datong_consumer_lag{")
+    }
+
+
+def _split(first: set[str], second: set[str]) -> bool:
+    return bool(first) and bool(second) and not first & second
+
+
+def test_two_workers_in_one_group_build_the_same_views_as_one(
+    start_broker: Callable[[], str],
+    database_url: str,
+    make_hub: Callable[..., Hub],
+    tmp_path: Path,
+) -> None:
+    batch = {"DATONG_BATCH_SIZE": "50", "DATONG_BATCH_WITHIN_S": "0.01"}
+    pair = make_hub(start_broker(), database_url, **batch)
+    keys = {k: pair.env[k] for k in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY")}
+    single = make_hub(start_broker(), f"sqlite:///{tmp_path / 'single.db'}", **keys, **batch)
+    events = _load(pair, 400, random.Random(7))
+    _deliver(single, events)
+    single.start("worker")
+
+    pair.start("worker")
+    second = make_hub(
+        pair.env["DATONG_KAFKA_BOOTSTRAP"],
+        database_url,
+        **keys,
+        **batch,
+        DATONG_CONSUMER_GROUP=pair.env["DATONG_CONSUMER_GROUP"],
+    )
+    second.start("worker")
+    # Deliver only once the group has split the partitions between the two workers.
+    pair.wait_for(
+        lambda: (
+            second.wait_for(lambda: True, "the second worker")
+            and _split(_assigned(pair), _assigned(second))
+        ),
+        "the group to rebalance",
+    )
+    _deliver(pair, events)
+
+    single.wait_for(lambda: merged_events(single) >= len(events), "the single worker")
+    expected = view_rows(single.env["DATONG_DATABASE_URL"])
+    pair.wait_for(
+        lambda: (
+            second.wait_for(lambda: True, "the second worker")
+            and view_rows(database_url) == expected
+        ),
+        "the two workers' views",
+    )
+    assert merged_events(pair) > 0 and merged_events(second) > 0, "both workers took partitions"
