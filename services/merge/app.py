@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
@@ -54,8 +55,11 @@ def create_app(
 
     async def send(
         topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
-        await holder["producer"].send_and_wait(topic, value=value, key=key, headers=headers)
+    ) -> Awaitable[object]:
+        delivery: Awaitable[object] = await holder["producer"].send(
+            topic, value=value, key=key, headers=headers
+        )
+        return delivery
 
     publisher = OutboxPublisher(engine, send, metrics)
     source = app.topic(

@@ -20,7 +20,8 @@ from services.store.views import mark_published, pending_outbox
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[None]]
+# Hands one record to the producer and returns its delivery future, without waiting for it.
+Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[Awaitable[object]]]
 
 
 class OutboxPublisher:
@@ -63,9 +64,12 @@ class OutboxPublisher:
         if not entries:
             self._metrics.outbox_pending.set(0)
             return 0
+        deliveries = []
         for entry in entries:
             headers = [(k, str(v).encode()) for k, v in entry.headers.items()]
-            await self._send(entry.topic, entry.key, entry.value, headers)
+            deliveries.append(await self._send(entry.topic, entry.key, entry.value, headers))
+        # Sent in commit order; acknowledged together (a failure leaves them all pending).
+        await asyncio.gather(*deliveries)
         await asyncio.to_thread(self._mark, [entry.id for entry in entries])
         return len(entries)
 

@@ -51,6 +51,7 @@ class BatchOutcome:
     unchanged: int = 0
     conflicts: int = 0
     view_changes: int = 0
+    new_rows: int = 0
     rejects: list[tuple[Message, str]] = field(default_factory=list)
 
 
@@ -69,6 +70,24 @@ class MergeProcessor:
         self._catalog: Catalog = serde.catalog
         self._metrics = metrics
         self._clock = clock
+        self._rows_written = 0
+        self._analyze_at = 1000
+
+    def _maybe_analyze(self, new_rows: int) -> None:
+        """Refresh PostgreSQL's statistics each time the view store has doubled.
+
+        A fast-growing table has no statistics until autovacuum gets to it, and without
+        them the planner scans the whole table for every batch's key lookup (measured:
+        33 ms per 500 keys at 100k rows, 2 ms after ANALYZE).
+        """
+        self._rows_written += new_rows
+        if self._engine.dialect.name != "postgresql" or self._rows_written < self._analyze_at:
+            return
+        with self._engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                sa.text("ANALYZE view_row")
+            )
+        self._analyze_at = self._rows_written * 2
 
     def prepare(self) -> None:
         """Register every schema the processor reads or writes, before the first batch.
@@ -95,6 +114,7 @@ class MergeProcessor:
             for view, view_updates in by_view.items():
                 applied_events += self._merge_view(session, view, view_updates, outcome)
         commit_time = self._clock()
+        self._maybe_analyze(outcome.new_rows)
         for view, update in applied_events:
             self._metrics.applied(
                 view, update.source.department, update.source.event_time_ms / 1000, commit_time
@@ -152,6 +172,7 @@ class MergeProcessor:
             for row in changed
         ]
         save_rows(session, view, stored)
+        outcome.new_rows += sum(1 for row in changed if row.key not in before)
         add_conflicts(session, conflicts)
         entries = self._outbox(spec, before, stored)
         add_outbox(session, entries)
