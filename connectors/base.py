@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from connectors.errors import RecordError
+
+Position = int | str
+"""Where a record sits in its source (Kafka Connect's source offset): a row or line number
+for files, an opaque keyset string for SQL tables. Only the source that made it orders it."""
+
+PositionT_contra = TypeVar("PositionT_contra", bound=int | str, contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -18,7 +24,7 @@ class SourceRecord:
     """
 
     source: str
-    position: int
+    position: Position
     fields: Mapping[str, str | None]
     error: RecordError | None = None
     raw: bytes = b""
@@ -44,12 +50,18 @@ class Event:
         return str(self.record["event_id"])
 
 
-class Source(Protocol):
-    """A department's feed: yields records after ``after`` (a checkpointed position)."""
+class Source(Protocol[PositionT_contra]):
+    """A department's feed: yields records after ``after`` (a checkpointed position).
 
-    name: str
+    Generic in its position type, so a file source can take ``int`` and a SQL table ``str``.
+    """
 
-    def records(self, after: int | None) -> Iterator[SourceRecord]:
+    @property
+    def name(self) -> str:
+        """Unique and stable across runs: it keys the checkpoint and the read back."""
+        ...
+
+    def records(self, after: PositionT_contra | None) -> Iterator[SourceRecord]:
         """Records with a position greater than ``after``, in position order."""
         ...
 

@@ -1,32 +1,111 @@
-"""Source positions, saved only after the producer's flush succeeded (Kafka Connect's contract)."""
+"""Source positions, saved only after the producer's flush succeeded (Kafka Connect's contract).
+
+Beside each source's position the file keeps ``since``: per destination topic partition, an
+offset at or below the first record this source could have published after that position.
+It is where a restarted connector starts reading back what an interrupted run already put
+on the topics (see ``connectors.runner``). One JSON file per connector, replaced atomically::
+
+    {"reg.csv@3f2a...": {"position": 4000,
+                         "since": {"src.public-security.resident-registered": {"0": 1012}}}}
+
+Files written before ``since`` existed (``{"reg.csv": 4000}``) are still read.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from connectors.base import Position
+from connectors.errors import ConnectorError
+
+Offsets = dict[str, dict[int, int]]
+"""Topic -> partition -> offset."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a source stands: its last published position (None: started, nothing saved yet)."""
+
+    position: Position | None
+    since: Offsets | None
 
 
 class FileCheckpoints:
-    """Last published position per source, in one JSON file per connector, replaced atomically."""
+    """Last published position per source, and where to read back from, in one JSON file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._positions: dict[str, int] = {}
+        self._entries: dict[str, Checkpoint] = {}
         if path.exists():
-            self._positions = {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConnectorError(f"{path}: the checkpoint file is unreadable: {exc}") from exc
+            self._entries = {str(k): _entry(v) for k, v in data.items()}
 
-    def get(self, source: str) -> int | None:
+    def get(self, source: str) -> Position | None:
         """The last position of ``source`` that reached the broker, or None."""
-        return self._positions.get(source)
+        entry = self._entries.get(source)
+        return entry.position if entry else None
 
-    def save(self, source: str, position: int) -> None:
-        """Record ``position`` durably: write a temporary file, fsync, rename over the old one."""
-        self._positions[source] = position
+    def entry(self, source: str) -> Checkpoint | None:
+        """Everything saved for ``source``; None when it was never started."""
+        return self._entries.get(source)
+
+    def begin(self, source: str, since: Offsets) -> None:
+        """Note that ``source`` is about to publish its first records, after ``since``."""
+        self._entries[source] = Checkpoint(None, _copy(since))
+        self._write()
+
+    def save(self, source: str, position: Position, since: Offsets | None = None) -> None:
+        """Record ``position`` durably; ``since`` offsets only ever move forward."""
+        old = self._entries.get(source)
+        merged = _copy(old.since) if old and old.since is not None else None
+        if since is not None:
+            merged = merged if merged is not None else {}
+            for topic, partitions in since.items():
+                known = merged.setdefault(topic, {})
+                for partition, offset in partitions.items():
+                    known[partition] = max(offset, known.get(partition, offset))
+        self._entries[source] = Checkpoint(position, merged)
+        self._write()
+
+    def _write(self) -> None:
+        """Write a temporary file, fsync, rename over the old one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
+        data = {name: _plain(entry) for name, entry in self._entries.items()}
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(self._positions, handle, ensure_ascii=False)
+            json.dump(data, handle, ensure_ascii=False)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(self.path)
+
+
+def _entry(value: Any) -> Checkpoint:
+    if isinstance(value, int | str):  # the format before read-back offsets existed
+        return Checkpoint(value, None)
+    since = value.get("since")
+    return Checkpoint(
+        value.get("position"),
+        None
+        if since is None
+        else {t: {int(p): int(o) for p, o in parts.items()} for t, parts in since.items()},
+    )
+
+
+def _plain(entry: Checkpoint) -> dict[str, Any]:
+    since = (
+        None
+        if entry.since is None
+        else {t: {str(p): o for p, o in parts.items()} for t, parts in entry.since.items()}
+    )
+    return {"position": entry.position, "since": since}
+
+
+def _copy(offsets: Offsets) -> Offsets:
+    return {topic: dict(partitions) for topic, partitions in offsets.items()}

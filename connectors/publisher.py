@@ -1,14 +1,23 @@
-"""The only place connectors talk to Kafka (kafka-python, acks=all, idempotent)."""
+"""The only place connectors talk to Kafka (kafka-python, acks=all, idempotent).
+
+Every record a connector publishes for a source record carries ``datong.source`` and
+``datong.position`` headers, so a restarted connector can read back what an interrupted
+run already published (``read_back``) instead of publishing it twice.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from connectors.base import Event, SourceRecord
+from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
 from schemas.catalog import Catalog, dlq_topic
 from schemas.errors import EncodeError
@@ -16,6 +25,10 @@ from schemas.headers import Headers, cloudevent_headers
 from schemas.serde import Serde
 
 ERROR_HEADER = "__datong.errors."
+SOURCE_HEADER = "datong.source"
+POSITION_HEADER = "datong.position"
+# Client options that concern the connection (TLS, SASL), shared by the read-back consumer.
+_CONNECTION_OPTIONS = ("security_protocol", "sasl_", "ssl_")
 
 
 class KafkaPublisher:
@@ -24,7 +37,13 @@ class KafkaPublisher:
     def __init__(self, bootstrap: str, serde: Serde, **client_options: Any) -> None:
         self._serde = serde
         self._catalog: Catalog = serde.catalog
+        self._bootstrap = bootstrap
         self._errors: list[BaseException] = []
+        self._acked: Offsets = {}
+        self._acked_lock = threading.Lock()
+        self._connection = {
+            k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
+        }
         options: dict[str, Any] = {
             "acks": "all",
             "enable_idempotence": True,
@@ -38,18 +57,46 @@ class KafkaPublisher:
         except KafkaError as exc:
             raise PublishError(f"cannot connect to Kafka at {bootstrap}: {exc}") from exc
 
-    def publish(self, event: Event) -> str:
-        """Validate, encode and send ``event``; RecordError names the field that does not fit."""
+    def check(self, event: Event) -> bytes:
+        """Validate and encode ``event`` without sending it; RecordError names the bad field."""
         contract = self._catalog.event(event.department, event.event)
         try:
-            value = self._serde.encode(contract, event.record)
+            return self._serde.encode(contract, event.record)
         except EncodeError as exc:
             raise RecordError(exc.field, str(exc), "schema") from exc
+
+    def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
+        """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
+        contract = self._catalog.event(event.department, event.event)
+        value = self.check(event)
         headers = cloudevent_headers(
             event.event_id, event.department, contract.full_name, event.record["event_time"]
         )
+        if origin is not None:
+            headers += _origin_headers(origin)
         self._send(contract.topic, event.key.encode(), value, headers)
         return contract.topic
+
+    def publish_all(self, events: Sequence[Event], timeout_s: float = 30.0) -> None:
+        """Send ``events`` and wait until the broker acknowledged each of them.
+
+        Waits on this call's own records only, so concurrent callers (HTTP requests)
+        never see each other's failures; PublishError when any was not acknowledged.
+        """
+        encoded = [(event, self.check(event)) for event in events]  # all valid, or none sent
+        futures = []
+        for event, value in encoded:
+            contract = self._catalog.event(event.department, event.event)
+            headers = cloudevent_headers(
+                event.event_id, event.department, contract.full_name, event.record["event_time"]
+            )
+            futures.append(self._send(contract.topic, event.key.encode(), value, headers))
+        deadline = time.monotonic() + timeout_s
+        for future in futures:
+            try:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except KafkaError as exc:
+                raise PublishError(f"the broker did not acknowledge a record: {exc}") from exc
 
     def dead_letter(
         self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
@@ -65,14 +112,30 @@ class KafkaPublisher:
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
         headers: Headers = [(ERROR_HEADER + k, v.encode()) for k, v in details.items()]
+        headers += _origin_headers(record)
         self._send(dlq_topic(department), record.where.encode(), sealed, headers)
 
-    def _send(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None:
+    def _send(self, topic: str, key: bytes, value: bytes, headers: Headers) -> Any:
         try:
             future = self._producer.send(topic, key=key, value=value, headers=headers)
         except KafkaError as exc:
             raise PublishError(f"cannot send to {topic}: {exc}") from exc
+        future.add_callback(self._acknowledged)
         future.add_errback(self._errors.append)
+        return future
+
+    def _acknowledged(self, metadata: Any) -> None:
+        # Runs on the producer's I/O thread; the runner reads the result after a flush.
+        with self._acked_lock:
+            partitions = self._acked.setdefault(metadata.topic, {})
+            partitions[metadata.partition] = max(
+                metadata.offset + 1, partitions.get(metadata.partition, 0)
+            )
+
+    def acked_offsets(self) -> Offsets:
+        """Per partition, the offset after the last record the broker acknowledged to us."""
+        with self._acked_lock:
+            return {topic: dict(parts) for topic, parts in self._acked.items()}
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until every sent record is acknowledged; PublishError if any was not."""
@@ -85,6 +148,93 @@ class KafkaPublisher:
             self._errors.clear()
             raise PublishError(f"{count} records were not acknowledged by the broker: {first}")
 
+    def department_topics(self, department: str) -> list[str]:
+        """Every topic a department's connector may write: its source topics and dead letters."""
+        return [c.topic for c in self._catalog.sources(department)] + [dlq_topic(department)]
+
+    def log_ends(self, topics: Iterable[str]) -> Offsets:
+        """A lower bound of each partition's log end (ListOffsets; exact on Apache Kafka).
+
+        The embedded broker answers below the real end, which only makes a read back
+        from here start earlier than needed: safe, never used to decide "all read".
+        """
+        with self._consumer() as consumer:
+            tps = _partitions(consumer, topics)
+            try:
+                ends = consumer.end_offsets(tps) if tps else {}
+            except KafkaError as exc:
+                raise PublishError(f"cannot ask Kafka for log end offsets: {exc}") from exc
+        offsets: Offsets = {}
+        for tp, offset in ends.items():
+            offsets.setdefault(tp.topic, {})[tp.partition] = int(offset)
+        return offsets
+
+    def read_back(
+        self, source: str, since: Offsets, topics: Iterable[str], timeout_s: float = 60.0
+    ) -> set[str]:
+        """Positions of ``source`` found on ``topics`` from the ``since`` offsets on.
+
+        "All read" is decided per partition from the high watermark of the fetch
+        responses (exact on the embedded broker too), never from ListOffsets; a
+        partition missing from ``since`` is read from its beginning.
+        """
+        wanted = source.encode()
+        found: set[str] = set()
+        with self._consumer() as consumer:
+            tps = _partitions(consumer, topics)
+            if not tps:
+                return found
+            consumer.assign(tps)
+            for tp in tps:
+                start = since.get(tp.topic, {}).get(tp.partition)
+                if start is None:
+                    consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, start)
+            remaining, deadline = set(tps), time.monotonic() + timeout_s
+            while remaining:
+                if time.monotonic() > deadline:
+                    raise PublishError(f"reading back {source} did not finish in {timeout_s}s")
+                for messages in consumer.poll(timeout_ms=200).values():
+                    for message in messages:
+                        headers = dict(message.headers or ())
+                        if headers.get(SOURCE_HEADER) == wanted:
+                            found.add(headers[POSITION_HEADER].decode())
+                remaining = {tp for tp in remaining if not _caught_up(consumer, tp)}
+        return found
+
+    def _consumer(self) -> KafkaConsumer:
+        try:
+            return KafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=100,
+                **self._connection,
+            )
+        except KafkaError as exc:
+            raise PublishError(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
+
     def close(self) -> None:
         """Flush and close the producer."""
         self._producer.close()
+
+
+def _origin_headers(record: SourceRecord) -> Headers:
+    return [
+        (SOURCE_HEADER, record.source.encode()),
+        (POSITION_HEADER, str(record.position).encode()),
+    ]
+
+
+def _partitions(consumer: KafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    return [
+        TopicPartition(topic, partition)
+        for topic in topics
+        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+
+
+def _caught_up(consumer: KafkaConsumer, tp: TopicPartition) -> bool:
+    highwater = consumer.highwater(tp)
+    return highwater is not None and consumer.position(tp) >= highwater

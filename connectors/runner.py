@@ -1,18 +1,45 @@
-"""The connector loop: read -> map -> validate -> publish -> flush -> checkpoint.
+"""The connector loop: read -> map -> validate -> publish -> flush -> checkpoint, exactly once.
 
-A position is checkpointed only after the flush that covers it succeeded, and every
-event_id is derived from its source record, so a connector killed anywhere and
-restarted resends at most the unflushed tail, as the same events.
+Checkpointing after each flush (Kafka Connect's contract) alone is at-least-once: a
+connector killed between a send and its flush, or between a flush and the checkpoint
+write, resends on restart records the broker already has. The runner closes that gap
+without Kafka transactions (the embedded broker has none, and they could not cover the
+checkpoint file anyway) by reading back, before it resumes, what the interrupted run
+published:
+
+1. Every record sent for a source record (event or dead letter) carries the headers
+   ``datong.source`` and ``datong.position``.
+2. Before a new source sends its first record, its checkpoint entry is created with
+   ``since``: per partition of every topic the department writes (its source topics and
+   ``dlq.<department>``), an offset at or below the log end. After each flush the saved
+   position comes with the offsets after the last records the broker acknowledged,
+   which move ``since`` forward: anything sent later lands after them.
+3. A source that has a checkpoint entry and that this process has not itself committed
+   since it started is resumed by reading those partitions from ``since`` and collecting
+   the positions this source already published; those records are skipped, the others
+   after the checkpoint are sent as usual.
+
+A record is then either on the log when the read back runs (skipped) or not (sent once,
+now). "Read to the end" is decided per partition from the high watermark of fetch
+responses, which is exact; the embedded broker's ListOffsets answer is too low, so it is
+used only for the lower bound ``since``, where too low merely means reading a little
+more. The one window left is a produce request of the killed process still in transit
+after the new process started, read back and resumed (seconds later). Assumed: one
+process per checkpoint file, and a source that yields the same record at the same position
+on every run (the drop folder names files by a digest of their content for this).
+event_id is derived from the source record too, so even a duplicate would change no view.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from connectors.base import RecordMapper, Source, SourceRecord
-from connectors.checkpoints import FileCheckpoints
+from connectors.base import Position, RecordMapper, Source, SourceRecord
+from connectors.checkpoints import Checkpoint, FileCheckpoints
 from connectors.errors import RecordError
+from connectors.gazetteer import AddressUnresolved
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher
 from connectors.sealing import seal
@@ -22,17 +49,28 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunStats:
-    """What one run did."""
+    """What one run did; ``skipped`` records were already published by an interrupted run,
+    ``parked`` ones wait in the resolution queue for their address to resolve."""
 
     published: int = 0
     rejected: int = 0
-    last_position: int | None = None
+    last_position: Position | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
+    parked: int = 0
+
+
+class Parking(Protocol):
+    """Where records with an unresolved address wait (``connectors.resolution``)."""
+
+    def park(self, department: str, record: SourceRecord, error: AddressUnresolved) -> None:
+        """Hold ``record`` until its address resolves (idempotent per source position)."""
+        ...
 
 
 @dataclass
 class Runner:
-    """Runs one source through one mapping."""
+    """Runs sources through one mapping, publishing each source record exactly once."""
 
     mapping: RecordMapper
     publisher: KafkaPublisher
@@ -40,21 +78,53 @@ class Runner:
     seal_key: bytes
     metrics: ConnectorMetrics
     batch_size: int = 1000
+    parking: Parking | None = None  # None: an unresolved address is dead-lettered
+    # Sources whose every sent record this process has flushed and checkpointed: a poll of
+    # the same source again (SQL table, --watch) needs no read back.
+    _settled: set[str] = field(default_factory=set, init=False, repr=False)
 
-    def run(self, source: Source) -> RunStats:
+    def run(self, source: Source[Any]) -> RunStats:
         """Publish every record of ``source`` after its checkpoint; return what happened."""
-        stats = RunStats(last_position=self.checkpoints.get(source.name))
+        entry = self.checkpoints.entry(source.name)
+        stats = RunStats(last_position=entry.position if entry else None)
+        published = self._published_before(source.name, entry)
+        self._settled.discard(source.name)
         pending: SourceRecord | None = None
         in_batch = 0
         for record in source.records(stats.last_position):
-            self._handle(record, stats)
+            if str(record.position) in published:
+                stats.skipped += 1
+            else:
+                self._handle(record, stats)
             pending, in_batch = record, in_batch + 1
             if in_batch >= self.batch_size:
                 self._commit(source.name, pending, stats)
                 in_batch = 0
         if pending is not None:
             self._commit(source.name, pending, stats)
+        self._settled.add(source.name)
         return stats
+
+    def _published_before(self, name: str, entry: Checkpoint | None) -> set[str]:
+        """Positions of ``name`` an interrupted run published after its checkpoint."""
+        topics = self.publisher.department_topics(self.mapping.department)
+        if entry is None:
+            self.checkpoints.begin(name, self.publisher.log_ends(topics))
+            return set()
+        if name in self._settled:
+            return set()
+        if entry.since is None:
+            log.warning("%s: checkpoint predates read-back offsets; resuming at least once", name)
+            return set()
+        found = self.publisher.read_back(name, entry.since, topics)
+        log.info(
+            "%s: resuming after position %s; %d of its records already on the topics "
+            "are not sent again",
+            name,
+            entry.position,
+            len(found),
+        )
+        return found
 
     def _handle(self, record: SourceRecord, stats: RunStats) -> None:
         department = self.mapping.department
@@ -62,7 +132,15 @@ class Runner:
             if record.error is not None:
                 raise record.error
             event = self.mapping(record.fields)
-            self.publisher.publish(event)
+            self.publisher.publish(event, record)
+        except AddressUnresolved as error:
+            if self.parking is None:
+                self._reject(record, error, stats)
+            else:
+                self.parking.park(department, record, error)
+                stats.parked += 1
+                self.metrics.records.labels(department, "unmapped", "parked").inc()
+            return
         except RecordError as error:
             self._reject(record, error, stats)
             return
@@ -86,5 +164,5 @@ class Runner:
 
     def _commit(self, source: str, last: SourceRecord, stats: RunStats) -> None:
         self.publisher.flush()
-        self.checkpoints.save(source, last.position)
+        self.checkpoints.save(source, last.position, self.publisher.acked_offsets())
         stats.last_position = last.position

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,9 @@ class Settings:
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
     kafka_ssl_cafile: str | None = None
+    ingest_tokens: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    ingest_max_body_bytes: int = 1 << 20
+    ingest_max_records: int = 1000
 
     @property
     def embedded_broker(self) -> bool:
@@ -109,7 +113,29 @@ class Settings:
             kafka_sasl_username=get("KAFKA_SASL_USERNAME"),
             kafka_sasl_password=get("KAFKA_SASL_PASSWORD"),
             kafka_ssl_cafile=get("KAFKA_SSL_CAFILE"),
+            ingest_tokens=_token_hashes(get("INGEST_TOKENS")),
+            ingest_max_body_bytes=_int(
+                get("INGEST_MAX_BODY_BYTES", str(1 << 20)), "INGEST_MAX_BODY_BYTES"
+            ),
+            ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
         )
+
+
+def _token_hashes(value: str | None) -> dict[str, str]:
+    """DATONG_INGEST_TOKENS: ``department=<sha256 hex of its bearer token>,...``."""
+    hashes: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in (value or "").split(","))):
+        department, sep, digest = (s.strip() for s in item.partition("="))
+        digest = digest.lower()
+        if not sep or not department or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ConfigError(
+                f"{_PREFIX}INGEST_TOKENS: entry {len(hashes) + 1} is not "
+                "department=<64 hex digits of the token's SHA-256>"
+            )
+        if department in hashes:
+            raise ConfigError(f"{_PREFIX}INGEST_TOKENS names {department} twice")
+        hashes[department] = digest
+    return hashes
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connectors.base import SourceRecord
 from connectors.errors import RecordError, SourceError
+from connectors.sources.cells import formula_error
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 MAX_FIELD_CHARS = 4096
@@ -129,7 +130,7 @@ class CsvFile:
                     ),
                 )
             fields[name] = value
-        return SourceRecord(self.name, position, fields)
+        return SourceRecord(self.name, position, fields, formula_error(fields))
 
 
 def _decode_header(path: Path, line: bytes, encoding: str) -> list[str]:

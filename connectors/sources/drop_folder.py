@@ -1,7 +1,8 @@
 """A drop folder: departments copy exports in; each file ends in ``done/`` or ``failed/``.
 
-A file is identified by its name and a digest of its content, so its checkpoint survives a
-restart but never applies to a different file that later arrives under the same name.
+CSV (``*.csv``), XLSX (``*.xlsx``) and JSON lines (``*.jsonl``) are picked up. A file is
+identified by its name and a digest of its content, so its checkpoint survives a restart
+but never applies to a different file that later arrives under the same name.
 """
 
 from __future__ import annotations
@@ -14,9 +15,28 @@ from pathlib import Path
 
 from connectors.errors import SourceError
 from connectors.sources.csv_file import CsvFile
+from connectors.sources.jsonl_file import JsonLinesFile
+from connectors.sources.xlsx_file import XlsxFile
 
-PATTERNS = ("*.csv", "*.CSV")
+FileSource = CsvFile | XlsxFile | JsonLinesFile
+SUFFIXES = (".csv", ".xlsx", ".jsonl")
 DONE, FAILED = "done", "failed"
+# Dot-files are still being copied (rsync, scp); "~$" files are the lock files Excel and
+# WPS keep beside a workbook while it is open.
+_NOT_READY = (".", "~$")
+
+
+def open_file(path: Path, encoding: str | None = None, name: str | None = None) -> FileSource:
+    """The source for an export file, chosen by its suffix (CSV when unknown).
+
+    ``encoding`` applies to CSV only: XLSX declares its own and JSON lines are UTF-8.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return XlsxFile(path, name=name)
+    if suffix == ".jsonl":
+        return JsonLinesFile(path, name=name)
+    return CsvFile(path, encoding, name=name)
 
 
 class DropFolder:
@@ -30,18 +50,17 @@ class DropFolder:
         for sub in (DONE, FAILED):
             (path / sub).mkdir(exist_ok=True)
 
-    def pending(self) -> Iterator[CsvFile]:
-        """Files waiting in the folder, oldest first; dot-files are still being copied."""
-        files = {
+    def pending(self) -> Iterator[FileSource]:
+        """Files waiting in the folder, oldest first; files still being written are left."""
+        files = [
             f
-            for pattern in PATTERNS
-            for f in self.path.glob(pattern)
-            if f.is_file() and not f.name.startswith(".")
-        }
+            for f in self.path.iterdir()
+            if f.suffix.lower() in SUFFIXES and f.is_file() and not f.name.startswith(_NOT_READY)
+        ]
         for path in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):
-            yield CsvFile(path, self.encoding, name=f"{path.name}@{_digest(path)}")
+            yield open_file(path, self.encoding, name=f"{path.name}@{_digest(path)}")
 
-    def finish(self, source: CsvFile, ok: bool) -> Path:
+    def finish(self, source: FileSource, ok: bool) -> Path:
         """Move a processed file to ``done/`` or ``failed/`` atomically (same filesystem)."""
         target_dir = self.path / (DONE if ok else FAILED)
         target = target_dir / source.path.name

@@ -17,13 +17,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connectors.publisher import KafkaPublisher
+from connectors.sources.http_intake import IngestLimits, ingest_routes
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
+from schemas.serde import Serde
 from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
 from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
+from services.schema_registry import open_registry
 from services.settings import Settings
 from services.store.database import ping
 from services.store.views import visible_row
@@ -63,10 +67,23 @@ def create_api(
             raise HTTPException(404, f"{view} has no row with key {key!r}")
         return JSONResponse(row)
 
+    catalog = Catalog.load()
+    intake = ingest_routes(
+        lambda: KafkaPublisher(
+            settings.bootstrap,
+            Serde(catalog, open_registry(settings, engine)),
+            **settings.kafka_options(),
+        ),
+        catalog,
+        settings.hmac_key,
+        tokens=settings.ingest_tokens,
+        limits=IngestLimits(settings.ingest_max_body_bytes, settings.ingest_max_records),
+        requests=metrics.ingest,
+    )
     registry_url = settings.registry_url or (
         f"http://{settings.api_host}:{settings.api_port}/registry"
     )
-    asyncapi_yaml = render_yaml(asyncapi_document(Catalog.load(), registry_url, settings.bootstrap))
+    asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
@@ -86,6 +103,7 @@ def create_api(
             Route("/metrics", metrics_endpoint),
             Route("/views/{view}/{key}", view_row),
             Route("/asyncapi.yaml", asyncapi),
+            *intake,
             registry_routes(SqlRegistry(engine)),
         ],
         exception_handlers={HTTPException: http_error},

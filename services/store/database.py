@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from schemas.catalog import Catalog
+from schemas.registry import SqlRegistry
 from schemas.registry import metadata as registry_metadata
 from services.store.models import Base
 
@@ -78,11 +80,21 @@ def create_schema(engine: sa.Engine) -> None:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
                 Base.metadata.create_all(conn)
                 registry_metadata.create_all(conn)
+            _register_catalog(engine)
             return
         except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def _register_catalog(engine: sa.Engine) -> None:
+    """Register every contract in catalog order, so that a fresh database gives each schema
+    the same id as any other fresh database: records stay readable by any hub of the same
+    catalog sharing the broker (a wiped view store, a test's second hub)."""
+    registry = SqlRegistry(engine)
+    for contract in Catalog.load():
+        registry.register(contract.value_subject, contract.schema_text)
 
 
 def ping(engine: sa.Engine) -> None:

@@ -127,6 +127,33 @@ def test_connectors_start_after_their_drop_folders_exist(compose: dict[str, Any]
         assert condition == "service_completed_successfully", name
 
 
+def test_every_department_has_a_drop_folder_and_housing_starts_first(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    created = set(services["drop-folders"]["command"])
+    assert created == {f"/srv/datong/drop/{department}" for department in MAPPINGS}
+    # The housing export builds the gazetteer: the other connectors start after it, but only
+    # after it has started, never waiting on its health (unresolved addresses are parked).
+    assert "connector-housing" not in services["connector-housing"]["depends_on"]
+    for department in set(MAPPINGS) - {"housing"}:
+        depends = services[f"connector-{department}"]["depends_on"]
+        assert depends["connector-housing"] == {"condition": "service_started"}, department
+
+
+def test_only_the_api_gets_the_ingest_tokens_from_the_environment(
+    compose: dict[str, Any],
+) -> None:
+    for name, svc in _datong(compose).items():
+        tokens = svc["environment"].get("DATONG_INGEST_TOKENS")
+        if name == "api":
+            assert tokens == "${DATONG_INGEST_TOKENS:-}"
+        else:
+            assert tokens is None, name
+    example = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+    assert re.search(r"^DATONG_INGEST_TOKENS=$", example, re.MULTILINE)
+
+
 def test_every_long_running_service_has_a_health_check(compose: dict[str, Any]) -> None:
     for name, svc in _services(compose).items():
         if svc.get("restart") == "no":

@@ -131,7 +131,7 @@ def test_merge_workers_autoscale_up_to_the_partition_count() -> None:
 def test_keys_and_tokens_come_from_secrets() -> None:
     keys = _named("Secret", "datong-keys")["stringData"]
     assert {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY"} <= set(keys)
-    assert _named("Secret", "datong-tokens")["stringData"]
+    assert set(_named("Secret", "datong-tokens")["stringData"]) == {"DATONG_INGEST_TOKENS"}
     assert "DATONG_DATABASE_URL" in _named("Secret", "datong-database")["stringData"]
     config = _config()
     assert not {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY", "DATONG_KAFKA_SASL_PASSWORD"} & set(config)

@@ -22,7 +22,9 @@ def _datong(hub: Hub, *args: str) -> tuple[int, str]:
 
 
 def test_an_operator_fixes_a_rejected_row_and_it_is_published(
-    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Path,
+    start_broker: Callable[[], str],
+    make_hub: Callable[..., Hub],
+    tmp_path: Path,
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
@@ -41,15 +43,17 @@ def test_an_operator_fixes_a_rejected_row_and_it_is_published(
 
     code, shown = _datong(hub, "dlq", "show", "public-security", ref)
     assert code == 0
-    opened = json.loads(shown[shown.index("{"):])
+    opened = json.loads(shown[shown.index("{") :])
     assert opened["公民身份号码"] == late.id_number
 
     code, still_bad = _datong(hub, "dlq", "replay", "public-security", ref)
     assert code == 1 and "办理时间" in still_bad
-    code, replayed = _datong(hub, "dlq", "replay", "public-security", ref,
-                             "--set", "办理时间=2024-02-28 09:00")
+    code, replayed = _datong(
+        hub, "dlq", "replay", "public-security", ref, "--set", "办理时间=2024-02-28 09:00"
+    )
     assert code == 0, replayed
     assert "replayed" in replayed and "public-security:RB6000001" in replayed
     records = read_topic(bootstrap, "src.public-security.resident-registered", expect=3)
     assert {r.headers["ce_id"] for r in records} == {
-        b"public-security:" + row.serial.encode() for row in [*good, late]}
+        b"public-security:" + row.serial.encode() for row in [*good, late]
+    }

@@ -1,15 +1,24 @@
-"""The household-registry export mapped to public-security events."""
+"""The household-registry export mapped to public-security events by public_security.yaml.
+
+The YAML replaced a hand-written Python mapping; the equivalence tests at the end keep a
+frozen copy of that mapping as the oracle and require the same events and the same
+rejections (field and code) from the YAML one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy
 
+from connectors import identity
 from connectors.base import Event
+from connectors.dates import parse_date, parse_datetime, utc
 from connectors.errors import RecordError
 from connectors.identity import person_key
+from connectors.mappings import MAPPINGS
 from connectors.mappings import public_security as ps
 from connectors.mappings.public_security import RegistryMapping
 from schemas.catalog import Catalog
@@ -43,7 +52,7 @@ def without(column: str) -> dict[str, str | None]:
 
 
 def map_row(values: dict[str, str | None], key: bytes = HMAC_KEY) -> Event:
-    return RegistryMapping(key)(values)
+    return MAPPINGS[ps.DEPARTMENT](key)(values)
 
 
 def reject(values: dict[str, str | None]) -> RecordError:
@@ -256,3 +265,137 @@ def test_no_output_holds_the_raw_id_number_name_or_phone(action: str) -> None:
             assert row.id_number[:17] not in text
             assert row.name not in text
             assert row.phone not in text
+
+
+def test_registry_mapping_is_the_yaml_mapping() -> None:
+    assert RegistryMapping(HMAC_KEY)(fields()) == map_row(fields())
+
+
+def test_the_registry_header_picks_the_registry_export() -> None:
+    mapper = MAPPINGS[ps.DEPARTMENT](HMAC_KEY)
+    assert mapper.export_for(REGISTRY_HEADER).plan.title == "户籍业务导出"
+
+
+# --- equivalence with the Python mapping the YAML replaced ---------------------------------
+
+LEGACY_ACTIONS: dict[str, tuple[str, str | None]] = {
+    **dict.fromkeys(
+        ("登记", "户口登记", "出生登记", "迁入", "居住登记"), ("resident-registered", None)
+    ),
+    **dict.fromkeys(("迁移", "住址变更", "变更住址"), ("resident-moved", None)),
+    "迁出": ("resident-deregistered", "MOVED_AWAY"),
+    "死亡注销": ("resident-deregistered", "DEATH"),
+    "死亡": ("resident-deregistered", "DEATH"),
+    "注销": ("resident-deregistered", "OTHER"),
+    "删除申请": ("resident-deregistered", "ERASURE_REQUEST"),
+}
+LEGACY_GENDERS = {"男": "MALE", "女": "FEMALE", "未知": "UNKNOWN", "M": "MALE", "F": "FEMALE"}
+
+
+def _legacy_text(values: dict[str, str | None], name: str, required: bool = False) -> str | None:
+    if name not in values:
+        if required:
+            raise RecordError(name, "column is missing from the export", "missing_column")
+        return None
+    value = (values[name] or "").strip()
+    if not value and required:
+        code = "missing_field"
+        raise RecordError(name, "is missing" if values[name] is None else "is empty", code)
+    return value or None
+
+
+def legacy_map(values: dict[str, str | None], key: bytes = HMAC_KEY) -> Event:
+    """A frozen copy of the hand-written RegistryMapping (commit 1ad7e4f), the oracle."""
+    required = {n: _legacy_text(values, n, True) for n in (ps.SERIAL, ps.ACTION, ps.ID_NUMBER)}
+    required[ps.EFFECTIVE] = _legacy_text(values, ps.EFFECTIVE, True)
+    if required[ps.ACTION] not in LEGACY_ACTIONS:
+        raise RecordError(ps.ACTION, "is not a known action", "bad_enum")
+    event, reason = LEGACY_ACTIONS[str(required[ps.ACTION])]
+    id_number = identity.normalize_id(str(required[ps.ID_NUMBER]), ps.ID_NUMBER)
+    pkey = identity.person_key(id_number, key)
+    record: dict[str, object] = {
+        "event_id": f"public-security:{required[ps.SERIAL]}",
+        "event_time": utc(parse_datetime(str(required[ps.EFFECTIVE]), ps.EFFECTIVE)),
+        "department": "public-security",
+        "person_key": pkey,
+    }
+    place = {
+        "dwelling_id": _legacy_text(values, ps.DWELLING_ID),
+        "community_code": None,
+        "address": _legacy_text(values, ps.ADDRESS),
+    }
+    if event == "resident-registered":
+        birth = identity.birth_of(id_number, ps.ID_NUMBER)
+        stated = _legacy_text(values, ps.BIRTH_DATE)
+        if stated is not None and parse_date(stated, ps.BIRTH_DATE) != birth:
+            raise RecordError(ps.BIRTH_DATE, "does not match the ID", "inconsistent")
+        word = _legacy_text(values, ps.GENDER)
+        if word is not None and word not in LEGACY_GENDERS:
+            raise RecordError(ps.GENDER, "is not a known gender", "bad_enum")
+        phone = _legacy_text(values, ps.PHONE)
+        name = identity.mask_name(_legacy_text(values, ps.NAME, True) or "", ps.NAME)
+        record |= {
+            "name_masked": name,
+            "gender": LEGACY_GENDERS[word] if word else identity.gender_of(id_number),
+            "birth_date": birth,
+            "phone_masked": identity.mask_phone(phone, ps.PHONE) if phone else None,
+            "household_no": _legacy_text(values, ps.HOUSEHOLD_NO),
+        }
+    if event in ("resident-registered", "resident-moved"):
+        place["community_code"] = _legacy_text(values, ps.COMMUNITY, True)
+        record |= place
+    else:
+        record["reason"] = reason
+    return Event("public-security", event, pkey, record)
+
+
+def outcome(
+    mapper: Callable[[dict[str, str | None]], Event], values: dict[str, str | None]
+) -> object:
+    """The event, or the rejection as (field, code): what equivalence compares."""
+    try:
+        return mapper(values)
+    except RecordError as error:
+        return (error.field, error.code)
+
+
+BAD_ROWS: list[dict[str, str | None]] = [
+    without(ps.SERIAL),
+    without(ps.ACTION),
+    without(ps.ID_NUMBER),
+    without(ps.EFFECTIVE),
+    fields(**{ps.NAME: " "}),
+    fields(**{ps.COMMUNITY: ""}),
+    fields(**{ps.ACTION: "迁移", ps.COMMUNITY: ""}),
+    fields(**{ps.EFFECTIVE: None}),
+    fields(**{ps.ID_NUMBER: ""}),
+    fields(**{ps.ID_NUMBER: wrong_check_digit(ID_NUMBER)}),
+    fields(**{ps.ID_NUMBER: ID_NUMBER[:17]}),
+    fields(**{ps.EFFECTIVE: "2024-02-30 10:00:00"}),
+    fields(**{ps.EFFECTIVE: "2024-13-01"}),
+    fields(**{ps.BIRTH_DATE: "1962-08-15"}),
+    fields(**{ps.BIRTH_DATE: "1962-02-30"}),
+    fields(**{ps.ACTION: "结婚"}),
+    fields(**{ps.ACTION: ""}),
+    fields(**{ps.ACTION: "登 记"}),
+    fields(**{ps.GENDER: "男性x"}),
+    fields(**{ps.PHONE: "138-abcd-5678"}),
+    fields(**{ps.PHONE: "12"}),
+    fields(**{ps.NAME: "张" * 65}),
+    fields(**{ps.ACTION: "死亡注销", ps.NAME: "", ps.COMMUNITY: ""}),
+    fields(**{ps.GENDER: "", ps.BIRTH_DATE: None, ps.PHONE: ""}),
+]
+
+
+@pytest.mark.parametrize(("seed", "action"), enumerate(LEGACY_ACTIONS))
+def test_the_yaml_maps_every_factory_row_as_the_python_mapping_did(seed: int, action: str) -> None:
+    for row in registry_rows(40, seed=seed):
+        values = fields(row, **{ps.ACTION: action})
+        assert outcome(map_row, values) == outcome(legacy_map, values)
+
+
+@pytest.mark.parametrize("values", BAD_ROWS, ids=range(len(BAD_ROWS)))
+def test_the_yaml_rejects_bad_rows_as_the_python_mapping_did(
+    values: dict[str, str | None],
+) -> None:
+    assert outcome(map_row, values) == outcome(legacy_map, values)

@@ -160,8 +160,12 @@ def test_summary_of_what_merge_and_connector_metrics_really_print() -> None:
     connector = ConnectorMetrics(connector_registry)
     connector.dead_letters.labels("public-security", "check_digit").inc(3)
 
-    status = summarize({WORKER_A: generate_latest(registry).decode(),
-                        CONNECTOR: generate_latest(connector_registry).decode()})
+    status = summarize(
+        {
+            WORKER_A: generate_latest(registry).decode(),
+            CONNECTOR: generate_latest(connector_registry).decode(),
+        }
+    )
 
     household = feed(status, "household", "public-security")
     assert household.events == {"applied": 10.0, "unchanged": 2.0}

@@ -1,0 +1,108 @@
+"""The limit of event-to-view latency: produce -> broker -> consume with aiokafka alone.
+
+faust's aiokafka driver asks for fetches that wait up to 1.5 s for data
+(faust/transport/drivers/aiokafka.py), aiokafka's own default is 0.5 s, and the
+embedded broker lets a fetch wait out much of that even when records arrive meanwhile.
+The consumer's fetch wait is then a floor under any consumer's latency, so the raw
+limit is measured at both waits: the first is what the broker can do, the second what
+any faust agent can do on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.bench.latency import DRAIN_TIMEOUT_S, Latencies, order_statistics
+
+AIOKAFKA_FETCH_WAIT_MS = 500
+FAUST_FETCH_WAIT_MS = 1500
+FETCH_WAITS = (AIOKAFKA_FETCH_WAIT_MS, FAUST_FETCH_WAIT_MS)
+
+Message = tuple[bytes, list[tuple[str, bytes]]]  # value, headers
+
+
+def topic_for(fetch_wait_ms: int) -> str:
+    """The fresh topic the raw run at ``fetch_wait_ms`` uses."""
+    return f"bench.latency.fetch-wait-{fetch_wait_ms}ms"
+
+
+async def _raw_latency(
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    messages: Sequence[Message],
+    rate: float,
+    *,
+    fetch_wait_ms: int,
+) -> Latencies:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=fetch_wait_ms
+    )
+    await producer.start()
+    await consumer.start()
+    sent: dict[bytes, float] = {}
+    received: dict[bytes, float] = {}
+    try:
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+
+        async def receive() -> None:
+            while len(received) < len(messages):
+                batches = await consumer.getmany(timeout_ms=100)
+                now = time.time()
+                for batch in batches.values():
+                    for message in batch:
+                        received.setdefault(message.key, now)
+
+        receiver = asyncio.create_task(receive())
+        started = time.perf_counter()
+        for i, (value, headers) in enumerate(messages):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            key = f"{i:064d}".encode()  # as long as a person_key, unique per message
+            sent[key] = time.time()
+            await producer.send(topic, value=value, key=key, headers=headers)
+        achieved = len(messages) / max(time.perf_counter() - started, 1e-9)
+        await producer.flush()
+        with contextlib.suppress(TimeoutError):  # what did not arrive is reported missing
+            await asyncio.wait_for(receiver, DRAIN_TIMEOUT_S)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    samples = [received[k] - t for k, t in sent.items() if k in received]
+    return order_statistics(samples, len(sent) - len(samples), rate, achieved)
+
+
+def raw_latency(
+    bootstrap: str,
+    topics: Mapping[int, str],
+    partitions: int,
+    messages: Sequence[Message],
+    rate: float,
+) -> dict[int, Latencies]:
+    """Produce ``messages`` at ``rate`` with aiokafka and time each one's arrival at a consumer.
+
+    One producer/consumer pair per entry of ``topics`` (consumer fetch wait in ms -> a
+    fresh topic), all at once. Each consumer is assigned its topic's partitions before
+    the first send, so no group join is timed; keys are unique, so arrival is matched
+    per message.
+    """
+
+    async def run_all() -> dict[int, Latencies]:
+        results = await asyncio.gather(
+            *(
+                _raw_latency(bootstrap, topic, partitions, messages, rate, fetch_wait_ms=wait)
+                for wait, topic in topics.items()
+            )
+        )
+        return dict(zip(topics, results, strict=True))
+
+    return asyncio.run(run_all())

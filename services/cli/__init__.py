@@ -1,0 +1,43 @@
+"""The ``datong`` command: a composition root wiring settings, connectors and services."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from services.cli.admin import add_admin_commands
+from services.cli.connector import add_connector_commands
+from services.cli.hub import add_hub_commands
+from services.errors import DatongError
+from services.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``datong`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("kafka", "aiokafka", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args, Settings.from_env())
+    except DatongError as exc:
+        print(f"datong: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datong", description=__doc__)
+    sub = parser.add_subparsers(title="commands")
+    add_hub_commands(sub)
+    add_connector_commands(sub)
+    add_admin_commands(sub)
+    return parser

@@ -1,0 +1,121 @@
+"""Operator commands: status, schemas, deploy manifests, views."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from services.settings import Settings
+
+
+def add_admin_commands(sub: Any) -> None:
+    """Add these commands to the ``datong`` parser's subcommands."""
+    status = sub.add_parser("status", help="feeds, lag, freshness and dead letters at a glance")
+    status.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="another /metrics endpoint to include (repeatable)",
+    )
+    status.set_defaults(handler=cmd_status)
+
+    schemas = sub.add_parser("schemas", help="the Avro contracts and the schema registry")
+    schemas_sub = schemas.add_subparsers(title="schemas commands")
+    for name, help_text in (
+        ("list", "every contract with its topic and subject"),
+        ("check", "refuse working-tree schemas that break their subject's compatibility"),
+        ("register", "register every contract (idempotent)"),
+    ):
+        command = schemas_sub.add_parser(name, help=help_text)
+        command.set_defaults(handler=cmd_schemas, action=name)
+
+    deploy = sub.add_parser(
+        "deploy", help="render deployment manifests from the catalog", add_help=False
+    )
+    deploy.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="render-topics [--format strimzi|script] [--partitions N] [--replicas N]",
+    )
+    deploy.set_defaults(handler=cmd_deploy)
+
+    views = sub.add_parser("views", help="read the shared views")
+    views_sub = views.add_subparsers(title="views commands")
+    get = views_sub.add_parser("get", help="print one view row as JSON")
+    get.add_argument("view")
+    get.add_argument("key")
+    get.set_defaults(handler=cmd_views_get)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Print feeds, lag, freshness and dead letters; exit 1 if an endpoint did not answer."""
+    from services.status import render, scrape, summarize
+
+    host = settings.api_host
+    urls = [
+        f"http://{host}:{settings.api_port}/metrics",
+        f"http://{host}:{settings.worker_metrics_port}/metrics",
+        *args.url,
+    ]
+    status = summarize(scrape(urls))
+    print(render(status), end="")
+    return 1 if status.unreachable else 0
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    """``datong schemas list|check|register`` against DATONG_REGISTRY_URL or the embedded one."""
+    from schemas import registration
+    from schemas.catalog import Catalog
+    from schemas.errors import RegistryError
+    from services.schema_registry import open_registry
+    from services.store.database import create_engine, create_schema
+
+    catalog = Catalog.load()
+    if args.action == "list":
+        for row in registration.list_contracts(catalog):
+            print(f"{row.kind:6}  {row.topic:48}  {row.full_name}  key={row.key_field}")
+        return 0
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    registry = open_registry(settings, engine)
+    if args.action == "check":
+        problems = registration.check(catalog, registry)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{len(problems)} incompatible schema change(s)"
+            if problems
+            else "every schema is compatible with its subject"
+        )
+        return 1 if problems else 0
+    try:
+        registered = registration.register_all(catalog, registry)
+    except RegistryError as exc:
+        print(f"datong: nothing registered: {exc}", file=sys.stderr)
+        return 1
+    for item in registered:
+        state = "registered" if item.created else "unchanged"
+        print(f"{state:10}  {item.subject}  id={item.schema_id} version={item.version}")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:
+    """Render the topic manifests for the production stacks (deploy/README.md)."""
+    from services.deploy_manifests import main as render
+
+    return render(args.args)
+
+
+def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
+    """Print one visible view row as JSON (exit 1 when absent)."""
+    from services.api.app import read_row
+    from services.store.database import create_engine
+
+    row = read_row(create_engine(settings.database_url), args.view, args.key)
+    if row is None:
+        print(f"datong: {args.view} has no row {args.key!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(row, ensure_ascii=False, indent=2))
+    return 0

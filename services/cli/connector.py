@@ -1,0 +1,293 @@
+"""Connector commands: run, resolve, and the dead-letter tools (a composition root)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlparse
+
+from services.errors import DatongError
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from connectors.publisher import KafkaPublisher
+    from connectors.runner import Runner, RunStats
+
+log = logging.getLogger("datong")
+
+
+def add_connector_commands(sub: Any) -> None:
+    """Add these commands to the ``datong`` parser's subcommands."""
+    connector = sub.add_parser("connector", help="department connectors")
+    connector_sub = connector.add_subparsers(title="connector commands")
+    run = connector_sub.add_parser("run", help="publish a department's exports")
+    run.add_argument("department", help="e.g. public-security")
+    run.add_argument(
+        "--source",
+        required=True,
+        help="a CSV file or a drop folder: PATH or file:///PATH?encoding=gb18030",
+    )
+    run.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep polling the drop folder and serve /metrics (DATONG_CONNECTOR_METRICS_PORT)",
+    )
+    run.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
+    run.set_defaults(handler=cmd_connector_run)
+
+    dlq = sub.add_parser("dlq", help="dead letters: list, open and resend rejected records")
+    dlq_sub = dlq.add_subparsers(title="dlq commands")
+    dlq_list = dlq_sub.add_parser("list", help="what a department's connector rejected, and why")
+    dlq_list.add_argument("department")
+    dlq_list.set_defaults(handler=cmd_dlq, action="list")
+    dlq_show = dlq_sub.add_parser("show", help="open one sealed record (shows personal data)")
+    dlq_show.add_argument("department")
+    dlq_show.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_show.set_defaults(handler=cmd_dlq, action="show")
+    dlq_replay = dlq_sub.add_parser("replay", help="fix a rejected record and publish it")
+    dlq_replay.add_argument("department")
+    dlq_replay.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="replace a column's value before mapping (repeatable)",
+    )
+    dlq_replay.set_defaults(handler=cmd_dlq, action="replay")
+
+    resolve = connector_sub.add_parser(
+        "resolve", help="retry records parked for an unresolved address (after housing loads)"
+    )
+    resolve.add_argument("--department", help="only this department's parked records")
+    resolve.set_defaults(handler=cmd_connector_resolve)
+
+
+def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish a department's export file, drop folder or SQL table (``--watch``: forever)."""
+    from prometheus_client import CollectorRegistry
+
+    from services.metrics_server import serve_metrics
+
+    registry = CollectorRegistry()
+    runner, publisher = _connector(args.department, settings, registry)
+    server = None
+    if args.watch:
+        server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
+        log.info("connector metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
+    try:
+        if args.source.startswith("sql+"):
+            _poll_table(args, runner)
+            return 0
+        path, encoding = _source_path(args.source)
+        if path.is_file():
+            from connectors.sources.drop_folder import open_file
+
+            _print_summary(path, runner.run(open_file(path, encoding, None)))
+            _after_file(args.department, settings)
+            return 0
+        _poll_folder(args, settings, runner, path, encoding)
+        return 0
+    finally:
+        publisher.close()
+        if server is not None:
+            server.shutdown()
+
+
+def _poll_folder(
+    args: argparse.Namespace, settings: Settings, runner: Runner, path: Path, encoding: str | None
+) -> None:
+    """Publish every file of a drop folder; with ``--watch``, keep polling it."""
+    from connectors.errors import ConnectorError
+    from connectors.sources.drop_folder import DropFolder
+
+    folder = DropFolder(path, encoding)
+    while True:
+        for source in folder.pending():
+            try:
+                stats = runner.run(source)
+            except ConnectorError as exc:
+                log.error("%s: %s; moved to failed/", source.path.name, exc)
+                folder.finish(source, ok=False)
+                continue
+            _print_summary(folder.finish(source, ok=True), stats)
+            _after_file(args.department, settings)
+        if not args.watch:
+            return
+        time.sleep(args.interval)
+
+
+def _poll_table(args: argparse.Namespace, runner: Runner) -> None:
+    """Publish a department table's new rows; with ``--watch``, keep polling it."""
+    from connectors.sources.sql_table import sql_source
+
+    table = sql_source(args.source)
+    while True:
+        _print_summary(Path(table.name), runner.run(table))
+        if not args.watch:
+            return
+        time.sleep(args.interval)
+
+
+def _after_file(department: str, settings: Settings) -> None:
+    if department == HOUSING:  # new dwellings may resolve addresses parked earlier
+        _resolve_parked(settings, None)
+
+
+HOUSING = "housing"
+
+
+def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    """Map the parked records again and publish those whose address now resolves."""
+    _resolve_parked(settings, args.department)
+    return 0
+
+
+def _resolve_parked(settings: Settings, department: str | None) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from connectors.gazetteer import Gazetteer
+    from connectors.mappings import MAPPINGS
+    from connectors.resolution import resolve_queue
+    from services.store.database import create_engine
+
+    engine = create_engine(settings.database_url)
+    _, publisher = _connector(department or HOUSING, settings, CollectorRegistry())
+    try:
+        mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(engine)) for d in MAPPINGS}
+        stats = resolve_queue(engine, mappers, settings.seal_key, publisher, department)
+    finally:
+        publisher.close()
+    print(
+        json.dumps(
+            {
+                "resolution_queue": {
+                    "resolved": stats.resolved,
+                    "rejected": stats.rejected,
+                    "still_parked": stats.parked,
+                }
+            }
+        ),
+        flush=True,
+    )
+
+
+def _source_path(source: str) -> tuple[Path, str | None]:
+    uri = urlparse(source)
+    if uri.scheme == "file":
+        return Path(uri.path), parse_qs(uri.query).get("encoding", [None])[0]
+    return Path(source), None
+
+
+def _connector(
+    department: str,
+    settings: Settings,
+    registry: CollectorRegistry,
+) -> tuple[Runner, KafkaPublisher]:
+    """The runner and publisher of a department's connector, wired to the settings."""
+    from connectors.checkpoints import FileCheckpoints
+    from connectors.gazetteer import Gazetteer
+    from connectors.mappings import MAPPINGS
+    from connectors.metrics import ConnectorMetrics
+    from connectors.publisher import KafkaPublisher
+    from connectors.resolution import ResolutionQueue
+    from connectors.runner import Runner
+    from schemas.catalog import Catalog
+    from schemas.serde import Serde
+    from services.schema_registry import open_registry
+    from services.store.database import create_engine, create_schema
+    from services.topics import ensure_topics, topic_specs
+
+    if department not in MAPPINGS:
+        raise DatongError(
+            f"no connector mapping for department {department!r} yet; "
+            f"available: {', '.join(sorted(MAPPINGS))}"
+        )
+    catalog = Catalog.load()
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    ensure_topics(
+        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+    )
+    publisher = KafkaPublisher(
+        settings.bootstrap,
+        Serde(catalog, open_registry(settings, engine)),
+        **settings.kafka_options(),
+    )
+    runner = Runner(
+        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(engine)),
+        publisher=publisher,
+        checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{department}.json"),
+        seal_key=settings.seal_key,
+        metrics=ConnectorMetrics(registry),
+        parking=ResolutionQueue(engine, settings.seal_key),
+    )
+    return runner, publisher
+
+
+def _print_summary(path: Path, stats: RunStats) -> None:
+    print(
+        json.dumps(
+            {
+                "source": str(path),
+                "published": stats.published,
+                "rejected": stats.rejected,
+                "parked": stats.parked,
+                "already_published": stats.skipped,
+                "rejected_by_reason": stats.reasons,
+                "checkpoint": stats.last_position,
+            },
+            ensure_ascii=False,
+        ),
+        flush=True,
+    )
+
+
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    """``datong dlq list|show|replay``."""
+    from prometheus_client import CollectorRegistry
+
+    from connectors import dlq
+    from connectors.errors import ConnectorError, RecordError
+
+    try:
+        letters = dlq.read_dead_letters(
+            settings.bootstrap, args.department, **settings.kafka_options()
+        )
+        if args.action == "list":
+            for letter in letters:
+                d = letter.details
+                print(
+                    f"{letter.ref:>10}  {d.get('time', '')[:19]}  {letter.where}  "
+                    f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
+                )
+            print(f"{len(letters)} dead letter(s) on dlq.{args.department}")
+            return 0
+        letter = dlq.find(letters, args.ref)
+        if args.action == "show":
+            print("# the original record: personal data, do not paste it anywhere", file=sys.stderr)
+            print(
+                json.dumps(dlq.open_letter(letter, settings.seal_key), ensure_ascii=False, indent=2)
+            )
+            return 0
+        fixes = dict(item.split("=", 1) for item in args.set if "=" in item)
+        runner, publisher = _connector(args.department, settings, CollectorRegistry())
+        try:
+            event_id = dlq.replay(letter, settings.seal_key, fixes, runner.mapping, publisher)
+        finally:
+            publisher.close()
+        print(f"replayed {letter.ref} as {event_id}")
+        return 0
+    except RecordError as exc:
+        print(f"datong: still rejected: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 1
+    except ConnectorError as exc:
+        print(f"datong: {exc}", file=sys.stderr)
+        return 1

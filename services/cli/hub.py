@@ -1,0 +1,205 @@
+"""Commands that run the hub's processes: up, broker, worker, api."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.errors import DatongError
+from services.settings import Settings
+
+
+def add_hub_commands(sub: Any) -> None:
+    """Add these commands to the ``datong`` parser's subcommands."""
+    up = sub.add_parser("up", help="broker, merge worker and API together on embedded defaults")
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate the demo community and feed it through every connector",
+    )
+    add_demo_arguments(up)
+    up.set_defaults(handler=cmd_up)
+
+    demo = sub.add_parser("demo", help="the synthetic demo community")
+    demo_sub = demo.add_subparsers(title="demo commands")
+    generate = demo_sub.add_parser("generate", help="write every department's exports")
+    add_demo_arguments(generate)
+    generate.add_argument("--out", type=Path, required=True, help="folder to write into")
+    generate.set_defaults(handler=cmd_demo_generate)
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
+    broker.add_argument("--port", type=int, help="listen port (default DATONG_BROKER_PORT, 9092)")
+    broker.set_defaults(handler=cmd_broker)
+
+    worker = sub.add_parser("worker", help="run one merge worker")
+    worker.set_defaults(handler=cmd_worker)
+
+    api = sub.add_parser("api", help="run the HTTP API")
+    api.set_defaults(handler=cmd_api)
+
+
+def add_demo_arguments(parser: Any) -> None:
+    """Size and seed of the demo community."""
+    parser.add_argument("--communities", type=int, default=2)
+    parser.add_argument("--residents", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+
+
+def cmd_demo_generate(args: argparse.Namespace, _: Settings) -> int:
+    """Write the demo community's exports, one folder per department, and a manifest."""
+    from connectors.demo import generate
+
+    manifest = generate(args.out, args.communities, args.residents, args.seed)
+    for counts in manifest.files:
+        dirty = sum(counts.dirty.values())
+        print(f"{counts.department:16} {counts.path}  rows={counts.rows} dirty={dirty}")
+    print(f"manifest: {args.out / 'manifest.json'}")
+    return 0
+
+
+def _feed_demo(
+    args: argparse.Namespace,
+    settings: Settings,
+    env: dict[str, str],
+) -> list[subprocess.Popen[bytes]]:
+    """Generate the demo and start its connectors: housing first (it builds the gazetteer
+    every other department's addresses resolve against), then the rest in parallel."""
+    from connectors.demo import generate
+
+    out = settings.var_dir / "demo"
+    manifest = generate(out, args.communities, args.residents, args.seed)
+    if settings.embedded_broker:
+        # The embedded broker kept nothing from an earlier run: neither may the checkpoints.
+        shutil.rmtree(settings.var_dir / "checkpoints", ignore_errors=True)
+
+    def connector(department: str) -> subprocess.Popen[bytes]:
+        command = ["connector", "run", department, "--source", str(out / department)]
+        return subprocess.Popen([sys.executable, "-m", "services.cli", *command], env=env)
+
+    first, *rest = manifest.departments
+    if connector(first).wait() != 0:
+        raise DatongError(f"the demo's {first} connector failed; see the log above")
+    return [connector(department) for department in rest]
+
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the embedded broker in the foreground until SIGINT/SIGTERM."""
+    from services.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(args.port or settings.broker_port)
+    _stop_on_signals(broker.stop)
+    broker.start()
+    print(f"embedded broker ready on {broker.bootstrap}", flush=True)
+    broker.wait()
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
+    """Run one merge worker."""
+    from services.worker import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    from services.api.app import create_api
+    from services.store.database import create_engine, create_schema
+
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    uvicorn.run(
+        create_api(settings, engine),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+    )
+    return 0
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    """Start broker, worker and API; print where they listen; stop all on Ctrl-C."""
+    from services.broker import EmbeddedBroker
+    from services.store.database import create_engine, create_schema
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    create_schema(create_engine(settings.database_url))
+    broker = None
+    if settings.embedded_broker:
+        broker = EmbeddedBroker(settings.broker_port, log_path=settings.var_dir / "broker.log")
+        broker.start()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        env = {
+            **os.environ,
+            "DATONG_VAR_DIR": str(settings.var_dir),
+            "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap,
+        }
+        for command in ("worker", "api"):
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "services.cli", command], env=env)
+            )
+        _stop_on_signals(lambda: None)
+        feeders = _feed_demo(args, settings, env) if args.demo else []
+        _print_urls(settings)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = [
+            name
+            for name, c in zip(("worker", "api"), children, strict=True)
+            if c.poll() not in (None, 0)
+        ]
+        if failed:
+            raise DatongError(f"{', '.join(map(str, failed))} exited; see the log above")
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for feeder in locals().get("feeders", []):
+            if feeder.poll() is None:
+                feeder.kill()
+        if broker is not None:
+            broker.stop()
+
+
+def _print_urls(settings: Settings) -> None:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    embedded = " (embedded, memory-only)" if settings.embedded_broker else ""
+    print(
+        f"""
+datong is up
+  broker          {settings.bootstrap}{embedded}
+  API             {base}/healthz  {base}/readyz  {base}/views/resident_profile/<person_key>
+  API metrics     {base}/metrics
+  worker metrics  http://{settings.api_host}:{settings.worker_metrics_port}/metrics
+  view store      {settings.database_url}
+Press Ctrl-C to stop.
+""",
+        flush=True,
+    )
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handle(signum: int, _frame: object) -> None:
+        stop()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
