@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import pytest
 
 from services.broker import free_port
 from tests.conftest import ROOT, wait_for
+from tests.integration.kafka_io import view_rows
 
 pytestmark = pytest.mark.integration
 
@@ -67,4 +69,47 @@ def test_up_serves_the_printed_urls_and_stops_everything_on_ctrl_c(tmp_path: Pat
         assert not _listening(api_port), "the API must stop with `up`"
     finally:
         if up.poll() is None:
+            up.kill()
+
+
+def test_up_with_the_demo_feeds_every_department_into_the_views(tmp_path: Path) -> None:
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATONG_")}
+    env.update(
+        {
+            "DATONG_VAR_DIR": str(tmp_path / "var"),
+            "DATONG_BROKER_PORT": str(free_port()),
+            "DATONG_API_PORT": str(api_port),
+            "DATONG_WORKER_METRICS_PORT": str(free_port()),
+            "DATONG_SESSION_TIMEOUT_S": "3",
+        }
+    )
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up", "--demo", "--residents", "300"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: "datong is up" in log.read_text(errors="replace"), what="the banner")
+        manifest = json.loads((tmp_path / "var" / "demo" / "manifest.json").read_text())
+        registered = sum(f["events"].get("resident-registered", 0) for f in manifest["files"])
+        url = f"sqlite:///{tmp_path / 'var' / 'datong.db'}"
+        rows = wait_for(
+            lambda: (r := view_rows(url)) and len(r) >= registered and r,
+            what=f"{registered} demo residents in resident_profile",
+            timeout_s=120,
+        )
+        key = next(k for k, (visible, _, _) in rows.items() if visible)
+        profile = httpx.get(f"http://127.0.0.1:{api_port}/views/resident_profile/{key}").json()
+        assert profile["person_key"] == key and profile["name_masked"]
+        assert up.poll() is None, log.read_text()
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(30)
+        except subprocess.TimeoutExpired:
             up.kill()
