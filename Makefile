@@ -33,8 +33,8 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff format --check schemas connectors services tests
 	$(BIN)/mypy
 
-bench: $(STAMP) ## throughput and latency, each beside its limit
-	$(BIN)/datong bench
+bench: $(STAMP) ## throughput and latency, each beside its limit (BENCH_ARGS=--quick)
+	$(BIN)/datong bench $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from services.settings import Settings
@@ -12,6 +13,16 @@ from services.settings import Settings
 
 def add_admin_commands(sub: Any) -> None:
     """Add these commands to the ``datong`` parser's subcommands."""
+    bench = sub.add_parser("bench", help="throughput and latency, each beside its limit")
+    bench.add_argument("--quick", action="store_true", help="a short run for development")
+    bench.add_argument("--out", type=Path, help="JSON report (default: var/bench.json)")
+    bench.add_argument(
+        "--postgres-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="a PostgreSQL database where the bench may create and drop databases",
+    )
+    bench.set_defaults(handler=cmd_bench)
+
     status = sub.add_parser("status", help="feeds, lag, freshness and dead letters at a glance")
     status.add_argument(
         "--url",
@@ -47,6 +58,17 @@ def add_admin_commands(sub: Any) -> None:
     get.add_argument("view")
     get.add_argument("key")
     get.set_defaults(handler=cmd_views_get)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the bench, print the table and write the JSON report; never fails on a slow figure."""
+    from services.bench import render_table, run_bench
+
+    out = args.out or settings.var_dir / "bench.json"
+    report = run_bench(args.quick, out, postgres_url=args.postgres_url)
+    print(render_table(report))
+    print(f"report: {out}")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
