@@ -33,6 +33,7 @@ event_id is derived from the source record too, so even a duplicate would change
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,6 +80,8 @@ class Runner:
     metrics: ConnectorMetrics
     batch_size: int = 1000
     parking: Parking | None = None  # None: an unresolved address is dead-lettered
+    # Called with the number of records handled after each checkpoint (a progress bar).
+    progress: Callable[[int], None] | None = None
     # Sources whose every sent record this process has flushed and checkpointed: a poll of
     # the same source again (SQL table, --watch) needs no read back.
     _settled: set[str] = field(default_factory=set, init=False, repr=False)
@@ -99,11 +102,17 @@ class Runner:
             pending, in_batch = record, in_batch + 1
             if in_batch >= self.batch_size:
                 self._commit(source.name, pending, stats)
+                self._advance(in_batch)
                 in_batch = 0
         if pending is not None:
             self._commit(source.name, pending, stats)
+            self._advance(in_batch)
         self._settled.add(source.name)
         return stats
+
+    def _advance(self, count: int) -> None:
+        if self.progress is not None:
+            self.progress(count)
 
     def _published_before(self, name: str, entry: Checkpoint | None) -> set[str]:
         """Positions of ``name`` an interrupted run published after its checkpoint."""

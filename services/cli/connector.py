@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from services.cli.progress import load_progress
 from services.errors import DatongError
 from services.settings import Settings
 
@@ -90,7 +91,9 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
         if path.is_file():
             from connectors.sources.drop_folder import open_file
 
-            _print_summary(path, runner.run(open_file(path, encoding, None)))
+            with load_progress(path, enabled=True) as progress:
+                runner.progress = progress
+                _print_summary(path, runner.run(open_file(path, encoding, None)))
             _after_file(args.department, settings)
             return 0
         _poll_folder(args, settings, runner, path, encoding)
@@ -112,7 +115,9 @@ def _poll_folder(
     while True:
         for source in folder.pending():
             try:
-                stats = runner.run(source)
+                with load_progress(source.path, enabled=not args.watch) as progress:
+                    runner.progress = progress
+                    stats = runner.run(source)
             except ConnectorError as exc:
                 log.error("%s: %s; moved to failed/", source.path.name, exc)
                 folder.finish(source, ok=False)
