@@ -35,7 +35,7 @@ def load_progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] |
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TransferSpeedColumn(),
+        TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
