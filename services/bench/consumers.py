@@ -24,6 +24,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer
 
+from services.merge.app import new_faust_app
 from services.settings import Settings
 
 
@@ -69,22 +70,8 @@ class Tracker:
 
 def bare_faust_app(settings: Settings, topics: Sequence[str], tracker: Tracker) -> faust.App:
     """A faust app configured like ``services.merge.app.create_app``, with an idle agent."""
-    # Keep in step with create_app: the ratio is only fair with the same consumer settings.
-    app = faust.App(
-        settings.consumer_group,
-        broker=f"kafka://{settings.bootstrap}",
-        store="memory://",
-        web_enabled=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
-        broker_rebalance_timeout=settings.session_timeout_s,
-        broker_commit_interval=0.5,
-        stream_wait_empty=False,
-        datadir=str(settings.var_dir / "faust"),
-    )
+    # The same consumer settings as the merge worker: the ratio is only fair that way.
+    app = new_faust_app(settings)
     source = app.topic(
         *topics,
         key_type=bytes,

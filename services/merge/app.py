@@ -30,11 +30,9 @@ log = logging.getLogger(__name__)
 REASON_HEADER = "__datong.errors."
 
 
-def create_app(
-    settings: Settings, engine: sa.Engine, processor: MergeProcessor, metrics: MergeMetrics
-) -> faust.App:
-    """The faust app with one batching agent over every source topic that feeds a view."""
-    app = faust.App(
+def new_faust_app(settings: Settings) -> faust.App:
+    """A faust app with the merge workers' consumer settings (the bench's bare agent too)."""
+    return faust.App(
         settings.consumer_group,
         broker=f"kafka://{settings.bootstrap}",
         store="memory://",
@@ -50,6 +48,13 @@ def create_app(
         datadir=str(settings.var_dir / "faust"),
         broker_credentials=_credentials(settings),
     )
+
+
+def create_app(
+    settings: Settings, engine: sa.Engine, processor: MergeProcessor, metrics: MergeMetrics
+) -> faust.App:
+    """The faust app with one batching agent over every source topic that feeds a view."""
+    app = new_faust_app(settings)
     holder: dict[str, AIOKafkaProducer] = {}
     processed: dict[TP, int] = {}  # last offset merged, per partition
 
