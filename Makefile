@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench clean
+.PHONY: help run test lint bench faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check schemas connectors services tests
 	$(BIN)/ruff format --check schemas connectors services tests
 	$(BIN)/mypy
+
+faults: $(STAMP) $(TOOLS) ## fault injection, long form (DATONG_FAULT_SEED=N replays a run)
+	DATONG_FAULTS=full $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP) ## throughput and latency, each beside its limit (BENCH_ARGS=--quick)
 	$(BIN)/datong bench $(BENCH_ARGS)

@@ -61,6 +61,11 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (fault tests pause it with SIGSTOP)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def bootstrap(self) -> str:
         """``host:port`` for Kafka clients."""
         return f"{self.host}:{self.port}"

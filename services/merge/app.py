@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -56,7 +57,7 @@ def create_app(
     """The faust app with one batching agent over every source topic that feeds a view."""
     app = new_faust_app(settings)
     holder: dict[str, AIOKafkaProducer] = {}
-    processed: dict[TP, int] = {}  # last offset merged, per partition
+    progress = _Progress()
 
     async def send(
         topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -89,17 +90,28 @@ def create_app(
                 )
                 for e in events
             ]
+            for m in messages:  # a batch stuck on its first attempt still counts as lag
+                tp = TP(m.topic, m.partition)
+                if tp not in progress.merged:
+                    progress.waiting.setdefault(tp, m.offset)
             outcome = await _process_until_committed(processor, messages)
             if outcome.rejects:
                 await _dead_letter(holder["producer"], outcome, metrics)
             if outcome.view_changes:
                 publisher.wake()
-            for event in events:
-                processed[TP(event.message.topic, event.message.partition)] = event.message.offset
+            for m in messages:
+                tp = TP(m.topic, m.partition)
+                progress.merged[tp] = m.offset
+                progress.waiting.pop(tp, None)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget_revoked(_: Any, revoked: set[TP], **__: Any) -> None:
+        # A partition handed back later must not report what another worker merged.
+        progress.forget(revoked)
 
     @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
-        await _report_lag(app, metrics, settings.consumer_group, processed)
+        await _report_lag(app, metrics, settings.consumer_group, progress)
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_publisher() -> None:
@@ -175,8 +187,8 @@ async def _process_until_committed(
             )
         except Exception:
             log.exception("merging a batch failed; retrying it in %.1fs", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 async def _dead_letter(
@@ -200,18 +212,34 @@ async def _dead_letter(
         )
 
 
+@dataclass
+class _Progress:
+    """Per partition: the last offset merged, and the first offset of a batch not yet merged."""
+
+    merged: dict[TP, int] = field(default_factory=dict)
+    waiting: dict[TP, int] = field(default_factory=dict)
+
+    def forget(self, partitions: Iterable[TP]) -> None:
+        for tp in partitions:
+            self.merged.pop(tp, None)
+            self.waiting.pop(tp, None)
+
+    def next_offset(self, tp: TP) -> int | None:
+        done = self.merged.get(tp)
+        return done + 1 if done is not None else self.waiting.get(tp)
+
+
 async def _report_lag(
-    app: faust.App, metrics: MergeMetrics, group: str, processed: dict[TP, int]
+    app: faust.App, metrics: MergeMetrics, group: str, progress: _Progress
 ) -> None:
     """Lag of every assigned partition, refreshed on a timer so a stalled worker shows it.
 
     The high watermark comes from fetch responses (correct on Tansu, unlike ListOffsets);
-    before anything is merged here, the fetch position stands in for the last merged offset.
+    before a batch of a partition is seen here, the fetch position stands in.
     """
     assigned = app.consumer.assignment()
-    for tp in [tp for tp in processed if tp not in assigned]:
-        # Revoked in a rebalance: its lag is another worker's to report now.
-        del processed[tp]
+    # Revoked in a rebalance: its lag is another worker's to report now.
+    progress.forget([tp for tp in [*progress.merged, *progress.waiting] if tp not in assigned])
     for topic, partition in {(t, p) for _, t, p in _lag_labels(metrics)}:
         if TP(topic, int(partition)) not in assigned:
             metrics.consumer_lag.remove(group, topic, partition)
@@ -219,8 +247,9 @@ async def _report_lag(
         highwater = app.consumer.highwater(tp)
         if highwater is None:
             continue
-        done = processed.get(tp)
-        next_offset = done + 1 if done is not None else await app.consumer.position(tp)
+        next_offset = progress.next_offset(tp)
+        if next_offset is None:
+            next_offset = await app.consumer.position(tp)
         if next_offset is not None:
             metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(
                 max(0, highwater - next_offset)
