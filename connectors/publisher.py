@@ -21,10 +21,10 @@ from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
 from schemas.catalog import Catalog, dlq_topic
 from schemas.errors import EncodeError
-from schemas.headers import Headers, cloudevent_headers
+from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
 from schemas.serde import Serde
 
-ERROR_HEADER = "__datong.errors."
+ERROR_HEADER = DEAD_LETTER_PREFIX
 SOURCE_HEADER = "datong.source"
 POSITION_HEADER = "datong.position"
 # Client options that concern the connection (TLS, SASL), shared by the read-back consumer.

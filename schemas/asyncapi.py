@@ -13,12 +13,12 @@ from typing import Any
 import yaml
 
 from schemas.catalog import Catalog, Contract, dlq_topic
-from schemas.headers import CONTENT_TYPE, SPEC_VERSION
+from schemas.headers import CONTENT_TYPE, DEAD_LETTER_PREFIX, SPEC_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
 AVRO_FORMAT = "application/vnd.apache.avro;version=1.9.0"
 KAFKA_BINDING = "0.5.0"
-DEAD_LETTER_HEADER = "__datong.errors."  # the prefix connectors and workers write
+DEAD_LETTER_HEADER = DEAD_LETTER_PREFIX
 HEADERS_REF = "#/components/schemas/CloudEventsHeaders"
 
 

@@ -9,6 +9,10 @@ SPEC_VERSION = "1.0"
 
 Headers = list[tuple[str, bytes]]
 
+# Dead letters carry why they were rejected in clear, in the style of Kafka Connect's
+# ``__connect.errors.*``: ``<prefix>reason``, ``code``, ``field``, ``source``, ``position``.
+DEAD_LETTER_PREFIX = "__datong.errors."
+
 
 def cloudevent_headers(event_id: str, source: str, ce_type: str, time: datetime) -> Headers:
     """Headers for one record: ``ce_id`` is the event_id, ``ce_type`` the Avro full name."""

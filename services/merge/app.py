@@ -21,6 +21,7 @@ from faust.types import TP
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.catalog import dlq_topic
+from schemas.headers import DEAD_LETTER_PREFIX
 from services.merge.outbox import OutboxPublisher
 from services.merge.processor import BatchOutcome, MergeProcessor, Message
 from services.metrics import MergeMetrics
@@ -28,7 +29,7 @@ from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REASON_HEADER = "__datong.errors."
+REASON_HEADER = DEAD_LETTER_PREFIX
 
 
 def new_faust_app(settings: Settings) -> faust.App:
