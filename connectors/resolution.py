@@ -10,7 +10,7 @@ letter is. ``resolve_queue`` maps the parked records again once the gazetteer ha
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -168,17 +168,22 @@ def resolve_queue(
     seal_key: bytes,
     sink: EventSink,
     department: str | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> QueueStats:
     """Map every parked record again (after the gazetteer grew) and publish what now resolves.
 
     A record that resolves is published; one that fails for another reason is
     dead-lettered; both leave the queue only after ``sink.flush()`` succeeded, so a crash
     resends (as the same event ids) rather than loses. The rest stay with fresh candidates.
-    Departments without a mapper in ``mappers`` are left parked.
+    Departments without a mapper in ``mappers`` are left parked. ``progress`` is told of
+    each record taken up (a progress bar).
     """
     queue = ResolutionQueue(engine, seal_key)
     stats, done = QueueStats(), []
     for item in queue.parked(department):
+        if progress is not None:
+            progress(1)
         mapper = mappers.get(item.department)
         if mapper is None:
             stats.parked += 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from services.cli.progress import load_progress
+from services.cli.progress import count_progress, load_progress
 from services.errors import DatongError
 from services.settings import Settings
 
@@ -167,7 +167,10 @@ def _resolve_parked(settings: Settings, department: str | None) -> None:
     _, publisher = _connector(department or HOUSING, settings, CollectorRegistry())
     try:
         mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(engine)) for d in MAPPINGS}
-        stats = resolve_queue(engine, mappers, settings.seal_key, publisher, department)
+        with count_progress("parked records", None) as progress:
+            stats = resolve_queue(
+                engine, mappers, settings.seal_key, publisher, department, progress=progress
+            )
     finally:
         publisher.close()
     print(

@@ -43,6 +43,25 @@ def load_progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] |
         yield lambda count: progress.advance(task, count)
 
 
+@contextmanager
+def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+    """A bar for ``total`` items (a replay of parked records), or None when not on a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda count: progress.advance(task, count)
+
+
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
