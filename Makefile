@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP) ## the whole hub on embedded defaults (broker, processor, API)
-	$(BIN)/datong up
+run: $(STAMP) ## the whole hub on embedded defaults, fed with the demo community
+	$(BIN)/datong up --demo
 
 # System tools the tests drive: promtool (Debian prometheus).
 TOOLS := /usr/bin/promtool
