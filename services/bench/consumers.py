@@ -24,7 +24,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer
 
-from services.merge.app import new_faust_app
+from services.merge.app import new_faust_app, raw_topics
 from services.settings import Settings
 
 
@@ -72,14 +72,7 @@ def bare_faust_app(settings: Settings, topics: Sequence[str], tracker: Tracker) 
     """A faust app configured like ``services.merge.app.create_app``, with an idle agent."""
     # The same consumer settings as the merge worker: the ratio is only fair that way.
     app = new_faust_app(settings)
-    source = app.topic(
-        *topics,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        internal=False,
-    )
+    source = raw_topics(app, topics)
 
     @app.agent(source)
     async def consume(stream: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,18 @@ def new_faust_app(settings: Settings) -> faust.App:
     )
 
 
+def raw_topics(app: faust.App, topics: Sequence[str]) -> Any:
+    """The source topics as raw bytes: decoding is ours (Confluent framing, batch-wise)."""
+    return app.topic(
+        *topics,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+    )
+
+
 def create_app(
     settings: Settings, engine: sa.Engine, processor: MergeProcessor, metrics: MergeMetrics
 ) -> faust.App:
@@ -69,14 +81,7 @@ def create_app(
         return delivery
 
     publisher = OutboxPublisher(engine, send, metrics)
-    source = app.topic(
-        *processor.topics(),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        internal=False,
-    )
+    source = raw_topics(app, processor.topics())
 
     @app.agent(source)
     async def merge(stream: Any) -> None:
