@@ -13,20 +13,7 @@ from typing import Any
 from connectors.identity import check_digit
 from connectors.mappings import public_security as ps
 
-REGISTRY_HEADER = [
-    ps.SERIAL,
-    ps.ACTION,
-    ps.ID_NUMBER,
-    ps.NAME,
-    ps.GENDER,
-    ps.BIRTH_DATE,
-    ps.PHONE,
-    ps.HOUSEHOLD_NO,
-    ps.DWELLING_ID,
-    ps.COMMUNITY,
-    ps.ADDRESS,
-    ps.EFFECTIVE,
-]
+REGISTRY_HEADER = list(ps.HEADER)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英"
 

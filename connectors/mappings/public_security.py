@@ -28,6 +28,22 @@ COMMUNITY = "社区代码"
 ADDRESS = "住址"
 EFFECTIVE = "办理时间"
 
+# The registry export's columns in the order the bureau's system writes them.
+HEADER = (
+    SERIAL,
+    ACTION,
+    ID_NUMBER,
+    NAME,
+    GENDER,
+    BIRTH_DATE,
+    PHONE,
+    HOUSEHOLD_NO,
+    DWELLING_ID,
+    COMMUNITY,
+    ADDRESS,
+    EFFECTIVE,
+)
+
 
 class RegistryMapping(DepartmentMapper):
     """The registry export's mapper from ``public_security.yaml``, keyed by ``hmac_key``."""
