@@ -25,6 +25,7 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
+from services.merge.records import json_record
 from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
@@ -153,11 +154,4 @@ def read_row(engine: sa.Engine, view: str, key: str) -> dict[str, Any] | None:
         row = visible_row(session, view, key)
         if row is None:
             return None
-        spec = VIEWS[view]
-        data = {k: v for k, v in row.data.items() if k not in spec.hidden}
-        provenance = {
-            k: {"department": d, "event_id": e, "event_time_ms": t}
-            for k, (d, e, t) in row.provenance.items()
-            if k not in spec.hidden and row.data.get(k) is not None
-        }
-        return {spec.key_field: row.key, **data, "provenance": provenance}
+        return json_record(view, row.key, row.data, row.provenance)
