@@ -25,8 +25,8 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
+from services.merge.records import KEY_FIELDS as VIEWS
 from services.merge.records import json_record
-from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings

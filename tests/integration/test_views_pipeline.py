@@ -8,6 +8,7 @@ the view topics, and a department writing a field it does not own must leave a c
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -157,3 +158,11 @@ def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event
         ("dwelling_id", "public-security", "grid")
     ]
     assert shown_rows(url)["resident_profile"][person][1] == profile
+    log = hub.tmp / f"views-{len(hub.processes)}.log"
+    assert hub.start("views", "conflicts", "resident_profile", person).wait(60) == 0
+    (line,) = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    assert (line["field"], line["owner"], line["department"]) == (
+        "dwelling_id",
+        "public-security",
+        "grid",
+    )
