@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.registry import metadata as registry_metadata
+from services.store import access_models  # noqa: F401 - registers its tables on Base
 from services.store.models import Base
 
 
