@@ -215,22 +215,39 @@ class ReadAccess:
             raise ApiError(403, str(exc), field=exc.field) from None
 
 
-def guard_ingest(
-    route: Route,
-    authenticator: Authenticator,
-    departments: Sequence[str],
-    requests: Counter | None = None,
-) -> dict[str, str]:
-    """Let the intake route accept every valid department token (database or environment).
+class IngestGate:
+    """Lets the intake route accept every valid department token (database or environment).
 
-    The connectors' intake knows one token hash per department, fixed when it is built. This
-    guard checks the caller's token itself, then hands the intake a per-process secret of
-    that department, so ``datong tokens create --department`` and revocations take effect at
-    once. Returns the hashes to build the intake with: department -> SHA-256 of its secret.
+    The connectors' intake knows one token hash per department, fixed when it is built. The
+    gate checks the caller's token itself, then hands the intake a per-process secret of that
+    department, so ``datong tokens create --department`` and revocations take effect at once::
+
+        gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
+        routes = ingest_routes(..., tokens=gate.token_hashes)
+        gate.guard(routes)
     """
-    internal = {d: secrets.token_urlsafe(32) for d in departments}
-    route.app = _IngestGate(route.app, authenticator, internal, requests)
-    return {d: hashlib.sha256(s.encode()).hexdigest() for d, s in internal.items()}
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        departments: Sequence[str],
+        requests: Counter | None = None,
+    ) -> None:
+        self._authenticator, self._requests = authenticator, requests
+        self._internal = {d: secrets.token_urlsafe(32) for d in departments}
+
+    @property
+    def token_hashes(self) -> dict[str, str]:
+        """What to build the intake with: department -> SHA-256 of its per-process secret."""
+        return {d: hashlib.sha256(s.encode()).hexdigest() for d, s in self._internal.items()}
+
+    def guard(self, routes: Iterable[BaseRoute]) -> None:
+        """Put the gate in front of the intake's routes (in place)."""
+        for route in routes:
+            if isinstance(route, Route):
+                route.app = _IngestGate(
+                    route.app, self._authenticator, self._internal, self._requests
+                )
 
 
 class _IngestGate:
