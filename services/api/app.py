@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -32,13 +31,11 @@ from services.api.errors import error_body
 from services.api.registry_routes import registry_routes
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.records import json_record
 from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings
 from services.store.database import ping
-from services.store.views import visible_row
 
 
 def create_api(
@@ -151,12 +148,3 @@ async def _check(probe: Any) -> str:
     except sa.exc.SQLAlchemyError as exc:
         return f"error: {type(exc).__name__}"
     return "ok"
-
-
-def read_row(engine: sa.Engine, view: str, key: str) -> dict[str, Any] | None:
-    """A visible view row as JSON-ready data with its provenance, or None."""
-    with Session(engine) as session:
-        row = visible_row(session, view, key)
-        if row is None:
-            return None
-        return json_record(view, row.key, row.data, row.provenance)
