@@ -273,9 +273,11 @@ def _communities(where: str, value: Any) -> frozenset[str] | None:
         or not value
         or not all(isinstance(c, str) and c.strip() for c in value)
     ):
+        numbers = isinstance(value, list) and any(isinstance(c, int) for c in value)
+        hint = " (quote the codes: YAML reads 110105001001 as a number)" if numbers else ""
         raise PolicyError(
             f"{where}: field 'communities': must be \"*\" or a non-empty list of community "
-            f"codes, got {value!r}"
+            f"codes, got {value!r}{hint}"
         )
     if len(set(value)) != len(value):
         raise PolicyError(f"{where}: field 'communities': lists a community twice")
