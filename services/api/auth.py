@@ -1,9 +1,10 @@
 """Who is calling: bearer tokens on every route, and what an audience may read of a view.
 
-- ``require_tokens(routes, authenticator)`` puts a bearer check in front of every route
-  except the open ones (``OPEN_PATHS``, and reads of ``/registry``); a route added later is
-  guarded too unless it is named open. Missing, unknown or revoked token: 401 with
-  ``WWW-Authenticate: Bearer``.
+- ``require_tokens(routes, authenticator)`` puts a bearer check in front of every route and
+  mount except the open ones (``OPEN_PATHS``, and reads of ``/registry``); a route added
+  later is guarded too unless it is named open. Missing, unknown or revoked token: 401 with
+  ``WWW-Authenticate: Bearer``. Routes named in ``query_token_paths`` also take the token as
+  ``?access_token=`` (a browser's EventSource cannot send headers).
 - ``ReadAccess.authorize(request, view, community=, fields=)`` is the one entry of every
   read path (row, list, export, subscriptions): it answers 404 for an unknown view, 403 for a
   department token, a view, community or field outside the audience's policy, and returns
@@ -43,6 +44,7 @@ OPEN_PATHS = frozenset(
 OPEN_READS_UNDER = "/registry"
 READ_METHODS = frozenset({"GET", "HEAD"})
 ENV_TOKEN_NAME = "DATONG_INGEST_TOKENS"
+QUERY_TOKEN = "access_token"
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,18 @@ class Authenticator:
             return None
         return Principal(token.id, token.name, token.audience, token.department)
 
-    async def principal(self, request: Request) -> Principal:
-        """The caller of ``request`` (remembered on it); 401 without a valid bearer token."""
+    async def principal(self, request: Request, allow_query: bool = False) -> Principal:
+        """The caller of ``request`` (remembered on it); 401 without a valid bearer token.
+
+        ``allow_query`` also takes the token from ``?access_token=`` (RFC 6750), for the
+        routes a browser's EventSource calls, which cannot send headers.
+        """
         known = getattr(request.state, "principal", None)
         if isinstance(known, Principal):
             return known
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" and allow_query:
+            scheme, secret = "bearer", request.query_params.get(QUERY_TOKEN, "")
         if scheme.lower() != "bearer" or not secret.strip():
             raise unauthorized("a bearer token is required (Authorization: Bearer <token>)")
         found = await asyncio.to_thread(self.identify, secret.strip())
@@ -112,37 +120,55 @@ class Authenticator:
 def require_tokens(
     routes: Iterable[BaseRoute],
     authenticator: Authenticator,
+    *,
     open_paths: Collection[str] = OPEN_PATHS,
     self_authenticating: Collection[str] = (),
+    query_token_paths: Collection[str] = (),
 ) -> list[BaseRoute]:
-    """Guard every route (in place) but ``open_paths``, reads under ``/registry``, and the
-    routes in ``self_authenticating`` (paths whose endpoint checks its own token)."""
+    """Guard every route (in place), mounted ones too, but:
+
+    - ``open_paths`` (route or mount paths) and reads under ``/registry``: no token needed;
+    - ``self_authenticating``: paths whose endpoint checks its own token (the intake);
+    - ``query_token_paths``: guarded, but the token may come as ``?access_token=`` too.
+    """
     routes = list(routes)
     for route in routes:
-        if isinstance(route, Mount):
+        if route_path(route) in open_paths or route_path(route) in self_authenticating:
+            continue
+        if isinstance(route, Mount) and route.routes:
             reads_open = route.path == OPEN_READS_UNDER
             for inner in route.routes:
                 if isinstance(inner, Route):
-                    inner.app = _Guard(inner.app, authenticator, reads_open)
-        elif (
-            isinstance(route, Route)
-            and route.path not in open_paths
-            and route.path not in self_authenticating
-        ):
-            route.app = _Guard(route.app, authenticator, reads_open=False)
+                    inner.app = _Guard(inner.app, authenticator, reads_open=reads_open)
+        elif isinstance(route, Route | Mount):
+            allow_query = route.path in query_token_paths
+            route.app = _Guard(route.app, authenticator, allow_query=allow_query)
     return routes
+
+
+def route_path(route: BaseRoute) -> str | None:
+    """The path template of a route or mount."""
+    return route.path if isinstance(route, Route | Mount) else None
 
 
 class _Guard:
     """ASGI wrapper: no valid token, no entry (401)."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, reads_open: bool) -> None:
-        self.app, self.authenticator, self.reads_open = app, authenticator, reads_open
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        *,
+        reads_open: bool = False,
+        allow_query: bool = False,
+    ) -> None:
+        self.app, self.authenticator = app, authenticator
+        self.reads_open, self.allow_query = reads_open, allow_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if not (self.reads_open and request.method in READ_METHODS):
-            principal = await self.authenticator.principal(request)
+            principal = await self.authenticator.principal(request, self.allow_query)
             if self.reads_open and principal.department is None:
                 raise ApiError(403, "changing the schema registry needs a department token")
         await self.app(scope, receive, send)

@@ -9,11 +9,16 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
 
 from schemas.catalog import Catalog
@@ -23,11 +28,13 @@ from services.access.policy import (
     NOT_SHARED,
     PROVENANCE,
     Policy,
+    PolicyError,
     allows_community,
     load_policy,
 )
 from services.access.tokens import create_token, revoke_token
 from services.api.app import create_api
+from services.api.auth import Authenticator, require_tokens
 from services.api.docs import UNDOCUMENTED, endpoints
 from services.merge.rules import VIEWS
 from services.settings import Settings
@@ -426,3 +433,48 @@ def test_the_docs_page_lists_every_operation_without_loading_anything(api: Api) 
         assert f"<code>{path}</code>" in page.text
     assert "<script" not in page.text
     assert not re.search(r"""(src|href)=['"]?https?:""", page.text)
+
+
+# --- the guard on routes added later -----------------------------------------------------------
+
+
+def test_routes_added_later_are_guarded_unless_named_open(api: Api, tmp_path: Path) -> None:
+    async def hello(_: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    (tmp_path / "app.js").write_text("// the dashboard")
+    routes = require_tokens(
+        [
+            Route("/", hello),
+            Route("/subscribe/{view}", hello),
+            Route("/secret", hello),
+            Mount("/static", app=StaticFiles(directory=tmp_path)),
+            Mount("/assets", app=StaticFiles(directory=tmp_path)),
+        ],
+        Authenticator(api.engine, {}),
+        open_paths={"/", "/static"},
+        query_token_paths={"/subscribe/{view}"},
+    )
+    token = api.tokens["community-dashboard"]
+    with TestClient(Starlette(routes=routes)) as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/assets/app.js").status_code == 401
+        assert client.get("/secret").status_code == 401
+        assert client.get("/secret", params={"access_token": token}).status_code == 401
+        assert client.get("/secret", headers=bearer(token)).status_code == 200
+        assert client.get("/subscribe/alert").status_code == 401
+        assert client.get("/subscribe/alert", params={"access_token": token}).status_code == 200
+        assert client.get("/subscribe/alert", params={"access_token": "x"}).status_code == 401
+
+
+def test_the_api_does_not_start_on_a_bad_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "sharing.yaml"
+    policy.write_text("audiences: {grid: {purpose: x, communities: '*', views: {alerts: {}}}}")
+    settings = Settings.from_env(
+        {"DATONG_VAR_DIR": str(tmp_path), "DATONG_POLICY_FILE": str(policy)}
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'views.db'}")
+    with pytest.raises(PolicyError, match=r"sharing.yaml: audience 'grid': view 'alerts'"):
+        create_api(settings, engine)
+    engine.dispose()
