@@ -179,8 +179,8 @@ class ReadAccess:
 
     def __init__(self, policy: Policy, authenticator: Authenticator, views: Collection[str]):
         self.policy = policy
+        self.views = views  # the views there are to read (the merge's VIEWS)
         self._authenticator = authenticator
-        self._views = views
 
     async def authorize(
         self,
@@ -197,8 +197,8 @@ class ReadAccess:
         key field is always kept, ``provenance`` only when asked for.
         """
         principal = await self._authenticator.principal(request)
-        if view not in self._views:
-            views = ", ".join(self._views)
+        if view not in self.views:
+            views = ", ".join(self.views)
             raise ApiError(404, f"no view named {view!r}; views: {views}", view=view)
         if principal.audience is None:
             raise ApiError(

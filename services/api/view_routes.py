@@ -67,7 +67,7 @@ class _Reads:
             if row is None or not allows_community(scope.grant, row.community_code):
                 raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
         except HTTPException as exc:
-            await self._refused(request, exc, operation="row", key=key, query=query)
+            await self._refused(request, exc, operation="row", query=query)
             raise
         record = filter_record(scope.grant, _render(view, row))
         entry = _entry(scope, operation="row", key=key, query=query, rows=1, status=200)
@@ -91,7 +91,7 @@ class _Reads:
             after = _decode_cursor(query["cursor"], view) if "cursor" in query else None
             rows = await asyncio.to_thread(self._page, view, scope, after, limit + 1)
         except HTTPException as exc:
-            await self._refused(request, exc, operation="list", key=None, query=query)
+            await self._refused(request, exc, operation="list", query=query)
             raise
         items = [filter_record(scope.grant, _render(view, r)) for r in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
@@ -112,7 +112,7 @@ class _Reads:
                 request, view, community=query.get("community"), fields=query.get("fields")
             )
         except HTTPException as exc:
-            await self._refused(request, exc, operation="export", key=None, query=query)
+            await self._refused(request, exc, operation="export", query=query)
             raise
         return StreamingResponse(self._lines(view, scope, query), media_type=JSON_LINES)
 
@@ -148,14 +148,17 @@ class _Reads:
         exc: HTTPException,
         *,
         operation: str,
-        key: str | None,
         query: dict[str, Any],
     ) -> None:
-        """Audit a refused or failed read when the caller's token is known."""
+        """Audit a refused or failed read of a view when the caller's token is known.
+
+        Path segments the client made up (an unknown view, a key that matched nothing) are
+        not stored: they could hold anything, an ID number included.
+        """
         principal = getattr(request.state, "principal", None)
-        if not isinstance(principal, Principal):
-            return
         view = request.path_params["view"]
+        if not isinstance(principal, Principal) or view not in self.access.views:
+            return
         grant = self.access.policy.grant(principal.audience or "", view)
         entry = ReadEntry(
             token_id=principal.token_id,
@@ -164,7 +167,7 @@ class _Reads:
             purpose=grant.purpose if grant else "",
             view=view,
             operation=operation,
-            key=key,
+            key=None,
             query=query,
             rows=0,
             status=exc.status_code,

@@ -33,6 +33,7 @@ from services.access.policy import (
     load_policy,
 )
 from services.access.tokens import create_token, revoke_token
+from services.api import view_routes
 from services.api.app import create_api
 from services.api.auth import Authenticator, require_tokens
 from services.api.docs import UNDOCUMENTED, endpoints
@@ -303,8 +304,9 @@ def test_a_limit_above_the_maximum_or_not_an_integer_gets_400(api: Api, limit: s
 )
 @pytest.mark.parametrize("limit", [1, 3, 500])
 def test_pages_walk_every_row_exactly_once(
-    api: Api, audience: str, community: str | None, limit: int
+    api: Api, audience: str, community: str | None, limit: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(view_routes, "EXPORT_PAGE", limit)  # the export pages the same way
     grant = POLICY.grant(audience, "resident_profile")
     assert grant is not None
     expected = {
@@ -390,6 +392,8 @@ def test_every_read_is_audited_with_who_why_what_and_how_many(api: Api) -> None:
     api.get(path, token.secret, limit=2)
     api.get("/export/resident_profile", token.secret, community=HOME)
     api.get(path, token.secret, community=OTHER)  # refused
+    api.get(f"{path}/110105194803021234", token.secret)  # no such row: the key is not kept
+    api.get("/views/110105194803021234", token.secret)  # no such view: not a read of a view
     api.get(path)  # no token: nobody to name
     entries = [
         e
@@ -401,6 +405,7 @@ def test_every_read_is_audited_with_who_why_what_and_how_many(api: Api) -> None:
         ("list", None, {"limit": "2"}, 2, 200),
         ("export", None, {"community": HOME}, 4, 200),
         ("list", None, {"community": OTHER}, 0, 403),
+        ("row", None, {}, 0, 404),
     ]
     purpose = POLICY.audiences[GRID].purpose
     assert {(e.purpose, e.token_name) for e in entries} == {(purpose, "grid worker 7")}
