@@ -9,8 +9,8 @@
   read path (row, list, export, subscriptions): it answers 404 for an unknown view, 403 for a
   department token, a view, community or field outside the audience's policy, and returns
   the ``ReadScope`` whose grant every record is filtered through (``filter_record``).
-- ``guard_ingest(route, ...)`` lets database-made department tokens publish through the
-  connectors' intake beside the ``DATONG_INGEST_TOKENS`` ones.
+- ``IngestGate`` lets database-made department tokens publish through the connectors'
+  intake beside the ``DATONG_INGEST_TOKENS`` ones.
 """
 
 from __future__ import annotations
