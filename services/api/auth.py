@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.access.policy import FieldNotGranted, Grant, Policy
+from services.access.policy import FieldNotGranted, Grant, Policy, allows_community
 from services.access.tokens import find_token, secret_digest
 from services.api.errors import ApiError, error_body, unauthorized
 
@@ -75,6 +75,12 @@ class ReadScope:
     reader: Reader
     grant: Grant
     communities: frozenset[str] | None
+
+    def allows(self, community_code: str | None) -> bool:
+        """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
+        if self.communities is None:
+            return allows_community(self.grant, community_code)
+        return community_code in self.communities
 
 
 class Authenticator:

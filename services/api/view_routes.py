@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from services.access.audit import ReadEntry
-from services.access.policy import allows_community, filter_record
+from services.access.policy import filter_record
 from services.api.auth import Principal, ReadAccess, ReadScope
 from services.api.errors import ApiError
 from services.merge.records import json_record
@@ -64,7 +64,7 @@ class _Reads:
         try:
             scope = await self.access.authorize(request, view, fields=query.get("fields"))
             row = await asyncio.to_thread(self._row, view, key)
-            if row is None or not allows_community(scope.grant, row.community_code):
+            if row is None or not scope.allows(row.community_code):
                 raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
         except HTTPException as exc:
             await self._refused(request, exc, operation="row", query=query)

@@ -22,6 +22,7 @@ from services.access.policy import (
     filter_record,
     load_policy,
 )
+from services.api.auth import Reader, ReadScope
 
 CATALOG = Catalog.load()
 SHIPPED_CLASSES: dict[str, Any] = yaml.safe_load(DEFAULT_FIELD_CLASSES_FILE.read_text())
@@ -294,3 +295,13 @@ def test_narrowing_a_grant_outside_it_names_the_field() -> None:
     with pytest.raises(FieldNotGranted, match="may not read field 'address'"):
         grant({"person_key", "name_masked"}).narrowed(["name_masked", "address"])
     assert grant({"person_key", "name_masked"}).narrowed(["name_masked"]).fields == {"name_masked"}
+
+
+def test_a_read_scope_allows_the_asked_community_within_the_grant() -> None:
+    reader = Reader("t1", "w7", "grid", "welfare checks")
+    everywhere = ReadScope(reader, grant({"person_key"}), None)
+    assert everywhere.allows("110105001002") and everywhere.allows(None)
+    listed = grant({"person_key"}, {"110105001001", "110105001002"})
+    assert not ReadScope(reader, listed, listed.communities).allows(None)
+    one = ReadScope(reader, listed, frozenset({"110105001001"}))
+    assert one.allows("110105001001") and not one.allows("110105001002")
