@@ -1,9 +1,9 @@
 """Rows of every view as the merge stores them (``view_row``), for tests of the read paths.
 
-``data`` holds every field of the view contract but ``provenance`` (plus the merge's hidden
-state, e.g. ``registered``), with realistic values: person keys, masked names, codes.
-``provenance`` is ``{field: [department, event_id, event_time_ms]}`` for every field but the
-key, so a test can see that even the provenance of a field outside a policy never leaves.
+``data`` holds every field of the view contract but ``provenance`` (the key too), with
+realistic values: person keys, masked names, codes. ``provenance`` is ``{field: [department,
+event_id, event_time_ms]}`` for every valued field but the key, so a test can see that even
+the provenance of a field outside a policy never leaves.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ def person_key(n: int) -> str:
 def resident_profile(n: int, community: str | None) -> dict[str, Any]:
     """Every field of a resident_profile row but provenance."""
     return {
-        "registered": True,
         "person_key": person_key(n),
         "community_code": community,
         "dwelling_id": f"{community}-01-1-{101 + n}",
@@ -60,6 +59,9 @@ def resident_profile(n: int, community: str | None) -> dict[str, Any]:
         "birth_date": "1948-03-02",
         "phone_masked": "138****5678",
         "health_status": ["GREEN", "YELLOW", "RED"][n % 3],
+        "elderly_living_alone": True,
+        "disability_grade": "GRADE_2",
+        "subsistence_allowance": False,
     }
 
 
@@ -173,7 +175,7 @@ def seed_rows(communities: Sequence[str | None], per_community: int) -> list[See
                 provenance = {
                     f: [OWNERS[view], f"{OWNERS[view]}:{key[:12]}:{f}", T0_MS + n]
                     for f, v in data.items()
-                    if f not in (key_field, "registered") and v is not None
+                    if f != key_field and v is not None
                 }
                 rows.append(SeedRow(view, key, community, data, provenance))
     return rows
@@ -190,6 +192,7 @@ def store_rows(engine: sa.Engine, rows: Sequence[SeedRow]) -> None:
                 visible=True,
                 data=r.data,
                 provenance=r.provenance,
+                state={},  # the merge's own state: never served
             )
             for r in rows
         )

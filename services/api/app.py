@@ -31,7 +31,7 @@ from services.api.errors import error_body
 from services.api.registry_routes import registry_routes
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.rules import VIEWS
+from services.merge.records import KEY_FIELDS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings
@@ -66,7 +66,7 @@ def create_api(
     catalog = Catalog.load()
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    access = ReadAccess(policy, authenticator, VIEWS)
+    access = ReadAccess(policy, authenticator, KEY_FIELDS)
     gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
     intake = ingest_routes(
         lambda: KafkaPublisher(

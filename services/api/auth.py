@@ -185,7 +185,7 @@ class ReadAccess:
 
     def __init__(self, policy: Policy, authenticator: Authenticator, views: Collection[str]):
         self.policy = policy
-        self.views = views  # the views there are to read (the merge's VIEWS)
+        self.views = views  # the views there are to read (those json_record renders)
         self._authenticator = authenticator
 
     async def authorize(
