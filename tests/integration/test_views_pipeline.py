@@ -24,29 +24,16 @@ from connectors.base import Event
 from services.store.models import MergeConflict
 from tests.conftest import POSTGRES_URL, Hub
 from tests.demo_events import demo_events, updates_of
-from tests.integration.kafka_io import read_topic, view_rows
+from tests.integration.kafka_io import read_topic, shown_rows
 from tests.integration.test_pipeline import _deliver
-from tests.memory_views import MemoryViews
+from tests.memory_views import pure_views
 
 pytestmark = pytest.mark.integration
-VIEWS = ("resident_profile", "household", "community_situation", "alert")
-
-
-def shown(database_url: str) -> dict[str, dict[str, Any]]:
-    """The rows every view shows, as stored."""
-    return {
-        view: {k: row for k, row in view_rows(database_url, view).items() if row[0]}
-        for view in VIEWS
-    }
 
 
 def expected_views(events: list[Event]) -> dict[str, dict[str, Any]]:
     """What the pure merge makes of the events."""
-    memory = MemoryViews()
-    updates = updates_of(events)
-    for start in range(0, len(updates), 500):
-        memory.merge(updates[start : start + 500])
-    return {view: memory.shown(view) for view in VIEWS}
+    return pure_views(updates_of(events))
 
 
 @pytest.fixture
@@ -74,7 +61,7 @@ class Delivered:
 
 def _converged(hub: Hub, expected: dict[str, dict[str, Any]]) -> None:
     url = hub.env["DATONG_DATABASE_URL"]
-    hub.wait_for(lambda: shown(url) == expected, "the views to equal the pure merge", 120)
+    hub.wait_for(lambda: shown_rows(url) == expected, "the views to equal the pure merge", 120)
 
 
 def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reaches_all(
@@ -138,7 +125,7 @@ def _erasure_reaches_every_view(
 
 def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event]) -> None:
     url = hub.env["DATONG_DATABASE_URL"]
-    person, (_, profile, _) = next(iter(shown(url)["resident_profile"].items()))
+    person, (_, profile, _) = next(iter(shown_rows(url)["resident_profile"].items()))
     report = {
         "event_id": "grid:conflict-1",
         "event_time": events[-1].record["event_time"] + timedelta(days=1),
@@ -169,4 +156,4 @@ def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event
     assert hub.wait_for(conflicts, "the conflict to be recorded") == [
         ("dwelling_id", "public-security", "grid")
     ]
-    assert shown(url)["resident_profile"][person][1] == profile
+    assert shown_rows(url)["resident_profile"][person][1] == profile

@@ -26,6 +26,7 @@ T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ELDER = "e1" * 32
 SPOUSE = "5a" * 32
 CHILD = "c4" * 32
+LODGER = "10" * 32  # registered without a dwelling
 HOME = "D-0101"
 ELSEWHERE = "D-0202"
 COMMUNITY = "C001"
@@ -138,7 +139,17 @@ def dwelling(
         has_lift=False,
         rooms=rooms,
         has_separate_bathroom=separate_bathroom,
-        address={"full_text": "幸福里3号楼1单元101"},
+        address={
+            "province": "北京市",
+            "city": "北京市",
+            "district": "朝阳区",
+            "street": "幸福街道",
+            "community": "幸福里社区",
+            "building": building,
+            "unit": "1单元",
+            "room": "101",
+            "full_text": f"幸福里{building}1单元101",
+        },
     )
 
 
@@ -214,12 +225,13 @@ def water(
     read_at: datetime | None = None,
     *,
     kind: str = "WATER",
+    dwelling_id: str = HOME,
 ) -> list[Update]:
     return event(
         "gov.utilities.MeterReading",
         when,
         meter_id,
-        dwelling_id=HOME,
+        dwelling_id=dwelling_id,
         meter_id=meter_id,
         kind=kind,
         value=value,
@@ -397,11 +409,6 @@ def test_every_meter_silent_for_24_hours_raises_the_welfare_check() -> None:
     assert [a["opened_at"] for a in found.values()] == [ms(34)]  # last use: bathroom at 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="water silence is measured on read_at (the meter's clock) although the Household "
-    "contract and MeterReading.event_time say event_time orders readings for alert rules",
-)
 def test_water_silence_is_measured_in_event_time() -> None:
     # Readings taken an hour apart by the meter's clock but received 30 hours apart.
     readings = [water(10.0, at(0), read_at=at(0)), water(10.0, at(30), read_at=at(1))]
@@ -492,8 +499,8 @@ def test_isolation_risk_closes_when_the_other_resident_moves_out() -> None:
 # --- quarantine delivery ---------------------------------------------------------------------
 
 
-def test_an_unfulfilled_delivery_for_quarantine_opens_a_quarantine_delivery_alert() -> None:
-    events = [*couple(), requested("DL-1", at(1), for_quarantine=True)]
+def test_an_unfulfilled_delivery_of_a_quarantined_household_opens_an_alert() -> None:
+    events = [*couple(), quarantine(ELDER, "Q1", at(0)), requested("DL-1", at(1), True)]
     found = alerts_of(events, "QUARANTINE_DELIVERY")
     assert list(found) == ["quarantine_delivery:DL-1"]
     alert = found["quarantine_delivery:DL-1"]
@@ -524,6 +531,11 @@ def test_an_ordinary_delivery_of_a_household_not_in_quarantine_raises_nothing() 
     assert alerts_of([*couple(), requested("DL-1", at(1))]) == {}
 
 
+def test_the_quarantine_channel_flag_alone_raises_nothing() -> None:
+    # The contract: the alert follows the household's quarantine state, not the flag.
+    assert alerts_of([*couple(), requested("DL-1", at(1), for_quarantine=True)]) == {}
+
+
 def test_each_open_delivery_is_its_own_alert() -> None:
     events = [
         *couple(rooms=2, separate_bathroom=True),
@@ -540,23 +552,28 @@ def test_each_open_delivery_is_its_own_alert() -> None:
 
 
 def test_the_quarantine_delivery_alert_closes_when_the_delivery_is_fulfilled() -> None:
-    events = [*couple(), requested("DL-1", at(1), True), requested("DL-2", at(2), True)]
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        requested("DL-1", at(1), True),
+        requested("DL-2", at(2), True),
+    ]
     assert list(alerts_of([*events, fulfilled("DL-1", at(3))])) == ["quarantine_delivery:DL-2"]
 
 
 def test_a_fulfilment_arriving_before_its_request_leaves_nothing_open() -> None:
-    events = [*couple(), fulfilled("DL-1", at(3)), requested("DL-1", at(1), for_quarantine=True)]
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        fulfilled("DL-1", at(3)),
+        requested("DL-1", at(1), for_quarantine=True),
+    ]
     assert alerts_of(events) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quarantine_deliveries looks up provenance 'open_deliveries/<id>', a key the "
-    "household record never has (it has 'open_deliveries'), so the alert never has a source",
-)
 def test_the_quarantine_delivery_alert_names_the_request_as_its_source() -> None:
-    events = [*couple(), requested("DL-1", at(1), for_quarantine=True)]
-    (alert,) = alerts_of(events).values()
+    events = [*couple(), quarantine(ELDER, "Q1", at(0)), requested("DL-1", at(1), True)]
+    (alert,) = alerts_of(events, "QUARANTINE_DELIVERY").values()
     department, _, event_time = alert["provenance"]["opened_at"]
     assert (department, event_time) == (rules.COMMERCE, ms(1))
 
@@ -647,14 +664,17 @@ def alert_changes(views: MemoryViews) -> list[tuple[str, Any]]:
 
 
 def every_alert_open() -> list[list[Update]]:
-    """Four alerts at HOME: welfare check, isolation risk, quarantine delivery, red status."""
+    """A welfare check for the elder living alone ELSEWHERE; at HOME, where two live in one
+    room, an isolation risk, a quarantine delivery and a red status."""
     return [
         dwelling(at(-2)),
-        registered(ELDER, at(-2)),
+        dwelling(at(-2), dwelling_id=ELSEWHERE),
+        registered(ELDER, at(-2), ELSEWHERE),
         assessed(ELDER, at(-1)),
+        water(10.0, at(0), dwelling_id=ELSEWHERE),
+        water(10.0, at(30), dwelling_id=ELSEWHERE),
         registered(SPOUSE, at(-2)),
-        water(10.0, at(0)),
-        water(10.0, at(30)),
+        registered(CHILD, at(-2)),
         quarantine(SPOUSE, "Q1", at(1)),
         requested("DL-1", at(2)),
         health(SPOUSE, "RED", at(3)),
@@ -714,7 +734,13 @@ def test_a_closed_alert_publishes_a_closed_record_then_a_tombstone() -> None:
 
 
 def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
-    views = merged_views([*couple(rooms=2, separate_bathroom=True), health(ELDER, "RED", at(1))])
+    views = merged_views(
+        [
+            *couple(rooms=2, separate_bathroom=True),
+            quarantine(ELDER, "Q1", at(0)),
+            health(ELDER, "RED", at(1)),
+        ]
+    )
     assert open_alerts(views) == {"RED_STATUS": 1}
     views.merge(
         one for made in (health(SPOUSE, "RED", at(2)), requested("X", at(2), True)) for one in made
@@ -730,7 +756,11 @@ def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
     ("opened", "closing", "closed_at"),
     [
         pytest.param(
-            [requested("DL-1", at(1), for_quarantine=True)],
+            [
+                dwelling(at(-2), rooms=2, separate_bathroom=True),
+                quarantine(ELDER, "Q1", at(0)),
+                requested("DL-1", at(1), for_quarantine=True),
+            ],
             fulfilled("DL-1", at(5)),
             ms(5),
             id="delivery fulfilled",
@@ -746,22 +776,12 @@ def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
             health(ELDER, "GREEN", at(5)),
             ms(5),
             id="red turned green",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="closed_at is the newest provenance time of the household row, which "
-                "resident events (health, quarantine) never write: not the closing event's time",
-            ),
         ),
         pytest.param(
             [registered(SPOUSE, at(-2)), quarantine(ELDER, "Q1", at(1))],
             lifted(ELDER, "Q1", at(5)),
             ms(5),
             id="quarantine lifted",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="closed_at is the newest provenance time of the household row, which "
-                "resident events (health, quarantine) never write: not the closing event's time",
-            ),
         ),
     ],
 )
@@ -836,11 +856,6 @@ def test_a_deregistered_residents_alerts_leave_with_only_a_tombstone() -> None:
     assert open_alerts(views) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a closed alert row is kept (hidden) with its whole record, so a deregistered "
-    "resident's person_key and 'health status turned RED' stay stored in the alert view",
-)
 def test_a_deregistered_resident_leaves_nothing_of_theirs_in_the_stored_alert_rows() -> None:
     views = merged_views([*couple(), health(ELDER, "RED", at(1))])
     views.merge(deregistered(ELDER, at(5)))
@@ -862,8 +877,8 @@ def serde() -> Iterator[Serde]:
 
 
 def test_every_published_alert_record_encodes_against_the_alert_contract(serde: Serde) -> None:
-    views = merged_views(every_alert_open(), [registered(CHILD, at(0), None)])
-    views.merge(health(CHILD, "RED", at(4)) + health(SPOUSE, "GREEN", at(4)))
+    views = merged_views(every_alert_open(), [registered(LODGER, at(0), None)])
+    views.merge(health(LODGER, "RED", at(4)) + health(SPOUSE, "GREEN", at(4)))
     views.merge(fulfilled("DL-1", at(5)) + lifted(SPOUSE, "Q1", at(5)))
     contract = CATALOG.view("alert")
     published = [(key, record) for key, record in alert_changes(views) if record is not None]
