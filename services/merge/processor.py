@@ -108,7 +108,8 @@ class MergeProcessor:
     def process(self, messages: Sequence[Message]) -> BatchOutcome:
         """Merge ``messages`` and commit; a replayed batch commits no change."""
         outcome = BatchOutcome()
-        updates = self._decode(messages, outcome)
+        origin: dict[int, int] = {}  # id of an update -> index of its message
+        updates = self._decode(messages, outcome, origin)
         with Session(self._engine) as session, session.begin():
             result = merge_batch(updates, _SessionReader(session))
             for view, rows in result.rows.items():
@@ -124,34 +125,37 @@ class MergeProcessor:
         outcome.view_changes = len(entries)
         outcome.new_rows = result.new_rows
         self._maybe_analyze(result.new_rows)
-        self._count(result, commit_time)
+        self._count(result, origin, commit_time)
         return outcome
 
-    def _count(self, result: BatchResult, commit_time: float) -> None:
-        """Count each event once per view it reached: applied, else conflict, else unchanged.
-
-        One event makes several updates of a view (its fields, its department's freshness);
-        the metrics speak of events.
+    def _count(self, result: BatchResult, origin: dict[int, int], commit_time: float) -> None:
+        """Count each delivered event once per view it reached: applied, else conflict, else
+        unchanged. One event makes several updates of a view (its fields, its department's
+        freshness); a repeated delivery counts again. ``origin`` maps an update to its message.
         """
-        outcomes: dict[tuple[str, str, str], tuple[str, Update]] = {}
+        by_event = {u.source.event_id: origin[id(u)] for u in result.applied + result.unchanged}
+        outcomes: dict[tuple[int, str], tuple[str, Update]] = {}
         for outcome, updates in (
             ("unchanged", result.unchanged),
             ("conflict", [_update_of(c) for c in result.conflicts]),
             ("applied", result.applied),
         ):
             for update in updates:
-                source = update.source
-                outcomes[(update.view, source.department, source.event_id)] = (outcome, update)
-        for (view, department, _), (outcome, update) in outcomes.items():
+                message = origin.get(id(update), by_event.get(update.source.event_id, -1))
+                outcomes[(message, update.view)] = (outcome, update)
+        for (_, view), (outcome, update) in outcomes.items():
+            department = update.source.department
             if outcome == "applied":
                 event_time = update.source.event_time_ms / 1000
                 self._metrics.applied(view, department, event_time, commit_time)
             else:
                 self._metrics.events.labels(view, department, outcome).inc()
 
-    def _decode(self, messages: Sequence[Message], outcome: BatchOutcome) -> list[Update]:
+    def _decode(
+        self, messages: Sequence[Message], outcome: BatchOutcome, origin: dict[int, int]
+    ) -> list[Update]:
         updates: list[Update] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             try:
                 contract = self._catalog.by_topic(message.topic)
                 if message.value is None:
@@ -162,9 +166,11 @@ class MergeProcessor:
                         f"field 'department' says {record.get('department')!r} but "
                         f"{message.topic} belongs to {contract.department}"
                     )
-                updates += rules.updates_for(
+                made = rules.updates_for(
                     contract.full_name, str(contract.department), contract.key_field, record
                 )
+                origin.update((id(update), index) for update in made)
+                updates += made
             except SchemaError as exc:
                 outcome.rejects.append((message, str(exc)))
         return updates
