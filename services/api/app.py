@@ -23,6 +23,7 @@ from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.api.live import live_api
 from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
 from services.merge.records import json_record
@@ -86,6 +87,8 @@ def create_api(
     )
     asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
+    live = live_api(settings, engine, Serde(catalog, open_registry(settings, engine)), registry)
+
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
 
@@ -106,9 +109,11 @@ def create_api(
             Route("/asyncapi.yaml", asyncapi),
             *intake,
             registry_routes(SqlRegistry(engine)),
+            *live.routes,
         ],
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics)],
+        lifespan=live.lifespan,
     )
 
     return app

@@ -1,0 +1,24 @@
+"""``GET /``: the community dashboard, plain HTML, CSS and JavaScript shipped in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboard"
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    """The page at ``/`` and its files under ``/dashboard/``."""
+
+    async def index(_: Request) -> FileResponse:
+        return FileResponse(DASHBOARD_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return [
+        Route("/", index),
+        Mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR), name="dashboard"),
+    ]
