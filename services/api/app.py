@@ -115,6 +115,7 @@ def create_api(
         middleware=[Middleware(RequestCounter, metrics=metrics)],
         lifespan=live.lifespan,
     )
+    app.state.subscriptions = live.hub  # ended first when the server shuts down
 
     return app
 
