@@ -12,7 +12,6 @@ from schemas.catalog import Catalog
 from services.bench import processes
 from services.bench.connector import Payload
 from services.bench.report import BenchReport
-from services.merge import rules
 
 VIEW = "resident_profile"
 
@@ -57,7 +56,7 @@ class Run:
     @property
     def merge_topics(self) -> list[str]:
         """The topics the merge worker subscribes to (every source topic that feeds a view)."""
-        return sorted(c.topic for c in self.catalog.sources() if rules.feeding(c.full_name))
+        return sorted(c.topic for c in self.catalog.sources())
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:

@@ -3,16 +3,25 @@
 An owner's value applies only when its version (event_time, then event_id) is newer
 than the field's, so the result does not depend on arrival order and a repeated event
 changes nothing. A value from a department that does not own the field is kept as a
-conflict and never applied. An erasure writes "no value" to every field at its version.
+conflict and never applied. An erasure writes "no value" to every owned field at its
+version.
+
+Fields are either named in the view's ownership map or are entries of a family, written
+``family/<id>`` and owned as ``family/*`` (one quarantine order, one delivery). A family
+may merge by a combining function instead of by version (a lattice: a meter's highest
+reading, a department's newest event time); combining is commutative and idempotent, so
+it is order-independent too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Version = tuple[int, str]
+Combine = Callable[[Any, Any], Any]
+ANY_DEPARTMENT = "*"
 
 
 @dataclass(frozen=True)
@@ -69,29 +78,64 @@ class Result:
     conflicts: tuple[Conflict, ...] = ()
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """Who owns each field of a view, and which field families combine instead."""
+
+    owners: Mapping[str, str]
+    combiners: Mapping[str, Combine] = field(default_factory=dict)
+
+    def owner(self, name: str) -> str | None:
+        """The department owning ``name`` (a field or a ``family/<id>`` entry)."""
+        found = self.owners.get(name)
+        if found is None and "/" in name:
+            found = self.owners.get(name.split("/", 1)[0] + "/*")
+        return found
+
+    def combiner(self, name: str) -> Combine | None:
+        """The combining function of a lattice family, None for a versioned field."""
+        return self.combiners.get(name.split("/", 1)[0] + "/*") if "/" in name else None
+
+    def erasable(self, row: Row) -> list[str]:
+        """The fields an erasure clears: every versioned field, named or present."""
+        names = [n for n in self.owners if not n.endswith("/*")]
+        names += [n for n in row.values if "/" in n and self.owner(n) and not self.combiner(n)]
+        return names
+
+
 def empty_row(key: str) -> Row:
     """A row nothing has written yet."""
     return Row(key, {}, {})
 
 
-def apply(row: Row, update: Update, owners: Mapping[str, str]) -> Result:
-    """Apply ``update`` to ``row`` under the ownership map ``owners`` (field -> department)."""
+def apply(row: Row, update: Update, ownership: Ownership | Mapping[str, str]) -> Result:
+    """Apply ``update`` to ``row`` under ``ownership`` (or a plain field -> department map)."""
+    rules = ownership if isinstance(ownership, Ownership) else Ownership(ownership)
     values = dict(row.values)
     provenance = dict(row.provenance)
     conflicts: list[Conflict] = []
-    version = update.source.version
-    writes: Mapping[str, Any] = dict.fromkeys(owners) if update.erase else update.values
+    source = update.source
+    version = source.version
+    writes: Mapping[str, Any] = (
+        dict.fromkeys(rules.erasable(row)) if update.erase else update.values
+    )
     for name, value in writes.items():
-        owner = owners.get(name)
+        owner = rules.owner(name)
         if owner is None:
             raise KeyError(f"{update.view} has no field {name!r}")
-        if not update.erase and owner != update.source.department:
-            conflicts.append(Conflict(update.view, update.key, name, owner, update.source))
+        if not update.erase and owner not in (source.department, ANY_DEPARTMENT):
+            conflicts.append(Conflict(update.view, update.key, name, owner, source))
             continue
         current = provenance.get(name)
+        combine = rules.combiner(name)
+        if combine is not None:
+            values[name] = value if name not in values else combine(values[name], value)
+            if current is None or current.version < version:
+                provenance[name] = source
+            continue
         if current is not None and current.version >= version:
             continue
         values[name] = value
-        provenance[name] = update.source
+        provenance[name] = source
     changed = values != row.values or provenance != row.provenance
     return Result(Row(row.key, values, provenance), changed, tuple(conflicts))

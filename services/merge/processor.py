@@ -7,8 +7,7 @@ blocks the consumer's heartbeats.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,15 +19,19 @@ from schemas.errors import SchemaError
 from schemas.headers import cloudevent_headers, header_map
 from schemas.serde import Serde
 from services.merge import rules
-from services.merge.merge import Conflict, Row, Update, apply, empty_row
+from services.merge.batch import BatchResult, Change, StoredRow, merge_batch
+from services.merge.merge import Update
+from services.merge.records import avro_record
+from services.merge.rules import COMMUNITY_SITUATION, HOUSEHOLD
 from services.metrics import MergeMetrics
 from services.store.views import (
     OutboxEntry,
-    StoredRow,
     add_conflicts,
     add_outbox,
+    keys_in_community,
     load_rows,
     save_rows,
+    save_snapshots,
 )
 
 
@@ -99,27 +102,41 @@ class MergeProcessor:
             self._serde.schema_id(contract)
 
     def topics(self) -> list[str]:
-        """The source topics that feed at least one view."""
-        return sorted(c.topic for c in self._catalog.sources() if rules.feeding(c.full_name))
+        """Every source topic: each event at least refreshes its department's freshness."""
+        return sorted(c.topic for c in self._catalog.sources())
 
     def process(self, messages: Sequence[Message]) -> BatchOutcome:
         """Merge ``messages`` and commit; a replayed batch commits no change."""
         outcome = BatchOutcome()
         updates = self._decode(messages, outcome)
-        by_view: dict[str, list[Update]] = defaultdict(list)
-        for update in updates:
-            by_view[update.view].append(update)
         with Session(self._engine) as session, session.begin():
-            applied_events: list[tuple[str, Update]] = []
-            for view, view_updates in by_view.items():
-                applied_events += self._merge_view(session, view, view_updates, outcome)
+            result = merge_batch(updates, _SessionReader(session))
+            for view, rows in result.rows.items():
+                save_rows(session, view, rows)
+            add_conflicts(session, result.conflicts)
+            entries = [self._outbox_entry(change) for change in result.changes]
+            add_outbox(session, entries)
+            self._snapshot(session, result)
         commit_time = self._clock()
-        self._maybe_analyze(outcome.new_rows)
-        for view, update in applied_events:
-            self._metrics.applied(
-                view, update.source.department, update.source.event_time_ms / 1000, commit_time
-            )
+        outcome.applied = len(result.applied)
+        outcome.unchanged = len(result.unchanged)
+        outcome.conflicts = len(result.conflicts)
+        outcome.view_changes = len(entries)
+        outcome.new_rows = result.new_rows
+        self._maybe_analyze(result.new_rows)
+        self._count(result, commit_time)
         return outcome
+
+    def _count(self, result: BatchResult, commit_time: float) -> None:
+        for update in result.applied:
+            department = update.source.department
+            self._metrics.applied(
+                update.view, department, update.source.event_time_ms / 1000, commit_time
+            )
+        for update in result.unchanged:
+            self._metrics.events.labels(update.view, update.source.department, "unchanged").inc()
+        for conflict in result.conflicts:
+            self._metrics.events.labels(conflict.view, conflict.source.department, "conflict").inc()
 
     def _decode(self, messages: Sequence[Message], outcome: BatchOutcome) -> list[Update]:
         updates: list[Update] = []
@@ -134,73 +151,50 @@ class MergeProcessor:
                         f"field 'department' says {record.get('department')!r} but "
                         f"{message.topic} belongs to {contract.department}"
                     )
-                updates += rules.updates_for(contract.full_name, str(contract.department), record)
+                updates += rules.updates_for(
+                    contract.full_name, str(contract.department), contract.key_field, record
+                )
             except SchemaError as exc:
                 outcome.rejects.append((message, str(exc)))
         return updates
 
-    def _merge_view(
-        self, session: Session, view: str, updates: list[Update], outcome: BatchOutcome
-    ) -> list[tuple[str, Update]]:
-        spec = rules.VIEWS[view]
-        before = load_rows(session, view, (u.key for u in updates))
-        current: dict[str, Row] = {k: s.row for k, s in before.items()}
-        conflicts: list[Conflict] = []
-        applied: list[tuple[str, Update]] = []
-        for update in updates:
-            result = apply(current.get(update.key) or empty_row(update.key), update, spec.owners)
-            conflicts += result.conflicts
-            outcome.conflicts += len(result.conflicts)
-            for _ in result.conflicts:
-                self._metrics.events.labels(view, update.source.department, "conflict").inc()
-            if result.changed:
-                current[update.key] = result.row
-                applied.append((view, update))
-                outcome.applied += 1
-            elif not result.conflicts:
-                outcome.unchanged += 1
-                self._metrics.events.labels(view, update.source.department, "unchanged").inc()
-        changed = [
-            row for key, row in current.items() if key not in before or before[key].row != row
-        ]
-        stored = [
-            StoredRow(
-                row,
-                spec.visible(row.values),
-                row.values.get(spec.community_field) if spec.community_field else None,
+    def _outbox_entry(self, change: Change) -> OutboxEntry:
+        contract = self._catalog.view(change.view)
+        if change.record is None:
+            value, newest = None, int(self._clock() * 1000)
+        else:
+            data, provenance = change.record
+            value = self._serde.encode(
+                contract, avro_record(change.view, change.key, data, provenance)
             )
-            for row in changed
-        ]
-        save_rows(session, view, stored)
-        outcome.new_rows += sum(1 for row in changed if row.key not in before)
-        add_conflicts(session, conflicts)
-        entries = self._outbox(spec, before, stored)
-        add_outbox(session, entries)
-        outcome.view_changes += len(entries)
-        return applied
+            newest = max((int(p[2]) for p in provenance.values()), default=0)
+        headers = cloudevent_headers(
+            f"{change.view}:{change.key}:{newest}",
+            "datong/merge",
+            contract.full_name,
+            datetime.fromtimestamp(newest / 1000, UTC),
+        )
+        return OutboxEntry(contract.topic, change.key.encode(), value, header_map(headers))
 
-    def _outbox(
-        self, spec: rules.ViewSpec, before: dict[str, StoredRow], rows: list[StoredRow]
-    ) -> list[OutboxEntry]:
-        contract = self._catalog.view(spec.name)
-        entries = []
-        for stored in rows:
-            was_visible = stored.row.key in before and before[stored.row.key].visible
-            if not stored.visible and not was_visible:
-                continue
-            value = (
-                self._serde.encode(contract, rules.view_record(spec, stored.row))
-                if stored.visible
-                else None
-            )
-            newest = max((p.event_time_ms for p in stored.row.provenance.values()), default=0)
-            headers = cloudevent_headers(
-                f"{spec.name}:{stored.row.key}:{newest}",
-                "datong/merge",
-                contract.full_name,
-                datetime.fromtimestamp(newest / 1000, UTC),
-            )
-            entries.append(
-                OutboxEntry(contract.topic, stored.row.key.encode(), value, header_map(headers))
-            )
-        return entries
+    def _snapshot(self, session: Session, result: BatchResult) -> None:
+        """Keep this hour's latest situation of every community the batch changed."""
+        hour = datetime.fromtimestamp(self._clock(), UTC).replace(minute=0, second=0, microsecond=0)
+        situations = [
+            (stored.row.key, stored.record)
+            for stored in result.rows.get(COMMUNITY_SITUATION.name, [])
+            if stored.record is not None
+        ]
+        save_snapshots(session, hour, situations)
+
+
+class _SessionReader:
+    """Reads a batch's rows through the batch's own transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def rows(self, view: str, keys: Collection[str]) -> dict[str, StoredRow]:
+        return load_rows(self._session, view, keys) if keys else {}
+
+    def household_keys(self, community: str) -> list[str]:
+        return keys_in_community(self._session, HOUSEHOLD.name, community)

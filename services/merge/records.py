@@ -1,22 +1,193 @@
-"""A stored view row as the JSON a reader gets: the view contract's fields and provenance."""
+"""View records rendered from merge state: what readers, the view topics and the API get.
+
+A record holds the view contract's fields as JSON-native values (timestamps in epoch
+milliseconds, dates as ISO strings) and, apart, its provenance: field -> [department,
+event_id, event_time_ms]. Merge state (versions of cleared fields, derived entries,
+counters) never reaches a record.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
-from services.merge.rules import VIEWS
+from services.merge.derive import family, freshness, provenance_of, resident_visible, water
+from services.merge.merge import Row
+from services.merge.rules import (
+    COUNT,
+    DELIVERY,
+    HOSTED,
+    MEMBER,
+    RENOVATION,
+    RESIDENT_PROFILE,
+)
+
+Provenances = dict[str, list[Any]]
+KEY_FIELDS = {
+    "resident_profile": "person_key",
+    "household": "dwelling_id",
+    "community_situation": "community_code",
+    "alert": "alert_id",
+}
+_RESIDENT_FIELDS = [n for n in RESIDENT_PROFILE.owners if "/" not in n and n != "registered"]
+_HOUSING_FIELDS = [
+    "community_code", "grid_id", "building", "unit", "room_number", "floor", "has_lift",
+    "address", "rooms", "has_separate_bathroom",
+]  # fmt: skip
+_COUNTS = (
+    "residents", "households", "elderly_living_alone", "disabled_residents",
+    "quarantined_households", "pending_deliveries",
+)  # fmt: skip
+
+
+def _sourced(row: Row, names: list[str]) -> Provenances:
+    found = {n: provenance_of(row, n) for n in names if row.values.get(n) is not None}
+    return {n: p for n, p in found.items() if p is not None}
+
+
+def _newest(sources: list[list[Any] | None]) -> list[Any] | None:
+    present = [s for s in sources if s]
+    return max(present, key=lambda s: (s[2], s[1])) if present else None
+
+
+def resident_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
+    """The resident_profile record of a row, or None while it is not shown."""
+    if not resident_visible(row):
+        return None
+    fields = {n: row.values.get(n) for n in _RESIDENT_FIELDS}
+    return fields, _sourced(row, _RESIDENT_FIELDS)
+
+
+def household_record(
+    row: Row, projects: Mapping[str, tuple[dict[str, Any], list[Any] | None]]
+) -> tuple[dict[str, Any], Provenances] | None:
+    """The household record of a dwelling, given its community's renovation projects."""
+    members = family(row, MEMBER)
+    if not row.values.get("registered") and not members:
+        return None
+    fields: dict[str, Any] = {n: row.values.get(n) for n in _HOUSING_FIELDS}
+    provenance = _sourced(row, _HOUSING_FIELDS)
+    if fields["community_code"] is None:
+        communities = sorted(m["community_code"] for m in members.values() if m["community_code"])
+        fields["community_code"] = communities[0] if communities else None
+    count = len(members)
+    if fields["rooms"] is None or fields["has_separate_bathroom"] is None:
+        suitable = None
+    else:
+        suitable = count <= 1 or (fields["rooms"] >= 2 and fields["has_separate_bathroom"])
+    hosted = family(row, HOSTED)
+    quarantines = {
+        qid: {k: order[k] for k in ("person_key", "kind", "starts_at", "planned_end_at")}
+        for qid, order in sorted(hosted.items())
+    }
+    deliveries = family(row, DELIVERY)
+    value, read_at, used_at, water_source = water(row)
+    renovation = _renovation_of(fields.get("building"), projects)
+    fields.update(
+        isolation_suitable=suitable,
+        resident_person_keys=sorted(members),
+        resident_count=count,
+        quarantined=bool(quarantines),
+        quarantine_planned_end_at=max(
+            (q["planned_end_at"] for q in quarantines.values()), default=None
+        ),
+        quarantines=quarantines,
+        open_delivery_count=len(deliveries),
+        open_deliveries={d: r["requested_at"] for d, r in sorted(deliveries.items())},
+        renovation_project_id=renovation[0] if renovation else None,
+        renovation_stage=renovation[1]["stage"] if renovation else None,
+        renovation_percent=renovation[1]["percent"] if renovation else None,
+        last_water_reading=value,
+        last_water_reading_at=read_at,
+        last_water_activity_at=used_at,
+    )
+    derived: dict[str, list[Any] | None] = {
+        "quarantines": _newest([o["source"] for o in hosted.values()]),
+        "open_deliveries": _newest([provenance_of(row, f"{DELIVERY}/{d}") for d in deliveries]),
+        "last_water_reading": water_source,
+        "last_water_reading_at": water_source,
+        "last_water_activity_at": water_source,
+    }
+    if renovation:
+        derived["renovation_project_id"] = renovation[2]
+        derived["renovation_stage"] = renovation[2]
+        derived["renovation_percent"] = renovation[2]
+    provenance.update({k: v for k, v in derived.items() if v and fields.get(k) is not None})
+    return fields, provenance
+
+
+def _renovation_of(
+    building: str | None, projects: Mapping[str, tuple[dict[str, Any], list[Any] | None]]
+) -> tuple[str, dict[str, Any], list[Any] | None] | None:
+    """The most recently reported project covering a building (no buildings = all of them)."""
+    covering = [
+        (pid, progress, source)
+        for pid, (progress, source) in projects.items()
+        if not progress["buildings"] or (building is not None and building in progress["buildings"])
+    ]
+    if not covering:
+        return None
+    return max(covering, key=lambda p: ((p[2] or [0, "", 0])[2], (p[2] or [0, ""])[1], p[0]))
+
+
+def renovation_projects(row: Row | None) -> dict[str, tuple[dict[str, Any], list[Any] | None]]:
+    """A community's renovation projects with the provenance of each one's latest report."""
+    if row is None:
+        return {}
+    return {
+        pid: (progress, provenance_of(row, f"{RENOVATION}/{pid}"))
+        for pid, progress in family(row, RENOVATION).items()
+    }
+
+
+def community_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
+    """The community_situation record of a community, or None while nothing is known of it."""
+    counts = Counter({k: int(v) for k, v in family(row, COUNT).items()})
+    projects = renovation_projects(row)
+    if not any(counts.values()) and not projects:
+        return None
+    fields: dict[str, Any] = {name: counts[name] for name in _COUNTS}
+    fields["health_status_counts"] = _by_prefix(counts, "health/")
+    fields["open_alerts"] = _by_prefix(counts, "alerts/")
+    fields["renovation_projects"] = {pid: p for pid, (p, _) in sorted(projects.items())}
+    fields["department_freshness"] = dict(sorted(freshness(row).items()))
+    provenance: Provenances = {}
+    newest = _newest([source for _, source in projects.values()])
+    if newest:
+        provenance["renovation_projects"] = newest
+    return fields, provenance
+
+
+def _by_prefix(counts: Counter[str], prefix: str) -> dict[str, int]:
+    return {k[len(prefix) :]: n for k, n in sorted(counts.items()) if k.startswith(prefix) and n}
 
 
 def json_record(
     view: str, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The reader's record of one visible row of ``view`` (merge state left out)."""
-    spec = VIEWS[view]
-    values = {k: v for k, v in data.items() if k not in spec.hidden}
+    """The reader's record of one stored row of ``view``: its fields and their provenance."""
     sources = {
         k: {"department": d, "event_id": e, "event_time_ms": t}
         for k, (d, e, t) in provenance.items()
-        if k not in spec.hidden and data.get(k) is not None
     }
-    return {spec.key_field: key, **values, "provenance": sources}
+    return {KEY_FIELDS[view]: key, **data, "provenance": sources}
+
+
+_DATE_FIELDS = {"resident_profile": frozenset(RESIDENT_PROFILE.date_fields)}
+
+
+def avro_record(
+    view: str, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The record to encode with the view contract (dates as ``date``, times as datetimes)."""
+    record: dict[str, Any] = {KEY_FIELDS[view]: key, **data}
+    for name in _DATE_FIELDS.get(view, ()):
+        if record.get(name) is not None:
+            record[name] = date.fromisoformat(record[name])
+    record["provenance"] = {
+        k: {"department": d, "event_id": e, "event_time": datetime.fromtimestamp(t / 1000, UTC)}
+        for k, (d, e, t) in provenance.items()
+    }
+    return record

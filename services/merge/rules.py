@@ -1,4 +1,10 @@
-"""Which source events write which view fields, and which department owns each field."""
+"""The views' merge state: which department owns each field, and which events write what.
+
+Three views are merged from events: ``resident_profile`` (by person), ``household`` (by
+dwelling) and ``community_situation`` (by community). Their rows hold merge state; the view
+records readers get are rendered from it (``records.py``), together with what is derived
+across rows (``derive.py``) and the alerts (``alerts.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,76 +13,135 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.merge.merge import Provenance, Row, Update
+from services.merge.merge import ANY_DEPARTMENT, Ownership, Provenance, Update
 
 PUBLIC_SECURITY = "public-security"
 HEALTH = "health"
+CIVIL_AFFAIRS = "civil-affairs"
+HOUSING = "housing"
+COMMERCE = "commerce"
+UTILITIES = "utilities"
+GRID = "grid"
+
+# Hidden merge-state families (never part of a view record).
+FRESH = "fresh"  # fresh/<department>: newest event_time seen from that department
+QUARANTINE = "quarantine"  # on a resident: quarantine/<id> -> open order, None once lifted
+DELIVERY = "delivery"  # on a household: delivery/<id> -> open request, None once fulfilled
+WATER = "water"  # on a household: water/<meter_id> -> [highest value, first seen at, last read at]
+RENOVATION = "renovation"  # on a community: renovation/<project_id> -> latest progress
+MEMBER = "member"  # on a household, derived: member/<person_key> -> what the household needs
+HOSTED = "hosted"  # on a household, derived: hosted/<quarantine_id> -> an order served here
+COUNT = "count"  # on a community, derived: count/<figure> -> a count kept by deltas
 
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """A view's fields, their owners, the events that feed it, and when a row is shown."""
+    """A merged view: its key, the owner of each field, and its rendered fields."""
 
     name: str
     key_field: str
-    owners: Mapping[str, str]
-    # Avro full name of a source event -> (view field -> event field); None = erasure.
-    feeds: Mapping[str, Mapping[str, str] | None]
-    visible: Callable[[Mapping[str, Any]], bool]
-    community_field: str | None = None
-    hidden: frozenset[str] = frozenset()  # merge state that is not part of the view record
+    ownership: Ownership
+    hidden: frozenset[str] = frozenset()  # named merge-state fields left out of the record
     date_fields: frozenset[str] = frozenset()  # stored as ISO strings, Avro `date` on the wire
 
+    @property
+    def owners(self) -> Mapping[str, str]:
+        """Field (or ``family/*``) -> owning department."""
+        return self.ownership.owners
+
+
+def newest(old: Any, new: Any) -> Any:
+    """The lattice of a department's freshness: the newest event time."""
+    return max(old, new)
+
+
+def meter(old: list[Any], new: list[Any]) -> list[Any]:
+    """Combine water readings [value, first_at, last_at] into the highest register value,
+    the earliest time it was seen at, and the latest reading time.
+
+    Registers only go up, so "when the current highest value was first read" is the last
+    time water was used, whatever order the readings arrive in.
+    """
+    value, first, last = old
+    new_value, new_first, new_last = new
+    if new_value > value:
+        value, first = new_value, new_first
+    elif new_value == value:
+        first = min(first, new_first)
+    return [value, first, max(last, new_last)]
+
+
+_FRESHNESS = {f"{FRESH}/*": ANY_DEPARTMENT}
 
 RESIDENT_PROFILE = ViewSpec(
     name="resident_profile",
     key_field="person_key",
-    owners={
-        # "registered" is the lifecycle flag: a row is shown only while it is true.
-        "registered": PUBLIC_SECURITY,
-        "community_code": PUBLIC_SECURITY,
-        "dwelling_id": PUBLIC_SECURITY,
-        "address": PUBLIC_SECURITY,
-        "household_no": PUBLIC_SECURITY,
-        "name_masked": PUBLIC_SECURITY,
-        "gender": PUBLIC_SECURITY,
-        "birth_date": PUBLIC_SECURITY,
-        "phone_masked": PUBLIC_SECURITY,
-        "health_status": HEALTH,
-    },
-    feeds={
-        "gov.public_security.ResidentRegistered": {
-            "registered": "=true",
-            "community_code": "community_code",
-            "dwelling_id": "dwelling_id",
-            "address": "address",
-            "household_no": "household_no",
-            "name_masked": "name_masked",
-            "gender": "gender",
-            "birth_date": "birth_date",
-            "phone_masked": "phone_masked",
+    ownership=Ownership(
+        {
+            # "registered" is the lifecycle flag: a row is shown only while it is true.
+            "registered": PUBLIC_SECURITY,
+            "community_code": PUBLIC_SECURITY,
+            "dwelling_id": PUBLIC_SECURITY,
+            "address": PUBLIC_SECURITY,
+            "household_no": PUBLIC_SECURITY,
+            "name_masked": PUBLIC_SECURITY,
+            "gender": PUBLIC_SECURITY,
+            "birth_date": PUBLIC_SECURITY,
+            "phone_masked": PUBLIC_SECURITY,
+            "health_status": HEALTH,
+            "elderly_living_alone": CIVIL_AFFAIRS,
+            "disability_grade": CIVIL_AFFAIRS,
+            "subsistence_allowance": CIVIL_AFFAIRS,
+            f"{QUARANTINE}/*": HEALTH,
+            **_FRESHNESS,
         },
-        "gov.public_security.ResidentMoved": {
-            "community_code": "community_code",
-            "dwelling_id": "dwelling_id",
-            "address": "address",
-        },
-        "gov.public_security.ResidentDeregistered": None,
-        "gov.health.HealthStatusChanged": {"health_status": "status"},
-    },
-    visible=lambda values: bool(values.get("registered")),
-    community_field="community_code",
+        {f"{FRESH}/*": newest},
+    ),
     hidden=frozenset({"registered"}),
     date_fields=frozenset({"birth_date"}),
 )
 
-VIEWS: dict[str, ViewSpec] = {RESIDENT_PROFILE.name: RESIDENT_PROFILE}
+HOUSEHOLD = ViewSpec(
+    name="household",
+    key_field="dwelling_id",
+    ownership=Ownership(
+        {
+            "registered": HOUSING,
+            "community_code": HOUSING,
+            "grid_id": HOUSING,
+            "building": HOUSING,
+            "unit": HOUSING,
+            "room_number": HOUSING,
+            "floor": HOUSING,
+            "has_lift": HOUSING,
+            "address": HOUSING,
+            "rooms": HOUSING,
+            "has_separate_bathroom": HOUSING,
+            f"{DELIVERY}/*": COMMERCE,
+            f"{WATER}/*": UTILITIES,
+            **_FRESHNESS,
+        },
+        {f"{FRESH}/*": newest, f"{WATER}/*": meter},
+    ),
+    hidden=frozenset({"registered"}),
+)
 
+COMMUNITY_SITUATION = ViewSpec(
+    name="community_situation",
+    key_field="community_code",
+    ownership=Ownership(
+        {f"{RENOVATION}/*": HOUSING, **_FRESHNESS},
+        {f"{FRESH}/*": newest},
+    ),
+)
 
-def feeding(full_name: str) -> list[ViewSpec]:
-    """The views an event type feeds."""
-    return [spec for spec in VIEWS.values() if full_name in spec.feeds]
+ALERT_VIEW = "alert"
 
+VIEWS: dict[str, ViewSpec] = {
+    spec.name: spec for spec in (RESIDENT_PROFILE, HOUSEHOLD, COMMUNITY_SITUATION)
+}
+VIEW_NAMES = (*VIEWS, ALERT_VIEW)
+SUBJECT_VIEWS = {spec.key_field: spec.name for spec in VIEWS.values()}
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -86,22 +151,8 @@ def to_millis(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def updates_for(full_name: str, department: str, record: Mapping[str, Any]) -> list[Update]:
-    """The updates one decoded source event makes, one per view it feeds."""
-    source = Provenance(department, str(record["event_id"]), to_millis(record["event_time"]))
-    updates = []
-    for spec in feeding(full_name):
-        mapping = spec.feeds[full_name]
-        key = str(record[spec.key_field])
-        if mapping is None:
-            updates.append(Update(spec.name, key, source, erase=True))
-            continue
-        values = {
-            view_field: _json_value(True if event_field == "=true" else record[event_field])
-            for view_field, event_field in mapping.items()
-        }
-        updates.append(Update(spec.name, key, source, values))
-    return updates
+def _millis(value: datetime | None) -> int | None:
+    return None if value is None else to_millis(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -113,23 +164,128 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def view_record(spec: ViewSpec, row: Row) -> dict[str, Any]:
-    """The Avro record of a visible row (the view contract's fields)."""
-    record: dict[str, Any] = {spec.key_field: row.key}
-    for name in spec.owners:
-        if name in spec.hidden:
-            continue
-        value = row.values.get(name)
-        if name in spec.date_fields and value is not None:
-            value = date.fromisoformat(value)
-        record[name] = value
-    record["provenance"] = {
-        name: {
-            "department": p.department,
-            "event_id": p.event_id,
-            "event_time": datetime.fromtimestamp(p.event_time_ms / 1000, UTC),
-        }
-        for name, p in row.provenance.items()
-        if name not in spec.hidden and row.values.get(name) is not None
+Write = tuple[str, str, Mapping[str, Any] | None]  # (view, key, values; None = erasure)
+Feed = Callable[[Mapping[str, Any]], list[Write]]
+
+
+def _person(fields: tuple[str, ...], **fixed: Any) -> Feed:
+    def feed(r: Mapping[str, Any]) -> list[Write]:
+        values = {f: _json_value(r[f]) for f in fields} | fixed
+        return [(RESIDENT_PROFILE.name, r["person_key"], values)]
+
+    return feed
+
+
+def _quarantine_ordered(r: Mapping[str, Any]) -> list[Write]:
+    order = {
+        "kind": r["kind"],
+        "dwelling_id": r["dwelling_id"],
+        "starts_at": to_millis(r["starts_at"]),
+        "planned_end_at": to_millis(r["planned_end_at"]),
     }
-    return record
+    return [(RESIDENT_PROFILE.name, r["person_key"], {f"{QUARANTINE}/{r['quarantine_id']}": order})]
+
+
+def _quarantine_lifted(r: Mapping[str, Any]) -> list[Write]:
+    return [(RESIDENT_PROFILE.name, r["person_key"], {f"{QUARANTINE}/{r['quarantine_id']}": None})]
+
+
+def _dwelling_registered(r: Mapping[str, Any]) -> list[Write]:
+    fields = (
+        "community_code", "grid_id", "building", "unit", "room_number", "floor", "has_lift",
+        "address", "rooms", "has_separate_bathroom",
+    )  # fmt: skip
+    values = {f: r[f] for f in fields} | {"registered": True}
+    return [(HOUSEHOLD.name, r["dwelling_id"], values)]
+
+
+def _delivery_requested(r: Mapping[str, Any]) -> list[Write]:
+    request = {
+        "for_quarantine": r["for_quarantine"],
+        "requested_at": to_millis(r["event_time"]),
+        "due_at": _millis(r["due_at"]),
+    }
+    return [(HOUSEHOLD.name, r["dwelling_id"], {f"{DELIVERY}/{r['delivery_id']}": request})]
+
+
+def _delivery_fulfilled(r: Mapping[str, Any]) -> list[Write]:
+    return [(HOUSEHOLD.name, r["dwelling_id"], {f"{DELIVERY}/{r['delivery_id']}": None})]
+
+
+def _meter_reading(r: Mapping[str, Any]) -> list[Write]:
+    if r["kind"] != "WATER":
+        return []
+    read_at = to_millis(r["read_at"])
+    reading = [float(r["value"]), read_at, read_at]
+    return [(HOUSEHOLD.name, r["dwelling_id"], {f"{WATER}/{r['meter_id']}": reading})]
+
+
+def _renovation(r: Mapping[str, Any]) -> list[Write]:
+    progress = {"stage": r["stage"], "percent": r["percent"], "buildings": sorted(r["buildings"])}
+    key = r["community_code"]
+    return [(COMMUNITY_SITUATION.name, key, {f"{RENOVATION}/{r['project_id']}": progress})]
+
+
+def _grid_report(r: Mapping[str, Any]) -> list[Write]:
+    # A grid worker who finds a resident at a dwelling claims a field public security owns:
+    # recorded as a conflict for the two offices to reconcile, never applied.
+    if r["person_key"] and r["dwelling_id"]:
+        return [(RESIDENT_PROFILE.name, r["person_key"], {"dwelling_id": r["dwelling_id"]})]
+    return []
+
+
+FEEDS: dict[str, Feed] = {
+    "gov.public_security.ResidentRegistered": _person(
+        (
+            "community_code",
+            "dwelling_id",
+            "address",
+            "household_no",
+            "name_masked",
+            "gender",
+            "birth_date",
+            "phone_masked",
+        ),
+        registered=True,
+    ),
+    "gov.public_security.ResidentMoved": _person(("community_code", "dwelling_id", "address")),
+    "gov.public_security.ResidentDeregistered": lambda r: [
+        (RESIDENT_PROFILE.name, r["person_key"], None)
+    ],
+    "gov.health.HealthStatusChanged": lambda r: [
+        (RESIDENT_PROFILE.name, r["person_key"], {"health_status": r["status"]})
+    ],
+    "gov.health.QuarantineOrdered": _quarantine_ordered,
+    "gov.health.QuarantineLifted": _quarantine_lifted,
+    "gov.civil_affairs.CareNeedAssessed": _person(
+        ("elderly_living_alone", "disability_grade", "subsistence_allowance")
+    ),
+    "gov.housing.DwellingRegistered": _dwelling_registered,
+    "gov.housing.RenovationProgressReported": _renovation,
+    "gov.commerce.DeliveryRequested": _delivery_requested,
+    "gov.commerce.DeliveryFulfilled": _delivery_fulfilled,
+    "gov.utilities.MeterReading": _meter_reading,
+    "gov.grid.GridReportFiled": _grid_report,
+}
+
+
+def updates_for(
+    full_name: str, department: str, key_field: str, record: Mapping[str, Any]
+) -> list[Update]:
+    """The updates one decoded source event makes.
+
+    Besides what its feed writes, every event refreshes its department's freshness on the
+    row of its subject (the person, dwelling or community it is keyed by).
+    """
+    source = Provenance(department, str(record["event_id"]), to_millis(record["event_time"]))
+    updates = []
+    feed = FEEDS.get(full_name)
+    for view, key, values in feed(record) if feed else []:
+        if values is None:
+            updates.append(Update(view, key, source, erase=True))
+        else:
+            updates.append(Update(view, key, source, values))
+    subject_view = SUBJECT_VIEWS[key_field]
+    freshness = {f"{FRESH}/{department}": source.event_time_ms}
+    updates.append(Update(subject_view, str(record[key_field]), source, freshness))
+    return updates

@@ -11,8 +11,7 @@ from sqlalchemy.engine import make_url
 
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
-from schemas.registry import metadata as registry_metadata
-from services.store.models import Base
+from services.store.migrate import upgrade
 
 
 def create_engine(url: str, writer: bool = False) -> sa.Engine:
@@ -67,7 +66,7 @@ _SCHEMA_LOCK = 0x6461746F6E67
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create the view store's and the embedded registry's tables if they do not exist.
+    """Migrate the view store and the embedded registry to the newest schema (Alembic).
 
     Several processes start at once on a fresh database (workers, API, connectors): on
     PostgreSQL they take turns under an advisory lock; SQLite serializes DDL itself, and a
@@ -78,8 +77,7 @@ def create_schema(engine: sa.Engine) -> None:
             with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
-                Base.metadata.create_all(conn)
-                registry_metadata.create_all(conn)
+                upgrade(conn)
             _register_catalog(engine)
             return
         except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):

@@ -16,10 +16,13 @@ class Base(DeclarativeBase):
 
 
 class ViewRow(Base):
-    """The merge state of one row of one view; shown only while ``visible``.
+    """One row of one view: the record readers get (shown only while ``visible``), and the
+    merge state it is rendered from.
 
-    A hidden row keeps its per-field versions (and no personal data: an erasure clears
-    every value) so that an older event arriving late cannot bring it back.
+    ``data`` and ``provenance`` are the view record's fields and their sources; ``state``
+    is the merge state (values and per-field versions, derived entries, counts), never
+    served. A hidden row keeps its per-field versions (and no personal data: an erasure
+    clears every value) so that an older event arriving late cannot bring it back.
     """
 
     __tablename__ = "view_row"
@@ -31,6 +34,17 @@ class ViewRow(Base):
     visible: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     data: Mapped[dict[str, Any]]
     provenance: Mapped[dict[str, Any]]
+    state: Mapped[dict[str, Any]]
+
+
+class SituationSnapshot(Base):
+    """The community situation as it stood at the end of each hour, for the dashboard's history."""
+
+    __tablename__ = "situation_snapshot"
+
+    community_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    data: Mapped[dict[str, Any]]
 
 
 class Outbox(Base):

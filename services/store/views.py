@@ -11,17 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.merge.batch import StoredRow
 from services.merge.merge import Conflict, Provenance, Row
-from services.store.models import MergeConflict, Outbox, ViewRow
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    """A row as stored: merge state plus whether the view shows it."""
-
-    row: Row
-    visible: bool
-    community_code: str | None
+from services.store.models import MergeConflict, Outbox, SituationSnapshot, ViewRow
 
 
 @dataclass(frozen=True)
@@ -34,13 +26,21 @@ class OutboxEntry:
     headers: dict[str, str]
 
 
-def _provenance_json(row: Row) -> dict[str, Any]:
-    return {k: [p.department, p.event_id, p.event_time_ms] for k, p in row.provenance.items()}
+def _state_json(row: Row) -> dict[str, Any]:
+    provenance = {k: [p.department, p.event_id, p.event_time_ms] for k, p in row.provenance.items()}
+    return {"values": dict(row.values), "provenance": provenance}
 
 
-def _row(view_row: ViewRow) -> Row:
-    provenance = {k: Provenance(d, e, int(t)) for k, (d, e, t) in view_row.provenance.items()}
-    return Row(view_row.key, dict(view_row.data), provenance)
+def _stored(view_row: ViewRow) -> StoredRow:
+    state = view_row.state or {}
+    provenance = {
+        k: Provenance(d, e, int(t)) for k, (d, e, t) in state.get("provenance", {}).items()
+    }
+    row = Row(view_row.key, dict(state.get("values", {})), provenance)
+    record = dict(view_row.data) if view_row.data or view_row.visible else None
+    return StoredRow(
+        row, record, dict(view_row.provenance), view_row.community_code, view_row.visible
+    )
 
 
 def load_rows(session: Session, view: str, keys: Iterable[str]) -> dict[str, StoredRow]:
@@ -51,8 +51,14 @@ def load_rows(session: Session, view: str, keys: Iterable[str]) -> dict[str, Sto
         chunk = wanted[start : start + 500]
         query = sa.select(ViewRow).where(ViewRow.view == view, ViewRow.key.in_(chunk))
         for stored in session.scalars(query):
-            found[stored.key] = StoredRow(_row(stored), stored.visible, stored.community_code)
+            found[stored.key] = _stored(stored)
     return found
+
+
+def keys_in_community(session: Session, view: str, community: str) -> list[str]:
+    """Keys of every stored row of ``view`` in a community, shown or not."""
+    query = sa.select(ViewRow.key).where(ViewRow.view == view, ViewRow.community_code == community)
+    return list(session.scalars(query))
 
 
 def _upsert(
@@ -72,7 +78,8 @@ def _upsert(
 
 
 def save_rows(session: Session, view: str, rows: Sequence[StoredRow]) -> None:
-    """Insert or replace rows of ``view`` in one statement."""
+    """Insert or replace rows of ``view`` in one statement (the last of a key wins)."""
+    rows = list({s.row.key: s for s in rows}.values())
     _upsert(
         session,
         ViewRow.__table__,
@@ -82,8 +89,9 @@ def save_rows(session: Session, view: str, rows: Sequence[StoredRow]) -> None:
                 "key": s.row.key,
                 "community_code": s.community_code,
                 "visible": s.visible,
-                "data": dict(s.row.values),
-                "provenance": _provenance_json(s.row),
+                "data": s.record or {},
+                "provenance": dict(s.provenance),
+                "state": _state_json(s.row),
             }
             for s in rows
         ],
@@ -155,4 +163,27 @@ def visible_row(session: Session, view: str, key: str) -> ViewRow | None:
 def conflicts_for(session: Session, view: str, key: str) -> list[MergeConflict]:
     """Conflicts recorded against a row."""
     query = sa.select(MergeConflict).where(MergeConflict.view == view, MergeConflict.key == key)
+    return list(session.scalars(query))
+
+
+def save_snapshots(
+    session: Session, taken_at: datetime, situations: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Keep each community's latest situation of the hour ``taken_at`` (replaces earlier ones)."""
+    _upsert(
+        session,
+        SituationSnapshot.__table__,
+        [{"community_code": c, "taken_at": taken_at, "data": data} for c, data in situations],
+        ["community_code", "taken_at"],
+        update=True,
+    )
+
+
+def snapshots(session: Session, community: str, since: datetime) -> list[SituationSnapshot]:
+    """A community's hourly situations since ``since``, oldest first."""
+    query = (
+        sa.select(SituationSnapshot)
+        .where(SituationSnapshot.community_code == community, SituationSnapshot.taken_at >= since)
+        .order_by(SituationSnapshot.taken_at)
+    )
     return list(session.scalars(query))

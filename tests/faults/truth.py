@@ -35,13 +35,20 @@ def updates_of(events: Iterable[Event], catalog: Catalog) -> list[Update]:
     updates: list[Update] = []
     for event in events:
         contract = catalog.event(event.department, event.event)
-        updates += rules.updates_for(contract.full_name, event.department, event.record)
+        updates += rules.updates_for(
+            contract.full_name, event.department, contract.key_field, event.record
+        )
     return updates
 
 
 def fold(updates: Iterable[Update], view: str = "resident_profile") -> Truth:
-    """The view rows and conflicts ``updates`` make, in whatever order they arrive."""
+    """The view rows and conflicts ``updates`` make, in whatever order they arrive.
+
+    Rows are as stored: a shown row's record fields and the provenance of those with a
+    value; a hidden row keeps neither.
+    """
     spec = rules.VIEWS[view]
+    shown = [n for n in spec.owners if "/" not in n and n not in spec.hidden]
     newest: dict[str, dict[str, tuple[Provenance, Any]]] = {}
     conflicts: set[ConflictKey] = set()
     for update in updates:
@@ -54,11 +61,16 @@ def fold(updates: Iterable[Update], view: str = "resident_profile") -> Truth:
                 fields[name] = (update.source, value)
     rows: Rows = {}
     for key, fields in newest.items():
-        data = {name: value for name, (_, value) in fields.items()}
+        if not fields.get("registered", (None, None))[1]:
+            rows[key] = (False, {}, {})
+            continue
+        data = {name: fields[name][1] if name in fields else None for name in shown}
         provenance = {
-            name: [p.department, p.event_id, p.event_time_ms] for name, (p, _) in fields.items()
+            name: [p.department, p.event_id, p.event_time_ms]
+            for name, (p, value) in fields.items()
+            if name in shown and value is not None
         }
-        rows[key] = (spec.visible(data), data, provenance)
+        rows[key] = (True, data, provenance)
     return Truth(rows, frozenset(conflicts))
 
 
@@ -66,9 +78,11 @@ def _writes(
     update: Update, owners: Mapping[str, str], conflicts: set[ConflictKey]
 ) -> dict[str, Any]:
     if update.erase:
-        return dict.fromkeys(owners)
+        return dict.fromkeys(n for n in owners if "/" not in n)
     owned = {}
     for name, value in update.values.items():
+        if "/" in name:
+            continue  # merge state of a family (freshness, orders): never part of the record
         if owners[name] == update.source.department:
             owned[name] = value
         else:

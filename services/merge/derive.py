@@ -1,0 +1,136 @@
+"""What one row's state means for other rows: pure functions over merge state.
+
+A resident contributes entries to the household of its dwelling (its membership, and the
+quarantine orders served there); residents, households and alerts each count towards
+their community. The worker applies the difference between a row's contributions before
+and after a batch, in the batch's transaction, so derived state equals a function of the
+rows' final state however the events were ordered or repeated.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from services.merge.merge import Provenance, Row
+from services.merge.rules import FRESH, HOSTED, MEMBER, QUARANTINE, WATER
+
+Contributions = dict[str, dict[str, Any]]  # dwelling_id -> {entry name: value}
+Counts = dict[str, Counter[str]]  # community_code -> figure -> count
+
+
+def family(row: Row, name: str) -> dict[str, Any]:
+    """The live entries of a ``name/<id>`` family, by id (cleared entries left out)."""
+    prefix = name + "/"
+    return {
+        k[len(prefix) :]: v for k, v in row.values.items() if k.startswith(prefix) and v is not None
+    }
+
+
+def provenance_of(row: Row, name: str) -> list[Any] | None:
+    """A field's provenance as stored: [department, event_id, event_time_ms]."""
+    p = row.provenance.get(name)
+    return None if p is None else [p.department, p.event_id, p.event_time_ms]
+
+
+def resident_visible(row: Row) -> bool:
+    """A resident is shown once registered and until deregistered."""
+    return bool(row.values.get("registered"))
+
+
+def household_contributions(row: Row) -> Contributions:
+    """The entries a resident puts into households: membership, and quarantines served there."""
+    if not resident_visible(row):
+        return {}
+    values = row.values
+    home = values.get("dwelling_id")
+    out: Contributions = {}
+    if home:
+        out.setdefault(home, {})[f"{MEMBER}/{row.key}"] = {
+            "community_code": values.get("community_code"),
+            "elderly_living_alone": values.get("elderly_living_alone"),
+            "health_status": values.get("health_status"),
+            "health_source": provenance_of(row, "health_status"),
+        }
+    for quarantine_id, order in family(row, QUARANTINE).items():
+        served = order["dwelling_id"] or (home if order["kind"] == "HOME" else None)
+        if served:
+            out.setdefault(served, {})[f"{HOSTED}/{quarantine_id}"] = {
+                "person_key": row.key,
+                "kind": order["kind"],
+                "starts_at": order["starts_at"],
+                "planned_end_at": order["planned_end_at"],
+                "source": provenance_of(row, f"{QUARANTINE}/{quarantine_id}"),
+            }
+    return out
+
+
+def resident_counts(row: Row) -> Counts:
+    """What a resident counts for in its community's situation."""
+    community = row.values.get("community_code")
+    if not resident_visible(row) or not community:
+        return {}
+    counts: Counter[str] = Counter(residents=1)
+    if row.values.get("elderly_living_alone"):
+        counts["elderly_living_alone"] += 1
+    if row.values.get("disability_grade") not in (None, "NONE"):
+        counts["disabled_residents"] += 1
+    if row.values.get("health_status"):
+        counts[f"health/{row.values['health_status']}"] += 1
+    return {community: counts}
+
+
+def household_counts(record: Mapping[str, Any] | None) -> Counts:
+    """What a household's rendered record counts for in its community's situation."""
+    if record is None or not record.get("community_code"):
+        return {}
+    counts: Counter[str] = Counter()
+    if record["resident_count"] > 0:
+        counts["households"] += 1
+    if record["quarantined"]:
+        counts["quarantined_households"] += 1
+    counts["pending_deliveries"] += record["open_delivery_count"]
+    return {record["community_code"]: counts}
+
+
+def alert_counts(alerts: Mapping[str, Mapping[str, Any]]) -> Counts:
+    """Open alerts by community and type."""
+    out: Counts = {}
+    for alert in alerts.values():
+        if alert.get("community_code"):
+            out.setdefault(alert["community_code"], Counter())[f"alerts/{alert['alert_type']}"] += 1
+    return out
+
+
+def add_counts(total: Counts, counts: Counts, sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) ``counts`` into ``total``."""
+    for community, figures in counts.items():
+        into = total.setdefault(community, Counter())
+        for figure, n in figures.items():
+            into[figure] += sign * n
+
+
+def freshness(row: Row) -> dict[str, int]:
+    """The newest event time seen from each department about this row's subject."""
+    return {name: int(value) for name, value in family(row, FRESH).items()}
+
+
+def water(row: Row) -> tuple[float | None, int | None, int | None, list[Any] | None]:
+    """(latest register value, latest reading time, last water use, its provenance) of a dwelling.
+
+    With several water meters, the dwelling's water was last used when any of them last
+    went up; the value shown is that of the meter read most recently.
+    """
+    meters = family(row, WATER)
+    if not meters:
+        return None, None, None, None
+    latest_id = max(meters, key=lambda m: (meters[m][2], m))
+    used_id = max(meters, key=lambda m: (meters[m][1], m))
+    value, _, read_at = meters[latest_id]
+    return value, read_at, meters[used_id][1], provenance_of(row, f"{WATER}/{used_id}")
+
+
+def provenance_json(source: Provenance) -> list[Any]:
+    """Stored form of a provenance."""
+    return [source.department, source.event_id, source.event_time_ms]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the view store (views, outbox, conflicts, snapshots, registry)."""
