@@ -17,7 +17,8 @@ from services.api.readers import Authorize, open_to_everyone
 from services.api.situation_routes import situation_routes
 from services.api.subscribe_routes import subscribe_routes
 from services.api.subscriptions import HubConfig, SubscriptionHub
-from services.merge.rules import VIEWS
+from services.merge.records import KEY_FIELDS
+from services.merge.rules import VIEW_NAMES
 from services.metrics import SubscriptionMetrics
 from services.settings import Settings
 from services.topics import topic_specs
@@ -51,8 +52,8 @@ def live_api(
     config = HubConfig(
         bootstrap=settings.bootstrap,
         kafka_options=settings.kafka_options(),
-        topics={view: topics[serde.catalog.view(view).topic] for view in VIEWS},
-        key_fields={view: spec.key_field for view, spec in VIEWS.items()},
+        topics={view: topics[serde.catalog.view(view).topic] for view in VIEW_NAMES},
+        key_fields={view: KEY_FIELDS[view] for view in VIEW_NAMES},
         buffer_size=settings.subscribe_buffer,
     )
     hub = SubscriptionHub(config, serde, SubscriptionMetrics(registry))

@@ -1,8 +1,9 @@
 """``GET /views/community_situation/{code}/history?days=7``: the series the dashboard draws.
 
-Points are the stored snapshots of the last ``days`` days, oldest first, then the current
-row: ``{"taken_at", "quarantined_households", "open_alerts", "open_alerts_by_type",
-"health_status_counts", "residents"}`` (``open_alerts`` is the sum over alert types).
+Points are the hourly snapshots of the last ``days`` days (``situation_snapshot``, kept
+by the merge worker), oldest first, then the current row: ``{"taken_at" (epoch ms),
+"residents", "quarantined_households", "open_alerts" (summed over alert types),
+"open_alerts_by_type", "health_status_counts"}``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from starlette.routing import Route
 
 from services.api.readers import Authorize
 from services.merge.records import json_record
-from services.store.snapshots import situation_history
-from services.store.views import visible_row
+from services.merge.rules import to_millis
+from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
 MAX_DAYS = 31
@@ -52,9 +53,7 @@ def _days(text: str) -> int:
 
 def _points(engine: sa.Engine, code: str, since: datetime, now: datetime) -> list[dict[str, Any]]:
     with Session(engine) as session:
-        points = [
-            point(taken_at, data) for taken_at, data in situation_history(session, code, since)
-        ]
+        points = [point(s.taken_at, s.data) for s in snapshots(session, code, since)]
         row = visible_row(session, VIEW, code)
         if row is not None:
             points.append(point(now, json_record(VIEW, row.key, row.data, row.provenance)))
@@ -66,9 +65,7 @@ def point(taken_at: datetime, record: Mapping[str, Any]) -> dict[str, Any]:
     by_type = {str(k): int(v) for k, v in (record.get("open_alerts") or {}).items()}
     return {
         # SQLite hands timestamps back without a zone; they are stored in UTC.
-        "taken_at": (taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC))
-        .astimezone(UTC)
-        .isoformat(),
+        "taken_at": to_millis(taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)),
         "residents": int(record.get("residents") or 0),
         "quarantined_households": int(record.get("quarantined_households") or 0),
         "open_alerts": sum(by_type.values()),

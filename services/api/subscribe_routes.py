@@ -24,7 +24,7 @@ from services.api import sse
 from services.api.event_ids import EventIdError, parse_position
 from services.api.readers import Authorize, Reader
 from services.api.subscriptions import Subscription, SubscriptionError, SubscriptionHub
-from services.merge.rules import VIEWS
+from services.merge.rules import VIEW_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: fl
 
     async def subscribe(request: Request) -> Response:
         view = request.path_params["view"]
-        if view not in VIEWS:
-            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEWS)}")
+        if view not in VIEW_NAMES:
+            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEW_NAMES)}")
         reader = await authorize(request, view)
         last_event_id = request.headers.get("last-event-id", "").strip()
         try:

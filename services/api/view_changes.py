@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from schemas.serde import Serde
-from services.merge.rules import VIEWS
+from services.merge.records import KEY_FIELDS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROVENANCE = "provenance"
@@ -52,7 +52,7 @@ def decode_change(serde: Serde, view: str, message: TopicRecord) -> Change:
     text_key = (message.key or b"").decode("utf-8")
     if value is None:
         # A community's own row (community_situation) is keyed by its code.
-        community = text_key if VIEWS[view].key_field == "community_code" else None
+        community = text_key if KEY_FIELDS[view] == "community_code" else None
         return Change(view, partition, offset, text_key, None, None, community)
     decoded = serde.decode(serde.catalog.view(view), value)
     record = render_record(view, text_key, decoded)
@@ -63,10 +63,11 @@ def decode_change(serde: Serde, view: str, message: TopicRecord) -> Change:
 
 
 def render_record(view: str, key: str, avro: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON record of a decoded view record, shaped as ``GET /views/{view}/{key}`` renders
-    a stored row: the contract's fields, timestamps and dates as ISO strings, and provenance
-    as ``{department, event_id, event_time_ms}`` per field."""
-    key_field = VIEWS[view].key_field
+    """The JSON record of a decoded view record, as ``GET /views/{view}/{key}`` renders the
+    stored row (``services.merge.records``): the contract's fields, timestamps in epoch
+    milliseconds, dates as ISO strings, provenance as ``{department, event_id,
+    event_time_ms}`` per field."""
+    key_field = KEY_FIELDS[view]
     values = {k: _json_value(v) for k, v in avro.items() if k not in (PROVENANCE, key_field)}
     provenance = {
         name: {
@@ -84,9 +85,9 @@ def _millis(moment: datetime) -> int:
 
 
 def _json_value(value: Any) -> Any:
-    """JSON-native values, as the view store keeps them (``services.merge.rules``)."""
+    """JSON-native values, as the view store keeps them."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return _millis(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
