@@ -48,3 +48,14 @@ class MemoryViews:
     def shown(self, view: str) -> dict[str, Stored]:
         """Only the rows the view shows."""
         return {k: v for k, v in self.records(view).items() if v[0]}
+
+
+VIEWS = ("resident_profile", "household", "community_situation", "alert")
+
+
+def pure_views(updates: list[Update], batch: int = 500) -> dict[str, dict[str, Stored]]:
+    """What the pure merge makes of ``updates`` in every view: the rows each view shows."""
+    memory = MemoryViews()
+    for start in range(0, len(updates), batch):
+        memory.merge(updates[start : start + batch])
+    return {view: memory.shown(view) for view in VIEWS}

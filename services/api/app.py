@@ -26,8 +26,8 @@ from schemas.serde import Serde
 from services.api.live import live_api
 from services.api.registry_routes import registry_routes
 from services.broker import answers_metadata
+from services.merge.records import KEY_FIELDS as VIEWS
 from services.merge.records import json_record
-from services.merge.rules import VIEWS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings

@@ -58,6 +58,12 @@ def add_admin_commands(sub: Any) -> None:
     get.add_argument("view")
     get.add_argument("key")
     get.set_defaults(handler=cmd_views_get)
+    conflicts = views_sub.add_parser(
+        "conflicts", help="writes by a department that does not own the field, never applied"
+    )
+    conflicts.add_argument("view")
+    conflicts.add_argument("key")
+    conflicts.set_defaults(handler=cmd_views_conflicts)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,6 +134,27 @@ def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:
     from services.deploy_manifests import main as render
 
     return render(args.args)
+
+
+def cmd_views_conflicts(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the conflicts recorded against one view row, oldest first, as JSON lines."""
+    from sqlalchemy.orm import Session
+
+    from services.store.database import create_engine
+    from services.store.views import conflicts_for
+
+    with Session(create_engine(settings.database_url)) as session:
+        found = sorted(conflicts_for(session, args.view, args.key), key=lambda c: c.event_time_ms)
+        for c in found:
+            line = {
+                "field": c.field,
+                "owner": c.owner,
+                "department": c.department,
+                "event_id": c.event_id,
+                "event_time_ms": c.event_time_ms,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+    return 0
 
 
 def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:

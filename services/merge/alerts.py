@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.merge.derive import family, resident_visible
+from services.merge.derive import family, provenance_of, resident_visible
 from services.merge.merge import Row
 from services.merge.rules import DELIVERY, HOSTED, MEMBER
 
@@ -64,7 +64,7 @@ def welfare_checks(household: Mapping[str, Any], members: Mapping[str, Any]) -> 
     if used_at is None or read_at is None or read_at - used_at < WELFARE_SILENCE_MS:
         return []
     hours = (read_at - used_at) // 3_600_000
-    since = datetime.fromtimestamp(used_at / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    since = _time(used_at)
     return [
         _alert(
             "WELFARE_CHECK",
@@ -103,17 +103,17 @@ def isolation_risk(household: Mapping[str, Any], hosted: Mapping[str, Any]) -> l
 def quarantine_deliveries(
     household: Mapping[str, Any], deliveries: Mapping[str, Any]
 ) -> list[Alert]:
-    """A delivery requested by a quarantined household stays open until fulfilled."""
+    """A delivery requested by a quarantined household stays open until fulfilled.
+
+    It follows the household's quarantine state, not the request's ``for_quarantine``
+    flag (informational, as the DeliveryRequested contract says).
+    """
+    if not household.get("quarantined"):
+        return []
     alerts = []
     for delivery_id, request in sorted(deliveries.items()):
-        if not (request["for_quarantine"] or household.get("quarantined")):
-            continue
         due = request.get("due_at")
-        when = (
-            f", due {datetime.fromtimestamp(due / 1000, UTC).strftime('%Y-%m-%d %H:%M UTC')}"
-            if due is not None
-            else ""
-        )
+        when = f", due {_time(due)}" if due is not None else ""
         alerts.append(
             _alert(
                 "QUARANTINE_DELIVERY",
@@ -122,11 +122,15 @@ def quarantine_deliveries(
                 household,
                 request["requested_at"],
                 f"delivery to a quarantined household not yet fulfilled{when}",
-                household.get("provenance", {}).get(f"open_deliveries/{delivery_id}"),
+                request.get("source"),
                 delivery_id=delivery_id,
             )
         )
     return alerts
+
+
+def _time(millis: int) -> str:
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def red_status(
@@ -151,10 +155,14 @@ def red_status(
 def household_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Alert]:
     """Every alert the state of one dwelling (and the residents in it) calls for."""
     members = family(state, MEMBER)
+    deliveries = {
+        delivery_id: {**request, "source": provenance_of(state, f"{DELIVERY}/{delivery_id}")}
+        for delivery_id, request in family(state, DELIVERY).items()
+    }
     alerts = [
         *welfare_checks(household, members),
         *isolation_risk(household, family(state, HOSTED)),
-        *quarantine_deliveries(household, family(state, DELIVERY)),
+        *quarantine_deliveries(household, deliveries),
     ]
     for person_key, member in sorted(members.items()):
         alerts += red_status(person_key, member, household)

@@ -9,7 +9,7 @@ the batch, so derived state is exact however events are ordered, repeated or rep
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -88,9 +88,19 @@ class BatchResult:
 
 
 def _merge(
-    spec: ViewSpec, before: Mapping[str, StoredRow], updates: Iterable[Update], out: BatchResult
+    spec: ViewSpec,
+    before: Mapping[str, StoredRow],
+    updates: Iterable[Update],
+    out: BatchResult,
+    *,
+    touched: dict[str, int],
+    on_change: Callable[[Row], None] | None = None,
 ) -> dict[str, Row]:
-    """Apply ``updates`` to the rows of ``spec``; returns the rows' new states by key."""
+    """Apply ``updates`` to the rows of ``spec``; returns the rows' new states by key.
+
+    ``touched`` gets the newest event time that changed each row; ``on_change`` sees the
+    row after every change, as if the batch were merged one event at a time.
+    """
     state = {k: s.row for k, s in before.items()}
     for update in updates:
         result = apply(state.get(update.key) or empty_row(update.key), update, spec.ownership)
@@ -98,6 +108,9 @@ def _merge(
         if result.changed:
             state[update.key] = result.row
             out.applied.append(update)
+            touched[update.key] = max(touched.get(update.key, 0), update.source.event_time_ms)
+            if on_change is not None:
+                on_change(result.row)
         elif not result.conflicts:
             out.unchanged.append(update)
     return state
@@ -183,11 +196,23 @@ class _Batch:
         self.c_after: dict[str, Row] = {}
         self.opened: dict[str, Alert] = {}
         self.closed: dict[str, Alert] = {}
+        # Newest event time that changed a resident, a household (or what its residents
+        # contribute to it), a community: when a cleared alert was closed.
+        self.r_touched: dict[str, int] = {}
+        self.h_touched: dict[str, int] = {}
+        self.c_touched: dict[str, int] = {}
 
     def residents(self, updates: list[Update]) -> None:
         """Merge resident events; collect what changed residents contribute elsewhere."""
         before = self.reader.rows(RESIDENT_PROFILE.name, {u.key for u in updates})
-        self.r_after = _merge(RESIDENT_PROFILE, before, updates, self.out)
+        self.r_after = _merge(
+            RESIDENT_PROFILE,
+            before,
+            updates,
+            self.out,
+            touched=self.r_touched,
+            on_change=self._resident_fresh,
+        )
         for key, row in self.r_after.items():
             old = before[key].row if key in before else empty_row(key)
             if row == old:
@@ -195,24 +220,32 @@ class _Batch:
             shown = records.resident_record(row)
             community = row.values.get("community_code")
             _save(self.out, RESIDENT_PROFILE.name, before.get(key), _stored(row, shown, community))
-            for dwelling, contributed in household_contributions(old).items():
+            old_homes = household_contributions(old)
+            new_homes = household_contributions(row)
+            for dwelling, contributed in old_homes.items():
                 self.removed[dwelling].update(contributed)
-            for dwelling, contributed in household_contributions(row).items():
+            for dwelling, contributed in new_homes.items():
                 self.entries[dwelling].update(contributed)
+            for dwelling in old_homes.keys() | new_homes.keys():
+                _touch(self.h_touched, dwelling, self.r_touched.get(key, 0))
             add_counts(self.counts, resident_counts(old), -1)
             add_counts(self.counts, resident_counts(row), 1)
-            if community:
-                _merge_fresh(self.fresh[str(community)], freshness(row))
             self.homeless[key] = (
                 alert_rules.homeless_alerts(old),
                 alert_rules.homeless_alerts(row),
             )
 
+    def _resident_fresh(self, row: Row) -> None:
+        """Credit a resident's freshness to the community it is in after each change."""
+        community = row.values.get("community_code")
+        if community:
+            _merge_fresh(self.fresh[str(community)], freshness(row))
+
     def households(self, updates: list[Update]) -> None:
         """Merge household events, then apply what residents contribute."""
         contributed = set(self.entries) | set(self.removed)
         self.h_before = self.reader.rows(HOUSEHOLD.name, {u.key for u in updates} | contributed)
-        self.h_after = _merge(HOUSEHOLD, self.h_before, updates, self.out)
+        self.h_after = _merge(HOUSEHOLD, self.h_before, updates, self.out, touched=self.h_touched)
         for dwelling in contributed:
             row = self.h_after.get(dwelling) or empty_row(dwelling)
             gone = self.removed[dwelling] - set(self.entries[dwelling])
@@ -228,7 +261,9 @@ class _Batch:
                 if community:
                     keys.add(community)
         self.c_before = self.reader.rows(COMMUNITY_SITUATION.name, keys)
-        self.c_after = _merge(COMMUNITY_SITUATION, self.c_before, updates, self.out)
+        self.c_after = _merge(
+            COMMUNITY_SITUATION, self.c_before, updates, self.out, touched=self.c_touched
+        )
         for key in keys - self.c_after.keys():
             self.c_after[key] = empty_row(key)
 
@@ -263,9 +298,11 @@ class _Batch:
             if community:
                 _merge_fresh(self.fresh[community], freshness(row))
             old_alerts = _household_alerts(before.row if before else empty_row(key), old_shown)
-            self._alert_diff(old_alerts, _household_alerts(row, shown), _newest_time(row))
+            when = self.h_touched.get(key) or _newest_time(row)
+            self._alert_diff(old_alerts, _household_alerts(row, shown), when)
         for key, (old_alerts, new_alerts) in self.homeless.items():
-            self._alert_diff(old_alerts, new_alerts, _newest_time(self.r_after[key]))
+            when = self.r_touched.get(key) or _newest_time(self.r_after[key])
+            self._alert_diff(old_alerts, new_alerts, when)
 
     def _alert_diff(
         self, old: Mapping[str, Alert], new: Mapping[str, Alert], closed_at: int
@@ -296,17 +333,17 @@ class _Batch:
             if alert_id in self.opened:
                 continue  # cleared for one subject, raised for another (a resident moved)
             shown = _alert_record(alert)
+            subject = alert["subject_key"] if alert["subject_kind"] == "PERSON" else None
+            person = self.r_after.get(subject) if subject else None
+            erased = person is not None and not person.values.get("registered")
+            # A closed alert is kept, hidden, as history; a person who left takes theirs along.
+            kept = None if erased else shown
             self.out.rows[ALERT_VIEW].append(
-                _stored(empty_row(alert_id), shown, alert["community_code"], visible=False)
+                _stored(empty_row(alert_id), kept, alert["community_code"], visible=False)
             )
             if alert_id not in before:
                 self.out.new_rows += 1
-            person = (
-                self.r_after.get(alert["subject_key"])
-                if alert["subject_kind"] == "PERSON"
-                else None
-            )
-            if person is None or person.values.get("registered"):
+            if not erased:
                 # Live subscribers see the closure before the tombstone compacts it away.
                 self.out.changes.append(Change(ALERT_VIEW, alert_id, shown))
             self.out.changes.append(Change(ALERT_VIEW, alert_id, None))
@@ -325,6 +362,10 @@ class _Batch:
                 continue
             shown = records.community_record(row)
             _save(self.out, COMMUNITY_SITUATION.name, before, _stored(row, shown, community))
+
+
+def _touch(times: dict[str, int], key: str, millis: int) -> None:
+    times[key] = max(times.get(key, 0), millis)
 
 
 def _merge_fresh(into: dict[str, int], fresh: Mapping[str, int]) -> None:

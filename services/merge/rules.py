@@ -215,8 +215,10 @@ def _delivery_fulfilled(r: Mapping[str, Any]) -> list[Write]:
 def _meter_reading(r: Mapping[str, Any]) -> list[Write]:
     if r["kind"] != "WATER":
         return []
-    read_at = to_millis(r["read_at"])
-    reading = [float(r["value"]), read_at, read_at]
+    # Ordered by event_time (when the utility received it), as the contract says; read_at
+    # is the meter's own clock, which drifts and is reset.
+    received = to_millis(r["event_time"])
+    reading = [float(r["value"]), received, received]
     return [(HOUSEHOLD.name, r["dwelling_id"], {f"{WATER}/{r['meter_id']}": reading})]
 
 

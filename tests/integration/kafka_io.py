@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
@@ -75,3 +76,14 @@ def view_rows(
             return {r.key: (r.visible, dict(r.data), dict(r.provenance)) for r in rows}
     finally:
         engine.dispose()
+
+
+VIEWS = ("resident_profile", "household", "community_situation", "alert")
+
+
+def shown_rows(database_url: str) -> dict[str, dict[str, Any]]:
+    """The rows each of the four views shows, as stored: key -> (True, data, provenance)."""
+    return {
+        view: {k: row for k, row in view_rows(database_url, view).items() if row[0]}
+        for view in VIEWS
+    }

@@ -1,0 +1,168 @@
+"""All four views through the real broker and a real worker, on SQLite and PostgreSQL.
+
+The demo community's events are delivered in order to one hub and shuffled, with 10%
+repeated, to another; both must hold exactly the rows the pure merge gives. Then a
+deregistration must take the resident out of every view and count, with tombstones on
+the view topics, and a department writing a field it does not own must leave a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from connectors.base import Event
+from services.store.models import MergeConflict
+from tests.conftest import POSTGRES_URL, Hub
+from tests.demo_events import demo_events, updates_of
+from tests.integration.kafka_io import read_topic, shown_rows
+from tests.integration.test_pipeline import _deliver
+from tests.memory_views import pure_views
+
+pytestmark = pytest.mark.integration
+
+
+def expected_views(events: list[Event]) -> dict[str, dict[str, Any]]:
+    """What the pure merge makes of the events."""
+    return pure_views(updates_of(events))
+
+
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another fresh database of the same kind as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    name = f"datong_t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@dataclass
+class Delivered:
+    hub: Hub
+    events: list[Event]
+    expected: dict[str, dict[str, Any]]
+
+
+def _converged(hub: Hub, expected: dict[str, dict[str, Any]]) -> None:
+    url = hub.env["DATONG_DATABASE_URL"]
+    hub.wait_for(lambda: shown_rows(url) == expected, "the views to equal the pure merge", 120)
+
+
+def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reaches_all(
+    start_broker: Callable[[], str],
+    database_url: str,
+    second_database_url: str,
+    make_hub: Callable[..., Hub],
+) -> None:
+    events = list(demo_events()[1])
+    expected = expected_views(events)
+    rng = random.Random(5)
+    shuffled = events + rng.sample(events, len(events) // 10)
+    rng.shuffle(shuffled)
+
+    in_order = make_hub(start_broker(), second_database_url)
+    hub = make_hub(start_broker(), database_url)
+    for target, delivery in ((in_order, events), (hub, shuffled)):
+        _deliver(target, delivery)
+        target.start("worker")
+    _converged(in_order, expected)
+    _converged(hub, expected)
+
+    _erasure_reaches_every_view(hub, events, expected)
+    _a_field_written_by_its_non_owner_is_a_conflict(hub, events)
+
+
+def _erasure_reaches_every_view(
+    hub: Hub, events: list[Event], expected: dict[str, dict[str, Any]]
+) -> None:
+    alert_id, (_, welfare, _) = next(
+        (k, row) for k, row in expected["alert"].items() if row[1]["alert_type"] == "WELFARE_CHECK"
+    )
+    person = welfare["subject_key"]
+    registration = next(e for e in events if e.event == "resident-registered" and e.key == person)
+    out = Event(
+        "public-security",
+        "resident-deregistered",
+        person,
+        {
+            "event_id": "public-security:erasure-1",
+            "event_time": registration.record["event_time"] + timedelta(days=400),
+            "department": "public-security",
+            "person_key": person,
+            "reason": "ERASURE_REQUEST",
+        },
+    )
+    _deliver(hub, [out])
+    after = expected_views([*events, out])
+    _converged(hub, after)
+    assert person not in after["resident_profile"]
+    assert alert_id not in after["alert"]
+    assert all(person not in h[1]["resident_person_keys"] for h in after["household"].values())
+    ((community, (_, situation, _)),) = expected["community_situation"].items()
+    assert after["community_situation"][community][1]["residents"] == situation["residents"] - 1
+
+    bootstrap = hub.env["DATONG_KAFKA_BOOTSTRAP"]
+    for topic, key in (("view.resident_profile", person), ("view.alert", alert_id)):
+        records = [r for r in read_topic(bootstrap, topic, expect=1) if r.key == key.encode()]
+        assert records and records[-1].value is None, f"a tombstone for {key} on {topic}"
+
+
+def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event]) -> None:
+    url = hub.env["DATONG_DATABASE_URL"]
+    person, (_, profile, _) = next(iter(shown_rows(url)["resident_profile"].items()))
+    report = {
+        "event_id": "grid:conflict-1",
+        "event_time": events[-1].record["event_time"] + timedelta(days=1),
+        "department": "grid",
+        "community_code": profile["community_code"],
+        "report_id": "R-conflict-1",
+        "grid_id": "G-01",
+        "kind": "VISIT",
+        "dwelling_id": "FW-elsewhere",
+        "person_key": person,
+        "summary": "resident found at another dwelling",
+        "follow_up_required": True,
+    }
+    _deliver(hub, [Event("grid", "grid-report-filed", profile["community_code"], report)])
+
+    def conflicts() -> list[tuple[str, str, str]]:
+        engine = sa.create_engine(url)
+        with Session(engine) as session:
+            found = [
+                (c.field, c.owner, c.department)
+                for c in session.scalars(
+                    sa.select(MergeConflict).where(MergeConflict.key == person)
+                )
+            ]
+        engine.dispose()
+        return found
+
+    assert hub.wait_for(conflicts, "the conflict to be recorded") == [
+        ("dwelling_id", "public-security", "grid")
+    ]
+    assert shown_rows(url)["resident_profile"][person][1] == profile
+    log = hub.tmp / f"views-{len(hub.processes)}.log"
+    assert hub.start("views", "conflicts", "resident_profile", person).wait(60) == 0
+    (line,) = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    assert (line["field"], line["owner"], line["department"]) == (
+        "dwelling_id",
+        "public-security",
+        "grid",
+    )

@@ -1,0 +1,902 @@
+"""Alert rules: each rule over view state, opening and closing, then through the batch merge."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import fastavro
+import pytest
+import sqlalchemy
+
+from schemas.catalog import Catalog
+from schemas.registry import SqlRegistry
+from schemas.serde import Serde
+from services.merge import alerts, records, rules
+from services.merge.alerts import Alert
+from services.merge.derive import household_contributions
+from services.merge.merge import Row, Update, apply, empty_row
+from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
+from tests.memory_views import MemoryViews
+
+CATALOG = Catalog.load()
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+ELDER = "e1" * 32
+SPOUSE = "5a" * 32
+CHILD = "c4" * 32
+LODGER = "10" * 32  # registered without a dwelling
+HOME = "D-0101"
+ELSEWHERE = "D-0202"
+COMMUNITY = "C001"
+GRID = "G-07"
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def ms(hours: float) -> int:
+    return rules.to_millis(at(hours))
+
+
+# --- factories: decoded source events (checked against their contracts) -> updates ----------
+
+
+def event(full_name: str, when: datetime, tag: str = "", **fields: Any) -> list[Update]:
+    """The updates of one source event; the record must fit its source contract."""
+    contract = CATALOG.by_name(full_name)
+    assert contract.department is not None
+    key = fields[contract.key_field]
+    record = {
+        "event_id": f"{contract.name}:{key}:{tag}:{when.isoformat()}",
+        "event_time": when,
+        "department": contract.department,
+        **fields,
+    }
+    fastavro.validate(record, contract.parsed, raise_errors=True)
+    return rules.updates_for(full_name, contract.department, contract.key_field, record)
+
+
+def registered(
+    person: str, when: datetime, dwelling: str | None = HOME, *, community: str = COMMUNITY
+) -> list[Update]:
+    return event(
+        "gov.public_security.ResidentRegistered",
+        when,
+        person_key=person,
+        community_code=community,
+        dwelling_id=dwelling,
+        address="幸福里3号楼1单元101",
+        household_no="H0001",
+        name_masked="张*",
+        gender="FEMALE",
+        birth_date=date(1940, 5, 1),
+        phone_masked=None,
+    )
+
+
+def moved(
+    person: str, when: datetime, dwelling: str | None, *, community: str = COMMUNITY
+) -> list[Update]:
+    return event(
+        "gov.public_security.ResidentMoved",
+        when,
+        person_key=person,
+        dwelling_id=dwelling,
+        community_code=community,
+        address=None,
+    )
+
+
+def deregistered(person: str, when: datetime) -> list[Update]:
+    return event(
+        "gov.public_security.ResidentDeregistered", when, person_key=person, reason="DEATH"
+    )
+
+
+def health(person: str, status: str, when: datetime) -> list[Update]:
+    return event(
+        "gov.health.HealthStatusChanged", when, person_key=person, status=status, reason=None
+    )
+
+
+def assessed(
+    person: str, when: datetime, living_alone: bool = True, *, disability: str = "NONE"
+) -> list[Update]:
+    return event(
+        "gov.civil_affairs.CareNeedAssessed",
+        when,
+        person_key=person,
+        elderly_living_alone=living_alone,
+        disability_grade=disability,
+        subsistence_allowance=False,
+        subsistence_allowance_fen=None,
+        next_review_date=None,
+    )
+
+
+def dwelling(
+    when: datetime,
+    rooms: int = 1,
+    separate_bathroom: bool = False,
+    dwelling_id: str = HOME,
+    *,
+    community: str = COMMUNITY,
+    building: str = "3号楼",
+) -> list[Update]:
+    return event(
+        "gov.housing.DwellingRegistered",
+        when,
+        dwelling_id=dwelling_id,
+        community_code=community,
+        grid_id=GRID,
+        building=building,
+        unit="1单元",
+        room_number="101",
+        floor=1,
+        has_lift=False,
+        rooms=rooms,
+        has_separate_bathroom=separate_bathroom,
+        address={
+            "province": "北京市",
+            "city": "北京市",
+            "district": "朝阳区",
+            "street": "幸福街道",
+            "community": "幸福里社区",
+            "building": building,
+            "unit": "1单元",
+            "room": "101",
+            "full_text": f"幸福里{building}1单元101",
+        },
+    )
+
+
+def quarantine(
+    person: str,
+    quarantine_id: str,
+    when: datetime,
+    *,
+    kind: str = "HOME",
+    dwelling_id: str | None = None,
+    starts: datetime | None = None,
+    days: int = 14,
+) -> list[Update]:
+    return event(
+        "gov.health.QuarantineOrdered",
+        when,
+        quarantine_id,
+        person_key=person,
+        quarantine_id=quarantine_id,
+        kind=kind,
+        dwelling_id=dwelling_id,
+        facility_code="F-01" if kind == "CENTRALIZED" else None,
+        starts_at=starts or when,
+        planned_end_at=(starts or when) + timedelta(days=days),
+        reason="close contact",
+    )
+
+
+def lifted(person: str, quarantine_id: str, when: datetime) -> list[Update]:
+    return event(
+        "gov.health.QuarantineLifted",
+        when,
+        quarantine_id,
+        person_key=person,
+        quarantine_id=quarantine_id,
+        dwelling_id=None,
+        outcome="COMPLETED",
+    )
+
+
+def requested(
+    delivery_id: str, when: datetime, for_quarantine: bool = False, *, dwelling_id: str = HOME
+) -> list[Update]:
+    return event(
+        "gov.commerce.DeliveryRequested",
+        when,
+        delivery_id,
+        dwelling_id=dwelling_id,
+        delivery_id=delivery_id,
+        items_summary="rice 5kg",
+        for_quarantine=for_quarantine,
+        due_at=when + timedelta(hours=4),
+        store_code=None,
+        amount_fen=None,
+    )
+
+
+def fulfilled(delivery_id: str, when: datetime, *, dwelling_id: str = HOME) -> list[Update]:
+    return event(
+        "gov.commerce.DeliveryFulfilled",
+        when,
+        delivery_id,
+        dwelling_id=dwelling_id,
+        delivery_id=delivery_id,
+        outcome="LEFT_AT_DOOR",
+    )
+
+
+def water(
+    value: float,
+    when: datetime,
+    meter_id: str = "W-1",
+    read_at: datetime | None = None,
+    *,
+    kind: str = "WATER",
+    dwelling_id: str = HOME,
+) -> list[Update]:
+    return event(
+        "gov.utilities.MeterReading",
+        when,
+        meter_id,
+        dwelling_id=dwelling_id,
+        meter_id=meter_id,
+        kind=kind,
+        value=value,
+        unit="CUBIC_METRE" if kind == "WATER" else "KILOWATT_HOUR",
+        read_at=read_at or when,
+    )
+
+
+def renovation(
+    project_id: str,
+    when: datetime,
+    buildings: list[str],
+    stage: str = "CONSTRUCTION",
+    percent: int = 40,
+) -> list[Update]:
+    return event(
+        "gov.housing.RenovationProgressReported",
+        when,
+        project_id,
+        community_code=COMMUNITY,
+        project_id=project_id,
+        buildings=buildings,
+        stage=stage,
+        percent=percent,
+        works="pipes",
+        budget_fen=None,
+    )
+
+
+def elder_alone(*more: list[Update]) -> list[list[Update]]:
+    """A registered dwelling where an elderly resident assessed as living alone lives."""
+    return [dwelling(at(-2)), registered(ELDER, at(-2)), assessed(ELDER, at(-1)), *more]
+
+
+def couple(rooms: int = 1, separate_bathroom: bool = False) -> list[list[Update]]:
+    """Two residents of one registered dwelling."""
+    return [
+        dwelling(at(-2), rooms, separate_bathroom),
+        registered(ELDER, at(-2)),
+        registered(SPOUSE, at(-2)),
+    ]
+
+
+# --- the view state a rule reads: merged rows, and what residents contribute ----------------
+
+
+def merged(spec: ViewSpec, updates: Iterable[Update]) -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    for one in updates:
+        if one.view == spec.name:
+            rows[one.key] = apply(rows.get(one.key) or empty_row(one.key), one, spec.ownership).row
+    return rows
+
+
+def household_state(events: Iterable[list[Update]]) -> Row:
+    """HOME's merge state: its own fields plus the entries its residents contribute."""
+    updates = [one for made in events for one in made]
+    row = merged(HOUSEHOLD, updates).get(HOME) or empty_row(HOME)
+    entries: dict[str, Any] = {}
+    for resident in merged(RESIDENT_PROFILE, updates).values():
+        entries.update(household_contributions(resident).get(HOME, {}))
+    return Row(HOME, {**row.values, **entries}, row.provenance)
+
+
+def household_of(state: Row) -> dict[str, Any]:
+    """The household record the rules read (fields, key and provenance)."""
+    shown = records.household_record(state, {})
+    assert shown is not None, "the household is shown"
+    fields, provenance = shown
+    return {"dwelling_id": state.key, **fields, "provenance": provenance}
+
+
+def alerts_of(events: Iterable[list[Update]], alert_type: str | None = None) -> dict[str, Alert]:
+    """The alerts HOME's state calls for (of one type, when given)."""
+    state = household_state(events)
+    found = alerts.household_alerts(state, household_of(state))
+    return {k: a for k, a in found.items() if alert_type in (None, a["alert_type"])}
+
+
+def resident_state(events: Iterable[list[Update]], person: str) -> Row:
+    return merged(RESIDENT_PROFILE, [one for made in events for one in made])[person]
+
+
+# --- welfare check ---------------------------------------------------------------------------
+
+
+def test_an_elder_living_alone_without_water_use_for_24_hours_gets_a_welfare_check() -> None:
+    found = alerts_of(elder_alone(water(10.0, at(0)), water(10.0, at(24))))
+    assert list(found) == [f"welfare_check:{ELDER}"]
+    alert = found[f"welfare_check:{ELDER}"]
+    assert alert["alert_type"] == "WELFARE_CHECK"
+    assert alert["status"] == "OPEN"
+    assert (alert["subject_kind"], alert["subject_key"]) == ("PERSON", ELDER)
+    assert (alert["dwelling_id"], alert["community_code"], alert["grid_id"]) == (
+        HOME,
+        COMMUNITY,
+        GRID,
+    )
+    assert alert["opened_at"] == ms(24)  # the moment the silence reached 24 hours
+    assert alert["closed_at"] is None
+    assert "24 hours" in alert["reason"]
+    assert alert["provenance"]["opened_at"][0] == rules.UTILITIES
+
+
+def test_less_than_24_hours_without_water_use_raises_no_welfare_check() -> None:
+    almost = at(24) - timedelta(milliseconds=1)
+    assert alerts_of(elder_alone(water(10.0, at(0)), water(10.0, almost))) == {}
+
+
+def test_silence_counts_from_the_last_increase_not_from_the_first_reading() -> None:
+    readings = [water(10.0, at(0)), water(11.5, at(10)), water(11.5, at(30))]
+    assert alerts_of(elder_alone(*readings)) == {}
+    found = alerts_of(elder_alone(*readings, water(11.5, at(34))))
+    assert [a["opened_at"] for a in found.values()] == [ms(34)]
+    assert "24 hours" in found[f"welfare_check:{ELDER}"]["reason"]
+
+
+def test_the_welfare_check_closes_when_the_register_goes_up_again() -> None:
+    silent = elder_alone(water(10.0, at(0)), water(10.0, at(30)))
+    assert alerts_of(silent)
+    assert alerts_of([*silent, water(10.2, at(31))]) == {}
+
+
+def test_an_elderly_resident_not_living_alone_gets_no_welfare_check() -> None:
+    events = [
+        dwelling(at(-2)),
+        registered(ELDER, at(-2)),
+        assessed(ELDER, at(-1), living_alone=False),
+        water(10.0, at(0)),
+        water(10.0, at(48)),
+    ]
+    assert alerts_of(events) == {}
+
+
+def test_a_resident_never_assessed_gets_no_welfare_check() -> None:
+    events = [dwelling(at(-2)), registered(ELDER, at(-2)), water(10.0, at(0)), water(10.0, at(48))]
+    assert alerts_of(events) == {}
+
+
+@pytest.mark.parametrize(
+    "readings",
+    [[], [water(10.0, at(30))]],
+    ids=["no readings", "a single reading"],
+)
+def test_without_two_readings_there_is_no_silence_to_measure(readings: list[list[Update]]) -> None:
+    assert alerts_of(elder_alone(*readings)) == {}
+
+
+def test_the_rule_itself_needs_both_water_times() -> None:
+    elder = {ELDER: {"elderly_living_alone": True}}
+    household = {"dwelling_id": HOME, "last_water_reading_at": ms(48)}
+    assert alerts.welfare_checks(household, elder) == []
+    household["last_water_activity_at"] = ms(0)
+    assert [a["subject_key"] for a in alerts.welfare_checks(household, elder)] == [ELDER]
+
+
+def test_readings_arriving_in_any_order_give_the_same_welfare_check() -> None:
+    readings = [water(10.0, at(0)), water(12.0, at(5)), water(12.0, at(20)), water(12.0, at(40))]
+    expected = alerts_of(elder_alone(*readings))
+    assert [a["opened_at"] for a in expected.values()] == [ms(29)]
+    for order in itertools.permutations(readings):
+        assert alerts_of(elder_alone(*order)) == expected
+
+
+def test_water_used_on_any_meter_keeps_the_welfare_check_away() -> None:
+    kitchen = [water(10.0, at(0), "W-1"), water(10.0, at(40), "W-1")]
+    bathroom = [water(3.0, at(0), "W-2"), water(3.4, at(30), "W-2")]
+    assert alerts_of(elder_alone(*kitchen, *bathroom)) == {}
+
+
+def test_every_meter_silent_for_24_hours_raises_the_welfare_check() -> None:
+    kitchen = [water(10.0, at(0), "W-1"), water(10.0, at(40), "W-1")]
+    bathroom = [water(3.0, at(0), "W-2"), water(3.4, at(10), "W-2"), water(3.4, at(20), "W-2")]
+    found = alerts_of(elder_alone(*kitchen, *bathroom))
+    assert [a["opened_at"] for a in found.values()] == [ms(34)]  # last use: bathroom at 10
+
+
+def test_water_silence_is_measured_in_event_time() -> None:
+    # Readings taken an hour apart by the meter's clock but received 30 hours apart.
+    readings = [water(10.0, at(0), read_at=at(0)), water(10.0, at(30), read_at=at(1))]
+    found = alerts_of(elder_alone(*readings))
+    assert list(found) == [f"welfare_check:{ELDER}"]
+
+
+# --- isolation risk --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rooms", "separate_bathroom"),
+    [(1, True), (3, False), (1, False)],
+    ids=["no second room", "no separate bathroom", "neither"],
+)
+def test_home_quarantine_in_a_dwelling_unfit_to_isolate_in_raises_isolation_risk(
+    rooms: int, separate_bathroom: bool
+) -> None:
+    events = [*couple(rooms, separate_bathroom), quarantine(ELDER, "Q1", at(0))]
+    found = alerts_of(events, "ISOLATION_RISK")
+    assert list(found) == [f"isolation_risk:{HOME}"]
+    alert = found[f"isolation_risk:{HOME}"]
+    assert (alert["subject_kind"], alert["subject_key"], alert["dwelling_id"]) == (
+        "DWELLING",
+        HOME,
+        HOME,
+    )
+    assert (alert["community_code"], alert["grid_id"], alert["delivery_id"]) == (
+        COMMUNITY,
+        GRID,
+        None,
+    )
+    assert alert["opened_at"] == ms(0)
+    assert "2 residents" in alert["reason"]
+    assert alert["provenance"]["opened_at"][0] == rules.HEALTH
+
+
+def test_home_quarantine_in_a_dwelling_with_a_second_room_and_bathroom_raises_nothing() -> None:
+    events = [*couple(rooms=2, separate_bathroom=True), quarantine(ELDER, "Q1", at(0))]
+    assert alerts_of(events, "ISOLATION_RISK") == {}
+
+
+def test_home_quarantine_of_a_resident_living_alone_raises_no_isolation_risk() -> None:
+    events = [dwelling(at(-2)), registered(ELDER, at(-2)), quarantine(ELDER, "Q1", at(0))]
+    assert alerts_of(events, "ISOLATION_RISK") == {}
+
+
+def test_a_centralized_quarantine_without_a_dwelling_raises_no_isolation_risk() -> None:
+    events = [*couple(), quarantine(ELDER, "Q1", at(0), kind="CENTRALIZED")]
+    assert alerts_of(events) == {}
+
+
+def test_isolation_risk_waits_for_housing_to_describe_the_dwelling() -> None:
+    events = [registered(ELDER, at(-2)), registered(SPOUSE, at(-2)), quarantine(ELDER, "Q", at(0))]
+    assert alerts_of(events, "ISOLATION_RISK") == {}
+
+
+def test_a_home_order_naming_another_dwelling_puts_that_dwelling_at_risk() -> None:
+    visitor = [
+        registered(CHILD, at(-2), ELSEWHERE),
+        quarantine(CHILD, "Q1", at(0), dwelling_id=HOME),
+    ]
+    found = alerts_of([*couple(), *visitor], "ISOLATION_RISK")
+    assert list(found) == [f"isolation_risk:{HOME}"]
+
+
+def test_isolation_risk_opens_at_the_earliest_home_quarantine_start() -> None:
+    events = [
+        *couple(),
+        quarantine(SPOUSE, "Q2", at(0), starts=at(6)),
+        quarantine(ELDER, "Q1", at(1), starts=at(2)),
+    ]
+    (alert,) = alerts_of(events, "ISOLATION_RISK").values()
+    assert alert["opened_at"] == ms(2)
+
+
+def test_isolation_risk_closes_when_the_quarantine_is_lifted() -> None:
+    ordered = [*couple(), quarantine(ELDER, "Q1", at(0))]
+    assert alerts_of(ordered, "ISOLATION_RISK")
+    assert alerts_of([*ordered, lifted(ELDER, "Q1", at(48))], "ISOLATION_RISK") == {}
+
+
+def test_isolation_risk_closes_when_the_other_resident_moves_out() -> None:
+    ordered = [*couple(), quarantine(ELDER, "Q1", at(0))]
+    assert alerts_of([*ordered, moved(SPOUSE, at(3), ELSEWHERE)], "ISOLATION_RISK") == {}
+
+
+# --- quarantine delivery ---------------------------------------------------------------------
+
+
+def test_an_unfulfilled_delivery_of_a_quarantined_household_opens_an_alert() -> None:
+    events = [*couple(), quarantine(ELDER, "Q1", at(0)), requested("DL-1", at(1), True)]
+    found = alerts_of(events, "QUARANTINE_DELIVERY")
+    assert list(found) == ["quarantine_delivery:DL-1"]
+    alert = found["quarantine_delivery:DL-1"]
+    assert (alert["subject_kind"], alert["subject_key"], alert["delivery_id"]) == (
+        "DWELLING",
+        HOME,
+        "DL-1",
+    )
+    assert (alert["dwelling_id"], alert["community_code"], alert["grid_id"]) == (
+        HOME,
+        COMMUNITY,
+        GRID,
+    )
+    assert alert["opened_at"] == ms(1)
+    assert "due 2024-03-01 13:00 UTC" in alert["reason"]
+
+
+def test_any_open_delivery_of_a_quarantined_household_opens_the_alert() -> None:
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        requested("DL-1", at(1), for_quarantine=False),
+    ]
+    assert list(alerts_of(events)) == ["quarantine_delivery:DL-1"]
+
+
+def test_an_ordinary_delivery_of_a_household_not_in_quarantine_raises_nothing() -> None:
+    assert alerts_of([*couple(), requested("DL-1", at(1))]) == {}
+
+
+def test_the_quarantine_channel_flag_alone_raises_nothing() -> None:
+    # The contract: the alert follows the household's quarantine state, not the flag.
+    assert alerts_of([*couple(), requested("DL-1", at(1), for_quarantine=True)]) == {}
+
+
+def test_each_open_delivery_is_its_own_alert() -> None:
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        requested("DL-1", at(1)),
+        requested("DL-2", at(2)),
+    ]
+    found = alerts_of(events)
+    assert sorted(found) == ["quarantine_delivery:DL-1", "quarantine_delivery:DL-2"]
+    assert {a["delivery_id"]: a["opened_at"] for a in found.values()} == {
+        "DL-1": ms(1),
+        "DL-2": ms(2),
+    }
+
+
+def test_the_quarantine_delivery_alert_closes_when_the_delivery_is_fulfilled() -> None:
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        requested("DL-1", at(1), True),
+        requested("DL-2", at(2), True),
+    ]
+    assert list(alerts_of([*events, fulfilled("DL-1", at(3))])) == ["quarantine_delivery:DL-2"]
+
+
+def test_a_fulfilment_arriving_before_its_request_leaves_nothing_open() -> None:
+    events = [
+        *couple(rooms=2, separate_bathroom=True),
+        quarantine(ELDER, "Q1", at(0)),
+        fulfilled("DL-1", at(3)),
+        requested("DL-1", at(1), for_quarantine=True),
+    ]
+    assert alerts_of(events) == {}
+
+
+def test_the_quarantine_delivery_alert_names_the_request_as_its_source() -> None:
+    events = [*couple(), quarantine(ELDER, "Q1", at(0)), requested("DL-1", at(1), True)]
+    (alert,) = alerts_of(events, "QUARANTINE_DELIVERY").values()
+    department, _, event_time = alert["provenance"]["opened_at"]
+    assert (department, event_time) == (rules.COMMERCE, ms(1))
+
+
+# --- red status ------------------------------------------------------------------------------
+
+
+def test_a_red_status_alerts_the_grid_of_the_residents_household() -> None:
+    found = alerts_of([*couple(), health(ELDER, "RED", at(1))])
+    assert list(found) == [f"red_status:{ELDER}"]
+    alert = found[f"red_status:{ELDER}"]
+    assert (alert["subject_kind"], alert["subject_key"]) == ("PERSON", ELDER)
+    assert (alert["dwelling_id"], alert["community_code"], alert["grid_id"]) == (
+        HOME,
+        COMMUNITY,
+        GRID,
+    )
+    assert alert["opened_at"] == ms(1)
+    assert alert["provenance"]["opened_at"][0] == rules.HEALTH
+    assert alert["provenance"]["opened_at"][2] == ms(1)
+
+
+@pytest.mark.parametrize("status", ["GREEN", "YELLOW"])
+def test_red_status_closes_when_the_status_changes(status: str) -> None:
+    events = [*couple(), health(ELDER, "RED", at(1)), health(ELDER, status, at(2))]
+    assert alerts_of(events) == {}
+
+
+def test_an_older_red_status_arriving_late_does_not_reopen_the_alert() -> None:
+    events = [*couple(), health(ELDER, "GREEN", at(2)), health(ELDER, "RED", at(1))]
+    assert alerts_of(events) == {}
+
+
+def test_every_red_resident_of_a_household_gets_an_alert() -> None:
+    events = [*couple(), health(ELDER, "RED", at(1)), health(SPOUSE, "RED", at(2))]
+    assert sorted(alerts_of(events)) == sorted([f"red_status:{ELDER}", f"red_status:{SPOUSE}"])
+
+
+def test_a_resident_without_a_dwelling_still_gets_a_red_status_alert() -> None:
+    resident = resident_state([registered(CHILD, at(0), None), health(CHILD, "RED", at(1))], CHILD)
+    found = alerts.homeless_alerts(resident)
+    assert list(found) == [f"red_status:{CHILD}"]
+    alert = found[f"red_status:{CHILD}"]
+    assert (alert["community_code"], alert["dwelling_id"], alert["grid_id"]) == (
+        COMMUNITY,
+        None,
+        None,
+    )
+    assert alert["opened_at"] == ms(1)
+
+
+def test_a_resident_with_a_dwelling_is_left_to_the_household_rules() -> None:
+    housed = resident_state([registered(CHILD, at(0)), health(CHILD, "RED", at(1))], CHILD)
+    assert alerts.homeless_alerts(housed) == {}
+
+
+def test_a_deregistered_resident_without_a_dwelling_has_no_alert() -> None:
+    events = [registered(CHILD, at(0), None), health(CHILD, "RED", at(1))]
+    gone = resident_state([*events, deregistered(CHILD, at(2))], CHILD)
+    assert alerts.homeless_alerts(gone) == {}
+
+
+# --- through the batch merge: the alert view and the community's open alerts ----------------
+
+
+def merged_views(*batches: Iterable[list[Update]]) -> MemoryViews:
+    """Views after merging each batch of events in turn."""
+    views = MemoryViews()
+    for batch in batches:
+        views.merge(one for made in batch for one in made)
+    return views
+
+
+def shown_alerts(views: MemoryViews) -> dict[str, dict[str, Any]]:
+    return {key: data for key, (_, data, _) in views.shown("alert").items()}
+
+
+def open_alerts(views: MemoryViews) -> dict[str, int]:
+    """The community's open alerts by type (none while the community is not shown)."""
+    community = views.shown("community_situation").get(COMMUNITY)
+    counts: dict[str, int] = community[1]["open_alerts"] if community else {}
+    return counts
+
+
+def alert_changes(views: MemoryViews) -> list[tuple[str, Any]]:
+    """(alert_id, record or None) of every alert change published, in order."""
+    return [(key, record) for view, key, record in views.changes if view == "alert"]
+
+
+def every_alert_open() -> list[list[Update]]:
+    """A welfare check for the elder living alone ELSEWHERE; at HOME, where two live in one
+    room, an isolation risk, a quarantine delivery and a red status."""
+    return [
+        dwelling(at(-2)),
+        dwelling(at(-2), dwelling_id=ELSEWHERE),
+        registered(ELDER, at(-2), ELSEWHERE),
+        assessed(ELDER, at(-1)),
+        water(10.0, at(0), dwelling_id=ELSEWHERE),
+        water(10.0, at(30), dwelling_id=ELSEWHERE),
+        registered(SPOUSE, at(-2)),
+        registered(CHILD, at(-2)),
+        quarantine(SPOUSE, "Q1", at(1)),
+        requested("DL-1", at(2)),
+        health(SPOUSE, "RED", at(3)),
+    ]
+
+
+EVERY_ALERT = {
+    f"welfare_check:{ELDER}": "WELFARE_CHECK",
+    f"isolation_risk:{HOME}": "ISOLATION_RISK",
+    "quarantine_delivery:DL-1": "QUARANTINE_DELIVERY",
+    f"red_status:{SPOUSE}": "RED_STATUS",
+}
+
+
+def test_the_alert_view_shows_the_open_alerts() -> None:
+    views = merged_views(every_alert_open())
+    shown = shown_alerts(views)
+    assert {key: data["alert_type"] for key, data in shown.items()} == EVERY_ALERT
+    assert {data["status"] for data in shown.values()} == {"OPEN"}
+    assert open_alerts(views) == dict.fromkeys(
+        ["ISOLATION_RISK", "QUARANTINE_DELIVERY", "RED_STATUS", "WELFARE_CHECK"], 1
+    )
+
+
+def test_alerts_do_not_depend_on_how_events_are_batched() -> None:
+    events = every_alert_open()
+    one_batch = merged_views(events)
+    for order in (events, events[::-1]):
+        one_by_one = merged_views(*([made] for made in order))
+        assert shown_alerts(one_by_one) == shown_alerts(one_batch)
+        assert open_alerts(one_by_one) == open_alerts(one_batch)
+
+
+def test_merging_the_same_batch_again_publishes_no_alert_and_counts_nothing_twice() -> None:
+    views = merged_views(every_alert_open())
+    before = (shown_alerts(views), open_alerts(views), len(views.changes))
+    views.merge(one for made in every_alert_open() for one in made)
+    assert (shown_alerts(views), open_alerts(views), len(views.changes)) == before
+
+
+def test_a_closed_alert_publishes_a_closed_record_then_a_tombstone() -> None:
+    views = merged_views(every_alert_open())
+    views.changes.clear()
+    views.merge(health(SPOUSE, "GREEN", at(4)))
+    changes = alert_changes(views)
+    assert [(key, record is None) for key, record in changes] == [
+        (f"red_status:{SPOUSE}", False),
+        (f"red_status:{SPOUSE}", True),
+    ]
+    closed, _ = changes[0][1]
+    assert closed["status"] == "CLOSED"
+    assert closed["opened_at"] == ms(3)
+    assert closed["closed_at"] is not None
+    assert f"red_status:{SPOUSE}" not in shown_alerts(views)
+    assert "RED_STATUS" not in open_alerts(views)
+    assert len(shown_alerts(views)) == 3
+
+
+def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
+    views = merged_views(
+        [
+            *couple(rooms=2, separate_bathroom=True),
+            quarantine(ELDER, "Q1", at(0)),
+            health(ELDER, "RED", at(1)),
+        ]
+    )
+    assert open_alerts(views) == {"RED_STATUS": 1}
+    views.merge(
+        one for made in (health(SPOUSE, "RED", at(2)), requested("X", at(2), True)) for one in made
+    )
+    assert open_alerts(views) == {"QUARANTINE_DELIVERY": 1, "RED_STATUS": 2}
+    views.merge(health(ELDER, "GREEN", at(3)) + fulfilled("X", at(3)))
+    assert open_alerts(views) == {"RED_STATUS": 1}
+    views.merge(health(SPOUSE, "YELLOW", at(4)))
+    assert open_alerts(views) == {}
+
+
+@pytest.mark.parametrize(
+    ("opened", "closing", "closed_at"),
+    [
+        pytest.param(
+            [
+                dwelling(at(-2), rooms=2, separate_bathroom=True),
+                quarantine(ELDER, "Q1", at(0)),
+                requested("DL-1", at(1), for_quarantine=True),
+            ],
+            fulfilled("DL-1", at(5)),
+            ms(5),
+            id="delivery fulfilled",
+        ),
+        pytest.param(
+            [assessed(ELDER, at(-1)), water(10.0, at(0)), water(10.0, at(30))],
+            water(10.5, at(31)),
+            ms(31),
+            id="water used again",
+        ),
+        pytest.param(
+            [health(ELDER, "RED", at(1))],
+            health(ELDER, "GREEN", at(5)),
+            ms(5),
+            id="red turned green",
+        ),
+        pytest.param(
+            [registered(SPOUSE, at(-2)), quarantine(ELDER, "Q1", at(1))],
+            lifted(ELDER, "Q1", at(5)),
+            ms(5),
+            id="quarantine lifted",
+        ),
+    ],
+)
+def test_a_closed_alert_is_closed_at_the_event_time_of_the_event_that_closed_it(
+    opened: list[list[Update]], closing: list[Update], closed_at: int
+) -> None:
+    views = merged_views([dwelling(at(-2)), registered(ELDER, at(-2)), *opened])
+    assert len(shown_alerts(views)) == 1
+    views.changes.clear()
+    views.merge(closing)
+    ((_, closed), (_, tombstone)) = alert_changes(views)
+    assert tombstone is None
+    assert closed[0]["status"] == "CLOSED"
+    assert closed[0]["closed_at"] == closed_at
+
+
+def test_a_red_alert_follows_its_resident_to_another_dwelling() -> None:
+    views = merged_views(
+        [
+            dwelling(at(-2)),
+            dwelling(at(-2), dwelling_id=ELSEWHERE),
+            registered(ELDER, at(-2)),
+            health(ELDER, "RED", at(1)),
+        ]
+    )
+    views.changes.clear()
+    views.merge(moved(ELDER, at(2), ELSEWHERE))
+    assert [a["dwelling_id"] for a in shown_alerts(views).values()] == [ELSEWHERE]
+    assert [(key, record is None) for key, record in alert_changes(views)] == [
+        (f"red_status:{ELDER}", False)
+    ]
+    assert open_alerts(views) == {"RED_STATUS": 1}
+
+
+def test_a_red_alert_follows_its_resident_out_of_any_dwelling_and_back() -> None:
+    views = merged_views([*couple(), health(ELDER, "RED", at(1))])
+    views.merge(moved(ELDER, at(2), None))
+    (alert,) = shown_alerts(views).values()
+    assert (alert["dwelling_id"], alert["grid_id"], alert["community_code"]) == (
+        None,
+        None,
+        COMMUNITY,
+    )
+    assert open_alerts(views) == {"RED_STATUS": 1}
+    views.merge(moved(ELDER, at(3), HOME))
+    (alert,) = shown_alerts(views).values()
+    assert (alert["dwelling_id"], alert["grid_id"]) == (HOME, GRID)
+    assert open_alerts(views) == {"RED_STATUS": 1}
+
+
+def test_a_deregistered_residents_alerts_leave_with_only_a_tombstone() -> None:
+    views = merged_views(
+        [
+            *elder_alone(water(10.0, at(0)), water(10.0, at(30))),
+            health(ELDER, "RED", at(1)),
+            registered(CHILD, at(0), None),
+            health(CHILD, "RED", at(1)),
+        ]
+    )
+    assert sorted(shown_alerts(views)) == sorted(
+        [f"welfare_check:{ELDER}", f"red_status:{ELDER}", f"red_status:{CHILD}"]
+    )
+    assert open_alerts(views) == {"RED_STATUS": 2, "WELFARE_CHECK": 1}
+    views.changes.clear()
+    views.merge(deregistered(ELDER, at(40)) + deregistered(CHILD, at(40)))
+    assert sorted(alert_changes(views), key=lambda c: c[0]) == [
+        (f"red_status:{CHILD}", None),
+        (f"red_status:{ELDER}", None),
+        (f"welfare_check:{ELDER}", None),
+    ]
+    assert shown_alerts(views) == {}
+    assert open_alerts(views) == {}
+
+
+def test_a_deregistered_resident_leaves_nothing_of_theirs_in_the_stored_alert_rows() -> None:
+    views = merged_views([*couple(), health(ELDER, "RED", at(1))])
+    views.merge(deregistered(ELDER, at(5)))
+    assert views.records("resident_profile")[ELDER] == (False, {}, {})  # how a view forgets
+    assert all(
+        data.get("subject_key") != ELDER and ELDER not in str(provenance)
+        for _, data, provenance in views.records("alert").values()
+    )
+
+
+# --- the alert contract ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serde() -> Iterator[Serde]:
+    engine = sqlalchemy.create_engine("sqlite://")
+    yield Serde(CATALOG, SqlRegistry(engine))
+    engine.dispose()
+
+
+def test_every_published_alert_record_encodes_against_the_alert_contract(serde: Serde) -> None:
+    views = merged_views(every_alert_open(), [registered(LODGER, at(0), None)])
+    views.merge(health(LODGER, "RED", at(4)) + health(SPOUSE, "GREEN", at(4)))
+    views.merge(fulfilled("DL-1", at(5)) + lifted(SPOUSE, "Q1", at(5)))
+    contract = CATALOG.view("alert")
+    published = [(key, record) for key, record in alert_changes(views) if record is not None]
+    assert {record[0]["status"] for _, record in published} == {"OPEN", "CLOSED"}
+    for key, (data, provenance) in published:
+        record = records.avro_record("alert", key, data, provenance)
+        assert set(record) == set(contract.field_names)
+        assert millis_of(serde.decode(contract, serde.encode(contract, record))) == millis_of(
+            record
+        )
+
+
+def millis_of(value: Any) -> Any:
+    """``value`` with every datetime as epoch milliseconds (the wire's timestamp-millis)."""
+    if isinstance(value, datetime):
+        return rules.to_millis(value)
+    if isinstance(value, dict):
+        return {k: millis_of(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [millis_of(v) for v in value]
+    return value
