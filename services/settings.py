@@ -47,6 +47,7 @@ class Settings:
     ingest_tokens: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     ingest_max_body_bytes: int = 1 << 20
     ingest_max_records: int = 1000
+    policy_file: Path | None = None  # None: the shipped example policy
 
     @property
     def embedded_broker(self) -> bool:
@@ -128,6 +129,7 @@ class Settings:
                 get("INGEST_MAX_BODY_BYTES", str(1 << 20)), "INGEST_MAX_BODY_BYTES"
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
+            policy_file=_path(get("POLICY_FILE")),
         )
 
 
@@ -146,6 +148,10 @@ def _token_hashes(value: str | None) -> dict[str, str]:
             raise ConfigError(f"{_PREFIX}INGEST_TOKENS names {department} twice")
         hashes[department] = digest
     return hashes
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value is not None else None
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:

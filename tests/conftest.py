@@ -74,7 +74,19 @@ def _key() -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty view database: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
+    yield from _fresh_database(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Like ``database_url``, shared by the tests of one module (for read-mostly tests)."""
+    yield from _fresh_database(request.param, tmp_path_factory.mktemp("db"))
+
+
+def _fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'views.db'}"
         return
     name = f"datong_t_{uuid.uuid4().hex[:12]}"

@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,21 +17,29 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.publisher import KafkaPublisher
+from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.access.audit import record_reads
+from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+from services.api.auth import OPEN_PATHS, Authenticator, IngestGate, ReadAccess, require_tokens
+from services.api.dashboard_routes import DASHBOARD_PATHS
+from services.api.docs import docs_routes
+from services.api.errors import error_body
 from services.api.live import live_api
+from services.api.live_access import policy_readers
 from services.api.registry_routes import registry_routes
+from services.api.subscribe_routes import SUBSCRIBE_ROUTE
+from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.records import KEY_FIELDS as VIEWS
-from services.merge.records import json_record
+from services.merge.records import KEY_FIELDS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings
 from services.store.database import ping
-from services.store.views import visible_row
 
 
 def create_api(
@@ -60,16 +67,11 @@ def create_api(
             status_code=200 if ready else 503,
         )
 
-    async def view_row(request: Request) -> JSONResponse:
-        view, key = request.path_params["view"], request.path_params["key"]
-        if view not in VIEWS:
-            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEWS)}")
-        row = await asyncio.to_thread(read_row, engine, view, key)
-        if row is None:
-            raise HTTPException(404, f"{view} has no row with key {key!r}")
-        return JSONResponse(row)
-
     catalog = Catalog.load()
+    policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
+    authenticator = Authenticator(engine, settings.ingest_tokens)
+    access = ReadAccess(policy, authenticator, KEY_FIELDS)
+    gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -78,16 +80,23 @@ def create_api(
         ),
         catalog,
         settings.hmac_key,
-        tokens=settings.ingest_tokens,
+        tokens=gate.token_hashes,
         limits=IngestLimits(settings.ingest_max_body_bytes, settings.ingest_max_records),
         requests=metrics.ingest,
     )
+    gate.guard(intake)
     registry_url = settings.registry_url or (
         f"http://{settings.api_host}:{settings.api_port}/registry"
     )
     asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
-    live = live_api(settings, engine, Serde(catalog, open_registry(settings, engine)), registry)
+    live = live_api(
+        settings,
+        engine,
+        Serde(catalog, open_registry(settings, engine)),
+        registry,
+        policy_readers(access, authenticator, partial(record_reads, engine)),
+    )
 
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
@@ -96,21 +105,29 @@ def create_api(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-        return JSONResponse({"error": detail, "status": status}, status_code=status)
+        if not isinstance(exc, HTTPException):
+            return JSONResponse({"error": "internal error", "status": 500}, status_code=500)
+        return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+        *view_routes(engine, access, partial(record_reads, engine)),
+        Route("/asyncapi.yaml", asyncapi),
+        *intake,
+        registry_routes(SqlRegistry(engine)),
+        *live.routes,
+        *docs_routes(),
+    ]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-            Route("/views/{view}/{key}", view_row),
-            Route("/asyncapi.yaml", asyncapi),
-            *intake,
-            registry_routes(SqlRegistry(engine)),
-            *live.routes,
-        ],
+        routes=require_tokens(
+            routes,
+            authenticator,
+            open_paths=OPEN_PATHS | DASHBOARD_PATHS,  # the page asks for the token itself
+            self_authenticating={INGEST_ROUTE},
+            query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
+        ),
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics)],
         lifespan=live.lifespan,
@@ -152,12 +169,3 @@ async def _check(probe: Any) -> str:
     except sa.exc.SQLAlchemyError as exc:
         return f"error: {type(exc).__name__}"
     return "ok"
-
-
-def read_row(engine: sa.Engine, view: str, key: str) -> dict[str, Any] | None:
-    """A visible view row as JSON-ready data with its provenance, or None."""
-    with Session(engine) as session:
-        row = visible_row(session, view, key)
-        if row is None:
-            return None
-        return json_record(view, row.key, row.data, row.provenance)

@@ -1,13 +1,14 @@
 """What an authenticated reader may see of a view, in the form the live routes use it.
 
-The sharing policy decides (``services.access``); the routes only need a record filter and
-a way to notice that the reader's token was revoked while its stream is open.
+The sharing policy decides (``services.api.live_access`` adapts it); the live routes only
+need a record filter, a way to notice that the reader's token was revoked while its stream
+is open, and somewhere to report how a subscription ended (the read audit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -18,16 +19,27 @@ from starlette.requests import Request
 RecordFilter = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
 
+async def _always() -> bool:
+    return True
+
+
+def _unaudited(_operation: str, _key: str | None, _rows: int) -> None:
+    return None
+
+
 @dataclass(frozen=True)
-class Reader:
+class LiveReader:
     """One reader of one view."""
 
     record_filter: RecordFilter
-    still_allowed: Callable[[], Awaitable[bool]]
+    still_allowed: Callable[[], Awaitable[bool]] = _always
+    # Records one read (operation, key, rows) in the read audit: a subscription when it ends.
+    record_read: Callable[[str, str | None, int], None] = field(default=_unaudited)
 
 
-# Resolves the request's reader for a view; raises HTTPException(401/403) when refused.
-Authorize = Callable[[Request, str], Awaitable[Reader]]
+# Resolves the request's reader of a view in one community (None: every one it may read);
+# raises HTTPException (401, 403, 404) when refused.
+Authorize = Callable[[Request, str, str | None], Awaitable[LiveReader]]
 
 
 def share_everything(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -35,10 +47,6 @@ def share_everything(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(record)
 
 
-async def _always() -> bool:
-    return True
-
-
-async def open_to_everyone(_: Request, __: str) -> Reader:
+async def open_to_everyone(_: Request, __: str, ___: str | None) -> LiveReader:
     """A reader that sees everything (an API without sharing policies)."""
-    return Reader(share_everything, _always)
+    return LiveReader(share_everything)

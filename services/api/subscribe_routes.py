@@ -22,36 +22,38 @@ from starlette.types import Receive, Scope, Send
 
 from services.api import sse
 from services.api.event_ids import EventIdError, parse_position
-from services.api.readers import Authorize, Reader
+from services.api.readers import Authorize, LiveReader
 from services.api.subscriptions import Subscription, SubscriptionError, SubscriptionHub
 from services.merge.rules import VIEW_NAMES
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MS = 2000
+SUBSCRIBE_ROUTE = "/subscribe/{view}"
 
 
 def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: float) -> list[Route]:
     """The subscription route over ``hub``; ``authorize`` resolves each request's reader."""
 
     async def subscribe(request: Request) -> Response:
+        """a view's changes as Server-Sent Events (audience token), resumable by Last-Event-ID"""
         view = request.path_params["view"]
         if view not in VIEW_NAMES:
             raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEW_NAMES)}")
-        reader = await authorize(request, view)
+        community = request.query_params.get("community") or None
+        reader = await authorize(request, view, community)
         last_event_id = request.headers.get("last-event-id", "").strip()
         try:
             position = parse_position(last_event_id) if last_event_id else None
         except EventIdError as exc:
             raise HTTPException(400, str(exc)) from None
-        community = request.query_params.get("community") or None
         try:
             subscription = await hub.subscribe(view, position, community, reader.record_filter)
         except SubscriptionError as exc:
             raise HTTPException(503, str(exc)) from None
         return EventStream(subscription, _events(subscription, reader, heartbeat_s))
 
-    return [Route("/subscribe/{view}", subscribe)]
+    return [Route(SUBSCRIBE_ROUTE, subscribe)]
 
 
 class EventStream(StreamingResponse):
@@ -73,9 +75,10 @@ class EventStream(StreamingResponse):
 
 
 async def _events(
-    subscription: Subscription, reader: Reader, heartbeat_s: float
+    subscription: Subscription, reader: LiveReader, heartbeat_s: float
 ) -> AsyncIterator[str]:
     subscriber = subscription.subscriber
+    sent = 0
     # The first chunk tells the client it is subscribed: changes from here on reach it.
     yield sse.retry(RECONNECT_MS) + sse.comment("subscribed")
     try:
@@ -83,12 +86,14 @@ async def _events(
             async for change in missed:
                 delivery = subscriber.deliver(change)
                 if delivery is not None:
+                    sent += 1
                     yield sse.event(delivery.kind, delivery.data, delivery.event_id)
         while True:
             changes = subscriber.take()
             for change in changes:
                 delivery = subscriber.deliver(change)
                 if delivery is not None:
+                    sent += 1
                     yield sse.event(delivery.kind, delivery.data, delivery.event_id)
             if changes:
                 continue
@@ -96,8 +101,10 @@ async def _events(
                 return  # cut off or shutting down: the client resumes from its last id
             if not await subscriber.wait(heartbeat_s):
                 if not await reader.still_allowed():
-                    return
+                    return  # revoked: its reconnection is refused
                 yield sse.comment("heartbeat")
     except (SubscriptionError, KafkaError) as exc:
         # The client reconnects with its last id and tries again.
         log.warning("ending a %s subscription: %s", subscriber.view, exc)
+    finally:
+        reader.record_read("subscribe", None, sent)

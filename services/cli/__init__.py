@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
 from services.cli.hub import add_hub_commands
@@ -40,4 +41,5 @@ def _parser() -> argparse.ArgumentParser:
     add_hub_commands(sub)
     add_connector_commands(sub)
     add_admin_commands(sub)
+    add_access_commands(sub)
     return parser

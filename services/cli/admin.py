@@ -54,9 +54,14 @@ def add_admin_commands(sub: Any) -> None:
 
     views = sub.add_parser("views", help="read the shared views")
     views_sub = views.add_subparsers(title="views commands")
-    get = views_sub.add_parser("get", help="print one view row as JSON")
+    get = views_sub.add_parser(
+        "get", help="print one view row as JSON (operator access: the whole row)"
+    )
     get.add_argument("view")
     get.add_argument("key")
+    get.add_argument(
+        "--audience", help="show only what this audience of the sharing policy would read"
+    )
     get.set_defaults(handler=cmd_views_get)
     conflicts = views_sub.add_parser(
         "conflicts", help="writes by a department that does not own the field, never applied"
@@ -158,11 +163,37 @@ def cmd_views_conflicts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
-    """Print one visible view row as JSON (exit 1 when absent)."""
-    from services.api.app import read_row
-    from services.store.database import create_engine
+    """Print one visible view row as JSON (exit 1 when absent).
 
-    row = read_row(create_engine(settings.database_url), args.view, args.key)
+    Operator access on the database: without ``--audience`` the whole row, past any policy
+    (and not audited); with it, exactly what that audience would read through the API.
+    """
+    from sqlalchemy.orm import Session
+
+    from services.access.policy import (
+        DEFAULT_POLICY_FILE,
+        allows_community,
+        filter_record,
+        load_policy,
+    )
+    from services.merge.records import json_record
+    from services.store.database import create_engine
+    from services.store.views import visible_row
+
+    grant = None
+    if args.audience is not None:
+        policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
+        grant = policy.grant(args.audience, args.view)
+        if grant is None:
+            print(f"datong: audience {args.audience} may not read {args.view}", file=sys.stderr)
+            return 1
+    row = None
+    with Session(create_engine(settings.database_url)) as session:
+        stored = visible_row(session, args.view, args.key)
+        if stored is not None and (grant is None or allows_community(grant, stored.community_code)):
+            row = json_record(args.view, stored.key, stored.data, stored.provenance)
+    if row is not None and grant is not None:
+        row = filter_record(grant, row)
     if row is None:
         print(f"datong: {args.view} has no row {args.key!r}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
+from services.store import access_models  # noqa: F401 - registers its tables on Base
 from services.store.migrate import upgrade
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +164,42 @@ def conflicts_for(session: Session, view: str, key: str) -> list[MergeConflict]:
     """Conflicts recorded against a row."""
     query = sa.select(MergeConflict).where(MergeConflict.view == view, MergeConflict.key == key)
     return list(session.scalars(query))
+
+
+def visible_page(
+    session: Session,
+    view: str,
+    communities: Collection[str] | None,
+    after: tuple[str | None, str] | None,
+    limit: int,
+) -> list[ViewRow]:
+    """Up to ``limit`` visible rows of ``view`` in (community_code, key) order, after ``after``.
+
+    ``communities`` None means every row: those of every community first, then the rows
+    without a community (each part walks ix_view_row_community in order). ``after`` is the
+    (community_code, key) of the last row of the previous page.
+    """
+    base = sa.select(ViewRow).where(ViewRow.view == view, ViewRow.visible.is_(True))
+    rows: list[ViewRow] = []
+    after_community, after_key = after if after is not None else (None, None)
+    if after is None or after_community is not None:
+        known = base.where(ViewRow.community_code.is_not(None))
+        if communities is not None:
+            known = known.where(ViewRow.community_code.in_(sorted(communities)))
+        if after_community is not None and after_key is not None:
+            known = known.where(
+                sa.tuple_(ViewRow.community_code, ViewRow.key)
+                > sa.tuple_(sa.literal(after_community), sa.literal(after_key))
+            )
+        query = known.order_by(ViewRow.community_code, ViewRow.key).limit(limit)
+        rows.extend(session.scalars(query))
+    if communities is None and len(rows) < limit:
+        unknown = base.where(ViewRow.community_code.is_(None))
+        if after_community is None and after_key is not None:
+            unknown = unknown.where(ViewRow.key > after_key)
+        query = unknown.order_by(ViewRow.key).limit(limit - len(rows))
+        rows.extend(session.scalars(query))
+    return rows
 
 
 def save_snapshots(

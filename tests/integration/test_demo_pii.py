@@ -24,6 +24,7 @@ from connectors.demo.dirt import PARKED
 from connectors.identity import mask_name, person_key
 from connectors.mappings import MAPPINGS
 from connectors.sources.drop_folder import open_file
+from tests.api_tokens import reader_headers
 from tests.conftest import Hub
 from tests.integration.kafka_io import view_rows
 
@@ -224,7 +225,8 @@ def test_no_raw_id_name_or_phone_of_the_demo_appears_in_topics_logs_or_metrics(
     person = build_population(1, RESIDENTS, SEED).residents[0]
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
     key = person_key(person.id_number, hub.settings.hmac_key)
-    profile = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{key}"), "the API")
+    reader = reader_headers(database_url)
+    profile = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{key}", reader), "the API")
     assert profile.json()["name_masked"].startswith(person.name[0])
 
     topics = read_all_topics(hub.env["DATONG_KAFKA_BOOTSTRAP"], expected_records(manifest))
@@ -246,9 +248,9 @@ def test_no_raw_id_name_or_phone_of_the_demo_appears_in_topics_logs_or_metrics(
     assert not leaks, f"{len(leaks)} leaks, e.g. {leaks[:5]}"
 
 
-def _get(url: str) -> httpx.Response | None:
+def _get(url: str, headers: dict[str, str]) -> httpx.Response | None:
     try:
-        response = httpx.get(url, timeout=5)
+        response = httpx.get(url, headers=headers, timeout=5)
     except httpx.TransportError:
         return None
     return response if response.status_code == 200 else None

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.identity import person_key
 from services.status import render, scrape, summarize
+from tests.api_tokens import reader_headers
 from tests.conftest import Hub, make_env
 from tests.factories import RegistryRow, health_event, registry_rows, write_registry_csv
 from tests.integration.test_pipeline import T0, publish_health, run_connector
@@ -104,10 +105,15 @@ def _exercise_api(running: RunningHub, key: str) -> None:
     api = running.url("api").removesuffix("/metrics")
     running.hub.wait_for(lambda: _answers(f"{api}/healthz"), "the API")
     id_number = running.rows[1].id_number
-    assert httpx.get(f"{api}/views/resident_profile/{key}", timeout=5).status_code == 200
-    assert httpx.get(f"{api}/views/resident_profile/{'0' * 64}", timeout=5).status_code == 404
-    assert httpx.get(f"{api}/views/{id_number}/{key}", timeout=5).status_code == 404
-    assert httpx.get(f"{api}/residents/{id_number}", timeout=5).status_code == 404
+    reader = reader_headers(running.hub.env["DATONG_DATABASE_URL"])
+
+    def status(path: str) -> int:
+        return httpx.get(f"{api}{path}", headers=reader, timeout=5).status_code
+
+    assert status(f"/views/resident_profile/{key}") == 200
+    assert status(f"/views/resident_profile/{'0' * 64}") == 404
+    assert status(f"/views/{id_number}/{key}") == 404
+    assert status(f"/residents/{id_number}") == 404
 
 
 def _answers(url: str) -> bool:

@@ -20,6 +20,7 @@ from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from tests.api_tokens import reader_headers
 from tests.conftest import Hub
 from tests.factories import (
     REGISTRY_HEADER,
@@ -102,7 +103,8 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     )
 
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    response = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{red}"), "the API")
+    reader = reader_headers(database_url)
+    response = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{red}", reader), "the API")
     assert response.status_code == 200
     profile = response.json()
     assert profile["person_key"] == red
@@ -117,16 +119,16 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     )
     assert rows[0].id_number not in response.text and rows[0].name not in response.text
 
-    missing = _get(f"{api}/views/resident_profile/{'0' * 64}")
+    missing = _get(f"{api}/views/resident_profile/{'0' * 64}", reader)
     assert missing is not None and missing.status_code == 404
     assert "resident_profile" in missing.json()["error"]
     ours = {key_of(hub, row) for row in rows}
     hub.wait_for(lambda: ours <= visible_keys(database_url), "all 20 profiles")
 
 
-def _get(url: str) -> httpx.Response | None:
+def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response | None:
     try:
-        return httpx.get(url, timeout=5)
+        return httpx.get(url, headers=headers, timeout=5)
     except httpx.TransportError:
         return None
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from services.broker import free_port
+from tests.api_tokens import READER
 from tests.conftest import ROOT, wait_for
 from tests.integration.kafka_io import view_rows
 
@@ -104,7 +105,18 @@ def test_up_with_the_demo_feeds_every_department_into_the_views(tmp_path: Path) 
             timeout_s=120,
         )
         key = next(k for k, (visible, _, _) in rows.items() if visible)
-        profile = httpx.get(f"http://127.0.0.1:{api_port}/views/resident_profile/{key}").json()
+        token = subprocess.run(
+            [sys.executable, "-m", "services.cli", "tokens", "create", "--audience", READER],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        profile = httpx.get(
+            f"http://127.0.0.1:{api_port}/views/resident_profile/{key}",
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
         assert profile["person_key"] == key and profile["name_masked"]
         assert up.poll() is None, log.read_text()
     finally:

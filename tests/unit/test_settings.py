@@ -37,6 +37,7 @@ def test_defaults_use_sqlite_under_the_var_dir_and_the_embedded_broker(tmp_path:
     assert settings.batch_size == 1000
     assert settings.batch_within_s == 0.05
     assert settings.session_timeout_s == 10.0
+    assert settings.policy_file is None  # the shipped example policy
 
 
 def test_the_embedded_bootstrap_follows_the_broker_port(tmp_path: Path) -> None:
@@ -64,6 +65,7 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
             BATCH_SIZE="50",
             BATCH_WITHIN_S="0.5",
             SESSION_TIMEOUT_S="30",
+            POLICY_FILE="/etc/datong/sharing.yaml",
         )
     )
     assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9092"
@@ -77,6 +79,7 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
     assert (settings.partitions, settings.consumer_group) == (12, "merge-b")
     assert (settings.batch_size, settings.batch_within_s) == (50, 0.5)
     assert settings.session_timeout_s == 30.0
+    assert settings.policy_file == Path("/etc/datong/sharing.yaml")
     assert not (tmp_path / "keys").exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from schemas.registry import metadata as registry_metadata
+from services.store import access_models  # noqa: F401 - registers its tables on Base
 from services.store.models import Base
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,334 @@
+"""Sharing policies: who may read which fields of which views, in which communities, and why.
+
+Policies are data (YAML, see ``services/policies/``), loaded and checked once at start:
+
+- ``field_classes.yaml`` gives every field of every view contract a sharing class:
+  ``unconditional`` (any audience granted the view reads it), ``conditional`` (only an
+  audience whose policy names it) or ``not_shared`` (never leaves the hub).
+- the policy file (``DATONG_POLICY_FILE``) names each audience's purpose, communities and,
+  per view, the conditional fields it may read.
+
+Anything not granted is denied. Every read path (single row, list, export, subscriptions)
+goes through the same three calls::
+
+    grant = policy.grant(audience, view)          # None: the view is not shared with it
+    allows_community(grant, row_community_code)   # False: the row is outside its communities
+    filter_record(grant, json_record(...))        # only the granted fields, provenance too
+
+This module is pure: it reads files and returns plain values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.catalog import Catalog
+from services.errors import ConfigError
+
+UNCONDITIONAL = "unconditional"
+CONDITIONAL = "conditional"
+NOT_SHARED = "not_shared"
+SHARING_CLASSES = (UNCONDITIONAL, CONDITIONAL, NOT_SHARED)
+
+ALL_COMMUNITIES = "*"
+PROVENANCE = "provenance"
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+DEFAULT_POLICY_FILE = POLICY_DIR / "sharing.yaml"
+DEFAULT_FIELD_CLASSES_FILE = POLICY_DIR / "field_classes.yaml"
+
+# Audience names travel in tokens, audit records and log lines: keep them plain.
+_AUDIENCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_AUDIENCE_KEYS = frozenset({"description", "purpose", "communities", "views"})
+_GRANT_KEYS = frozenset({"fields"})
+_POLICY_KEYS = frozenset({"audiences", "field_classes"})
+
+
+class PolicyError(ConfigError):
+    """A policy or field-class file is missing or malformed; the message names file and place."""
+
+
+@dataclass(frozen=True)
+class ViewFields:
+    """The fields of one view contract with their sharing classes."""
+
+    view: str
+    key_field: str
+    classes: Mapping[str, str]  # field -> sharing class, every field of the contract
+
+    def of_class(self, sharing_class: str) -> frozenset[str]:
+        """The fields of one sharing class."""
+        return frozenset(f for f, c in self.classes.items() if c == sharing_class)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one audience may read of one view.
+
+    ``fields`` holds the record fields it may read (``provenance`` among them when the
+    provenance map is shared at all); ``communities`` is None for every community.
+    """
+
+    audience: str
+    purpose: str
+    view: str
+    fields: frozenset[str]
+    communities: frozenset[str] | None
+
+    @property
+    def all_communities(self) -> bool:
+        """True when the grant covers every community, rows without one included."""
+        return self.communities is None
+
+    def narrowed(self, fields: Iterable[str]) -> Grant:
+        """The same grant limited to ``fields``; FieldNotGranted names the first one outside."""
+        wanted = list(fields)
+        for name in wanted:
+            if name not in self.fields:
+                raise FieldNotGranted(self, name)
+        return Grant(self.audience, self.purpose, self.view, frozenset(wanted), self.communities)
+
+
+class FieldNotGranted(Exception):  # noqa: N818 - a refusal the API turns into a 403
+    """A reader asked for a field its grant does not cover."""
+
+    def __init__(self, grant: Grant, field: str) -> None:
+        super().__init__(
+            f"audience {grant.audience} may not read field {field!r} of view {grant.view}"
+        )
+        self.grant, self.field = grant, field
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One reader of the views: its declared purpose, communities and grants by view."""
+
+    name: str
+    description: str
+    purpose: str
+    communities: frozenset[str] | None
+    grants: Mapping[str, Grant]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every audience's grants over the views, checked against the view contracts."""
+
+    source: Path
+    views: Mapping[str, ViewFields]
+    audiences: Mapping[str, Audience]
+
+    def grant(self, audience: str, view: str) -> Grant | None:
+        """What ``audience`` may read of ``view``; None when nothing (default deny)."""
+        found = self.audiences.get(audience)
+        return None if found is None else found.grants.get(view)
+
+    def fields_of(self, view: str) -> frozenset[str]:
+        """Every field of the view contract (whatever its class); empty for an unknown view."""
+        found = self.views.get(view)
+        return frozenset(found.classes) if found else frozenset()
+
+
+def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a rendered record (``json_record``) that ``grant`` may read.
+
+    Fields outside the grant are dropped, unknown ones too; the provenance map keeps only
+    the entries of granted fields, and is dropped when provenance itself is not granted.
+    """
+    kept = {k: v for k, v in record.items() if k in grant.fields and k != PROVENANCE}
+    if PROVENANCE in grant.fields and isinstance(record.get(PROVENANCE), Mapping):
+        kept[PROVENANCE] = {
+            k: v for k, v in record[PROVENANCE].items() if k in grant.fields and k != PROVENANCE
+        }
+    return kept
+
+
+def allows_community(grant: Grant, community_code: str | None) -> bool:
+    """Whether a row of ``community_code`` (None: unknown) is inside the grant's communities."""
+    if grant.communities is None:
+        return True
+    return community_code is not None and community_code in grant.communities
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_policy(path: Path | str = DEFAULT_POLICY_FILE, catalog: Catalog | None = None) -> Policy:
+    """Load and check a policy file and the field classes it refers to.
+
+    The field classes are ``field_classes:`` of the policy file (relative to it), or the
+    shipped ``services/policies/field_classes.yaml``. PolicyError names the file, audience,
+    view and field of the first problem.
+    """
+    path = Path(path)
+    catalog = catalog or Catalog.load()
+    document = _read_yaml(path)
+    _no_unknown_keys(document, _POLICY_KEYS, f"{path}")
+    classes_ref = document.get("field_classes")
+    if classes_ref is None:
+        classes_path = DEFAULT_FIELD_CLASSES_FILE
+    elif isinstance(classes_ref, str) and classes_ref:
+        classes_path = path.parent / classes_ref
+    else:
+        raise PolicyError(f"{path}: field_classes must be the path of a YAML file")
+    views = load_field_classes(classes_path, catalog)
+    audiences = document.get("audiences")
+    if not isinstance(audiences, dict) or not audiences:
+        raise PolicyError(f"{path}: needs an 'audiences' mapping of audience name -> grants")
+    return Policy(
+        source=path,
+        views=views,
+        audiences={
+            str(name): _audience(path, name, body, views) for name, body in audiences.items()
+        },
+    )
+
+
+def load_field_classes(path: Path, catalog: Catalog) -> dict[str, ViewFields]:
+    """Load the sharing classes of every view field; PolicyError names file, view and field."""
+    document = _read_yaml(path)
+    _no_unknown_keys(document, frozenset({"views"}), f"{path}")
+    views = document.get("views")
+    if not isinstance(views, dict):
+        raise PolicyError(f"{path}: needs a 'views' mapping of view -> field -> sharing class")
+    contracts = {c.view: c for c in catalog.views() if c.view}
+    for view in views:
+        if view not in contracts:
+            raise PolicyError(
+                f"{path}: view {view!r}: no such view contract; views: {', '.join(contracts)}"
+            )
+    loaded: dict[str, ViewFields] = {}
+    for view, contract in contracts.items():
+        where = f"{path}: view {view!r}"
+        classes = views.get(view)
+        if not isinstance(classes, dict):
+            raise PolicyError(f"{where}: missing; give every field of the view a sharing class")
+        fields = contract.field_names
+        for name, sharing_class in classes.items():
+            if name not in fields:
+                raise PolicyError(
+                    f"{where}: field {name!r}: not a field of the view contract "
+                    f"({contract.name}.avsc); fields: {', '.join(fields)}"
+                )
+            if sharing_class not in SHARING_CLASSES:
+                raise PolicyError(
+                    f"{where}: field {name!r}: sharing class {sharing_class!r} is not one of "
+                    f"{', '.join(SHARING_CLASSES)}"
+                )
+        for name in fields:
+            if name not in classes:
+                raise PolicyError(
+                    f"{where}: field {name!r}: has no sharing class; every field of the "
+                    "contract needs one (nothing is shared by default)"
+                )
+        for name, why in (
+            (contract.key_field, "it is the view's key, which paths and list cursors carry"),
+            ("community_code", "list requests filter by it and list cursors carry it"),
+        ):
+            if name in classes and classes[name] != UNCONDITIONAL:
+                raise PolicyError(f"{where}: field {name!r}: must be unconditional: {why}")
+        loaded[view] = ViewFields(view, contract.key_field, dict(classes))
+    return loaded
+
+
+def _audience(path: Path, name: Any, body: Any, views: Mapping[str, ViewFields]) -> Audience:
+    where = f"{path}: audience {name!r}"
+    if not isinstance(name, str) or not _AUDIENCE_NAME.fullmatch(name):
+        raise PolicyError(
+            f"{where}: the name must be lowercase letters, digits, '.', '_' or '-' "
+            "(at most 64), starting with a letter or digit"
+        )
+    if not isinstance(body, dict):
+        raise PolicyError(f"{where}: must be a mapping with purpose, communities and views")
+    _no_unknown_keys(body, _AUDIENCE_KEYS, where)
+    purpose = body.get("purpose")
+    if not isinstance(purpose, str) or not purpose.strip():
+        raise PolicyError(f"{where}: field 'purpose': the declared purpose of reads is required")
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        raise PolicyError(f"{where}: field 'description': must be text")
+    communities = _communities(where, body.get("communities"))
+    granted = body.get("views")
+    if not isinstance(granted, dict) or not granted:
+        raise PolicyError(f"{where}: field 'views': must map at least one view to its grant")
+    grants = {}
+    for view, grant in granted.items():
+        if view not in views:
+            raise PolicyError(f"{where}: view {view!r}: no such view; views: {', '.join(views)}")
+        fields = _grant_fields(f"{where}: view {view!r}", grant, views[view])
+        grants[view] = Grant(name, purpose.strip(), view, fields, communities)
+    return Audience(name, description, purpose.strip(), communities, grants)
+
+
+def _communities(where: str, value: Any) -> frozenset[str] | None:
+    if value == ALL_COMMUNITIES:
+        return None
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(c, str) and c.strip() for c in value)
+    ):
+        numbers = isinstance(value, list) and any(isinstance(c, int) for c in value)
+        hint = " (quote the codes: YAML reads 110105001001 as a number)" if numbers else ""
+        raise PolicyError(
+            f"{where}: field 'communities': must be \"*\" or a non-empty list of community "
+            f"codes, got {value!r}{hint}"
+        )
+    if len(set(value)) != len(value):
+        raise PolicyError(f"{where}: field 'communities': lists a community twice")
+    return frozenset(value)
+
+
+def _grant_fields(where: str, grant: Any, view: ViewFields) -> frozenset[str]:
+    if grant is None:
+        grant = {}
+    if not isinstance(grant, dict):
+        raise PolicyError(f"{where}: must be a mapping, e.g. {{fields: [...]}} or {{}}")
+    _no_unknown_keys(grant, _GRANT_KEYS, where)
+    named = grant.get("fields", [])
+    if not isinstance(named, list) or not all(isinstance(f, str) for f in named):
+        raise PolicyError(f"{where}: 'fields' must be a list of field names")
+    seen: set[str] = set()
+    for name in named:
+        sharing_class = view.classes.get(name)
+        if sharing_class is None:
+            raise PolicyError(
+                f"{where}: field {name!r}: not a field of the view; "
+                f"fields: {', '.join(view.classes)}"
+            )
+        if sharing_class == NOT_SHARED:
+            raise PolicyError(
+                f"{where}: field {name!r}: is not_shared in the field classes; no policy can "
+                "share it"
+            )
+        if name in seen:
+            raise PolicyError(f"{where}: field {name!r}: listed twice")
+        seen.add(name)
+    return view.of_class(UNCONDITIONAL) | frozenset(named)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise PolicyError(f"{path}: must be a YAML mapping")
+    return document
+
+
+def _no_unknown_keys(body: Mapping[Any, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(str(k) for k in body if k not in allowed)
+    if unknown:
+        raise PolicyError(
+            f"{where}: unknown key {unknown[0]!r}; expected one of {', '.join(sorted(allowed))}"
+        )

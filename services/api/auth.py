@@ -1,0 +1,318 @@
+"""Who is calling: bearer tokens on every route, and what an audience may read of a view.
+
+- ``require_tokens(routes, authenticator)`` puts a bearer check in front of every route and
+  mount except the open ones (``OPEN_PATHS``, and reads of ``/registry``); a route added
+  later is guarded too unless it is named open. Missing, unknown or revoked token: 401 with
+  ``WWW-Authenticate: Bearer``. Routes named in ``query_token_paths`` also take the token as
+  ``?access_token=`` (a browser's EventSource cannot send headers).
+- ``ReadAccess.authorize(request, view, community=, fields=)`` is the one entry of every
+  read path (row, list, export, subscriptions): it answers 404 for an unknown view, 403 for a
+  department token, a view, community or field outside the audience's policy, and returns
+  the ``ReadScope`` whose grant every record is filtered through (``filter_record``).
+- ``IngestGate`` lets database-made department tokens publish through the connectors'
+  intake beside the ``DATONG_INGEST_TOKENS`` ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from prometheus_client import Counter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.access.policy import FieldNotGranted, Grant, Policy, allows_community
+from services.access.tokens import find_token, secret_digest
+from services.api.errors import ApiError, error_body, unauthorized
+
+# Open without a token: probes, Prometheus scraping, and the API's own description (which
+# says no more than the schema registry's reads, which are open too).
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/asyncapi.yaml"}
+)
+# Confluent clients and department tools read schemas by id to decode records; the
+# schemas are contracts, not data. Writes (register, delete, config) need a department token.
+OPEN_READS_UNDER = "/registry"
+READ_METHODS = frozenset({"GET", "HEAD"})
+ENV_TOKEN_NAME = "DATONG_INGEST_TOKENS"
+QUERY_TOKEN = "access_token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of a valid token: an audience (reads) or a department (publishes)."""
+
+    token_id: str
+    name: str
+    audience: str | None
+    department: str | None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """An audience's token, as the audit names it."""
+
+    token_id: str
+    token_name: str
+    audience: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What one request may read: the reader, its grant (narrowed to ``?fields=``), and the
+    communities asked for (None: every community the grant covers)."""
+
+    reader: Reader
+    grant: Grant
+    communities: frozenset[str] | None
+
+    def allows(self, community_code: str | None) -> bool:
+        """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
+        if self.communities is None:
+            return allows_community(self.grant, community_code)
+        return community_code in self.communities
+
+
+class Authenticator:
+    """Turns a bearer secret into a Principal: database tokens and ``DATONG_INGEST_TOKENS``."""
+
+    def __init__(self, engine: sa.Engine, ingest_tokens: Mapping[str, str]) -> None:
+        self._engine = engine
+        self._env = {d: bytes.fromhex(h) for d, h in ingest_tokens.items()}
+
+    def identify(self, secret: str) -> Principal | None:
+        """The live token's holder, or None (blocking: reads the token table)."""
+        digest = bytes.fromhex(secret_digest(secret))
+        # Compare with every configured hash, so the time taken says nothing about which.
+        env = [d for d, h in self._env.items() if hmac.compare_digest(digest, h)]
+        if env:
+            return Principal(f"env:{env[0]}", ENV_TOKEN_NAME, None, env[0])
+        token = find_token(self._engine, secret)
+        if token is None:
+            return None
+        return Principal(token.id, token.name, token.audience, token.department)
+
+    async def principal(self, request: Request, allow_query: bool = False) -> Principal:
+        """The caller of ``request`` (remembered on it); 401 without a valid bearer token.
+
+        ``allow_query`` also takes the token from ``?access_token=`` (RFC 6750), for the
+        routes a browser's EventSource calls, which cannot send headers.
+        """
+        known = getattr(request.state, "principal", None)
+        if isinstance(known, Principal):
+            return known
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" and allow_query:
+            scheme, secret = "bearer", request.query_params.get(QUERY_TOKEN, "")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        found = await asyncio.to_thread(self.identify, secret.strip())
+        if found is None:
+            raise unauthorized("the bearer token is not valid (unknown or revoked)")
+        request.state.principal = found
+        return found
+
+
+def require_tokens(
+    routes: Iterable[BaseRoute],
+    authenticator: Authenticator,
+    *,
+    open_paths: Collection[str] = OPEN_PATHS,
+    self_authenticating: Collection[str] = (),
+    query_token_paths: Collection[str] = (),
+) -> list[BaseRoute]:
+    """Guard every route (in place), mounted ones too, but:
+
+    - ``open_paths`` (route or mount paths) and reads under ``/registry``: no token needed;
+    - ``self_authenticating``: paths whose endpoint checks its own token (the intake);
+    - ``query_token_paths``: guarded, but the token may come as ``?access_token=`` too.
+    """
+    routes = list(routes)
+    for route in routes:
+        if route_path(route) in open_paths or route_path(route) in self_authenticating:
+            continue
+        if isinstance(route, Mount) and route.routes:
+            reads_open = route.path == OPEN_READS_UNDER
+            for inner in route.routes:
+                if isinstance(inner, Route):
+                    inner.app = _Guard(inner.app, authenticator, reads_open=reads_open)
+        elif isinstance(route, Route | Mount):
+            allow_query = route.path in query_token_paths
+            route.app = _Guard(route.app, authenticator, allow_query=allow_query)
+    return routes
+
+
+def route_path(route: BaseRoute) -> str | None:
+    """The path template of a route or mount."""
+    return route.path if isinstance(route, Route | Mount) else None
+
+
+class _Guard:
+    """ASGI wrapper: no valid token, no entry (401)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        *,
+        reads_open: bool = False,
+        allow_query: bool = False,
+    ) -> None:
+        self.app, self.authenticator = app, authenticator
+        self.reads_open, self.allow_query = reads_open, allow_query
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if not (self.reads_open and request.method in READ_METHODS):
+            principal = await self.authenticator.principal(request, self.allow_query)
+            if self.reads_open and principal.department is None:
+                raise ApiError(403, "changing the schema registry needs a department token")
+        await self.app(scope, receive, send)
+
+
+class ReadAccess:
+    """The policy applied to a request: the only way a read path learns what it may return."""
+
+    def __init__(self, policy: Policy, authenticator: Authenticator, views: Collection[str]):
+        self.policy = policy
+        self.views = views  # the views there are to read (those json_record renders)
+        self._authenticator = authenticator
+
+    async def authorize(
+        self,
+        request: Request,
+        view: str,
+        *,
+        community: str | None = None,
+        fields: str | None = None,
+    ) -> ReadScope:
+        """The scope of one read of ``view``, or the refusal to answer with.
+
+        ``community``: one community code asked for (None: every one the grant covers).
+        ``fields``: the ``?fields=a,b`` parameter (None: every granted field); the view's
+        key field is always kept, ``provenance`` only when asked for.
+        """
+        principal = await self._authenticator.principal(request)
+        if view not in self.views:
+            views = ", ".join(self.views)
+            raise ApiError(404, f"no view named {view!r}; views: {views}", view=view)
+        if principal.audience is None:
+            raise ApiError(
+                403,
+                f"the token of department {principal.department} publishes events; reading "
+                "views needs an audience token",
+            )
+        grant = self.policy.grant(principal.audience, view)
+        if grant is None:
+            raise ApiError(
+                403, f"audience {principal.audience} may not read view {view}", view=view
+            )
+        reader = Reader(principal.token_id, principal.name, grant.audience, grant.purpose)
+        communities = grant.communities
+        if community is not None:
+            if grant.communities is not None and community not in grant.communities:
+                raise ApiError(
+                    403,
+                    f"audience {grant.audience} may not read community {community!r}",
+                    community=community,
+                )
+            communities = frozenset({community})
+        if fields is not None:
+            grant = self._narrowed(grant, fields)
+        return ReadScope(reader, grant, communities)
+
+    def _narrowed(self, grant: Grant, fields: str) -> Grant:
+        wanted = [f.strip() for f in fields.split(",")]
+        if not all(wanted):
+            raise ApiError(400, "fields must be a comma-separated list of field names")
+        contract = self.policy.views[grant.view]
+        for name in wanted:
+            if name not in contract.classes:
+                known = ", ".join(contract.classes)
+                message = f"view {grant.view} has no field {name!r}; fields: {known}"
+                raise ApiError(400, message, field=name)
+        try:
+            return grant.narrowed(dict.fromkeys([contract.key_field, *wanted]))
+        except FieldNotGranted as exc:
+            raise ApiError(403, str(exc), field=exc.field) from None
+
+
+class IngestGate:
+    """Lets the intake route accept every valid department token (database or environment).
+
+    The connectors' intake knows one token hash per department, fixed when it is built. The
+    gate checks the caller's token itself, then hands the intake a per-process secret of that
+    department, so ``datong tokens create --department`` and revocations take effect at once::
+
+        gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
+        routes = ingest_routes(..., tokens=gate.token_hashes)
+        gate.guard(routes)
+    """
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        departments: Sequence[str],
+        requests: Counter | None = None,
+    ) -> None:
+        self._authenticator, self._requests = authenticator, requests
+        self._internal = {d: secrets.token_urlsafe(32) for d in departments}
+
+    @property
+    def token_hashes(self) -> dict[str, str]:
+        """What to build the intake with: department -> SHA-256 of its per-process secret."""
+        return {d: hashlib.sha256(s.encode()).hexdigest() for d, s in self._internal.items()}
+
+    def guard(self, routes: Iterable[BaseRoute]) -> None:
+        """Put the gate in front of the intake's routes (in place)."""
+        for route in routes:
+            if isinstance(route, Route):
+                route.app = _IngestGate(
+                    route.app, self._authenticator, self._internal, self._requests
+                )
+
+
+class _IngestGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        internal: Mapping[str, str],
+        requests: Counter | None,
+    ) -> None:
+        self.app, self.authenticator = app, authenticator
+        self.internal, self.requests = internal, requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        department = request.path_params.get("department", "")
+        try:
+            principal = await self.authenticator.principal(request)
+            if principal.department is None:
+                raise ApiError(
+                    403,
+                    f"the token of audience {principal.audience} reads views; publishing needs "
+                    "a department token",
+                )
+            if principal.department != department:
+                raise ApiError(403, f"this token may publish only {principal.department}'s events")
+        except HTTPException as exc:
+            if self.requests is not None:
+                label = department if department in self.internal else "unknown"
+                self.requests.labels(label, str(exc.status_code)).inc()
+            response = JSONResponse(error_body(exc), exc.status_code, headers=exc.headers)
+            await response(scope, receive, send)
+            return
+        secret = f"Bearer {self.internal[department]}".encode()
+        headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+        await self.app({**scope, "headers": [*headers, (b"authorization", secret)]}, receive, send)

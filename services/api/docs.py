@@ -1,0 +1,231 @@
+"""The API's description: an OpenAPI 3 document at ``/openapi.json`` and a page at ``/docs``.
+
+The document is built from the routes the app really serves (so a route cannot go
+undocumented unnoticed): each operation takes its words from ``OPERATIONS``, or else from
+the first line of its endpoint's docstring. The page is plain HTML rendered on the server:
+no script, no CDN, readable offline.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from services.api.auth import OPEN_PATHS, OPEN_READS_UNDER, READ_METHODS
+from services.api.view_routes import DEFAULT_LIMIT, MAX_LIMIT
+
+TITLE = "datong API"
+UNDOCUMENTED = "(undocumented)"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Words for one operation: summary, description and query parameters (name -> words)."""
+
+    summary: str
+    description: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+
+_FIELDS = "comma-separated fields to return (default: every granted field); 403 outside the grant"
+_COMMUNITY = "one community code (default: every community the audience's policy covers)"
+_REGISTRY = "Confluent Schema Registry REST API: "
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/healthz"): Operation("liveness: the process answers"),
+    ("GET", "/readyz"): Operation("readiness: database and broker reachable (503 if not)"),
+    ("GET", "/metrics"): Operation("Prometheus metrics (open, for scraping)"),
+    ("GET", "/openapi.json"): Operation("this document"),
+    ("GET", "/docs"): Operation("this document as an HTML page"),
+    ("GET", "/asyncapi.yaml"): Operation("AsyncAPI 3 description of every topic and its schema"),
+    ("GET", "/views/{view}"): Operation(
+        "a page of a view's rows (audience token)",
+        "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "
+        'Answer: {"items": [...], "next_cursor": "..." or null}.',
+        {
+            "community": _COMMUNITY,
+            "limit": f"rows per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
+            "cursor": "next_cursor of the previous page (opaque)",
+            "fields": _FIELDS,
+        },
+    ),
+    ("GET", "/views/{view}/{key}"): Operation(
+        "one row of a view by key (audience token)",
+        "404 when absent or outside the audience's communities.",
+        {"fields": _FIELDS},
+    ),
+    ("GET", "/export/{view}"): Operation(
+        "every row of a view as JSON lines, streamed (audience token)",
+        "The same rows and fields as the list, one JSON record per line.",
+        {"community": _COMMUNITY, "fields": _FIELDS},
+    ),
+    ("POST", "/ingest/{department}/{event}"): Operation(
+        "publish a department's events (department token)",
+        "A JSON object or an array of them in the event's contract; 202 with the event ids, "
+        "422 naming every invalid field (none is published then).",
+    ),
+    ("GET", "/registry/subjects"): Operation(_REGISTRY + "list subjects"),
+    ("GET", "/registry/subjects/{subject}/versions"): Operation(_REGISTRY + "list versions"),
+    ("POST", "/registry/subjects/{subject}/versions"): Operation(
+        _REGISTRY + "register a schema (department token)"
+    ),
+    ("GET", "/registry/subjects/{subject}/versions/{version}"): Operation(
+        _REGISTRY + "one version"
+    ),
+    ("DELETE", "/registry/subjects/{subject}/versions/{version}"): Operation(
+        _REGISTRY + "delete a version (department token)"
+    ),
+    ("GET", "/registry/subjects/{subject}/versions/{version}/schema"): Operation(
+        _REGISTRY + "one version's schema text"
+    ),
+    ("POST", "/registry/subjects/{subject}"): Operation(
+        _REGISTRY + "look up a schema under a subject (department token)"
+    ),
+    ("DELETE", "/registry/subjects/{subject}"): Operation(
+        _REGISTRY + "delete a subject (department token)"
+    ),
+    ("GET", "/registry/schemas/ids/{schema_id}"): Operation(_REGISTRY + "a schema by id"),
+    ("GET", "/registry/schemas/ids/{schema_id}/schema"): Operation(
+        _REGISTRY + "a schema's text by id"
+    ),
+    ("GET", "/registry/schemas/types"): Operation(_REGISTRY + "supported schema types"),
+    ("POST", "/registry/compatibility/subjects/{subject}/versions"): Operation(
+        _REGISTRY + "test compatibility with every version (department token)"
+    ),
+    ("POST", "/registry/compatibility/subjects/{subject}/versions/{version}"): Operation(
+        _REGISTRY + "test compatibility with one version (department token)"
+    ),
+    ("GET", "/registry/config"): Operation(_REGISTRY + "global compatibility level"),
+    ("PUT", "/registry/config"): Operation(
+        _REGISTRY + "set the global compatibility level (department token)"
+    ),
+    ("GET", "/registry/config/{subject}"): Operation(_REGISTRY + "a subject's compatibility"),
+    ("PUT", "/registry/config/{subject}"): Operation(
+        _REGISTRY + "set a subject's compatibility (department token)"
+    ),
+    ("DELETE", "/registry/config/{subject}"): Operation(
+        _REGISTRY + "reset a subject's compatibility (department token)"
+    ),
+}
+
+
+def docs_routes() -> list[Route]:
+    """``/openapi.json`` and ``/docs``, describing whatever routes the app serves."""
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document(request.app.routes))
+
+    async def docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(render_html(openapi_document(request.app.routes)))
+
+    return [Route("/openapi.json", openapi), Route("/docs", docs)]
+
+
+def endpoints(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(method, path, endpoint) of every operation, mounted ones included; HEAD left out."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from endpoints(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            path = prefix + re.sub(r"{(\w+):[^}]*}", r"{\1}", route.path)
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                yield method, path, route.endpoint
+
+
+def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, endpoint in endpoints(routes):
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, endpoint)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": "1",
+            "description": "Shared views of a residential community's departments, read under "
+            "sharing policies; department events published over HTTP.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "status"],
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                }
+            },
+        },
+        "paths": paths,
+    }
+
+
+def _operation(method: str, path: str, endpoint: Any) -> dict[str, Any]:
+    words = OPERATIONS.get((method, path)) or Operation(_first_line(endpoint))
+    open_ = path in OPEN_PATHS or (path.startswith(OPEN_READS_UNDER) and method in READ_METHODS)
+    text_type = {"type": "string"}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": text_type}
+        for name in re.findall(r"{(\w+)}", path)
+    ] + [
+        {"name": name, "in": "query", "description": text, "schema": text_type}
+        for name, text in words.query.items()
+    ]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    responses: dict[str, Any] = {"200": {"description": "OK"}}
+    if not open_:
+        responses["401"] = {"description": "no valid bearer token", **error}
+        responses["403"] = {"description": "outside what the token may do", **error}
+    operation: dict[str, Any] = {
+        "summary": words.summary,
+        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}".rstrip("_"),
+        "security": [] if open_ else [{"bearer": []}],
+        "responses": responses,
+    }
+    if words.description:
+        operation["description"] = words.description
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _first_line(endpoint: Any) -> str:
+    doc = (getattr(endpoint, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else UNDOCUMENTED
+
+
+def render_html(document: dict[str, Any]) -> str:
+    """The document as a plain HTML page: one row per operation."""
+    rows = []
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            params = ", ".join(f"{p['name']} ({p['in']})" for p in op.get("parameters", []))
+            auth = "bearer token" if op["security"] else "open"
+            detail = op.get("description", "")
+            rows.append(
+                "<tr>"
+                f"<td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(op['summary'])}<br><small>{html.escape(detail)}</small></td>"
+                f"<td>{html.escape(params)}</td><td>{auth}</td>"
+                "</tr>"
+            )
+    title = html.escape(document["info"]["title"])
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
+        "</style></head><body>"
+        f"<h1>{title}</h1><p>{html.escape(document['info']['description'])}</p>"
+        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a> (OpenAPI "
+        f"{html.escape(document['openapi'])}), events: <a href='/asyncapi.yaml'>/asyncapi.yaml"
+        "</a>. Send tokens as <code>Authorization: Bearer &lt;token&gt;</code>.</p>"
+        "<table><tr><th>method</th><th>path</th><th>what</th><th>parameters</th>"
+        "<th>auth</th></tr>" + "".join(rows) + "</table></body></html>"
+    )

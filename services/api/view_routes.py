@@ -1,0 +1,249 @@
+"""Reading the views over HTTP: one row, a page of rows, or an export, each under the policy.
+
+- ``GET /views/{view}/{key}``: one row; 404 when absent or outside the audience's communities
+  (so a reader cannot learn that a key exists elsewhere).
+- ``GET /views/{view}?community=&limit=&cursor=&fields=``: ``{"items": [...], "next_cursor":
+  c}`` in (community_code, key) order; ``next_cursor`` is null on the last page.
+- ``GET /export/{view}?community=&fields=``: every row as JSON lines, streamed page by page.
+
+Every path renders a row with ``json_record``, keeps what ``filter_record`` allows, and
+writes one ``read_audit`` record (refused reads by a known token included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from services.access.audit import ReadEntry
+from services.access.policy import filter_record
+from services.api.auth import Principal, ReadAccess, ReadScope
+from services.api.errors import ApiError
+from services.merge.records import json_record
+from services.store.models import ViewRow
+from services.store.views import visible_page, visible_row
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+EXPORT_PAGE = 500
+JSON_LINES = "application/x-ndjson"
+
+AuditSink = Callable[[Sequence[ReadEntry]], None]
+
+
+def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list[Route]:
+    """The read routes; ``audit`` stores read records (``services.access.audit.record_reads``)."""
+    reads = _Reads(engine, access, audit)
+    return [
+        Route("/views/{view}", reads.page, methods=["GET"]),
+        Route("/views/{view}/{key}", reads.row, methods=["GET"]),
+        Route("/export/{view}", reads.export, methods=["GET"]),
+    ]
+
+
+class _Reads:
+    def __init__(self, engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> None:
+        self.engine, self.access, self.audit = engine, access, audit
+
+    async def row(self, request: Request) -> Response:
+        """One row of a view by key, with the fields the audience may read."""
+        view, key = request.path_params["view"], request.path_params["key"]
+        query = _present(fields=request.query_params.get("fields"))
+        try:
+            scope = await self.access.authorize(request, view, fields=query.get("fields"))
+            row = await asyncio.to_thread(self._row, view, key)
+            if row is None or not scope.allows(row.community_code):
+                raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
+        except HTTPException as exc:
+            await self._refused(request, exc, operation="row", query=query)
+            raise
+        record = filter_record(scope.grant, _render(view, row))
+        entry = _entry(scope, operation="row", key=key, query=query, rows=1, status=200)
+        return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
+
+    async def page(self, request: Request) -> Response:
+        """A page of a view's rows in (community_code, key) order, with the next page's cursor."""
+        view = request.path_params["view"]
+        params = request.query_params
+        query = _present(
+            community=params.get("community") or None,
+            limit=params.get("limit"),
+            cursor=params.get("cursor"),
+            fields=params.get("fields"),
+        )
+        try:
+            scope = await self.access.authorize(
+                request, view, community=query.get("community"), fields=query.get("fields")
+            )
+            limit = _limit(query.get("limit"))
+            after = _decode_cursor(query["cursor"], view) if "cursor" in query else None
+            rows = await asyncio.to_thread(self._page, view, scope, after, limit + 1)
+        except HTTPException as exc:
+            await self._refused(request, exc, operation="list", query=query)
+            raise
+        items = [filter_record(scope.grant, _render(view, r)) for r in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        body = {
+            "items": items,
+            "next_cursor": _encode_cursor(view, last.community_code, last.key) if last else None,
+        }
+        entry = _entry(scope, operation="list", key=None, query=query, rows=len(items), status=200)
+        return JSONResponse(body, background=BackgroundTask(self.audit, [entry]))
+
+    async def export(self, request: Request) -> Response:
+        """Every row of a view the audience may read, as JSON lines, streamed."""
+        view = request.path_params["view"]
+        params = request.query_params
+        query = _present(community=params.get("community") or None, fields=params.get("fields"))
+        try:
+            scope = await self.access.authorize(
+                request, view, community=query.get("community"), fields=query.get("fields")
+            )
+        except HTTPException as exc:
+            await self._refused(request, exc, operation="export", query=query)
+            raise
+        return StreamingResponse(self._lines(view, scope, query), media_type=JSON_LINES)
+
+    async def _lines(
+        self, view: str, scope: ReadScope, query: dict[str, Any]
+    ) -> AsyncIterator[str]:
+        sent, complete = 0, False
+        try:
+            after: tuple[str | None, str] | None = None
+            while True:
+                # Each page in its own short transaction: an export holds no lock for long.
+                rows = await asyncio.to_thread(self._page, view, scope, after, EXPORT_PAGE)
+                for row in rows:
+                    record = filter_record(scope.grant, _render(view, row))
+                    yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+                    sent += 1
+                if len(rows) < EXPORT_PAGE:
+                    break
+                after = (rows[-1].community_code, rows[-1].key)
+            complete = True
+        finally:
+            # Audited however the export ended (a client may hang up halfway): a blocking
+            # write here, as awaiting is not possible once the stream is being cancelled.
+            status = 200 if complete else 499
+            entry = _entry(
+                scope, operation="export", key=None, query=query, rows=sent, status=status
+            )
+            self.audit([entry])
+
+    async def _refused(
+        self,
+        request: Request,
+        exc: HTTPException,
+        *,
+        operation: str,
+        query: dict[str, Any],
+    ) -> None:
+        """Audit a refused or failed read of a view when the caller's token is known.
+
+        Path segments the client made up (an unknown view, a key that matched nothing) are
+        not stored: they could hold anything, an ID number included.
+        """
+        principal = getattr(request.state, "principal", None)
+        view = request.path_params["view"]
+        if not isinstance(principal, Principal) or view not in self.access.views:
+            return
+        grant = self.access.policy.grant(principal.audience or "", view)
+        entry = ReadEntry(
+            token_id=principal.token_id,
+            token_name=principal.name,
+            audience=principal.audience or f"department:{principal.department}",
+            purpose=grant.purpose if grant else "",
+            view=view,
+            operation=operation,
+            key=None,
+            query=query,
+            rows=0,
+            status=exc.status_code,
+        )
+        await asyncio.to_thread(self.audit, [entry])
+
+    def _row(self, view: str, key: str) -> ViewRow | None:
+        with Session(self.engine) as session:
+            return visible_row(session, view, key)
+
+    def _page(
+        self, view: str, scope: ReadScope, after: tuple[str | None, str] | None, limit: int
+    ) -> list[ViewRow]:
+        with Session(self.engine) as session:
+            return visible_page(session, view, scope.communities, after, limit)
+
+
+def _render(view: str, row: ViewRow) -> dict[str, Any]:
+    return json_record(view, row.key, row.data, row.provenance)
+
+
+def _entry(
+    scope: ReadScope,
+    *,
+    operation: str,
+    key: str | None,
+    query: dict[str, Any],
+    rows: int,
+    status: int,
+) -> ReadEntry:
+    reader = scope.reader
+    return ReadEntry(
+        token_id=reader.token_id,
+        token_name=reader.token_name,
+        audience=reader.audience,
+        purpose=reader.purpose,
+        view=scope.grant.view,
+        operation=operation,
+        key=key,
+        query=query,
+        rows=rows,
+        status=status,
+    )
+
+
+def _present(**params: str | None) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}")
+    return int(value)
+
+
+def _encode_cursor(view: str, community: str | None, key: str) -> str:
+    """An opaque position: the last row's (community_code, key), bound to its view."""
+    raw = json.dumps({"v": view, "c": community, "k": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, view: str) -> tuple[str | None, str]:
+    bad = ApiError(400, "cursor is not one this API gave out; start again without it")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if (
+        not isinstance(position, dict)
+        or not isinstance(position.get("k"), str)
+        or not isinstance(position.get("c"), str | None)
+    ):
+        raise bad
+    if position.get("v") != view:
+        raise ApiError(400, f"cursor belongs to a list of another view, not {view}")
+    return position["c"], position["k"]

@@ -1,0 +1,158 @@
+"""Access commands: ``datong tokens create|list|revoke`` and ``datong audit``.
+
+They work on the view database directly (``DATONG_DATABASE_URL``): they are the operator's
+tools, as a running API reads tokens from the same tables on every request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from services.settings import Settings
+
+
+def add_access_commands(sub: Any) -> None:
+    """Add ``tokens`` and ``audit`` to the ``datong`` parser's subcommands."""
+    tokens = sub.add_parser("tokens", help="bearer tokens of audiences (read) and departments")
+    tokens_sub = tokens.add_subparsers(title="tokens commands")
+    create = tokens_sub.add_parser("create", help="make a token and print its secret, once")
+    whom = create.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--audience", help="an audience of the sharing policy: reads views")
+    whom.add_argument("--department", help="a department: publishes through POST /ingest")
+    create.add_argument("--name", help="a label for lists and the audit (default: <for>-<id>)")
+    create.set_defaults(handler=cmd_tokens_create)
+    listing = tokens_sub.add_parser("list", help="every token (never its secret)")
+    listing.set_defaults(handler=cmd_tokens_list)
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token by id, at once")
+    revoke.add_argument("id")
+    revoke.set_defaults(handler=cmd_tokens_revoke)
+
+    audit = sub.add_parser("audit", help="who read what through the API")
+    audit.add_argument("--audience", help="only this audience's reads")
+    audit.add_argument("--view", help="only reads of this view")
+    audit.add_argument(
+        "--since", type=_instant, help="only reads at or after this ISO time (naive = UTC)"
+    )
+    audit.add_argument("--limit", type=_positive, default=100, help="newest N reads (default 100)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(handler=cmd_audit)
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Make a token; the secret goes to stdout alone (``TOKEN=$(datong tokens create ...)``)."""
+    from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+    from services.access.tokens import create_token
+
+    if args.audience is not None:
+        policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
+        if args.audience not in policy.audiences:
+            print(
+                f"datong: no audience {args.audience!r} in {policy.source}; "
+                f"audiences: {', '.join(policy.audiences)}",
+                file=sys.stderr,
+            )
+            return 1
+    else:
+        from schemas.catalog import Catalog
+
+        departments = Catalog.load().departments()
+        if args.department not in departments:
+            print(
+                f"datong: no department {args.department!r}; departments: {', '.join(departments)}",
+                file=sys.stderr,
+            )
+            return 1
+    issued = create_token(
+        _engine(settings), audience=args.audience, department=args.department, name=args.name
+    )
+    info = issued.info
+    print(
+        f"token {info.id} ({info.name}) for {_holder(info)}; its secret is shown only now:",
+        file=sys.stderr,
+    )
+    print(issued.secret)
+    return 0
+
+
+def cmd_tokens_list(_: argparse.Namespace, settings: Settings) -> int:
+    """Print every token: id, name, holder, made, revoked."""
+    from services.access.tokens import list_tokens
+
+    tokens = list_tokens(_engine(settings))
+    print(f"{'id':12}  {'name':32}  {'for':36}  {'created':20}  revoked")
+    for t in tokens:
+        revoked = _when(t.revoked_at) if t.revoked_at else "-"
+        print(f"{t.id:12}  {t.name:32}  {_holder(t):36}  {_when(t.created_at):20}  {revoked}")
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Revoke a token: the API refuses it (401) from its next request on."""
+    from services.access.tokens import revoke_token
+
+    info = revoke_token(_engine(settings), args.id)
+    print(f"revoked {info.id} ({info.name}) for {_holder(info)}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the newest reads matching the filters, oldest first."""
+    from services.access.audit import find_reads
+
+    entries = find_reads(
+        _engine(settings),
+        audience=args.audience,
+        view=args.view,
+        since=args.since,
+        limit=args.limit,
+    )
+    for e in entries:
+        if args.json:
+            record = {**e.__dict__, "at": e.at.isoformat()}
+            print(json.dumps(record, ensure_ascii=False, sort_keys=True))
+            continue
+        what = f"key={e.key}" if e.key is not None else _query(e.query)
+        print(
+            f"{_when(e.at)}  {e.status}  {e.audience}  {e.token_name} ({e.token_id})  "
+            f"{e.operation} {e.view} {what}  rows={e.rows}  purpose: {e.purpose or '-'}"
+        )
+    return 0
+
+
+def _engine(settings: Settings) -> Any:
+    from services.store.database import create_engine, create_schema
+
+    engine = create_engine(settings.database_url)
+    create_schema(engine)
+    return engine
+
+
+def _holder(token: Any) -> str:
+    return f"audience {token.audience}" if token.audience else f"department {token.department}"
+
+
+def _when(instant: datetime) -> str:
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _query(query: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(query.items())) or "(all)"
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(text)
