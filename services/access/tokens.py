@@ -110,5 +110,12 @@ def find_token(engine: sa.Engine, secret: str) -> TokenInfo | None:
         return None if row is None or row.revoked_at is not None else _info(row)
 
 
+def token_live(engine: sa.Engine, token_id: str) -> bool:
+    """Whether the token exists and is not revoked (for streams re-checking an open one)."""
+    with Session(engine) as session:
+        row = session.get(AccessToken, token_id)
+        return row is not None and row.revoked_at is None
+
+
 def _info(row: AccessToken) -> TokenInfo:
     return TokenInfo(row.id, row.name, row.audience, row.department, row.created_at, row.revoked_at)

@@ -21,6 +21,7 @@ import hmac
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -30,8 +31,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.access.policy import FieldNotGranted, Grant, Policy, allows_community
-from services.access.tokens import find_token, secret_digest
+from services.access.policy import (
+    FieldNotGranted,
+    Grant,
+    Policy,
+    allows_community,
+    filter_record,
+)
+from services.access.tokens import find_token, secret_digest, token_live
 from services.api.errors import ApiError, error_body, unauthorized
 
 # Open without a token: probes, Prometheus scraping, and the API's own description (which
@@ -82,6 +89,14 @@ class ReadScope:
             return allows_community(self.grant, community_code)
         return community_code in self.communities
 
+    def filter(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A rendered record (``json_record``) as this reader gets it; None when its
+        ``community_code`` is outside the read. For records whose community is their
+        ``community_code`` field (every view's); stored rows use ``allows`` on the column."""
+        if not self.allows(record.get("community_code")):
+            return None
+        return filter_record(self.grant, record)
+
 
 class Authenticator:
     """Turns a bearer secret into a Principal: database tokens and ``DATONG_INGEST_TOKENS``."""
@@ -101,6 +116,12 @@ class Authenticator:
         if token is None:
             return None
         return Principal(token.id, token.name, token.audience, token.department)
+
+    async def still_live(self, principal: Principal) -> bool:
+        """Whether the principal's token still holds (a long-lived stream re-checks it)."""
+        if principal.token_id.startswith("env:"):
+            return principal.department in self._env
+        return await asyncio.to_thread(token_live, self._engine, principal.token_id)
 
     async def principal(self, request: Request, allow_query: bool = False) -> Principal:
         """The caller of ``request`` (remembered on it); 401 without a valid bearer token.

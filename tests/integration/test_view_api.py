@@ -3,6 +3,7 @@ the read audit and the API's own description."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -483,3 +484,14 @@ def test_the_api_does_not_start_on_a_bad_policy(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"sharing.yaml: audience 'grid': view 'alerts'"):
         create_api(settings, engine)
     engine.dispose()
+
+
+def test_an_open_stream_can_tell_that_its_token_was_revoked(api: Api) -> None:
+    authenticator = Authenticator(api.engine, {"health": hashlib.sha256(b"x").hexdigest()})
+    issued = create_token(api.engine, audience="community-dashboard")
+    principal = authenticator.identify(issued.secret)
+    assert principal is not None and asyncio.run(authenticator.still_live(principal))
+    revoke_token(api.engine, issued.info.id)
+    assert not asyncio.run(authenticator.still_live(principal))
+    from_env = authenticator.identify("x")
+    assert from_env is not None and asyncio.run(authenticator.still_live(from_env))

@@ -305,3 +305,16 @@ def test_a_read_scope_allows_the_asked_community_within_the_grant() -> None:
     assert not ReadScope(reader, listed, listed.communities).allows(None)
     one = ReadScope(reader, listed, frozenset({"110105001001"}))
     assert one.allows("110105001001") and not one.allows("110105001002")
+
+
+def test_a_read_scope_filters_a_streamed_record_or_withholds_it() -> None:
+    reader = Reader("t1", "w7", "grid", "welfare checks")
+    listed = grant({"person_key", "community_code", "name_masked"}, {"110105001001"})
+    scope = ReadScope(reader, listed, listed.communities)
+    assert scope.filter(RECORD) == {
+        "person_key": "ab12",
+        "community_code": "110105001001",
+        "name_masked": "李*",
+    }
+    assert scope.filter({**RECORD, "community_code": "110105001002"}) is None
+    assert scope.filter({"person_key": "ab12", "community_code": None}) is None
