@@ -23,7 +23,7 @@ async def _always() -> bool:
     return True
 
 
-def _unaudited(_operation: str, _key: str | None, _rows: int) -> None:
+def _unaudited(_key: str | None, _rows: int) -> None:
     return None
 
 
@@ -33,13 +33,13 @@ class LiveReader:
 
     record_filter: RecordFilter
     still_allowed: Callable[[], Awaitable[bool]] = _always
-    # Records one read (operation, key, rows) in the read audit: a subscription when it ends.
-    record_read: Callable[[str, str | None, int], None] = field(default=_unaudited)
+    # Records the read (key, rows) in the read audit: a subscription when it ends.
+    record_read: Callable[[str | None, int], None] = field(default=_unaudited)
 
 
-# Resolves the request's reader of a view in one community (None: every one it may read);
-# raises HTTPException (401, 403, 404) when refused.
-Authorize = Callable[[Request, str, str | None], Awaitable[LiveReader]]
+# Resolves the reader of a request: (request, view, community or None for every one it may
+# read, operation as the audit names it); raises HTTPException (401, 403, 404) when refused.
+Authorize = Callable[[Request, str, str | None, str], Awaitable[LiveReader]]
 
 
 def share_everything(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -47,6 +47,8 @@ def share_everything(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(record)
 
 
-async def open_to_everyone(_: Request, __: str, ___: str | None) -> LiveReader:
+async def open_to_everyone(
+    _request: Request, _view: str, _community: str | None, _operation: str
+) -> LiveReader:
     """A reader that sees everything (an API without sharing policies)."""
     return LiveReader(share_everything)

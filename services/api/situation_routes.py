@@ -36,10 +36,10 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
         """a community's situation over the last ?days=7 (audience token), for the dashboard"""
         code = request.path_params["code"]
         days = _days(request.query_params.get("days", "7"))
-        reader = await authorize(request, VIEW, code)
+        reader = await authorize(request, VIEW, code, "history")
         now = datetime.now(UTC)
         points = await asyncio.to_thread(_points, engine, code, now - timedelta(days=days), now)
-        reader.record_read("history", code, len(points))
+        reader.record_read(code, len(points))
         return JSONResponse({"community_code": code, "days": days, "points": points})
 
     return [Route("/views/community_situation/{code}/history", history)]

@@ -41,7 +41,7 @@ def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: fl
         if view not in VIEW_NAMES:
             raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEW_NAMES)}")
         community = request.query_params.get("community") or None
-        reader = await authorize(request, view, community)
+        reader = await authorize(request, view, community, "subscribe")
         last_event_id = request.headers.get("last-event-id", "").strip()
         try:
             position = parse_position(last_event_id) if last_event_id else None
@@ -107,4 +107,4 @@ async def _events(
         # The client reconnects with its last id and tries again.
         log.warning("ending a %s subscription: %s", subscriber.view, exc)
     finally:
-        reader.record_read("subscribe", None, sent)
+        reader.record_read(None, sent)

@@ -29,6 +29,7 @@ class SseClient:
     comments: list[str] = field(default_factory=list)
     status: int | None = None
     body: str = ""
+    ended: bool = False  # the server ended the stream
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=None))
@@ -68,6 +69,7 @@ class SseClient:
                         continue
                     self._take(block)
                     block = []
+                self.ended = not self._stop.is_set()
         except (httpx.HTTPError, RuntimeError):
             if not self._stop.is_set():
                 raise

@@ -20,6 +20,7 @@ from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.access.tokens import create_token
 from services.store.database import create_engine
 from tests.conftest import Hub
 from tests.factories import health_event
@@ -96,7 +97,8 @@ def test_the_dashboard_shows_the_demo_community_and_a_new_alert_without_reloadin
     assert not others, "the demo has one community"
 
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    page.goto(f"{api}/?community={code}&token=demo-viewer")
+    page.goto(f"{api}/?token={dashboard_token(hub)}")
+    expect(page.get_by_test_id("community")).to_have_value(code)  # the only one, listed
     expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
     assert "token=" not in page.url, "the token leaves the address bar"
     # The page follows the view live, so it shows whatever the store holds, once merged.
@@ -123,6 +125,19 @@ def test_the_dashboard_shows_the_demo_community_and_a_new_alert_without_reloadin
     expect(page.get_by_test_id("health-RED")).to_have_text(
         str(rows_of(hub, "community_situation")[code]["health_status_counts"]["RED"])
     )
+
+    page.get_by_label("person_key").fill(person)  # the dashboard's audience reads no profiles
+    page.get_by_role("button", name="查询 Look up").click()
+    expect(page.get_by_test_id("lookup")).to_contain_text("not shared with this token")
+
+
+def dashboard_token(hub: Hub) -> str:
+    """A token of the shipped policy's dashboard audience: aggregates and alerts only."""
+    engine = create_engine(hub.env["DATONG_DATABASE_URL"])
+    try:
+        return create_token(engine, audience="community-dashboard").secret
+    finally:
+        engine.dispose()
 
 
 FIGURES = ("residents", "households", "elderly_living_alone", "disabled_residents")

@@ -18,7 +18,10 @@ from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.access.audit import find_reads
+from services.access.tokens import create_token, revoke_token
 from services.store.database import create_engine, create_schema
+from tests.api_tokens import reader_headers
 from tests.conftest import Hub, make_env, wait_for
 from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
 from tests.integration.kafka_io import read_topic
@@ -32,11 +35,12 @@ BUFFER = 4  # changes per view the hub keeps for resuming clients; older gaps co
 
 @dataclass
 class Live:
-    """One hub (worker + API) on a fresh broker, and a way to feed it."""
+    """One hub (worker + API) on a fresh broker, and a way to feed it and read it."""
 
     hub: Hub
     publisher: KafkaPublisher
     api: str
+    reader: dict[str, str]  # health-department: every community, health status included
 
     def publish(self, *events: Event) -> None:
         for event in events:
@@ -52,13 +56,24 @@ class Live:
     def health(self, key: str, status: str, at: datetime) -> None:
         self.publish(Event("health", "health-status-changed", key, health_event(key, status, at)))
 
-    def subscribe(self, view: str, last_event_id: str | None = None, **query: str) -> SseClient:
-        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    def subscribe(
+        self,
+        view: str,
+        last_event_id: str | None = None,
+        token: dict[str, str] | None = None,
+        **query: str,
+    ) -> SseClient:
+        headers = dict(token or self.reader)
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
         params = "&".join(f"{k}={v}" for k, v in query.items())
         client = SseClient(f"{self.api}/subscribe/{view}?{params}", headers)
         wait_for(lambda: client.status is not None, 30, what=f"the {view} subscription")
         assert client.status == 200, client.body
         return client
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.api}{path}", headers=self.reader, timeout=5)
 
     def metric(self, name: str) -> float:
         text = httpx.get(f"{self.api}/metrics", timeout=5).text
@@ -87,7 +102,7 @@ def live(
         hub.start("api")
         api = f"http://127.0.0.1:{env['DATONG_API_PORT']}"
         hub.wait_for(lambda: _ok(f"{api}/readyz"), "the API")
-        yield Live(hub, publisher, api)
+        yield Live(hub, publisher, api, reader_headers(env["DATONG_DATABASE_URL"]))
     finally:
         publisher.close()
         hub.stop()
@@ -140,7 +155,7 @@ def test_a_change_arrives_as_the_record_the_view_route_serves_and_a_deregistrati
         row = rows(1, 1)[0]
         key = live.register(row)
         wait_for(lambda: changes_of(client, key), what="the registration's change event")
-        served = httpx.get(f"{live.api}/views/resident_profile/{key}", timeout=5).json()
+        served = live.get(f"/views/resident_profile/{key}").json()
         streamed = changes_of(client, key)[-1]
         assert streamed == served
         assert row.id_number not in str(client.events) and row.name not in str(client.events)
@@ -189,7 +204,7 @@ def _change_status(live: Live, key: str, status: str, at: datetime) -> None:
 
 
 def _served_status(live: Live, key: str) -> str | None:
-    response = httpx.get(f"{live.api}/views/resident_profile/{key}", timeout=5)
+    response = live.get(f"/views/resident_profile/{key}")
     return response.json().get("health_status") if response.status_code == 200 else None
 
 
@@ -252,3 +267,55 @@ def test_many_subscribers_share_one_kafka_consumer(live: Live) -> None:
         lambda: live.metric('datong_subscribers{view="resident_profile"}') == 0,
         what="the closed subscriptions to be forgotten",
     )
+
+
+GRID = "grid-office-110105001001"  # the shipped policy's one-community audience
+GRID_COMMUNITY = "110105001001"
+
+
+def test_the_policy_shapes_every_event_fields_and_communities_alike(live: Live) -> None:
+    url = live.hub.env["DATONG_DATABASE_URL"]
+    care = live.subscribe("resident_profile", token=reader_headers(url, "civil-affairs"))
+    grid = live.subscribe("resident_profile", token=reader_headers(url, GRID))
+    try:
+        inside = live.register(rows(50, 1, community=GRID_COMMUNITY)[0])
+        outside = live.register(rows(51, 1, community="110105001002")[0])
+        wait_for(lambda: changes_of(grid, inside) and changes_of(care, outside), what="changes")
+        live.health(inside, "RED", T0)
+        wait_for(lambda: "RED" in statuses(grid, inside), what="the health change")
+        wait_for(lambda: len(changes_of(care, inside)) >= 2, what="the health change, unseen")
+        assert all("health_status" not in e.data for e in care.of_kind("change")), (
+            "civil-affairs is not granted health_status"
+        )
+        assert "health_status" in changes_of(grid, inside)[-1]
+        assert {e.data["community_code"] for e in grid.of_kind("change")} == {GRID_COMMUNITY}
+    finally:
+        care.close()
+        grid.close()
+
+
+def test_a_subscription_outside_the_grant_is_refused_and_audited(live: Live) -> None:
+    url = live.hub.env["DATONG_DATABASE_URL"]
+    grid = reader_headers(url, GRID)
+    other = SseClient(f"{live.api}/subscribe/resident_profile?community=110105001002", grid)
+    unknown = SseClient(f"{live.api}/subscribe/resident_profile", {"Authorization": "Bearer x"})
+    wait_for(lambda: other.status and unknown.status, 30, what="the answers")
+    assert (other.status, unknown.status) == (403, 401)
+    reads = find_reads(create_engine(url), audience=GRID, view="resident_profile")
+    assert [(r.operation, r.status) for r in reads][-1:] == [("subscribe", 403)]
+
+
+def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
+    url = live.hub.env["DATONG_DATABASE_URL"]
+    engine = create_engine(url)
+    issued = create_token(engine, audience="community-dashboard")
+    client = live.subscribe(
+        "alert", token={"Authorization": f"Bearer {issued.secret}"}, community="N01"
+    )
+    revoke_token(engine, issued.info.id)
+    wait_for(lambda: client.ended, 10, what="the stream to end")
+    reads = find_reads(engine, audience="community-dashboard", view="alert")
+    assert [(r.operation, r.status, r.query) for r in reads][-1:] == [
+        ("subscribe", 200, {"community": "N01"})
+    ]
+    engine.dispose()
