@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import find_reads
 from services.access.tokens import create_token, revoke_token
+from services.broker import free_port
 from services.store.database import create_engine, create_schema
 from tests.api_tokens import reader_headers
 from tests.conftest import Hub, make_env, wait_for
@@ -319,3 +321,18 @@ def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
         ("subscribe", 200, {"community": "N01"})
     ]
     engine.dispose()
+
+
+def test_an_api_shutting_down_ends_its_open_streams_cleanly_first(live: Live) -> None:
+    second = Hub({**live.hub.env, "DATONG_API_PORT": str(free_port())}, live.hub.tmp)
+    api = second.start("api")
+    url = f"http://127.0.0.1:{second.env['DATONG_API_PORT']}"
+    second.wait_for(lambda: _ok(f"{url}/healthz"), "the second API")
+    client = SseClient(f"{url}/subscribe/alert", live.reader)
+    try:
+        wait_for(lambda: "subscribed" in client.comments, 30, what="the subscription")
+        second.kill(api, signal.SIGTERM)
+        assert api.returncode in (0, -signal.SIGTERM)
+        wait_for(lambda: client.ended, 10, what="the stream's clean end")
+    finally:
+        client.close()
