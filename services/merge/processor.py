@@ -20,7 +20,7 @@ from schemas.headers import cloudevent_headers, header_map
 from schemas.serde import Serde
 from services.merge import rules
 from services.merge.batch import BatchResult, Change, StoredRow, merge_batch
-from services.merge.merge import Update
+from services.merge.merge import Conflict, Update
 from services.merge.records import avro_record
 from services.merge.rules import COMMUNITY_SITUATION, HOUSEHOLD
 from services.metrics import MergeMetrics
@@ -128,15 +128,26 @@ class MergeProcessor:
         return outcome
 
     def _count(self, result: BatchResult, commit_time: float) -> None:
-        for update in result.applied:
-            department = update.source.department
-            self._metrics.applied(
-                update.view, department, update.source.event_time_ms / 1000, commit_time
-            )
-        for update in result.unchanged:
-            self._metrics.events.labels(update.view, update.source.department, "unchanged").inc()
-        for conflict in result.conflicts:
-            self._metrics.events.labels(conflict.view, conflict.source.department, "conflict").inc()
+        """Count each event once per view it reached: applied, else conflict, else unchanged.
+
+        One event makes several updates of a view (its fields, its department's freshness);
+        the metrics speak of events.
+        """
+        outcomes: dict[tuple[str, str, str], tuple[str, Update]] = {}
+        for outcome, updates in (
+            ("unchanged", result.unchanged),
+            ("conflict", [_update_of(c) for c in result.conflicts]),
+            ("applied", result.applied),
+        ):
+            for update in updates:
+                source = update.source
+                outcomes[(update.view, source.department, source.event_id)] = (outcome, update)
+        for (view, department, _), (outcome, update) in outcomes.items():
+            if outcome == "applied":
+                event_time = update.source.event_time_ms / 1000
+                self._metrics.applied(view, department, event_time, commit_time)
+            else:
+                self._metrics.events.labels(view, department, outcome).inc()
 
     def _decode(self, messages: Sequence[Message], outcome: BatchOutcome) -> list[Update]:
         updates: list[Update] = []
@@ -185,6 +196,10 @@ class MergeProcessor:
             if stored.record is not None
         ]
         save_snapshots(session, hour, situations)
+
+
+def _update_of(conflict: Conflict) -> Update:
+    return Update(conflict.view, conflict.key, conflict.source)
 
 
 class _SessionReader:

@@ -75,7 +75,9 @@ class VersionMonitor:
             self._poll()
 
     def _poll(self) -> None:
-        query = sa.select(ViewRow.key, ViewRow.provenance).where(ViewRow.view == self._view)
+        # The merge state's versions: a shown record drops the provenance of what an erasure
+        # cleared, the state keeps every field's version.
+        query = sa.select(ViewRow.key, ViewRow.state).where(ViewRow.view == self._view)
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(query).all()
@@ -83,8 +85,8 @@ class VersionMonitor:
             self._report.failed_polls += 1
             return
         current: dict[tuple[str, str], Version] = {}
-        for key, provenance in rows:
-            for name, (_, event_id, event_time_ms) in provenance.items():
+        for key, state in rows:
+            for name, (_, event_id, event_time_ms) in state["provenance"].items():
                 current[(key, name)] = (int(event_time_ms), str(event_id))
         for where, before in self._seen.items():
             now = current.get(where)
