@@ -22,10 +22,7 @@ Counts = dict[str, Counter[str]]  # community_code -> figure -> count
 
 def family(row: Row, name: str) -> dict[str, Any]:
     """The live entries of a ``name/<id>`` family, by id (cleared entries left out)."""
-    prefix = name + "/"
-    return {
-        k[len(prefix) :]: v for k, v in row.values.items() if k.startswith(prefix) and v is not None
-    }
+    return row.families.get(name, {})
 
 
 def provenance_of(row: Row, name: str) -> list[Any] | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 Version = tuple[int, str]
@@ -56,6 +57,17 @@ class Row:
     key: str
     values: Mapping[str, Any]
     provenance: Mapping[str, Provenance]
+
+    @cached_property
+    def families(self) -> dict[str, dict[str, Any]]:
+        """Live entries of every ``family/<id>`` field, by family then id (cleared ones left
+        out); computed once per row, since rendering and the alert rules ask many times."""
+        found: dict[str, dict[str, Any]] = {}
+        for name, value in self.values.items():
+            if value is not None and "/" in name:
+                family, entry = name.split("/", 1)
+                found.setdefault(family, {})[entry] = value
+        return found
 
 
 @dataclass(frozen=True)
