@@ -18,12 +18,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## the whole hub on embedded defaults, fed with the demo community
 	$(BIN)/datong up --demo
 
-# System tools the tests drive: promtool (Debian prometheus).
-TOOLS := /usr/bin/promtool
+# System tools the tests drive: promtool (Debian prometheus) and the headless browser the
+# dashboard test runs in (Debian chromium; playwright drives it, it never downloads one).
+TOOLS := /usr/bin/promtool /usr/bin/chromium
+/usr/bin/promtool: PACKAGE := prometheus
+/usr/bin/chromium: PACKAGE := chromium
 $(TOOLS):
-	@if [ "$$(id -u)" != 0 ]; then echo "install Debian's prometheus package (promtool) as root"; exit 1; fi
+	@if [ "$$(id -u)" != 0 ]; then echo "install Debian's $(PACKAGE) package ($@) as root"; exit 1; fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PACKAGE) >/dev/null
 
 test: $(STAMP) $(TOOLS) ## unit and integration tests against the real broker and databases
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

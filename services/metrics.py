@@ -110,3 +110,34 @@ class ApiMetrics:
             ["department", "status"],
             registry=registry,
         )
+
+
+class SubscriptionMetrics:
+    """What the API's live subscriptions (``GET /subscribe/{view}``) report."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.subscribers = Gauge(
+            "datong_subscribers",
+            "Open Server-Sent Events subscriptions, by view.",
+            ["view"],
+            registry=registry,
+        )
+        self.consumers = Gauge(
+            "datong_subscription_consumers",
+            "Kafka consumers the subscription hub holds: the one shared by every subscriber, "
+            "plus one per client still reading back what it missed from a view topic.",
+            registry=registry,
+        )
+        self.changes = Counter(
+            "datong_subscription_changes",
+            "View changes read from the view topics, by view and outcome (read, undecodable).",
+            ["view", "outcome"],
+            registry=registry,
+        )
+        self.cut_off = Counter(
+            "datong_subscribers_cut_off",
+            "Subscriptions ended because the client read slower than its view changed "
+            "(it resumes from its last event id).",
+            ["view"],
+            registry=registry,
+        )

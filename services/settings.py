@@ -9,11 +9,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from services.errors import ConfigError
 
 _PREFIX = "DATONG_"
+_Number = TypeVar("_Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Settings:
     batch_size: int
     batch_within_s: float
     session_timeout_s: float
+    subscribe_heartbeat_s: float = 15.0
+    subscribe_buffer: int = 1000
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
@@ -105,6 +108,13 @@ class Settings:
             batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),
             batch_within_s=_float(get("BATCH_WITHIN_S", "0.05"), "BATCH_WITHIN_S"),
             session_timeout_s=_float(get("SESSION_TIMEOUT_S", "10"), "SESSION_TIMEOUT_S"),
+            subscribe_heartbeat_s=_positive(
+                _float(get("SUBSCRIBE_HEARTBEAT_S", "15"), "SUBSCRIBE_HEARTBEAT_S"),
+                "SUBSCRIBE_HEARTBEAT_S",
+            ),
+            subscribe_buffer=_positive(
+                _int(get("SUBSCRIBE_BUFFER", "1000"), "SUBSCRIBE_BUFFER"), "SUBSCRIBE_BUFFER"
+            ),
             kafka_security_protocol=_choice(
                 get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") or "PLAINTEXT",
                 "KAFKA_SECURITY_PROTOCOL",
@@ -147,6 +157,12 @@ def _path(value: str | None) -> Path | None:
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{_PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _positive(value: _Number, name: str) -> _Number:
+    if value <= 0:
+        raise ConfigError(f"{_PREFIX}{name} must be greater than 0, got {value}")
     return value
 
 

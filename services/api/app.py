@@ -25,10 +25,14 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
-from services.api.auth import Authenticator, IngestGate, ReadAccess, require_tokens
+from services.api.auth import OPEN_PATHS, Authenticator, IngestGate, ReadAccess, require_tokens
+from services.api.dashboard_routes import DASHBOARD_PATHS
 from services.api.docs import docs_routes
 from services.api.errors import error_body
+from services.api.live import live_api
+from services.api.live_access import policy_readers
 from services.api.registry_routes import registry_routes
+from services.api.subscribe_routes import SUBSCRIBE_ROUTE
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
 from services.merge.records import KEY_FIELDS
@@ -86,6 +90,14 @@ def create_api(
     )
     asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
+    live = live_api(
+        settings,
+        engine,
+        Serde(catalog, open_registry(settings, engine)),
+        registry,
+        policy_readers(access, authenticator, partial(record_reads, engine)),
+    )
+
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
 
@@ -105,13 +117,22 @@ def create_api(
         Route("/asyncapi.yaml", asyncapi),
         *intake,
         registry_routes(SqlRegistry(engine)),
+        *live.routes,
         *docs_routes(),
     ]
     app = Starlette(
-        routes=require_tokens(routes, authenticator, self_authenticating={INGEST_ROUTE}),
+        routes=require_tokens(
+            routes,
+            authenticator,
+            open_paths=OPEN_PATHS | DASHBOARD_PATHS,  # the page asks for the token itself
+            self_authenticating={INGEST_ROUTE},
+            query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
+        ),
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics)],
+        lifespan=live.lifespan,
     )
+    app.state.subscriptions = live.hub  # ended first when the server shuts down
 
     return app
 

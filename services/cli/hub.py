@@ -112,19 +112,13 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
     """Serve the HTTP API with uvicorn."""
-    import uvicorn
-
     from services.api.app import create_api
+    from services.api.server import serve
     from services.store.database import create_engine, create_schema
 
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    uvicorn.run(
-        create_api(settings, engine),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-    )
+    serve(create_api(settings, engine), settings.api_host, settings.api_port)
     return 0
 
 

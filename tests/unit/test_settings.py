@@ -214,3 +214,18 @@ def test_an_unknown_security_protocol_is_refused_by_name(tmp_path: Path) -> None
         Settings.from_env(
             {"DATONG_VAR_DIR": str(tmp_path), "DATONG_KAFKA_SECURITY_PROTOCOL": "TLS"}
         )
+
+
+def test_subscriptions_beat_every_15_s_and_keep_1000_changes_per_view_by_default(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    assert (settings.subscribe_heartbeat_s, settings.subscribe_buffer) == (15.0, 1000)
+    tuned = Settings.from_env(env(tmp_path, SUBSCRIBE_HEARTBEAT_S="0.5", SUBSCRIBE_BUFFER="20"))
+    assert (tuned.subscribe_heartbeat_s, tuned.subscribe_buffer) == (0.5, 20)
+
+
+@pytest.mark.parametrize("name", ["SUBSCRIBE_HEARTBEAT_S", "SUBSCRIBE_BUFFER"])
+def test_a_subscription_setting_of_zero_is_a_config_error(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=f"DATONG_{name} must be greater than 0"):
+        Settings.from_env(env(tmp_path, **{name: "0"}))

@@ -1,0 +1,110 @@
+"""``GET /subscribe/{view}?community=``: a view's changes as Server-Sent Events.
+
+Events: ``change`` (data: the row's record, as ``GET /views/{view}/{key}`` shows it,
+filtered by the reader's policy) and ``delete`` (data: ``{"key": ...}``; the row was
+deleted or left what the reader sees). Each event's id is the reader's position in the
+view topic; a client that reconnects with ``Last-Event-ID`` gets every change it missed.
+Comment lines every ``DATONG_SUBSCRIBE_HEARTBEAT_S`` keep the connection alive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+from kafka.errors import KafkaError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from services.api import sse
+from services.api.event_ids import EventIdError, parse_position
+from services.api.readers import Authorize, LiveReader
+from services.api.subscriptions import Subscription, SubscriptionError, SubscriptionHub
+from services.merge.rules import VIEW_NAMES
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MS = 2000
+SUBSCRIBE_ROUTE = "/subscribe/{view}"
+
+
+def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: float) -> list[Route]:
+    """The subscription route over ``hub``; ``authorize`` resolves each request's reader."""
+
+    async def subscribe(request: Request) -> Response:
+        """a view's changes as Server-Sent Events (audience token), resumable by Last-Event-ID"""
+        view = request.path_params["view"]
+        if view not in VIEW_NAMES:
+            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEW_NAMES)}")
+        community = request.query_params.get("community") or None
+        reader = await authorize(request, view, community, "subscribe")
+        last_event_id = request.headers.get("last-event-id", "").strip()
+        try:
+            position = parse_position(last_event_id) if last_event_id else None
+        except EventIdError as exc:
+            raise HTTPException(400, str(exc)) from None
+        try:
+            subscription = await hub.subscribe(view, position, community, reader.record_filter)
+        except SubscriptionError as exc:
+            raise HTTPException(503, str(exc)) from None
+        return EventStream(subscription, _events(subscription, reader, heartbeat_s))
+
+    return [Route(SUBSCRIBE_ROUTE, subscribe)]
+
+
+class EventStream(StreamingResponse):
+    """An event stream that unsubscribes its client however the response ends."""
+
+    def __init__(self, subscription: Subscription, events: AsyncIterator[str]) -> None:
+        super().__init__(
+            events,
+            media_type=sse.MEDIA_TYPE,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._subscription = subscription
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._subscription.close()
+
+
+async def _events(
+    subscription: Subscription, reader: LiveReader, heartbeat_s: float
+) -> AsyncIterator[str]:
+    subscriber = subscription.subscriber
+    sent = 0
+    # The first chunk tells the client it is subscribed: changes from here on reach it.
+    yield sse.retry(RECONNECT_MS) + sse.comment("subscribed")
+    try:
+        async with aclosing(subscription.missed()) as missed:
+            async for change in missed:
+                delivery = subscriber.deliver(change)
+                if delivery is not None:
+                    sent += 1
+                    yield sse.event(delivery.kind, delivery.data, delivery.event_id)
+        while True:
+            changes = subscriber.take()
+            for change in changes:
+                delivery = subscriber.deliver(change)
+                if delivery is not None:
+                    sent += 1
+                    yield sse.event(delivery.kind, delivery.data, delivery.event_id)
+            if changes:
+                continue
+            if subscriber.closed:
+                return  # cut off or shutting down: the client resumes from its last id
+            if not await subscriber.wait(heartbeat_s):
+                if not await reader.still_allowed():
+                    return  # revoked: its reconnection is refused
+                yield sse.comment("heartbeat")
+    except (SubscriptionError, KafkaError) as exc:
+        # The client reconnects with its last id and tries again.
+        log.warning("ending a %s subscription: %s", subscriber.view, exc)
+    finally:
+        reader.record_read(None, sent)
