@@ -14,6 +14,11 @@ Headers = list[tuple[str, bytes]]
 DEAD_LETTER_PREFIX = "__datong.errors."
 
 
+# On view records, tombstones included: the community the row is (or was) in, so a
+# subscriber can filter a deletion by community without having seen the row.
+COMMUNITY_HEADER = "datong_community"
+
+
 def cloudevent_headers(event_id: str, source: str, ce_type: str, time: datetime) -> Headers:
     """Headers for one record: ``ce_id`` is the event_id, ``ce_type`` the Avro full name."""
     return [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from schemas.headers import COMMUNITY_HEADER
 from schemas.serde import Serde
 from services.merge.records import KEY_FIELDS
 
@@ -44,6 +45,8 @@ class TopicRecord(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
 
 
 def decode_change(serde: Serde, view: str, message: TopicRecord) -> Change:
@@ -51,8 +54,10 @@ def decode_change(serde: Serde, view: str, message: TopicRecord) -> Change:
     partition, offset, value = message.partition, message.offset, message.value
     text_key = (message.key or b"").decode("utf-8")
     if value is None:
-        # A community's own row (community_situation) is keyed by its code.
-        community = text_key if KEY_FIELDS[view] == "community_code" else None
+        # The worker stamps where the row was; a community's own row is keyed by its code.
+        stamped = dict(message.headers or []).get(COMMUNITY_HEADER)
+        own = text_key if KEY_FIELDS[view] == "community_code" else None
+        community = stamped.decode("utf-8") if stamped else own
         return Change(view, partition, offset, text_key, None, None, community)
     decoded = serde.decode(serde.catalog.view(view), value)
     record = render_record(view, text_key, decoded)

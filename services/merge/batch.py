@@ -73,6 +73,7 @@ class Change:
     view: str
     key: str
     record: Record | None
+    community: str | None = None  # where the row was or is: readers filter tombstones too
 
 
 @dataclass
@@ -345,8 +346,10 @@ class _Batch:
                 self.out.new_rows += 1
             if not erased:
                 # Live subscribers see the closure before the tombstone compacts it away.
-                self.out.changes.append(Change(ALERT_VIEW, alert_id, shown))
-            self.out.changes.append(Change(ALERT_VIEW, alert_id, None))
+                self.out.changes.append(
+                    Change(ALERT_VIEW, alert_id, shown, alert["community_code"])
+                )
+            self.out.changes.append(Change(ALERT_VIEW, alert_id, None, alert["community_code"]))
 
     def community_rows(self) -> None:
         """Fold counts and freshness into every community touched, and render them."""
@@ -407,4 +410,5 @@ def _save(out: BatchResult, view: str, before: StoredRow | None, after: StoredRo
     old = before.shown if before else None
     new = after.shown
     if old != new:
-        out.changes.append(Change(view, after.row.key, new))
+        community = after.community_code or (before.community_code if before else None)
+        out.changes.append(Change(view, after.row.key, new, community))

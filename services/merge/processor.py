@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
-from schemas.headers import cloudevent_headers, header_map
+from schemas.headers import COMMUNITY_HEADER, cloudevent_headers, header_map
 from schemas.serde import Serde
 from services.merge import rules
 from services.merge.batch import BatchResult, Change, StoredRow, merge_batch
@@ -191,6 +191,8 @@ class MergeProcessor:
             contract.full_name,
             datetime.fromtimestamp(newest / 1000, UTC),
         )
+        if change.community:
+            headers.append((COMMUNITY_HEADER, change.community.encode()))
         return OutboxEntry(contract.topic, change.key.encode(), value, header_map(headers))
 
     def _snapshot(self, session: Session, result: BatchResult) -> None:

@@ -93,6 +93,7 @@ def _erasure_reaches_every_view(
     for topic, key in (("view.resident_profile", person), ("view.alert", alert_id)):
         records = [r for r in read_topic(bootstrap, topic, expect=1) if r.key == key.encode()]
         assert records and records[-1].value is None, f"a tombstone for {key} on {topic}"
+        assert records[-1].headers["datong_community"] == community.encode(), "where it was"
 
 
 def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event]) -> None:

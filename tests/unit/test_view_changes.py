@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -113,3 +114,9 @@ def test_a_tombstone_is_a_deletion_and_a_communitys_own_row_names_its_community(
     assert profile.deleted and profile.community is None and profile.previous_community is None
     situation = decode_change(serde, "community_situation", Message(0, 8, b"C001", None))
     assert situation.deleted and situation.previous_community == "C001"
+
+
+def test_a_tombstone_stamped_with_its_community_names_where_the_row_was(serde: Serde) -> None:
+    stamped = Message(1, 9, PERSON.encode(), None, [("datong_community", b"C002")])
+    change = decode_change(serde, "resident_profile", stamped)
+    assert change.deleted and change.previous_community == "C002"
