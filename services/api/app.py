@@ -118,7 +118,7 @@ def create_api(
         *intake,
         registry_routes(SqlRegistry(engine)),
         *live.routes,
-        *docs_routes(),
+        *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
     ]
     app = Starlette(
         routes=require_tokens(

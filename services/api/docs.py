@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,19 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "cursor": "next_cursor of the previous page (opaque)",
             "fields": _FIELDS,
         },
+    ),
+    ("GET", "/subscribe/{view}"): Operation(
+        "live changes of a view as Server-Sent Events (audience token)",
+        "Events `change` (the record, filtered by the sharing policy) and `delete` (the key), "
+        "with heartbeats as comment lines. Each event id is the reader's position in the view "
+        "topic; send it back as `Last-Event-ID` to resume without missing a change. Browsers' "
+        "EventSource may pass the token as `access_token`.",
+        {"community": _COMMUNITY, "fields": _FIELDS, "access_token": "the bearer token"},
+    ),
+    ("GET", "/views/community_situation/{code}/history"): Operation(
+        "a community's hourly situation snapshots (audience token)",
+        "Oldest first, the current situation last.",
+        {"days": "how many days back, 1 to 31 (default 7)"},
     ),
     ("GET", "/views/{view}/{key}"): Operation(
         "one row of a view by key (audience token)",
@@ -116,14 +129,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 
 
-def docs_routes() -> list[Route]:
-    """``/openapi.json`` and ``/docs``, describing whatever routes the app serves."""
+def docs_routes(open_paths: Collection[str] = OPEN_PATHS) -> list[Route]:
+    """``/openapi.json`` and ``/docs``, describing whatever routes the app serves
+    (``open_paths``: the paths the app serves without a token)."""
 
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(openapi_document(request.app.routes))
+        return JSONResponse(openapi_document(request.app.routes, open_paths))
 
     async def docs(request: Request) -> HTMLResponse:
-        return HTMLResponse(render_html(openapi_document(request.app.routes)))
+        return HTMLResponse(render_html(openapi_document(request.app.routes, open_paths)))
 
     return [Route("/openapi.json", openapi), Route("/docs", docs)]
 
@@ -139,11 +153,14 @@ def endpoints(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[s
                 yield method, path, route.endpoint
 
 
-def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+def openapi_document(
+    routes: Iterable[BaseRoute], open_paths: Collection[str] = OPEN_PATHS
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes``."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, endpoint in endpoints(routes):
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, endpoint)
+        operation = _operation(method, path, endpoint, open_paths)
+        paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {
@@ -166,9 +183,11 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     }
 
 
-def _operation(method: str, path: str, endpoint: Any) -> dict[str, Any]:
+def _operation(
+    method: str, path: str, endpoint: Any, open_paths: Collection[str]
+) -> dict[str, Any]:
     words = OPERATIONS.get((method, path)) or Operation(_first_line(endpoint))
-    open_ = path in OPEN_PATHS or (path.startswith(OPEN_READS_UNDER) and method in READ_METHODS)
+    open_ = path in open_paths or (path.startswith(OPEN_READS_UNDER) and method in READ_METHODS)
     text_type = {"type": "string"}
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": text_type}
