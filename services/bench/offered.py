@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
+LATE_S = 1.0
+
 
 @dataclass(frozen=True)
 class Record:
@@ -37,20 +39,26 @@ async def offer(
     """Send ``record(i)`` for i in 0..total-1 at ``rate``/s (acks=all); return the rate achieved.
 
     ``sent(key, epoch seconds)`` is called just before each send; everything is
-    flushed before this returns.
+    flushed before this returns. A sender that falls behind stops when the load's time
+    is up (plus ``LATE_S``) rather than stretch the run: the achieved rate says so.
     """
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         started = time.perf_counter()
+        deadline = started + total / rate + LATE_S
+        count = 0
         for i in range(total):
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            now = time.perf_counter()
+            if now > deadline:
+                break
+            if started + i / rate > now:
+                await asyncio.sleep(started + i / rate - now)
             r = record(i)
             sent(r.key, time.time())
             await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
-        achieved = total / max(time.perf_counter() - started, 1e-9)
+            count += 1
+        achieved = count / max(time.perf_counter() - started, 1e-9)
         await producer.flush()
     finally:
         await producer.stop()

@@ -52,8 +52,10 @@ async def _raw_latency(
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
 
+        sending = True  # until then, the count to wait for is not known
+
         async def receive() -> None:
-            while len(received) < len(messages):
+            while sending or len(received) < len(sent):
                 batches = await consumer.getmany(timeout_ms=100)
                 now = time.time()
                 for batch in batches.values():
@@ -67,6 +69,7 @@ async def _raw_latency(
 
         receiver = asyncio.create_task(receive())
         achieved = await offer(bootstrap, len(messages), rate, record, sent.__setitem__)
+        sending = False
         with contextlib.suppress(TimeoutError):  # what did not arrive is reported missing
             await asyncio.wait_for(receiver, DRAIN_TIMEOUT_S)
     finally:
