@@ -106,14 +106,15 @@ def registered_values(index: int, id_number: str) -> dict[str, str]:
     masked, without the randomness (or the cost) of ``registration``; for filling a view
     store quickly."""
     where = placement(index)
+    name = SURNAMES[index % len(SURNAMES)] + GIVEN[index % len(GIVEN)]
     return {
         "community_code": where.community_code,
         "dwelling_id": where.dwelling_id,
         "address": f"北京市朝阳区{STREETS[index % len(STREETS)]}{where.building}",
         "household_no": where.household_no,
-        "name_masked": mask_name(SURNAMES[index % len(SURNAMES)] + GIVEN[index % len(GIVEN)], ""),
+        "name_masked": mask_name(name, ps.NAME),
         "gender": gender_of(id_number),
-        "birth_date": birth_of(id_number, "").isoformat(),
+        "birth_date": birth_of(id_number, ps.ID_NUMBER).isoformat(),
         "phone_masked": f"13{index % 10}****{index % 10_000:04d}",
     }
 

@@ -50,7 +50,7 @@ def view_query_latency(run: Run) -> None:
             api.wait_ready(60.0)
             at_rest = api.rss_mb()
 
-            def timed(label: str, path: readers.Path) -> Latencies:
+            def timed(label: str, path: readers.NextPath) -> Latencies:
                 with run.timed(f"queries: {label}"):
                     samples = readers.http_latencies(
                         api.url,

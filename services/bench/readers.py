@@ -20,7 +20,7 @@ from services.bench.processes import BenchError
 from services.store.database import create_engine
 from services.store.models import ViewRow
 
-Path = Callable[[random.Random], str]  # a reader's next request path, from its own rng
+NextPath = Callable[[random.Random], str]  # a reader's next request path, from its rng
 
 
 def reader_token(database_url: str) -> str | None:
@@ -58,7 +58,13 @@ async def closed_loop(
 
 
 def http_latencies(
-    base_url: str, path: Path, *, readers: int, seconds: float, warm_up_s: float, token: str | None
+    base_url: str,
+    path: NextPath,
+    *,
+    readers: int,
+    seconds: float,
+    warm_up_s: float,
+    token: str | None,
 ) -> list[float]:
     """GET ``path`` from ``readers`` readers for ``seconds`` after a warm-up; latencies (s).
 

@@ -98,7 +98,7 @@ def _merge(run: Run, url: str, store: str) -> tuple[processes.Span, float]:
 
 def _merge_figures(run: Run, store: str, merged: processes.Span, peak_mb: float) -> None:
     if run.limits is None:
-        run.limits = limits(run)
+        run.limits = _limits(run)
     name = f"merge rate per worker ({store})"
     detail: Detail = {"events": merged.count, "seconds": round(merged.seconds, 3)}
     detail |= {f"{limit.label} seconds": round(limit.span.seconds, 3) for limit in run.limits}
@@ -120,7 +120,7 @@ def _merge_figures(run: Run, store: str, merged: processes.Span, peak_mb: float)
         )
 
 
-def limits(run: Run) -> list[processes.Consumed]:
+def _limits(run: Run) -> list[processes.Consumed]:
     """The bare faust agent and raw aiokafka over the merge worker's topics, measured once."""
     found = []
     for kind, label in (("faust", "bare faust agent"), ("aiokafka", "raw aiokafka consumer")):
