@@ -1,10 +1,8 @@
 """``datong bench``: each performance figure beside its limit, measured in the same run.
 
-``run_bench(quick, out)`` runs it and writes the JSON report; ``render_table(report)``
-prints it. See ``run.py`` for the order of a run.
+``services.bench.run.run_bench(quick, out)`` runs it and writes the JSON report;
+``services.bench.report.render_table(report)`` prints it. See ``run.py`` for the order
+of a run. This package imports nothing itself: its modules also run as the limit
+processes (``-m services.bench.consumers``...), whose memory is measured, and must not
+carry the whole bench with them.
 """
-
-from services.bench.report import BenchReport, Figure, render_table
-from services.bench.run import run_bench
-
-__all__ = ["BenchReport", "Figure", "render_table", "run_bench"]

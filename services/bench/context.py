@@ -11,25 +11,63 @@ from pathlib import Path
 from schemas.catalog import Catalog
 from services.bench import processes
 from services.bench.connector import Payload
-from services.bench.report import BenchReport
+from services.bench.report import BenchReport, Detail
 
 VIEW = "resident_profile"
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much a run does: the export's rows and the latency run's offered load."""
+    """How much a run does, step by step."""
 
-    events: int
-    latency_rate: float
-    latency_seconds: float
+    events: int  # rows of the export the throughput steps publish and merge
+    latency_rates: tuple[float, ...]  # offered loads of the latency runs, events/s
+    latency_seconds: float  # how long each load is offered
+    readers: int  # concurrent readers of the view query run
+    query_rows: int  # resident_profile rows they read from
+    query_seconds: float  # how long each kind of reader runs
+    residents: tuple[int, ...]  # rows already in the views, one merge run each
+    scaling_events: int  # the fixed batch each of those runs merges
     partitions: int = 4
 
     @classmethod
     def of(cls, quick: bool, scale: float) -> Sizes:
-        """Quick: under a minute on two cores; full: under ten. ``scale`` shrinks both."""
-        events, seconds = (6_000, 5.0) if quick else (100_000, 60.0)
-        return cls(max(500, int(events * scale)), 1_000.0, max(1.0, seconds * min(1.0, scale)))
+        """Quick: under three minutes on two cores; full: under fifteen. ``scale`` shrinks all."""
+        if quick:
+            events, seconds, rows, query_s, batch = 6_000, 5.0, 10_000, 4.0, 4_000
+            residents: tuple[int, ...] = (10_000, 100_000)
+        else:
+            events, seconds, rows, query_s, batch = 100_000, 60.0, 100_000, 15.0, 20_000
+            residents = (10_000, 100_000, 1_000_000)
+
+        def count(n: int, floor: int) -> int:
+            return max(floor, int(n * scale))
+
+        def duration(s: float) -> float:
+            return max(1.0, s * min(1.0, scale))
+
+        return cls(
+            events=count(events, 500),
+            latency_rates=(1_000.0, 5_000.0),
+            latency_seconds=duration(seconds),
+            readers=50,
+            query_rows=count(rows, 1_000),
+            query_seconds=duration(query_s),
+            residents=tuple(count(n, 1_000) for n in residents),
+            scaling_events=count(batch, 500),
+        )
+
+    def describe(self) -> Detail:
+        """The sizes as the report's header shows them."""
+        return {
+            "events": self.events,
+            "partitions": self.partitions,
+            "latency load": "/".join(f"{r:,.0f}" for r in self.latency_rates)
+            + f"/s for {self.latency_seconds:g} s",
+            "readers": f"{self.readers} for {self.query_seconds:g} s on {self.query_rows:,} rows",
+            "residents": "/".join(f"{n:,}" for n in self.residents)
+            + f" + {self.scaling_events:,} events",
+        }
 
 
 @dataclass
@@ -45,7 +83,7 @@ class Run:
     postgres_url: str
     seed: int
     payloads: list[Payload]
-    limit_spans: list[tuple[str, processes.Span]] | None = None
+    limits: list[processes.Consumed] | None = None  # the merge rate's, measured once
 
     def env(self, database_url: str, name: str, bootstrap: str | None = None) -> dict[str, str]:
         """A worker's ``DATONG_*`` environment, with its own var directory."""

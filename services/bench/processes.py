@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.bench import rss
 from services.broker import free_port
 from services.errors import DatongError
 from services.store.database import create_engine, create_schema
@@ -99,6 +100,14 @@ class Child:
             tail = self.log.read_text(errors="replace")[-3000:]
             raise BenchError(f"{what} exited with {self.process.returncode}:\n{tail}")
 
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident memory so far, in MiB (read before ``stop``)."""
+        return rss.peak_mb(self.process.pid)
+
+    def rss_mb(self) -> float:
+        """The process's resident memory now, in MiB."""
+        return rss.current_mb(self.process.pid)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 15 s."""
         if self.process.poll() is None:
@@ -159,6 +168,58 @@ class Worker(Child):
         raise BenchError(f"the merge worker merged {self.merged()} of {expected} in {timeout_s}s")
 
 
+class Api(Child):
+    """``python -m services.cli api`` on a free port of 127.0.0.1 under the given environment."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        port = free_port()
+        env = {**env, "DATONG_API_HOST": "127.0.0.1", "DATONG_API_PORT": str(port)}
+        super().__init__(["-m", "services.cli", "api"], env, log)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Wait until ``/healthz`` answers; raise BenchError if the API died or never did."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.check_alive("the API")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise BenchError(f"the API at {self.url} did not answer /healthz in {timeout_s}s")
+
+
+def run_to_end(args: Sequence[str], env: dict[str, str], log: Path, timeout_s: float) -> float:
+    """Run ``python -m MODULE ARG...`` (``args``) to its end; return its peak RSS in MiB.
+
+    Raises BenchError with the log's tail if it fails or outlives ``timeout_s``.
+    """
+    module, *rest = args
+    out = log.with_suffix(".peak")
+    child = Child(["-m", "services.bench.peak", str(out), module, *rest], env, log)
+    try:
+        child.process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{module} did not finish in {timeout_s:g}s") from None
+    finally:
+        child.stop()
+    if child.process.returncode:
+        child.check_alive(module)  # raises, with the log's tail
+    return float(out.read_text())
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """What one limit consumer did: its span, and its peak memory when it was done."""
+
+    label: str
+    span: Span
+    peak_rss_mb: float
+
+
 def consume(
     kind: str,
     env: dict[str, str],
@@ -167,8 +228,11 @@ def consume(
     *,
     tmp: Path,
     timeout_s: float,
-) -> Span:
-    """Run one limit consumer (``faust`` or ``aiokafka``) until it saw ``expected`` records."""
+) -> tuple[Span, float]:
+    """Run one limit consumer (``faust`` or ``aiokafka``) until it saw ``expected`` records.
+
+    Returns its span and its peak RSS (MiB) at that moment.
+    """
     out = tmp / f"{kind}-span.json"
     args = ["-m", "services.bench.consumers", kind, "--topics", ",".join(topics)]
     child = Child([*args, "--expected", str(expected), "--out", str(out)], env, tmp / f"{kind}.log")
@@ -179,8 +243,9 @@ def consume(
             if time.monotonic() > deadline:
                 raise BenchError(f"the {kind} consumer did not see {expected} records")
             time.sleep(0.1)
+        peak = child.peak_rss_mb()
         data = json.loads(out.read_text())
-        return Span(data["count"], data["first_count"], data["first_t"], data["last_t"])
+        return Span(data["count"], data["first_count"], data["first_t"], data["last_t"]), peak
     finally:
         child.stop()
 

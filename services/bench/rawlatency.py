@@ -15,9 +15,10 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.bench.latency import DRAIN_TIMEOUT_S, Latencies, order_statistics
+from services.bench.offered import Record, offer
 
 AIOKAFKA_FETCH_WAIT_MS = 500
 FAUST_FETCH_WAIT_MS = 1500
@@ -40,11 +41,9 @@ async def _raw_latency(
     *,
     fetch_wait_ms: int,
 ) -> Latencies:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=fetch_wait_ms
     )
-    await producer.start()
     await consumer.start()
     sent: dict[bytes, float] = {}
     received: dict[bytes, float] = {}
@@ -53,29 +52,27 @@ async def _raw_latency(
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
 
+        sending = True  # until then, the count to wait for is not known
+
         async def receive() -> None:
-            while len(received) < len(messages):
+            while sending or len(received) < len(sent):
                 batches = await consumer.getmany(timeout_ms=100)
                 now = time.time()
                 for batch in batches.values():
                     for message in batch:
                         received.setdefault(message.key, now)
 
-        receiver = asyncio.create_task(receive())
-        started = time.perf_counter()
-        for i, (value, headers) in enumerate(messages):
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        def record(i: int) -> Record:
+            value, headers = messages[i]
             key = f"{i:064d}".encode()  # as long as a person_key, unique per message
-            sent[key] = time.time()
-            await producer.send(topic, value=value, key=key, headers=headers)
-        achieved = len(messages) / max(time.perf_counter() - started, 1e-9)
-        await producer.flush()
+            return Record(topic, key, value, headers)
+
+        receiver = asyncio.create_task(receive())
+        achieved = await offer(bootstrap, len(messages), rate, record, sent.__setitem__)
+        sending = False
         with contextlib.suppress(TimeoutError):  # what did not arrive is reported missing
             await asyncio.wait_for(receiver, DRAIN_TIMEOUT_S)
     finally:
-        await producer.stop()
         await consumer.stop()
     samples = [received[k] - t for k, t in sent.items() if k in received]
     return order_statistics(samples, len(sent) - len(samples), rate, achieved)

@@ -37,13 +37,14 @@ class Figure:
     value: float
     limit_name: str
     limit: float
-    unit: str  # "events/s" or "ms"
+    unit: str  # "events/s", "ms" or "MiB"
     target: Target | None = None
     detail: Detail = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
-        """``value / limit``: below 1 a rate is slower than its limit, above 1 a latency is."""
+        """``value / limit``: below 1 a rate is slower than its limit, above 1 a latency
+        is slower and a memory figure larger."""
         return self.value / self.limit if self.limit else math.nan
 
     @property
@@ -71,6 +72,8 @@ class BenchReport:
     sizes: Detail
     figures: list[Figure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Figures that wait for a feature of another issue: what each needs, and where.
+    waiting: list[str] = field(default_factory=list)
     steps: Detail = field(default_factory=dict)  # seconds each step of the run took
     seconds: float = 0.0
 
@@ -90,8 +93,8 @@ class BenchReport:
 def _amount(value: float, unit: str) -> str:
     if math.isnan(value):
         return "n/a"
-    if unit == "ms":
-        return f"{value:,.1f} ms"
+    if unit in ("ms", "MiB"):
+        return f"{value:,.1f} {unit}"
     return f"{value:,.0f} {unit}"
 
 
@@ -128,4 +131,5 @@ def render_table(report: BenchReport) -> str:
     load += f"{report.machine.get('load average at end')}"
     title = f"datong bench ({mode}; {sizes}) in {report.seconds:.0f} s, {load}"
     notes = [f"could not measure: {e}" for e in report.errors]
+    notes += [f"waiting: {w}" for w in report.waiting]
     return "\n".join([title, *lines, *notes])

@@ -76,44 +76,57 @@ def merge_rate_postgres(run: Run) -> None:
     """The merge worker on a fresh PostgreSQL database, then the limits."""
     with processes.fresh_postgres(run.postgres_url) as url:
         processes.prepare_store(url, run.catalog)
-        span = _merge(run, url, "PostgreSQL")
-    _merge_figures(run, "PostgreSQL", span)
+        span, peak = _merge(run, url, "PostgreSQL")
+    _merge_figures(run, "PostgreSQL", span, peak)
 
 
 def merge_rate_sqlite(run: Run) -> None:
     """The merge worker on the SQLite store that also served as the connector's registry."""
-    _merge_figures(run, "SQLite", _merge(run, run.sqlite_url, "SQLite"))
+    _merge_figures(run, "SQLite", *_merge(run, run.sqlite_url, "SQLite"))
 
 
-def _merge(run: Run, url: str, store: str) -> processes.Span:
+def _merge(run: Run, url: str, store: str) -> tuple[processes.Span, float]:
+    """The worker's span over the export, and its peak RSS (MiB) once all was merged."""
     worker = processes.Worker(run.env(url, f"worker-{store}"), run.tmp / f"worker-{store}.log")
     try:
         with run.timed(f"{store} worker: start to all merged"):
-            return worker.watch(len(run.payloads), run.timeout())
+            span = worker.watch(len(run.payloads), run.timeout())
+        return span, worker.peak_rss_mb()
     finally:
         worker.stop()
 
 
-def _merge_figures(run: Run, store: str, merged: processes.Span) -> None:
-    if run.limit_spans is None:
-        run.limit_spans = _limits(run)
+def _merge_figures(run: Run, store: str, merged: processes.Span, peak_mb: float) -> None:
+    if run.limits is None:
+        run.limits = _limits(run)
     name = f"merge rate per worker ({store})"
     detail: Detail = {"events": merged.count, "seconds": round(merged.seconds, 3)}
-    detail |= {f"{label} seconds": round(span.seconds, 3) for label, span in run.limit_spans}
-    for label, span in run.limit_spans:
-        target = Target(0.7) if "faust" in label else None
+    detail |= {f"{limit.label} seconds": round(limit.span.seconds, 3) for limit in run.limits}
+    for limit in run.limits:
+        target = Target(0.7) if "faust" in limit.label else None
         run.report.figures.append(
-            Figure(name, merged.rate, label, span.rate, "events/s", target, detail)
+            Figure(name, merged.rate, limit.label, limit.span.rate, "events/s", target, detail)
+        )
+    for limit in run.limits:
+        run.report.figures.append(
+            Figure(
+                f"peak memory: merge worker ({store})",
+                peak_mb,
+                f"{limit.label} process",
+                limit.peak_rss_mb,
+                "MiB",
+                detail={"events": merged.count},
+            )
         )
 
 
-def _limits(run: Run) -> list[tuple[str, processes.Span]]:
+def _limits(run: Run) -> list[processes.Consumed]:
     """The bare faust agent and raw aiokafka over the merge worker's topics, measured once."""
-    spans = []
+    found = []
     for kind, label in (("faust", "bare faust agent"), ("aiokafka", "raw aiokafka consumer")):
         env = run.env(run.sqlite_url, f"limit-{kind}")
         with run.timed(f"{label}: start to all consumed"):
-            span = processes.consume(
+            span, peak = processes.consume(
                 kind,
                 env,
                 run.merge_topics,
@@ -121,5 +134,5 @@ def _limits(run: Run) -> list[tuple[str, processes.Span]]:
                 tmp=run.tmp,
                 timeout_s=run.timeout(1000.0),
             )
-        spans.append((label, span))
-    return spans
+        found.append(processes.Consumed(label, span, peak))
+    return found

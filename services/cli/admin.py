@@ -73,7 +73,8 @@ def add_admin_commands(sub: Any) -> None:
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bench, print the table and write the JSON report; never fails on a slow figure."""
-    from services.bench import render_table, run_bench
+    from services.bench.report import render_table
+    from services.bench.run import run_bench
 
     out = args.out or settings.var_dir / "bench.json"
     report = run_bench(args.quick, out, postgres_url=args.postgres_url)

@@ -26,7 +26,8 @@ class OutboxEntry:
     headers: dict[str, str]
 
 
-def _state_json(row: Row) -> dict[str, Any]:
+def state_json(row: Row) -> dict[str, Any]:
+    """A row's merge state as the ``state`` column holds it."""
     provenance = {k: [p.department, p.event_id, p.event_time_ms] for k, p in row.provenance.items()}
     return {"values": dict(row.values), "provenance": provenance}
 
@@ -91,7 +92,7 @@ def save_rows(session: Session, view: str, rows: Sequence[StoredRow]) -> None:
                 "visible": s.visible,
                 "data": s.record or {},
                 "provenance": dict(s.provenance),
-                "state": _state_json(s.row),
+                "state": state_json(s.row),
             }
             for s in rows
         ],

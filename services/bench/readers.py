@@ -1,0 +1,144 @@
+"""Concurrent closed-loop readers of the views: over HTTP, and straight from the store.
+
+Each reader sends its next request as soon as the last one answered, for a fixed time,
+and every request's latency is kept, so p50 and p99 are exact order statistics. All
+readers share one event loop (HTTP) or one thread each (SQL) in the bench's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import aiohttp
+import sqlalchemy as sa
+
+from services.bench.processes import BenchError
+from services.store.database import create_engine
+from services.store.models import ViewRow
+
+NextPath = Callable[[random.Random], str]  # a reader's next request path, from its rng
+
+
+def reader_token(database_url: str) -> str | None:
+    """The bearer token the bench's readers send, or None while the API asks for none.
+
+    The one place that knows about access control: issue 8 (branch issue8-access) stores
+    hashed audience tokens in the view database (``datong tokens create --audience A``);
+    create one for the bench in ``database_url`` here and return it.
+    """
+    del database_url
+    return None
+
+
+def request_headers(token: str | None) -> dict[str, str]:
+    """``Authorization: Bearer <token>`` when the bench has a token."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def closed_loop(
+    readers: int, seconds: float, request: Callable[[random.Random], Awaitable[None]]
+) -> list[float]:
+    """``readers`` coroutines calling ``request`` back to back for ``seconds``; latencies (s)."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+
+    async def reader(seed: int) -> None:
+        rng = random.Random(seed)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await request(rng)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(reader(n) for n in range(readers)))
+    return latencies
+
+
+def http_latencies(
+    base_url: str,
+    path: NextPath,
+    *,
+    readers: int,
+    seconds: float,
+    warm_up_s: float,
+    token: str | None,
+) -> list[float]:
+    """GET ``path`` from ``readers`` readers for ``seconds`` after a warm-up; latencies (s).
+
+    aiohttp, one keep-alive connection per reader. Not httpx: its pool spent 12 ms of
+    the bench's CPU per request with 50 connections open (aiohttp: 0.3 ms), so the
+    figure would have measured the client. Raises BenchError on an answer other than 200.
+    """
+
+    async def run() -> list[float]:
+        async with aiohttp.ClientSession(
+            base_url=base_url,
+            headers=request_headers(token),
+            connector=aiohttp.TCPConnector(limit=readers),
+            timeout=aiohttp.ClientTimeout(total=30.0),
+        ) as session:
+
+            async def request(rng: random.Random) -> None:
+                async with session.get(path(rng)) as response:
+                    body = await response.read()
+                    if response.status != 200:
+                        raise BenchError(
+                            f"GET {response.url.path} answered {response.status}: {body[:200]!r}"
+                        )
+
+            await closed_loop(readers, warm_up_s, request)  # connections opened, caches warm
+            return await closed_loop(readers, seconds, request)
+
+    return asyncio.run(run())
+
+
+def sql_latencies(
+    database_url: str,
+    view: str,
+    keys: Sequence[str],
+    *,
+    readers: int,
+    seconds: float,
+    warm_up_s: float,
+) -> list[float]:
+    """``readers`` threads looking rows up by primary key with SQLAlchemy core, each on a
+    connection of its own, for ``seconds`` after a warm-up; latencies (s)."""
+    engine = sa.create_engine(database_url, pool_size=readers, max_overflow=0)
+    table = ViewRow.__table__
+    query = sa.select(table).where(table.c.view == view, table.c.key == sa.bindparam("key"))
+
+    def reader(seed: int, until: float) -> list[float]:
+        rng = random.Random(seed)
+        mine: list[float] = []
+        with engine.connect() as conn:
+            while time.perf_counter() < until:
+                started = time.perf_counter()
+                if conn.execute(query, {"key": rng.choice(keys)}).first() is None:
+                    raise BenchError(f"{view} lost a row the bench loaded")
+                mine.append(time.perf_counter() - started)
+        return mine
+
+    def phase(pool: ThreadPoolExecutor, seconds: float) -> list[float]:
+        until = time.perf_counter() + seconds
+        futures = [pool.submit(reader, n, until) for n in range(readers)]
+        return [latency for future in futures for latency in future.result()]
+
+    try:
+        with ThreadPoolExecutor(readers) as pool:
+            phase(pool, warm_up_s)
+            return phase(pool, seconds)
+    finally:
+        engine.dispose()
+
+
+def stored_keys(database_url: str, view: str) -> list[str]:
+    """Every key of ``view`` in the store (what the readers pick from)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(sa.select(ViewRow.key).where(ViewRow.view == view)))
+    finally:
+        engine.dispose()
