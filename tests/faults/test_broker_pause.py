@@ -39,7 +39,7 @@ def test_a_broker_unreachable_for_seconds_loses_and_doubles_nothing(
     make_hub: Callable[..., Hub],
 ) -> None:
     hub = make_hub(fault_broker.bootstrap, database_url, DATONG_BATCH_SIZE="100")
-    registrations = registry_rows(scale(6000, 20_000), seed=fault_rng.randint(0, 2**31))
+    registrations = registry_rows(scale(3000, 20_000), seed=fault_rng.randint(0, 2**31))
     rows = registrations + change_rows(registrations, len(registrations) // 5, fault_rng)
     fault_rng.shuffle(rows)
     source = write_registry_csv(hub.tmp / "registry.csv", rows)

@@ -57,10 +57,10 @@ def test_a_worker_killed_inside_and_between_transactions_converges_to_the_truth(
     make_hub: Callable[..., Hub],
 ) -> None:
     hub = make_hub(fault_broker.bootstrap, database_url, **SMALL_BATCHES)
-    events = resident_events(scale(500, 2000), hub.settings.hmac_key, fault_rng)
+    events = resident_events(scale(400, 2000), hub.settings.hmac_key, fault_rng)
     truth = truth_of(events)
     deliver(hub, events)
-    kills = scale(4, 10)
+    kills = scale(3, 10)
     fractions = sorted(fault_rng.uniform(0.05, 0.9) for _ in range(kills))
     inside = [i % 2 == 0 for i in range(kills)]  # half before a commit, half after one
     fault_rng.shuffle(inside)
