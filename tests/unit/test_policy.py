@@ -65,6 +65,7 @@ def test_the_shipped_policy_loads_with_the_audiences_the_readme_names() -> None:
     policy = load_policy(DEFAULT_POLICY_FILE, CATALOG)
     assert set(policy.audiences) == {
         "grid-office-110105001001",
+        "grid-office-610103001001",
         "health-department",
         "civil-affairs",
         "community-dashboard",
