@@ -23,7 +23,7 @@ import hmac
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,7 +75,7 @@ class IngestLimits:
     max_records: int = 1000
 
 
-class _Reject(Exception):  # noqa: N818 - control flow inside this module, not an error type
+class IngestRefused(Exception):  # noqa: N818 - an answer to give, raised by an authorizer too
     """Answer the request with ``status`` and ``body`` now."""
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
@@ -84,12 +84,17 @@ class _Reject(Exception):  # noqa: N818 - control flow inside this module, not a
         self.body = {"error": message, "status": status, **extra}
 
 
+# Whether a request may publish a department's events: None, or the refusal (status, reason).
+Authorize = Callable[[Request, str], Awaitable[tuple[int, str] | None]]
+
+
 def ingest_routes(
     sink: Callable[[], EventSink],
     catalog: Catalog,
     hmac_key: bytes,
     *,
-    tokens: Mapping[str, str],
+    tokens: Mapping[str, str] | None = None,
+    authorize: Authorize | None = None,
     limits: IngestLimits | None = None,
     requests: LabelledCounter | None = None,
 ) -> list[Route]:
@@ -100,11 +105,19 @@ def ingest_routes(
         catalog: the contracts; a department may publish only its own source events.
         hmac_key: the hub's key of ``person_key``.
         tokens: department -> lowercase hex SHA-256 of its bearer token.
+        authorize: decides instead of ``tokens`` (the hub's token store, say): None to let
+            the request publish, or its refusal as (401 or 403, the reason).
         limits: body and batch size limits.
         requests: ``datong_ingest_requests_total{department,status}`` (``ApiMetrics.ingest``).
     """
     intake = _Intake(
-        sink, catalog, hmac_key, tokens=tokens, limits=limits or IngestLimits(), requests=requests
+        sink,
+        catalog,
+        hmac_key,
+        tokens=tokens or {},
+        authorize=authorize,
+        limits=limits or IngestLimits(),
+        requests=requests,
     )
     return [Route(ROUTE, intake.ingest, methods=["POST"])]
 
@@ -117,6 +130,7 @@ class _Intake:
         hmac_key: bytes,
         *,
         tokens: Mapping[str, str],
+        authorize: Authorize | None,
         limits: IngestLimits,
         requests: LabelledCounter | None,
     ) -> None:
@@ -127,13 +141,14 @@ class _Intake:
         self._limits, self._requests = limits, requests
         self._departments = set(catalog.departments())
         self._tokens = _token_digests(tokens, self._departments)
+        self._hook = authorize
         self._contracts: dict[tuple[str, str], JsonContract] = {}
 
     async def ingest(self, request: Request) -> JSONResponse:
         department = request.path_params["department"]
         try:
             status, body = await self._handle(request, department, request.path_params["event"])
-        except _Reject as reject:
+        except IngestRefused as reject:
             status, body = reject.status, reject.body
         if self._requests is not None:
             label = department if department in self._departments else "unknown"
@@ -144,7 +159,12 @@ class _Intake:
     async def _handle(
         self, request: Request, department: str, event: str
     ) -> tuple[int, dict[str, Any]]:
-        self._authorize(request, department)
+        if self._hook is not None:
+            refusal = await self._hook(request, department)
+            if refusal is not None:
+                raise IngestRefused(*refusal)
+        else:
+            self._authorize(request, department)
         contract = self._contract(department, event)
         records = _records(await self._body(request), self._limits.max_records)
         return 202, {"event_ids": await asyncio.to_thread(self._accept, contract, records)}
@@ -161,27 +181,27 @@ class _Intake:
         except RecordError:
             raise
         except ConnectorError as exc:  # the producer cannot connect, or was not acknowledged
-            raise _Reject(503, f"the broker did not acknowledge the records: {exc}") from exc
+            raise IngestRefused(503, f"the broker did not acknowledge the records: {exc}") from exc
         return [e.event_id for e in events]
 
     def _authorize(self, request: Request, department: str) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise _Reject(401, "a department bearer token is required")
+            raise IngestRefused(401, "a department bearer token is required")
         digest = hashlib.sha256(token.strip().encode()).digest()
         # Compare with every stored hash, so the time taken says nothing about which matched.
         owners = [d for d, h in self._tokens.items() if hmac.compare_digest(digest, h)]
         if not owners:
-            raise _Reject(401, "the bearer token is not valid")
+            raise IngestRefused(401, "the bearer token is not valid")
         if department not in owners:
-            raise _Reject(403, f"this token may publish only {owners[0]}'s events")
+            raise IngestRefused(403, f"this token may publish only {owners[0]}'s events")
 
     def _contract(self, department: str, event: str) -> JsonContract:
         owners = [c.department for c in self._catalog.sources() if c.event == event]
         if not owners:
-            raise _Reject(404, f"no event type {event!r}; see /asyncapi.yaml")
+            raise IngestRefused(404, f"no event type {event!r}; see /asyncapi.yaml")
         if department not in owners:
-            raise _Reject(403, f"{event} is not an event of {department}")
+            raise IngestRefused(403, f"{event} is not an event of {department}")
         key = (department, event)
         if key not in self._contracts:
             self._contracts[key] = JsonContract(self._catalog.event(*key), self._hmac_key)
@@ -191,12 +211,12 @@ class _Intake:
         limit = self._limits.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _Reject(413, f"the body is {declared} bytes, at most {limit}")
+            raise IngestRefused(413, f"the body is {declared} bytes, at most {limit}")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _Reject(413, f"the body is over {limit} bytes")
+                raise IngestRefused(413, f"the body is over {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -212,15 +232,17 @@ def _records(body: bytes, max_records: int) -> list[Any]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise _Reject(400, f"the body is not JSON: {detail}") from None
+        raise IngestRefused(400, f"the body is not JSON: {detail}") from None
     if not isinstance(data, list | dict):
         reason = "must be a JSON object or an array of objects"
-        raise _Reject(422, f"the body {reason}", errors=[_body_error(reason)])
+        raise IngestRefused(422, f"the body {reason}", errors=[_body_error(reason)])
     records = data if isinstance(data, list) else [data]
     if not records:
-        raise _Reject(422, "the body is an empty array", errors=[_body_error("is an empty array")])
+        raise IngestRefused(
+            422, "the body is an empty array", errors=[_body_error("is an empty array")]
+        )
     if len(records) > max_records:
-        raise _Reject(413, f"the batch has {len(records)} records, at most {max_records}")
+        raise IngestRefused(413, f"the batch has {len(records)} records, at most {max_records}")
     return records
 
 
@@ -249,7 +271,7 @@ def _raise_invalid(results: Sequence[Event | list[RecordError]]) -> None:
     if errors:
         bad = len({e["index"] for e in errors})
         message = f"{bad} of {len(results)} records are invalid; none was published"
-        raise _Reject(422, message, errors=errors)
+        raise IngestRefused(422, message, errors=errors)
 
 
 def _body_error(reason: str) -> dict[str, Any]:

@@ -25,7 +25,13 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
-from services.api.auth import OPEN_PATHS, Authenticator, IngestGate, ReadAccess, require_tokens
+from services.api.auth import (
+    OPEN_PATHS,
+    Authenticator,
+    ReadAccess,
+    ingest_authorizer,
+    require_tokens,
+)
 from services.api.dashboard_routes import DASHBOARD_PATHS
 from services.api.docs import docs_routes
 from services.api.errors import error_body
@@ -71,7 +77,6 @@ def create_api(
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
     authenticator = Authenticator(engine, settings.ingest_tokens)
     access = ReadAccess(policy, authenticator, KEY_FIELDS)
-    gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -80,11 +85,10 @@ def create_api(
         ),
         catalog,
         settings.hmac_key,
-        tokens=gate.token_hashes,
+        authorize=ingest_authorizer(authenticator),
         limits=IngestLimits(settings.ingest_max_body_bytes, settings.ingest_max_records),
         requests=metrics.ingest,
     )
-    gate.guard(intake)
     registry_url = settings.registry_url or (
         f"http://{settings.api_host}:{settings.api_port}/registry"
     )

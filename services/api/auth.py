@@ -9,25 +9,21 @@
   read path (row, list, export, subscriptions): it answers 404 for an unknown view, 403 for a
   department token, a view, community or field outside the audience's policy, and returns
   the ``ReadScope`` whose grant every record is filtered through (``filter_record``).
-- ``IngestGate`` lets database-made department tokens publish through the connectors'
-  intake beside the ``DATONG_INGEST_TOKENS`` ones.
+- ``ingest_authorizer`` is the connectors' intake's check, so database-made department
+  tokens publish beside the ``DATONG_INGEST_TOKENS`` ones, and revocations apply at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import secrets
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client import Counter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,7 +35,7 @@ from services.access.policy import (
     filter_record,
 )
 from services.access.tokens import find_token, secret_digest, token_live
-from services.api.errors import ApiError, error_body, unauthorized
+from services.api.errors import ApiError, unauthorized
 
 # Open without a token: probes, Prometheus scraping, and the API's own description (which
 # says no more than the schema registry's reads, which are open too).
@@ -268,72 +264,25 @@ class ReadAccess:
             raise ApiError(403, str(exc), field=exc.field) from None
 
 
-class IngestGate:
-    """Lets the intake route accept every valid department token (database or environment).
+def ingest_authorizer(
+    authenticator: Authenticator,
+) -> Callable[[Request, str], Awaitable[tuple[int, str] | None]]:
+    """The intake's check: a live department token (database or ``DATONG_INGEST_TOKENS``) of
+    the department whose events are posted; revocations take effect at once. Returns None,
+    or the refusal as (status, reason)."""
 
-    The connectors' intake knows one token hash per department, fixed when it is built. The
-    gate checks the caller's token itself, then hands the intake a per-process secret of that
-    department, so ``datong tokens create --department`` and revocations take effect at once::
-
-        gate = IngestGate(authenticator, catalog.departments(), metrics.ingest)
-        routes = ingest_routes(..., tokens=gate.token_hashes)
-        gate.guard(routes)
-    """
-
-    def __init__(
-        self,
-        authenticator: Authenticator,
-        departments: Sequence[str],
-        requests: Counter | None = None,
-    ) -> None:
-        self._authenticator, self._requests = authenticator, requests
-        self._internal = {d: secrets.token_urlsafe(32) for d in departments}
-
-    @property
-    def token_hashes(self) -> dict[str, str]:
-        """What to build the intake with: department -> SHA-256 of its per-process secret."""
-        return {d: hashlib.sha256(s.encode()).hexdigest() for d, s in self._internal.items()}
-
-    def guard(self, routes: Iterable[BaseRoute]) -> None:
-        """Put the gate in front of the intake's routes (in place)."""
-        for route in routes:
-            if isinstance(route, Route):
-                route.app = _IngestGate(
-                    route.app, self._authenticator, self._internal, self._requests
-                )
-
-
-class _IngestGate:
-    def __init__(
-        self,
-        app: ASGIApp,
-        authenticator: Authenticator,
-        internal: Mapping[str, str],
-        requests: Counter | None,
-    ) -> None:
-        self.app, self.authenticator = app, authenticator
-        self.internal, self.requests = internal, requests
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        department = request.path_params.get("department", "")
+    async def authorize(request: Request, department: str) -> tuple[int, str] | None:
         try:
-            principal = await self.authenticator.principal(request)
-            if principal.department is None:
-                raise ApiError(
-                    403,
-                    f"the token of audience {principal.audience} reads views; publishing needs "
-                    "a department token",
-                )
-            if principal.department != department:
-                raise ApiError(403, f"this token may publish only {principal.department}'s events")
+            principal = await authenticator.principal(request)
         except HTTPException as exc:
-            if self.requests is not None:
-                label = department if department in self.internal else "unknown"
-                self.requests.labels(label, str(exc.status_code)).inc()
-            response = JSONResponse(error_body(exc), exc.status_code, headers=exc.headers)
-            await response(scope, receive, send)
-            return
-        secret = f"Bearer {self.internal[department]}".encode()
-        headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
-        await self.app({**scope, "headers": [*headers, (b"authorization", secret)]}, receive, send)
+            return exc.status_code, str(exc.detail)
+        if principal.department is None:
+            return 403, (
+                f"the token of audience {principal.audience} reads views; publishing needs "
+                "a department token"
+            )
+        if principal.department != department:
+            return 403, f"this token may publish only {principal.department}'s events"
+        return None
+
+    return authorize
