@@ -58,7 +58,7 @@ def run_bench(
     ``report.errors``; the bench itself never raises for a slow or failed measurement.
 
     Args:
-        quick: the short development run (about three minutes) instead of the full one.
+        quick: the short development run (three to four minutes) instead of the full one.
         out: where to write the JSON report (``var/bench.json`` from the CLI).
         scale: multiplies the sizes (the smoke test uses a small one).
         postgres_url: an existing database; the bench creates and drops its own beside it.
