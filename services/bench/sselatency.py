@@ -122,7 +122,7 @@ async def _measure(run: Run, hub: Hub) -> Measured:
         Serde(run.catalog, SqlRegistry(engine)), secrets.token_bytes(32), run.seed
     )
     first = 10 * run.sizes.events + 1  # residents the export does not have
-    timers = _Readers(run, hub)
+    timers = _Timers(run, hub)
     try:
         with run.timed("sse: worker start, subscriptions and warm-up"):
             await timers.start()
@@ -139,7 +139,7 @@ async def _measure(run: Run, hub: Hub) -> Measured:
     return timers.latencies(achieved)
 
 
-class _Readers:
+class _Timers:
     """Everything that times the run's events: the subscribers, the topic and the store."""
 
     def __init__(self, run: Run, hub: Hub) -> None:
