@@ -32,7 +32,7 @@ class Sizes:
 
     @classmethod
     def of(cls, quick: bool, scale: float) -> Sizes:
-        """Quick: under three minutes on two cores; full: under fifteen. ``scale`` shrinks all."""
+        """Quick: three to four minutes on two cores; full: under fifteen. ``scale`` shrinks all."""
         if quick:
             events, seconds, rows, query_s, batch = 6_000, 5.0, 10_000, 4.0, 4_000
             residents: tuple[int, ...] = (10_000, 100_000)

@@ -28,6 +28,9 @@ START = datetime(2024, 1, 1, 8, 0, tzinfo=CHINA)  # written as local time, as ex
 # After the registration of any resident index below 30 million (one second each).
 TOUCH_START = START + timedelta(days=366)
 
+# The community codes of the generated residents (forty communities).
+COMMUNITIES = tuple(f"C{n:03d}" for n in range(1, 41))
+
 # Share of moves and deregistrations among the rows; the rest are new registrations.
 MOVE_SHARE = 0.10
 DEREGISTER_SHARE = 0.05
@@ -74,7 +77,7 @@ def placement(index: int) -> Placement:
         f"RB{index:08d}",
         f"H{index // 3:06d}",
         f"D-{index // 3:06d}",
-        f"C{1 + index % 40:03d}",
+        COMMUNITIES[index % len(COMMUNITIES)],
         f"{1 + index % 90}号楼{1 + index % 6}单元",
     )
 
@@ -127,7 +130,7 @@ def _change(index: int, target: int, rng: random.Random, when: datetime, moving:
     cells[11] = f"{when:%Y-%m-%d %H:%M:%S}"
     if moving:
         cells[8] = f"D-M{index:06d}"
-        cells[9] = f"C{1 + rng.randrange(40):03d}"
+        cells[9] = COMMUNITIES[rng.randrange(len(COMMUNITIES))]
         cells[10] = f"北京市朝阳区{rng.choice(STREETS)}{1 + rng.randrange(90)}号楼"
     return cells
 

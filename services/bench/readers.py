@@ -10,28 +10,58 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import sqlalchemy as sa
 
+from services.access.policy import DEFAULT_POLICY_FILE, Policy, allows_community, load_policy
+from services.access.tokens import create_token
+from services.bench.context import VIEW
+from services.bench.data import COMMUNITIES
 from services.bench.processes import BenchError
 from services.store.database import create_engine
 from services.store.models import ViewRow
 
 NextPath = Callable[[random.Random], str]  # a reader's next request path, from its rng
 
+# A shipped audience (services/policies/sharing.yaml) that reads resident_profile in every
+# community ("*"), so the bench's made-up community codes (C001...) are covered, with as
+# many fields as any audience: the readers pay the real policy's checks and filtering.
+AUDIENCE = "health-department"
 
-def reader_token(database_url: str) -> str | None:
-    """The bearer token the bench's readers send, or None while the API asks for none.
 
-    The one place that knows about access control: issue 8 (branch issue8-access) stores
-    hashed audience tokens in the view database (``datong tokens create --audience A``);
-    create one for the bench in ``database_url`` here and return it.
+def reader_token(database_url: str) -> str:
+    """A new token of ``AUDIENCE`` in the view store at ``database_url``: its secret.
+
+    Made as ``datong tokens create --audience health-department`` makes it (the audience
+    checked against the shipped policy, which every bench API process reads, then
+    ``create_token``), after checking that the audience may read ``VIEW`` in every
+    community of the bench's data. The store's tables must exist.
     """
-    del database_url
-    return None
+    check_audience(load_policy(DEFAULT_POLICY_FILE), AUDIENCE, VIEW, COMMUNITIES)
+    engine = create_engine(database_url)
+    try:
+        return create_token(engine, audience=AUDIENCE, name="datong-bench").secret
+    finally:
+        engine.dispose()
+
+
+def check_audience(policy: Policy, audience: str, view: str, communities: Iterable[str]) -> None:
+    """Raise BenchError unless ``audience`` may read ``view`` in each of ``communities``."""
+    if audience not in policy.audiences:
+        raise BenchError(f"no audience {audience!r} in {policy.source} for the bench's readers")
+    grant = policy.grant(audience, view)
+    if grant is None:
+        raise BenchError(f"audience {audience} of {policy.source} may not read view {view}")
+    outside = [c for c in communities if not allows_community(grant, c)]
+    if outside:
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        raise BenchError(
+            f"audience {audience} of {policy.source} may not read {view} in the bench's "
+            f"communities {', '.join(outside[:3])}{more}"
+        )
 
 
 def request_headers(token: str | None) -> dict[str, str]:

@@ -7,7 +7,8 @@ topics from the start under a fresh consumer group, one at a time, and their pea
 memory is read when they are done. The connector then runs once more as a process of
 its own, beside a raw producer process, for their peak memory (``memory.py``).
 Each latency load gets a broker, a store and a worker of its own
-(``viewlatency.py``), so that no backlog of the throughput runs is in its way. The
+(``viewlatency.py``), so that no backlog of the throughput runs is in its way; so does
+the event-to-SSE run, with ``datong api`` beside its worker (``sselatency.py``). The
 view query run (``queries.py``) and the store-size run (``scaling.py``) fill fresh
 PostgreSQL stores of their own.
 """
@@ -57,7 +58,7 @@ def run_bench(
     ``report.errors``; the bench itself never raises for a slow or failed measurement.
 
     Args:
-        quick: the short development run (under three minutes) instead of the full one.
+        quick: the short development run (three to four minutes) instead of the full one.
         out: where to write the JSON report (``var/bench.json`` from the CLI).
         scale: multiplies the sizes (the smoke test uses a small one).
         postgres_url: an existing database; the bench creates and drops its own beside it.

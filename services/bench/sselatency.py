@@ -1,25 +1,281 @@
-"""Event-to-SSE latency at 1,000 events/s: waits for ``GET /subscribe/{view}``.
+"""Event-to-SSE latency at 1,000 events/s, beside the same events' arrival in the store and
+on the view topic.
 
-The Server-Sent Events endpoint is issue 8's (branch issue8-live); until it is merged,
-this step only says so in the report. Once it is there, measure it like
-``viewlatency.py`` measures the view store: start ``datong api`` beside the latency
-worker, subscribe to ``/subscribe/resident_profile`` (``readers.request_headers`` for
-its token), send new registrations at 1,000/s (``connector.LiveRegistrations`` through
-``offered.offer``), and time each person_key's first event on the stream from its
-send; its limit is raw aiokafka consuming ``view.resident_profile`` at the same load.
+A broker, a SQLite store, a merge worker and ``datong api`` of its own (as each latency
+load has), so no backlog of an earlier step is in its way. ``SUBSCRIBERS`` clients
+subscribe to ``GET /subscribe/resident_profile`` with an audience token; new
+registrations then go at 1,000/s through the offered-load sender of the event-to-view
+figure (``offered.py``), and each event is timed from its send, three ways at once:
+
+* its ``change`` event on every subscriber's stream: the figure;
+* its row becoming visible in the store (``latency.VisibilityPoller``, as the
+  event-to-view figure times it): the ratio is what the outbox, the view topic and the
+  API's subscription path add to a view change;
+* its view record arriving at raw aiokafka reading ``view.resident_profile`` with the
+  fetch wait of the API's subscription consumer: the ratio is what the API adds over
+  reading the topic (its consumer, the fan-out, the policy filter, the HTTP stream).
 """
 
 from __future__ import annotations
 
-from services.bench.context import Run
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.registry import SqlRegistry
+from schemas.serde import Serde
+from services.bench import connector, processes, readers
+from services.bench.context import VIEW, Run
+from services.bench.latency import DRAIN_TIMEOUT_S, Latencies, VisibilityPoller, order_statistics
+from services.bench.offered import Record, offer
+from services.bench.report import Detail, Figure
+from services.bench.subscribers import Subscriber
+from services.broker import EmbeddedBroker, free_port
+from services.store.database import create_engine
+from services.topics import ensure_topics, topic_specs
 
 RATE = 1_000.0
-WAITS_FOR = (
-    "event-to-SSE latency at 1,000/s: needs GET /subscribe/{view} "
-    "(issue 8, branch issue8-live); services/bench/sselatency.py says how to measure it"
-)
+SUBSCRIBERS = 4
+# The fetch wait of the API's one subscription consumer (services/api/subscriptions.py).
+VIEW_FETCH_WAIT_MS = 100
+CHECK_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The three timings of one run's events."""
+
+    sse: Latencies
+    view: Latencies
+    topic: Latencies
 
 
 def event_to_sse_latency(run: Run) -> None:
-    """Record that this figure waits for the SSE endpoint (nothing to measure yet)."""
-    run.report.waiting.append(WAITS_FOR)
+    """Offer 1,000 events/s through a worker and ``datong api``; add the SSE figures."""
+    tmp = run.tmp / "sse"
+    tmp.mkdir()
+    url = f"sqlite:///{tmp / 'views.db'}"
+    with EmbeddedBroker(free_port(), log_path=tmp / "broker.log") as broker:
+        ensure_topics(broker.bootstrap, topic_specs(run.catalog, run.sizes.partitions))
+        processes.prepare_store(url, run.catalog)
+        token = readers.reader_token(url)
+        worker = processes.Worker(run.env(url, "sse-worker", broker.bootstrap), tmp / "worker.log")
+        api = processes.Api(run.env(url, "sse-api", broker.bootstrap), tmp / "api.log")
+        try:
+            api.wait_ready(60.0)
+            hub = Hub(broker.bootstrap, url, token, worker, api)
+            measured = asyncio.run(_measure(run, hub))
+        finally:
+            api.stop()
+            worker.stop()
+    sse, view, topic = measured.sse, measured.view, measured.topic
+    detail: Detail = {
+        "offered_per_s": sse.offered_rate,
+        "achieved_per_s": round(sse.achieved_rate, 1),
+        "subscribers": SUBSCRIBERS,
+        "audience": readers.AUDIENCE,
+        "samples": sse.samples,
+        "not_on_a_stream_in_time": sse.missing,
+        "not_visible_in_time": view.missing,
+        "not_on_the_topic_in_time": topic.missing,
+        "store": "SQLite",
+    }
+    name = f"event-to-SSE latency at {RATE:,.0f}/s"
+    limits = (
+        ("event-to-view latency, same events", view),
+        (f"raw aiokafka reading view.{VIEW}, fetch wait {VIEW_FETCH_WAIT_MS} ms", topic),
+    )
+    for stat in ("p50", "p99", "max"):
+        for label, limit in limits:
+            run.report.figures.append(
+                Figure(
+                    f"{name} {stat}",
+                    getattr(sse, stat) * 1000,
+                    label,
+                    getattr(limit, stat) * 1000,
+                    "ms",
+                    detail=detail,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What one run goes through: the broker, the store, the worker and the API."""
+
+    bootstrap: str
+    database_url: str
+    token: str
+    worker: processes.Worker
+    api: processes.Api
+
+
+async def _measure(run: Run, hub: Hub) -> Measured:
+    """Subscribe, warm up, offer the load and wait for every event everywhere it goes."""
+    engine = create_engine(hub.database_url)
+    live = connector.LiveRegistrations(
+        Serde(run.catalog, SqlRegistry(engine)), secrets.token_bytes(32), run.seed
+    )
+    first = 10 * run.sizes.events + 1  # residents the export does not have
+    timers = _Timers(run, hub)
+    try:
+        with run.timed("sse: worker start, subscriptions and warm-up"):
+            await timers.start()
+            await timers.warm_up(live.record(first), run.timeout())
+        with run.timed("sse: through the worker and the API"):
+            total = int(RATE * run.sizes.latency_seconds)
+            achieved = await offer(
+                hub.bootstrap, total, RATE, lambda i: live.record(first + 1 + i), timers.sent
+            )
+            await timers.drain()
+    finally:
+        await timers.stop()
+        engine.dispose()
+    return timers.latencies(achieved)
+
+
+class _Timers:
+    """Everything that times the run's events: the subscribers, the topic and the store."""
+
+    def __init__(self, run: Run, hub: Hub) -> None:
+        contract = run.catalog.view(VIEW)
+        self._hub = hub
+        self.subscribers = [
+            Subscriber(f"/subscribe/{VIEW}", contract.key_field) for _ in range(SUBSCRIBERS)
+        ]
+        self.topic = ViewTopicReader(hub.bootstrap, contract.topic, run.sizes.partitions)
+        self.poller = VisibilityPoller(hub.database_url, VIEW)
+        self._polling = False
+        self._view_samples: list[float] = []
+        self._sent: dict[str, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Subscribe every subscriber and start reading the topic."""
+        self._session = aiohttp.ClientSession(
+            base_url=self._hub.api.url,
+            headers=readers.request_headers(self._hub.token),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
+        )
+        await self.topic.start()
+        self._tasks = [asyncio.create_task(s.read(self._session)) for s in self.subscribers]
+        self._tasks.append(asyncio.create_task(self.topic.read()))
+        if not await self._until(lambda: all(s.subscribed.is_set() for s in self.subscribers), 60):
+            raise processes.BenchError(f"{SUBSCRIBERS} subscriptions were not registered in 60 s")
+
+    async def warm_up(self, record: Record, timeout_s: float) -> None:
+        """Send one event and wait until every reader got it: the whole path is running.
+        Only then does the store's poller start, so the warm-up row is not timed."""
+        await offer(self._hub.bootstrap, 1, RATE, lambda _: record, lambda *_: None)
+        key = record.key.decode()
+        if not await self._until(lambda: all(key in a for a in self._arrivals), timeout_s):
+            raise processes.BenchError(f"the warm-up change reached no stream in {timeout_s:g} s")
+        self.poller.start()
+        self._polling = True
+
+    def sent(self, key: bytes, at: float) -> None:
+        """``key``'s event was sent at ``at`` (epoch seconds): the sender's callback."""
+        self._sent[key.decode()] = at
+        self.poller.sent(key.decode(), at)
+
+    async def drain(self) -> None:
+        """Wait until every event arrived everywhere, or ``DRAIN_TIMEOUT_S`` passed (what
+        did not arrive is reported missing)."""
+        sent = self._sent.keys()
+        await self._until(
+            lambda: self.poller.missing == 0 and all(sent <= a.keys() for a in self._arrivals),
+            DRAIN_TIMEOUT_S,
+        )
+
+    async def stop(self) -> None:
+        """Stop every reader (the store's poller keeps its samples)."""
+        if self._polling:
+            self._view_samples = self.poller.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.topic.stop()
+        if self._session is not None:
+            await self._session.close()
+
+    def latencies(self, achieved: float) -> Measured:
+        """The run's order statistics, once stopped; ``achieved``: the sender's rate."""
+        streams, streams_missing = arrival_latencies(
+            self._sent, [s.arrivals for s in self.subscribers]
+        )
+        topic, topic_missing = arrival_latencies(self._sent, [self.topic.arrivals])
+        return Measured(
+            order_statistics(streams, streams_missing, RATE, achieved),
+            order_statistics(self._view_samples, self.poller.missing, RATE, achieved),
+            order_statistics(topic, topic_missing, RATE, achieved),
+        )
+
+    @property
+    def _arrivals(self) -> list[dict[str, float]]:
+        return [s.arrivals for s in self.subscribers] + [self.topic.arrivals]
+
+    async def _until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Wait until ``done()``; raise if a process or a reader died. False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            self._hub.worker.check_alive("the merge worker")
+            self._hub.api.check_alive("the API")
+            for task in self._tasks:
+                if task.done():
+                    task.result()  # raises what ended it
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(CHECK_INTERVAL_S)
+        return True
+
+
+def arrival_latencies(
+    sent: Mapping[str, float], arrivals: Sequence[Mapping[str, float]]
+) -> tuple[list[float], int]:
+    """Each reader's latency of each key from its send (seconds), and how many (reader,
+    key) pairs never arrived; keys no one sent (a warm-up, a replay) are left out."""
+    samples = [a[key] - at for a in arrivals for key, at in sent.items() if key in a]
+    return samples, len(sent) * len(arrivals) - len(samples)
+
+
+class ViewTopicReader:
+    """Raw aiokafka reading a view topic from its start: first arrival of each key."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        self.arrivals: dict[str, float] = {}
+        self._bootstrap, self._topic, self._partitions = bootstrap, topic, partitions
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        """Connect and take every partition by hand (no group join to wait for)."""
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=VIEW_FETCH_WAIT_MS,
+        )
+        await self._consumer.start()
+        assigned = [TopicPartition(self._topic, p) for p in range(self._partitions)]
+        self._consumer.assign(assigned)
+        await self._consumer.seek_to_beginning(*assigned)
+
+    async def read(self) -> None:
+        """Record arrivals until cancelled."""
+        assert self._consumer is not None, "start() first"
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100)
+            now = time.time()
+            for batch in batches.values():
+                for message in batch:
+                    if message.key is not None:
+                        self.arrivals.setdefault(message.key.decode(), now)
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        if self._consumer is not None:
+            await self._consumer.stop()

@@ -47,9 +47,9 @@ def test_a_memory_figure_shows_mib_and_its_ratio_to_the_raw_client(tmp_path: Pat
 
 def test_a_figure_waiting_for_another_issue_is_listed_and_written() -> None:
     bench = report()
-    bench.waiting.append("event-to-SSE latency at 1,000/s: needs GET /subscribe/{view}")
+    bench.waiting.append("export rate: needs GET /views/{view}/export (another issue)")
 
-    assert "waiting: event-to-SSE latency at 1,000/s" in render_table(bench)
+    assert "waiting: export rate: needs GET /views/{view}/export" in render_table(bench)
     assert bench.as_json()["waiting"] == bench.waiting
 
 
