@@ -28,8 +28,11 @@ $(TOOLS):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PACKAGE) >/dev/null
 
+# Two test processes (each test file in one of them: module fixtures stay shared); the tests
+# marked serial restart what every test shares, so they run alone afterwards.
 test: $(STAMP) $(TOOLS) ## unit and integration tests against the real broker and databases
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check schemas connectors services tests

@@ -24,7 +24,7 @@ from tests.faults.postgres import restart_postgres
 from tests.faults.truth import Truth, truth_of
 from tests.faults.workload import resident_events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 RETRY = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\S* .*view store write failed")
 
