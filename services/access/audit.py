@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,9 @@ class ReadEntry:
     rows: int
     status: int
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+AuditSink = Callable[[Sequence[ReadEntry]], None]  # where read records go (``record_reads``)
 
 
 def record_reads(engine: sa.Engine, entries: Sequence[ReadEntry]) -> None:

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.access.audit import ReadEntry
 from services.access.policy import (
     FieldNotGranted,
     Grant,
@@ -92,6 +93,29 @@ class ReadScope:
         if not self.allows(record.get("community_code")):
             return None
         return filter_record(self.grant, record)
+
+    def audit_entry(
+        self,
+        *,
+        operation: str,
+        key: str | None,
+        query: dict[str, Any],
+        rows: int,
+        status: int = 200,
+    ) -> ReadEntry:
+        """The audit record of one read through this scope."""
+        return ReadEntry(
+            token_id=self.reader.token_id,
+            token_name=self.reader.token_name,
+            audience=self.reader.audience,
+            purpose=self.reader.purpose,
+            view=self.grant.view,
+            operation=operation,
+            key=key,
+            query=query,
+            rows=rows,
+            status=status,
+        )
 
 
 class Authenticator:
@@ -204,6 +228,31 @@ class ReadAccess:
         self.policy = policy
         self.views = views  # the views there are to read (those json_record renders)
         self._authenticator = authenticator
+
+    def refusal_entry(
+        self, request: Request, view: str, *, status: int, operation: str, query: dict[str, Any]
+    ) -> ReadEntry | None:
+        """The audit record of a refused read of a known view by a known token, else None.
+
+        Path segments the client made up (an unknown view, a key that matched nothing) are
+        not stored: they could hold anything, an ID number included.
+        """
+        principal = getattr(request.state, "principal", None)
+        if not isinstance(principal, Principal) or view not in self.views:
+            return None
+        grant = self.policy.grant(principal.audience or "", view)
+        return ReadEntry(
+            token_id=principal.token_id,
+            token_name=principal.name,
+            audience=principal.audience or f"department:{principal.department}",
+            purpose=grant.purpose if grant else "",
+            view=view,
+            operation=operation,
+            key=None,
+            query=query,
+            rows=0,
+            status=status,
+        )
 
     async def authorize(
         self,

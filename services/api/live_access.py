@@ -10,18 +10,15 @@ number of events it delivered (operation ``subscribe``); a history read with its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from services.access.audit import ReadEntry
-from services.api.auth import Authenticator, Principal, ReadAccess, ReadScope
+from services.access.audit import AuditSink
+from services.api.auth import Authenticator, ReadAccess
 from services.api.readers import Authorize, LiveReader
-
-AuditSink = Callable[[Sequence[ReadEntry]], None]
 
 
 def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: AuditSink) -> Authorize:
@@ -47,29 +44,11 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
 
         def record_read(key: str | None, rows: int) -> None:
             # A blocking write: a stream may be being cancelled, no awaiting then.
-            audit([_entry(scope, operation, key, query, rows)])
+            audit([scope.audit_entry(operation=operation, key=key, query=query, rows=rows)])
 
         return LiveReader(scope.filter, still_allowed, record_read)
 
     return authorize
-
-
-def _entry(
-    scope: ReadScope, operation: str, key: str | None, query: dict[str, Any], rows: int
-) -> ReadEntry:
-    reader = scope.reader
-    return ReadEntry(
-        token_id=reader.token_id,
-        token_name=reader.token_name,
-        audience=reader.audience,
-        purpose=reader.purpose,
-        view=scope.grant.view,
-        operation=operation,
-        key=key,
-        query=query,
-        rows=rows,
-        status=200,
-    )
 
 
 def _audit_refusal(
@@ -83,23 +62,8 @@ def _audit_refusal(
     query: dict[str, Any],
 ) -> None:
     """Audit a refused subscription of a known view by a known token (as the reads do)."""
-    principal = getattr(request.state, "principal", None)
-    if not isinstance(principal, Principal) or view not in access.views:
-        return
-    grant = access.policy.grant(principal.audience or "", view)
-    audit(
-        [
-            ReadEntry(
-                token_id=principal.token_id,
-                token_name=principal.name,
-                audience=principal.audience or f"department:{principal.department}",
-                purpose=grant.purpose if grant else "",
-                view=view,
-                operation=operation,
-                key=None,
-                query=query,
-                rows=0,
-                status=exc.status_code,
-            )
-        ]
+    entry = access.refusal_entry(
+        request, view, status=exc.status_code, operation=operation, query=query
     )
+    if entry is not None:
+        audit([entry])

@@ -16,7 +16,7 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from services.access.audit import ReadEntry
+from services.access.audit import AuditSink
 from services.access.policy import filter_record
-from services.api.auth import Principal, ReadAccess, ReadScope
+from services.api.auth import ReadAccess, ReadScope
 from services.api.errors import ApiError
 from services.merge.records import json_record
 from services.store.models import ViewRow
@@ -39,8 +39,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 EXPORT_PAGE = 500
 JSON_LINES = "application/x-ndjson"
-
-AuditSink = Callable[[Sequence[ReadEntry]], None]
 
 
 def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list[Route]:
@@ -70,7 +68,7 @@ class _Reads:
             await self._refused(request, exc, operation="row", query=query)
             raise
         record = filter_record(scope.grant, _render(view, row))
-        entry = _entry(scope, operation="row", key=key, query=query, rows=1, status=200)
+        entry = scope.audit_entry(operation="row", key=key, query=query, rows=1, status=200)
         return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
 
     async def page(self, request: Request) -> Response:
@@ -99,7 +97,9 @@ class _Reads:
             "items": items,
             "next_cursor": _encode_cursor(view, last.community_code, last.key) if last else None,
         }
-        entry = _entry(scope, operation="list", key=None, query=query, rows=len(items), status=200)
+        entry = scope.audit_entry(
+            operation="list", key=None, query=query, rows=len(items), status=200
+        )
         return JSONResponse(body, background=BackgroundTask(self.audit, [entry]))
 
     async def export(self, request: Request) -> Response:
@@ -137,8 +137,8 @@ class _Reads:
             # Audited however the export ended (a client may hang up halfway): a blocking
             # write here, as awaiting is not possible once the stream is being cancelled.
             status = 200 if complete else 499
-            entry = _entry(
-                scope, operation="export", key=None, query=query, rows=sent, status=status
+            entry = scope.audit_entry(
+                operation="export", key=None, query=query, rows=sent, status=status
             )
             self.audit([entry])
 
@@ -150,28 +150,13 @@ class _Reads:
         operation: str,
         query: dict[str, Any],
     ) -> None:
-        """Audit a refused or failed read of a view when the caller's token is known.
-
-        Path segments the client made up (an unknown view, a key that matched nothing) are
-        not stored: they could hold anything, an ID number included.
-        """
-        principal = getattr(request.state, "principal", None)
+        """Audit a refused or failed read of a view when the caller's token is known."""
         view = request.path_params["view"]
-        if not isinstance(principal, Principal) or view not in self.access.views:
-            return
-        grant = self.access.policy.grant(principal.audience or "", view)
-        entry = ReadEntry(
-            token_id=principal.token_id,
-            token_name=principal.name,
-            audience=principal.audience or f"department:{principal.department}",
-            purpose=grant.purpose if grant else "",
-            view=view,
-            operation=operation,
-            key=None,
-            query=query,
-            rows=0,
-            status=exc.status_code,
+        entry = self.access.refusal_entry(
+            request, view, status=exc.status_code, operation=operation, query=query
         )
+        if entry is None:
+            return
         await asyncio.to_thread(self.audit, [entry])
 
     def _row(self, view: str, key: str) -> ViewRow | None:
@@ -187,30 +172,6 @@ class _Reads:
 
 def _render(view: str, row: ViewRow) -> dict[str, Any]:
     return json_record(view, row.key, row.data, row.provenance)
-
-
-def _entry(
-    scope: ReadScope,
-    *,
-    operation: str,
-    key: str | None,
-    query: dict[str, Any],
-    rows: int,
-    status: int,
-) -> ReadEntry:
-    reader = scope.reader
-    return ReadEntry(
-        token_id=reader.token_id,
-        token_name=reader.token_name,
-        audience=reader.audience,
-        purpose=reader.purpose,
-        view=scope.grant.view,
-        operation=operation,
-        key=key,
-        query=query,
-        rows=rows,
-        status=status,
-    )
 
 
 def _present(**params: str | None) -> dict[str, Any]:
