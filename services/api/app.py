@@ -41,7 +41,7 @@ from services.api.registry_routes import registry_routes
 from services.api.subscribe_routes import SUBSCRIBE_ROUTE
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.records import KEY_FIELDS
+from services.merge.rules import KEY_FIELDS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings

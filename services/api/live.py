@@ -17,8 +17,7 @@ from services.api.readers import Authorize, open_to_everyone
 from services.api.situation_routes import situation_routes
 from services.api.subscribe_routes import subscribe_routes
 from services.api.subscriptions import HubConfig, SubscriptionHub
-from services.merge.records import KEY_FIELDS
-from services.merge.rules import VIEW_NAMES
+from services.merge.rules import KEY_FIELDS, VIEW_NAMES
 from services.metrics import SubscriptionMetrics
 from services.settings import Settings
 from services.topics import topic_specs

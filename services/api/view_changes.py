@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from schemas.headers import COMMUNITY_HEADER
 from schemas.serde import Serde
-from services.merge.records import KEY_FIELDS
+from services.merge.rules import KEY_FIELDS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROVENANCE = "provenance"

@@ -94,7 +94,7 @@ def _merge(
     updates: Iterable[Update],
     out: BatchResult,
     *,
-    touched: dict[str, int],
+    touched: dict[str, int] | None = None,
     on_change: Callable[[Row], None] | None = None,
 ) -> dict[str, Row]:
     """Apply ``updates`` to the rows of ``spec``; returns the rows' new states by key.
@@ -109,7 +109,8 @@ def _merge(
         if result.changed:
             state[update.key] = result.row
             out.applied.append(update)
-            touched[update.key] = max(touched.get(update.key, 0), update.source.event_time_ms)
+            if touched is not None:
+                _touch(touched, update.key, update.source.event_time_ms)
             if on_change is not None:
                 on_change(result.row)
         elif not result.conflicts:
@@ -197,11 +198,10 @@ class _Batch:
         self.c_after: dict[str, Row] = {}
         self.opened: dict[str, Alert] = {}
         self.closed: dict[str, Alert] = {}
-        # Newest event time that changed a resident, a household (or what its residents
-        # contribute to it), a community: when a cleared alert was closed.
+        # Newest event time that changed a resident, or a household (or what its residents
+        # contribute to it): when a cleared alert was closed.
         self.r_touched: dict[str, int] = {}
         self.h_touched: dict[str, int] = {}
-        self.c_touched: dict[str, int] = {}
 
     def residents(self, updates: list[Update]) -> None:
         """Merge resident events; collect what changed residents contribute elsewhere."""
@@ -262,9 +262,7 @@ class _Batch:
                 if community:
                     keys.add(community)
         self.c_before = self.reader.rows(COMMUNITY_SITUATION.name, keys)
-        self.c_after = _merge(
-            COMMUNITY_SITUATION, self.c_before, updates, self.out, touched=self.c_touched
-        )
+        self.c_after = _merge(COMMUNITY_SITUATION, self.c_before, updates, self.out)
         for key in keys - self.c_after.keys():
             self.c_after[key] = empty_row(key)
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from services.merge.merge import Provenance, Row
+from services.merge.merge import Row
 from services.merge.rules import FRESH, HOSTED, MEMBER, QUARANTINE, WATER
 
 Contributions = dict[str, dict[str, Any]]  # dwelling_id -> {entry name: value}
@@ -126,8 +126,3 @@ def water(row: Row) -> tuple[float | None, int | None, int | None, list[Any] | N
     used_id = max(meters, key=lambda m: (meters[m][1], m))
     value, _, read_at = meters[latest_id]
     return value, read_at, meters[used_id][1], provenance_of(row, f"{WATER}/{used_id}")
-
-
-def provenance_json(source: Provenance) -> list[Any]:
-    """Stored form of a provenance."""
-    return [source.department, source.event_id, source.event_time_ms]

@@ -19,18 +19,13 @@ from services.merge.rules import (
     COUNT,
     DELIVERY,
     HOSTED,
+    KEY_FIELDS,
     MEMBER,
     RENOVATION,
     RESIDENT_PROFILE,
 )
 
 Provenances = dict[str, list[Any]]
-KEY_FIELDS = {
-    "resident_profile": "person_key",
-    "household": "dwelling_id",
-    "community_situation": "community_code",
-    "alert": "alert_id",
-}
 _RESIDENT_FIELDS = [n for n in RESIDENT_PROFILE.owners if "/" not in n and n != "registered"]
 _HOUSING_FIELDS = [
     "community_code", "grid_id", "building", "unit", "room_number", "floor", "has_lift",

@@ -140,7 +140,9 @@ ALERT_VIEW = "alert"
 VIEWS: dict[str, ViewSpec] = {
     spec.name: spec for spec in (RESIDENT_PROFILE, HOUSEHOLD, COMMUNITY_SITUATION)
 }
-VIEW_NAMES = (*VIEWS, ALERT_VIEW)
+# Every view readers see, with the field its key is: the three merged ones and the alerts.
+KEY_FIELDS = {**{spec.name: spec.key_field for spec in VIEWS.values()}, ALERT_VIEW: "alert_id"}
+VIEW_NAMES = tuple(KEY_FIELDS)
 SUBJECT_VIEWS = {spec.key_field: spec.name for spec in VIEWS.values()}
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -38,7 +38,7 @@ from services.api import view_routes
 from services.api.app import create_api
 from services.api.auth import Authenticator, require_tokens
 from services.api.docs import UNDOCUMENTED, endpoints
-from services.merge.records import KEY_FIELDS
+from services.merge.rules import KEY_FIELDS
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.view_rows import SeedRow, seed_rows, store_rows
