@@ -17,6 +17,7 @@ from typing import Any
 import faust
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,6 +31,7 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 REASON_HEADER = DEAD_LETTER_PREFIX
+LAG_POSITION_WAIT_S = 1.0  # a position still being fetched is reported at a later tick
 
 
 def new_faust_app(settings: Settings) -> faust.App:
@@ -117,7 +119,12 @@ def create_app(
 
     @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
-        await _report_lag(app, metrics, settings.consumer_group, progress)
+        # An exception escaping a faust timer stops the whole worker: a lag figure is never
+        # worth that, so a failure is logged and the next tick tries again.
+        try:
+            await _report_lag(app, metrics, settings.consumer_group, progress)
+        except Exception:
+            log.exception("reporting consumer lag failed; retrying at the next tick")
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_publisher() -> None:
@@ -249,14 +256,25 @@ async def _report_lag(
     for topic, partition in {(t, p) for _, t, p in _lag_labels(metrics)}:
         if TP(topic, int(partition)) not in assigned:
             metrics.consumer_lag.remove(group, topic, partition)
-    for tp in assigned:
+    for tp in sorted(assigned):
+        lag = await _partition_lag(app, tp, progress)
+        if lag is not None:
+            metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(lag)
+
+
+async def _partition_lag(app: faust.App, tp: TP, progress: _Progress) -> int | None:
+    """Records behind on one partition, or None when unknown or no longer ours.
+
+    A rebalance can revoke the partition while this awaits (or between faust's view of the
+    assignment and aiokafka's): aiokafka then raises, and the partition is simply skipped.
+    """
+    try:
         highwater = app.consumer.highwater(tp)
         if highwater is None:
-            continue
+            return None
         next_offset = progress.next_offset(tp)
         if next_offset is None:
-            next_offset = await app.consumer.position(tp)
-        if next_offset is not None:
-            metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(
-                max(0, highwater - next_offset)
-            )
+            next_offset = await asyncio.wait_for(app.consumer.position(tp), LAG_POSITION_WAIT_S)
+    except (AssertionError, IllegalStateError, TimeoutError):
+        return None  # aiokafka asserts an assignment it no longer has; not an error of ours
+    return None if next_offset is None else max(0, highwater - next_offset)
