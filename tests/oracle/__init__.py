@@ -1,0 +1,43 @@
+"""An independent oracle for the four views: the obvious, slow reading of the README's rules.
+
+It shares no code with ``services.merge``: every subject's events are sorted by version and
+folded one at a time per field, then households, alerts and community situations are
+recounted from the final rows. The result has the stored shape of the views' shown rows:
+``{view: {key: (data, provenance)}}`` with provenance ``{field: [department, event_id,
+event_time_ms]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from connectors.base import Event
+from schemas.catalog import Catalog
+from tests.oracle.alerts import alert_rows
+from tests.oracle.communities import community_rows, freshness
+from tests.oracle.facts import facts
+from tests.oracle.fold import fold
+from tests.oracle.households import household_rows
+from tests.oracle.residents import Shown, registered, resident_rows
+
+Views = dict[str, dict[str, Shown]]
+VIEWS = ("resident_profile", "household", "community_situation", "alert")
+
+
+def oracle_views(events: Iterable[Event], catalog: Catalog | None = None) -> Views:
+    """The rows every view shows once all ``events`` are merged, in whatever order."""
+    ordered = facts(events, catalog)
+    folded = fold(ordered)
+    residents = registered(folded)
+    households = household_rows(folded)
+    alerts = alert_rows(households, residents)
+    fresh = freshness(ordered, residents, households)
+    return {
+        "resident_profile": resident_rows(folded),
+        "household": {key: (h.data, h.provenance) for key, h in households.items()},
+        "community_situation": community_rows(folded, fresh, residents, households, alerts),
+        "alert": alerts,
+    }
+
+
+__all__ = ["VIEWS", "Shown", "Views", "oracle_views"]
