@@ -71,7 +71,14 @@ class MergeMetrics:
         )
         self.outbox_pending = Gauge(
             "datong_outbox_pending",
-            "View changes committed but not yet published.",
+            "View changes committed but not yet acknowledged by the broker (every worker's).",
+            registry=registry,
+        )
+        self.retries = Counter(
+            "datong_merge_retries",
+            "Merge or fold transactions rolled back and run again, by reason (deadlock, new_row: "
+            "another worker created the same row, lock_timeout, busy, database, error).",
+            ["reason"],
             registry=registry,
         )
 

@@ -37,6 +37,8 @@ class Settings:
     batch_size: int
     batch_within_s: float
     session_timeout_s: float
+    fetch_wait_ms: int = 50
+    fold_interval_s: float = 0.5
     subscribe_heartbeat_s: float = 15.0
     subscribe_buffer: int = 1000
     kafka_security_protocol: str = "PLAINTEXT"
@@ -108,6 +110,12 @@ class Settings:
             batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),
             batch_within_s=_float(get("BATCH_WITHIN_S", "0.05"), "BATCH_WITHIN_S"),
             session_timeout_s=_float(get("SESSION_TIMEOUT_S", "10"), "SESSION_TIMEOUT_S"),
+            fetch_wait_ms=_positive(
+                _int(get("FETCH_WAIT_MS", "50"), "FETCH_WAIT_MS"), "FETCH_WAIT_MS"
+            ),
+            fold_interval_s=_positive(
+                _float(get("FOLD_INTERVAL_S", "0.5"), "FOLD_INTERVAL_S"), "FOLD_INTERVAL_S"
+            ),
             subscribe_heartbeat_s=_positive(
                 _float(get("SUBSCRIBE_HEARTBEAT_S", "15"), "SUBSCRIBE_HEARTBEAT_S"),
                 "SUBSCRIBE_HEARTBEAT_S",

@@ -16,6 +16,7 @@ from services.metrics_server import serve_metrics
 from services.schema_registry import open_registry
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
+from services.store.merge_store import open_merge_store
 from services.topics import ensure_topics, topic_specs
 
 
@@ -25,18 +26,16 @@ def run_worker(settings: Settings) -> None:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    # Merge transactions are serialized against other workers; the registry and the
-    # outbox publisher use ordinary transactions on the same database.
-    merge_engine = create_engine(settings.database_url, writer=True)
     ensure_topics(
         settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
     serde = Serde(catalog, open_registry(settings, engine))
-    processor = MergeProcessor(merge_engine, serde, metrics)
+    # Two connections of the merge's own: one merges and folds, one settles what was published.
+    processor = MergeProcessor(open_merge_store(settings.database_url), serde, metrics)
     processor.prepare()
-    app = create_app(settings, engine, processor, metrics)
+    app = create_app(settings, processor, open_merge_store(settings.database_url), metrics)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
     logging.getLogger(__name__).info(
         "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port

@@ -1,13 +1,20 @@
-"""The view store in memory, for pure tests of the batch merge (no database, no broker)."""
+"""The view store in memory, for pure tests of the merge (no database, no broker).
+
+A batch is merged, its rows kept, and its community deltas folded at once, as a worker
+does with a fold after every commit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from services.merge.batch import BatchResult, StoredRow, merge_batch
+from services.merge import records
+from services.merge.batch import BatchResult, merge_batch
+from services.merge.community import Folded, fold, recount_freshness
 from services.merge.merge import Update
-from services.merge.rules import HOUSEHOLD
+from services.merge.rows import Projects, StoredRow, Written
+from services.merge.rules import COMMUNITY_SITUATION, HOUSEHOLD, RESIDENT_PROFILE
 
 Stored = tuple[bool, dict[str, Any], dict[str, Any]]  # visible, record fields, provenance
 
@@ -24,19 +31,40 @@ class MemoryViews:
         held = self.views.get(view, {})
         return {k: held[k] for k in keys if k in held}
 
+    def projects(self, communities: Collection[str]) -> dict[str, Projects]:
+        """Renovation projects of each community."""
+        held = self.views.get(COMMUNITY_SITUATION.name, {})
+        found = {c: records.renovation_projects(held[c].row) for c in communities if c in held}
+        return {c: p for c, p in found.items() if p}
+
     def household_keys(self, community: str) -> list[str]:
         """Households stored for a community."""
         held = self.views.get(HOUSEHOLD.name, {})
         return [k for k, s in held.items() if s.community_code == community]
 
+    def freshness(self, community: str) -> dict[str, int]:
+        """Newest event time per department over the residents and households in a community."""
+        rows = [
+            s
+            for view in (RESIDENT_PROFILE.name, HOUSEHOLD.name)
+            for s in self.views.get(view, {}).values()
+            if s.community_code == community
+        ]
+        return recount_freshness(rows)
+
     def merge(self, updates: Iterable[Update]) -> BatchResult:
-        """Merge one batch and keep what it wrote."""
+        """Merge one batch, keep what it wrote, and fold its community deltas."""
         result = merge_batch(list(updates), self)
-        for view, rows in result.rows.items():
+        self._keep(result.written)
+        folded: Folded = fold(result.deltas, self) if result.deltas else Folded()
+        self._keep(folded.written)
+        return result
+
+    def _keep(self, written: Written) -> None:
+        for view, rows in written.rows.items():
             for stored in rows:
                 self.views.setdefault(view, {})[stored.row.key] = stored
-        self.changes += [(c.view, c.key, c.record) for c in result.changes]
-        return result
+        self.changes += [(c.view, c.key, c.record) for c in written.changes]
 
     def records(self, view: str) -> dict[str, Stored]:
         """Every stored row of a view as the database holds it: (visible, data, provenance)."""

@@ -4,7 +4,7 @@ Only resident rows: the households and community counts they would contribute to
 out, which is what the store-size figure is about (key lookups and writes in a big table).
 
 Each row is what the merge worker stores for one resident's registration (the same
-fields, provenance and JSON, see ``services.store.views.save_rows``), so a key lookup,
+fields, provenance and JSON, see ``services.merge.processor``), so a key lookup,
 an update and the table's size behave as after a real load, at a fraction of its cost.
 PostgreSQL takes the rows through ``COPY`` and then grows the table to its size with
 copies of them under other pseudonyms (SHA-256 of the key and a copy number, 64 hex
@@ -25,9 +25,9 @@ from services.bench.data import START, placement, registered_values
 from services.merge.merge import Provenance, Update, apply, empty_row
 from services.merge.records import resident_record
 from services.merge.rules import RESIDENT_PROFILE, to_millis
+from services.merge.state import state_json
 from services.store.database import create_engine
 from services.store.models import ViewRow
-from services.store.views import state_json
 
 DEPARTMENT = "public-security"  # the owner of every field a registration writes
 BATCH = 10_000
@@ -53,7 +53,7 @@ def profile_row(index: int, id_number: str, key: str) -> dict[str, Any]:
         "visible": True,
         "data": shown[0],
         "provenance": shown[1],
-        "state": state_json(row),
+        "state": state_json(RESIDENT_PROFILE.name, row, shown[0], shown[1]),
     }
 
 

@@ -63,6 +63,8 @@ def welfare_checks(household: Mapping[str, Any], members: Mapping[str, Any]) -> 
     )
     if used_at is None or read_at is None or read_at - used_at < WELFARE_SILENCE_MS:
         return []
+    if not any(member["elderly_living_alone"] for member in members.values()):
+        return []
     hours = (read_at - used_at) // 3_600_000
     since = _time(used_at)
     return [
@@ -167,6 +169,11 @@ def household_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Aler
     for person_key, member in sorted(members.items()):
         alerts += red_status(person_key, member, household)
     return {a["alert_id"]: a for a in alerts}
+
+
+def welfare_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Alert]:
+    """The welfare checks of one dwelling: the only rule water readings alone can change."""
+    return {a["alert_id"]: a for a in welfare_checks(household, family(state, MEMBER))}
 
 
 def homeless_alerts(resident: Row) -> dict[str, Alert]:

@@ -1,8 +1,9 @@
-"""The faust worker: consumes source topics in batches and runs the merge processor.
+"""The merge worker's faust app: intake, merge pipeline, publisher, timers, rebalances.
 
 View state lives in the view store, not in faust tables: the embedded broker
 under-reports the latest offset, so a recovered table would silently miss its newest
-updates (DESIGN §4). Offsets are acknowledged only after the database commit.
+updates (ARCHITECTURE.md, "State lives in the view store"). Offsets are committed only
+after the database commit.
 """
 
 from __future__ import annotations
@@ -10,48 +11,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import faust
-import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import IllegalStateError
 from faust.types import TP
-from sqlalchemy.exc import SQLAlchemyError
 
-from schemas.catalog import dlq_topic
-from schemas.headers import DEAD_LETTER_PREFIX
-from services.merge.outbox import OutboxPublisher
-from services.merge.processor import BatchOutcome, MergeProcessor, Message
+from services.merge.intake import MergeApp
+from services.merge.lag import report_lag
+from services.merge.pipeline import Pipeline
+from services.merge.processor import MergeProcessor
+from services.merge.publisher import ViewPublisher
 from services.metrics import MergeMetrics
 from services.settings import Settings
+from services.store.merge_store import MergeStore
 
 log = logging.getLogger(__name__)
 
-REASON_HEADER = DEAD_LETTER_PREFIX
-LAG_POSITION_WAIT_S = 1.0  # a position still being fetched is reported at a later tick
+SWEEP_INTERVAL_S = 5.0  # how often a worker looks for changes a crash left in the outbox
+
+
+def _app_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker": f"kafka://{settings.bootstrap}",
+        "store": "memory://",
+        "web_enabled": False,
+        "topic_disable_leader": True,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": max(0.5, settings.session_timeout_s / 5),
+        "broker_rebalance_timeout": settings.session_timeout_s,
+        "broker_commit_interval": 0.5,
+        "stream_wait_empty": False,
+        "datadir": str(settings.var_dir / "faust"),
+        "broker_credentials": _credentials(settings),
+    }
 
 
 def new_faust_app(settings: Settings) -> faust.App:
-    """A faust app with the merge workers' consumer settings (the bench's bare agent too)."""
-    return faust.App(
-        settings.consumer_group,
-        broker=f"kafka://{settings.bootstrap}",
-        store="memory://",
-        web_enabled=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
-        broker_rebalance_timeout=settings.session_timeout_s,
-        broker_commit_interval=0.5,
-        stream_wait_empty=False,
-        datadir=str(settings.var_dir / "faust"),
-        broker_credentials=_credentials(settings),
-    )
+    """A plain faust app with the merge workers' consumer settings (the bench's bare agent)."""
+    return faust.App(settings.consumer_group, **_app_options(settings))
 
 
 def raw_topics(app: faust.App, topics: Sequence[str]) -> Any:
@@ -67,12 +68,20 @@ def raw_topics(app: faust.App, topics: Sequence[str]) -> Any:
 
 
 def create_app(
-    settings: Settings, engine: sa.Engine, processor: MergeProcessor, metrics: MergeMetrics
-) -> faust.App:
-    """The faust app with one batching agent over every source topic that feeds a view."""
-    app = new_faust_app(settings)
+    settings: Settings,
+    processor: MergeProcessor,
+    publisher_store: MergeStore,
+    metrics: MergeMetrics,
+) -> MergeApp:
+    """The merge worker's app over every source topic that feeds a view."""
+    app = MergeApp(
+        settings.consumer_group,
+        fetch_wait_ms=settings.fetch_wait_ms,
+        capacity=settings.batch_size * 4,
+        **_app_options(settings),
+    )
+    app.topics.add(raw_topics(app, processor.topics()))
     holder: dict[str, AIOKafkaProducer] = {}
-    progress = _Progress()
 
     async def send(
         topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -82,52 +91,47 @@ def create_app(
         )
         return delivery
 
-    publisher = OutboxPublisher(engine, send, metrics)
-    source = raw_topics(app, processor.topics())
-
-    @app.agent(source)
-    async def merge(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = [
-                Message(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                )
-                for e in events
-            ]
-            for m in messages:  # a batch stuck on its first attempt still counts as lag
-                tp = TP(m.topic, m.partition)
-                if tp not in progress.merged:
-                    progress.waiting.setdefault(tp, m.offset)
-            outcome = await _process_until_committed(processor, messages)
-            if outcome.rejects:
-                await _dead_letter(holder["producer"], outcome, metrics)
-            if outcome.view_changes:
-                publisher.wake()
-            for m in messages:
-                tp = TP(m.topic, m.partition)
-                progress.merged[tp] = m.offset
-                progress.waiting.pop(tp, None)
+    publisher = ViewPublisher(publisher_store, send, processor.entry, processor.change_of, metrics)
+    pipeline = Pipeline(
+        app,
+        processor,
+        publisher,
+        metrics,
+        batch_size=settings.batch_size,
+        fold_interval_s=settings.fold_interval_s,
+    )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def forget_revoked(_: Any, revoked: set[TP], **__: Any) -> None:
-        # A partition handed back later must not report what another worker merged.
-        progress.forget(revoked)
+    async def revoked(_: Any, revoked: set[TP], **__: Any) -> None:
+        # What was merged of them is committed now; what is queued is the next owner's.
+        pipeline.forget(revoked)
+        await pipeline.commit_offsets(revoked)
 
     @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
-    async def report_lag() -> None:
+    async def lag() -> None:
         # An exception escaping a faust timer stops the whole worker: a lag figure is never
         # worth that, so a failure is logged and the next tick tries again.
         try:
-            await _report_lag(app, metrics, settings.consumer_group, progress)
+            await report_lag(app, metrics, settings.consumer_group, pipeline.progress)
         except Exception:
             log.exception("reporting consumer lag failed; retrying at the next tick")
 
+    @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
+    async def commit() -> None:
+        try:
+            await pipeline.commit_offsets()
+        except Exception:
+            log.exception("committing offsets failed; retrying at the next tick")
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+    async def pending() -> None:
+        try:
+            await publisher.report_pending()
+        except Exception:
+            log.exception("counting the outbox failed; retrying at the next tick")
+
     @app.task  # type: ignore[untyped-decorator]
-    async def start_publisher() -> None:
+    async def merge() -> None:
         # Not idempotent: Tansu answers InitProducerId with an error for aiokafka, and a
         # resent view change is harmless on a compacted topic (same key, same value).
         producer = AIOKafkaProducer(
@@ -138,12 +142,31 @@ def create_app(
         )
         await producer.start()
         holder["producer"] = producer
+        pipeline.producer = producer
+        sweeper = asyncio.create_task(_sweep(publisher))
         try:
-            await publisher.run()
+            await pipeline.run()
         finally:
+            sweeper.cancel()
+            await publisher.drain()
             await producer.stop()
+            pipeline.close()
+            publisher.close()
 
     return app
+
+
+async def _sweep(publisher: ViewPublisher) -> None:
+    """Resend what a crashed worker left in the outbox: all of it at start, then what has
+    stayed there a while (another worker crashed, or its broker connection failed)."""
+    everything = True
+    while True:
+        try:
+            await publisher.sweep(everything=everything)
+            everything = False
+        except Exception:
+            log.exception("resending leftover view changes failed; trying again later")
+        await asyncio.sleep(SWEEP_INTERVAL_S)
 
 
 def _credentials(settings: Settings) -> Any:
@@ -172,109 +195,3 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
         return None
     return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
-
-
-def _lag_labels(metrics: MergeMetrics) -> list[tuple[str, str, str]]:
-    """Label values (group, topic, partition) of the lag series reported so far."""
-    return [
-        (s.labels["group"], s.labels["topic"], s.labels["partition"])
-        for family in metrics.consumer_lag.collect()
-        for s in family.samples
-    ]
-
-
-async def _process_until_committed(
-    processor: MergeProcessor, messages: list[Message]
-) -> BatchOutcome:
-    """Retry the batch until it commits: faust acks the batch once we return or raise,
-    so giving up here would lose its events (an unexpected error is retried too, loudly)."""
-    delay = 0.2
-    while True:
-        try:
-            return await asyncio.to_thread(processor.process, messages)
-        except SQLAlchemyError as exc:
-            log.error(
-                "view store write failed (%s); retrying the batch in %.1fs",
-                type(exc).__name__,
-                delay,
-            )
-        except Exception:
-            log.exception("merging a batch failed; retrying it in %.1fs", delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
-
-
-async def _dead_letter(
-    producer: AIOKafkaProducer, outcome: BatchOutcome, metrics: MergeMetrics
-) -> None:
-    for message, reason in outcome.rejects:
-        department = message.topic.split(".")[1] if message.topic.count(".") >= 2 else "unknown"
-        headers = [
-            (REASON_HEADER + "reason", reason.encode()),
-            (REASON_HEADER + "code", b"undecodable"),
-            (REASON_HEADER + "source", message.topic.encode()),
-            (REASON_HEADER + "position", f"{message.partition}:{message.offset}".encode()),
-        ]
-        await producer.send_and_wait(
-            dlq_topic(department), value=message.value, key=message.key, headers=headers
-        )
-        metrics.events.labels("-", department, "rejected").inc()
-        metrics.dead_letters.labels(department, "undecodable").inc()
-        log.warning(
-            "dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
-        )
-
-
-@dataclass
-class _Progress:
-    """Per partition: the last offset merged, and the first offset of a batch not yet merged."""
-
-    merged: dict[TP, int] = field(default_factory=dict)
-    waiting: dict[TP, int] = field(default_factory=dict)
-
-    def forget(self, partitions: Iterable[TP]) -> None:
-        for tp in partitions:
-            self.merged.pop(tp, None)
-            self.waiting.pop(tp, None)
-
-    def next_offset(self, tp: TP) -> int | None:
-        done = self.merged.get(tp)
-        return done + 1 if done is not None else self.waiting.get(tp)
-
-
-async def _report_lag(
-    app: faust.App, metrics: MergeMetrics, group: str, progress: _Progress
-) -> None:
-    """Lag of every assigned partition, refreshed on a timer so a stalled worker shows it.
-
-    The high watermark comes from fetch responses (correct on Tansu, unlike ListOffsets);
-    before a batch of a partition is seen here, the fetch position stands in.
-    """
-    assigned = app.consumer.assignment()
-    # Revoked in a rebalance: its lag is another worker's to report now.
-    progress.forget([tp for tp in [*progress.merged, *progress.waiting] if tp not in assigned])
-    for topic, partition in {(t, p) for _, t, p in _lag_labels(metrics)}:
-        if TP(topic, int(partition)) not in assigned:
-            metrics.consumer_lag.remove(group, topic, partition)
-    for tp in sorted(assigned):
-        lag = await _partition_lag(app, tp, progress)
-        if lag is not None:
-            metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(lag)
-
-
-async def _partition_lag(app: faust.App, tp: TP, progress: _Progress) -> int | None:
-    """Records behind on one partition, or None when unknown or no longer ours.
-
-    A rebalance can revoke the partition while this awaits (or between faust's view of the
-    assignment and aiokafka's): aiokafka then raises, and the partition is simply skipped.
-    """
-    try:
-        highwater = app.consumer.highwater(tp)
-        if highwater is None:
-            return None
-        next_offset = progress.next_offset(tp)
-        if next_offset is None:
-            next_offset = await asyncio.wait_for(app.consumer.position(tp), LAG_POSITION_WAIT_S)
-    except (AssertionError, IllegalStateError, TimeoutError):
-        return None  # aiokafka asserts an assignment it no longer has; not an error of ours
-    return None if next_offset is None else max(0, highwater - next_offset)

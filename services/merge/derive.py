@@ -9,7 +9,6 @@ rows' final state however the events were ordered or repeated.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ from services.merge.merge import Row
 from services.merge.rules import FRESH, HOSTED, MEMBER, QUARANTINE, WATER
 
 Contributions = dict[str, dict[str, Any]]  # dwelling_id -> {entry name: value}
-Counts = dict[str, Counter[str]]  # community_code -> figure -> count
+Counts = Mapping[str, Mapping[str, int]]  # community_code -> figure -> count
 
 
 def family(row: Row, name: str) -> dict[str, Any]:
@@ -51,7 +50,9 @@ def household_contributions(row: Row) -> Contributions:
             "health_source": provenance_of(row, "health_status"),
         }
     for quarantine_id, order in family(row, QUARANTINE).items():
-        served = order["dwelling_id"] or (home if order["kind"] == "HOME" else None)
+        # Only a HOME order is served in a dwelling (its own, or else the resident's home); a
+        # CENTRALIZED one is served at a facility, whatever dwelling it names.
+        served = (order["dwelling_id"] or home) if order["kind"] == "HOME" else None
         if served:
             out.setdefault(served, {})[f"{HOSTED}/{quarantine_id}"] = {
                 "person_key": row.key,
@@ -65,16 +66,17 @@ def household_contributions(row: Row) -> Contributions:
 
 def resident_counts(row: Row) -> Counts:
     """What a resident counts for in its community's situation."""
-    community = row.values.get("community_code")
-    if not resident_visible(row) or not community:
+    values = row.values
+    community = values.get("community_code")
+    if not values.get("registered") or not community:
         return {}
-    counts: Counter[str] = Counter(residents=1)
-    if row.values.get("elderly_living_alone"):
-        counts["elderly_living_alone"] += 1
-    if row.values.get("disability_grade") not in (None, "NONE"):
-        counts["disabled_residents"] += 1
-    if row.values.get("health_status"):
-        counts[f"health/{row.values['health_status']}"] += 1
+    counts = {"residents": 1}
+    if values.get("elderly_living_alone"):
+        counts["elderly_living_alone"] = 1
+    if values.get("disability_grade") not in (None, "NONE"):
+        counts["disabled_residents"] = 1
+    if values.get("health_status"):
+        counts[f"health/{values['health_status']}"] = 1
     return {community: counts}
 
 
@@ -82,30 +84,23 @@ def household_counts(record: Mapping[str, Any] | None) -> Counts:
     """What a household's rendered record counts for in its community's situation."""
     if record is None or not record.get("community_code"):
         return {}
-    counts: Counter[str] = Counter()
+    counts = {"pending_deliveries": record["open_delivery_count"]}
     if record["resident_count"] > 0:
-        counts["households"] += 1
+        counts["households"] = 1
     if record["quarantined"]:
-        counts["quarantined_households"] += 1
-    counts["pending_deliveries"] += record["open_delivery_count"]
+        counts["quarantined_households"] = 1
     return {record["community_code"]: counts}
 
 
 def alert_counts(alerts: Mapping[str, Mapping[str, Any]]) -> Counts:
     """Open alerts by community and type."""
-    out: Counts = {}
+    out: dict[str, dict[str, int]] = {}
     for alert in alerts.values():
         if alert.get("community_code"):
-            out.setdefault(alert["community_code"], Counter())[f"alerts/{alert['alert_type']}"] += 1
+            figures = out.setdefault(alert["community_code"], {})
+            figure = f"alerts/{alert['alert_type']}"
+            figures[figure] = figures.get(figure, 0) + 1
     return out
-
-
-def add_counts(total: Counts, counts: Counts, sign: int) -> None:
-    """Add (sign 1) or take away (sign -1) ``counts`` into ``total``."""
-    for community, figures in counts.items():
-        into = total.setdefault(community, Counter())
-        for figure, n in figures.items():
-            into[figure] += sign * n
 
 
 def freshness(row: Row) -> dict[str, int]:
@@ -113,16 +108,26 @@ def freshness(row: Row) -> dict[str, int]:
     return {name: int(value) for name, value in family(row, FRESH).items()}
 
 
-def water(row: Row) -> tuple[float | None, int | None, int | None, list[Any] | None]:
-    """(latest register value, latest reading time, last water use, its provenance) of a dwelling.
+Water = tuple[float | None, int | None, int | None, list[Any] | None, list[Any] | None]
+
+
+def water(row: Row) -> Water:
+    """A dwelling's water: (latest register value, latest reading time, last water use, the
+    provenance of the latest reading, the provenance of the meter that shows the last use).
 
     With several water meters, the dwelling's water was last used when any of them last
     went up; the value shown is that of the meter read most recently.
     """
     meters = family(row, WATER)
     if not meters:
-        return None, None, None, None
+        return None, None, None, None, None
     latest_id = max(meters, key=lambda m: (meters[m][2], m))
     used_id = max(meters, key=lambda m: (meters[m][1], m))
     value, _, read_at = meters[latest_id]
-    return value, read_at, meters[used_id][1], provenance_of(row, f"{WATER}/{used_id}")
+    return (
+        value,
+        read_at,
+        meters[used_id][1],
+        provenance_of(row, f"{WATER}/{latest_id}"),
+        provenance_of(row, f"{WATER}/{used_id}"),
+    )

@@ -96,6 +96,12 @@ class Ownership:
 
     owners: Mapping[str, str]
     combiners: Mapping[str, Combine] = field(default_factory=dict)
+    kept: frozenset[str] = frozenset()  # named fields an erasure leaves as they are
+    # field -> a kept field that follows its newest value (never its erasure)
+    mirrors: Mapping[str, str] = field(default_factory=dict)
+    # A kept field an erasure writes at its version: an entry of a family the row never
+    # held is no newer than the erasure when its version is not above this one's.
+    erased: str | None = None
 
     def owner(self, name: str) -> str | None:
         """The department owning ``name`` (a field or a ``family/<id>`` entry)."""
@@ -110,7 +116,7 @@ class Ownership:
 
     def erasable(self, row: Row) -> list[str]:
         """The fields an erasure clears: every versioned field, named or present."""
-        names = [n for n in self.owners if not n.endswith("/*")]
+        names = [n for n in self.owners if not n.endswith("/*") and n not in self.kept]
         names += [n for n in row.values if "/" in n and self.owner(n) and not self.combiner(n)]
         return names
 
@@ -126,6 +132,7 @@ def apply(row: Row, update: Update, ownership: Ownership | Mapping[str, str]) ->
     values = dict(row.values)
     provenance = dict(row.provenance)
     conflicts: list[Conflict] = []
+    changed = False
     source = update.source
     version = source.version
     writes: Mapping[str, Any] = (
@@ -138,16 +145,64 @@ def apply(row: Row, update: Update, ownership: Ownership | Mapping[str, str]) ->
         if not update.erase and owner not in (source.department, ANY_DEPARTMENT):
             conflicts.append(Conflict(update.view, update.key, name, owner, source))
             continue
-        current = provenance.get(name)
         combine = rules.combiner(name)
         if combine is not None:
-            values[name] = value if name not in values else combine(values[name], value)
-            if current is None or current.version < version:
-                provenance[name] = source
+            changed |= _combine(
+                values,
+                provenance,
+                name,
+                combine(values[name], value) if name in values else value,
+                source,
+            )
             continue
+        mirror = rules.mirrors.get(name)
+        if mirror is not None and value is not None and not update.erase:
+            # Follows the newest value written, even one an erasure has since overtaken.
+            changed |= _newer(values, provenance, mirror, value, source)
+        current = provenance.get(name)
+        if current is None and rules.erased is not None:
+            current = provenance.get(rules.erased)  # erased before it was ever written
         if current is not None and current.version >= version:
             continue
+        if name not in values or values[name] != value or current != source:
+            changed = True
         values[name] = value
         provenance[name] = source
-    changed = values != row.values or provenance != row.provenance
+    if update.erase and rules.erased is not None:
+        changed |= _newer(values, provenance, rules.erased, True, source)
     return Result(Row(row.key, values, provenance), changed, tuple(conflicts))
+
+
+def _combine(
+    values: dict[str, Any],
+    provenance: dict[str, Provenance],
+    name: str,
+    merged: Any,
+    source: Provenance,
+) -> bool:
+    """Set a lattice field to its combined value; True when the field or its provenance moved."""
+    changed = False
+    if name not in values or merged != values[name]:
+        values[name] = merged
+        changed = True
+    current = provenance.get(name)
+    if current is None or current.version < source.version:
+        provenance[name] = source
+        changed = True
+    return changed
+
+
+def _newer(
+    values: dict[str, Any],
+    provenance: dict[str, Provenance],
+    name: str,
+    value: Any,
+    source: Provenance,
+) -> bool:
+    """Write ``name`` if ``source`` is newer than what wrote it last; True when it did."""
+    held = provenance.get(name)
+    if held is not None and held.version >= source.version:
+        return False
+    values[name] = value
+    provenance[name] = source
+    return True

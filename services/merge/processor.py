@@ -1,7 +1,8 @@
-"""One batch of source events -> merged view rows, conflicts and outbox, in one transaction.
+"""A batch of source messages -> merged rows, conflicts, deltas and outbox, in one transaction;
+and the community stage's fold, in one of its own.
 
-Synchronous on purpose: the faust agent runs it in a thread so a slow database never
-blocks the consumer's heartbeats.
+Synchronous on purpose: the worker runs both in one thread of their own, so that a slow
+database never blocks the consumer's heartbeats, and decodes the next batch meanwhile.
 """
 
 from __future__ import annotations
@@ -11,27 +12,28 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
 from schemas.headers import COMMUNITY_HEADER, cloudevent_headers, header_map
 from schemas.serde import Serde
-from services.merge import rules
-from services.merge.batch import BatchResult, Change, StoredRow, merge_batch
-from services.merge.merge import Conflict, Update
-from services.merge.records import avro_record
-from services.merge.rules import COMMUNITY_SITUATION, HOUSEHOLD
+from services.merge import records, rules
+from services.merge.batch import merge_batch
+from services.merge.community import CommunityDelta, fold
+from services.merge.merge import Update
+from services.merge.rows import Change, Projects, StoredRow, Written
+from services.merge.rules import COMMUNITY_SITUATION
+from services.merge.state import row_of, state_json
+from services.merge.tally import Tally
 from services.metrics import MergeMetrics
-from services.store.views import (
+from services.store.merge_store import (
+    BatchWrite,
+    Committed,
+    ConflictWrite,
+    MergeStore,
+    MergeTransaction,
     OutboxEntry,
-    add_conflicts,
-    add_outbox,
-    keys_in_community,
-    load_rows,
-    save_rows,
-    save_snapshots,
+    RowWrite,
+    StoredView,
 )
 
 
@@ -47,28 +49,44 @@ class Message:
 
 
 @dataclass
-class BatchOutcome:
-    """What a batch did; rejects go to the department's dead-letter topic."""
+class Decoded:
+    """A batch's messages decoded into view updates; ``origin`` maps an update to its message."""
 
-    applied: int = 0
-    unchanged: int = 0
-    conflicts: int = 0
+    messages: list[Message]
+    updates: list[Update] = field(default_factory=list)
+    origin: dict[int, int] = field(default_factory=dict)
+    rejects: list[tuple[Message, str]] = field(default_factory=list)
+
+    def extend(self, other: Decoded) -> None:
+        """Append another decoded batch (merged in the same transaction)."""
+        shift = len(self.messages)
+        self.messages += other.messages
+        self.updates += other.updates
+        self.origin.update((update, index + shift) for update, index in other.origin.items())
+        self.rejects += other.rejects
+
+
+@dataclass
+class Outcome:
+    """What a committed transaction did, and the view changes it queued for publishing."""
+
+    committed: Committed
     view_changes: int = 0
     new_rows: int = 0
-    rejects: list[tuple[Message, str]] = field(default_factory=list)
+    communities: frozenset[str] = frozenset()  # communities it left deltas for
 
 
 class MergeProcessor:
-    """Applies batches of source messages to the view store."""
+    """Applies batches of source messages to the view store through a merge store port."""
 
     def __init__(
         self,
-        engine: sa.Engine,
+        store: MergeStore,
         serde: Serde,
         metrics: MergeMetrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._serde = serde
         self._catalog: Catalog = serde.catalog
         self._metrics = metrics
@@ -76,28 +94,8 @@ class MergeProcessor:
         self._rows_written = 0
         self._analyze_at = 1000
 
-    def _maybe_analyze(self, new_rows: int) -> None:
-        """Refresh PostgreSQL's statistics each time the view store has doubled.
-
-        A fast-growing table has no statistics until autovacuum gets to it, and without
-        them the planner scans the whole table for every batch's key lookup (measured:
-        33 ms per 500 keys at 100k rows, 2 ms after ANALYZE).
-        """
-        self._rows_written += new_rows
-        if self._engine.dialect.name != "postgresql" or self._rows_written < self._analyze_at:
-            return
-        with self._engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                sa.text("ANALYZE view_row")
-            )
-        self._analyze_at = self._rows_written * 2
-
     def prepare(self) -> None:
-        """Register every schema the processor reads or writes, before the first batch.
-
-        Registering inside a batch would need a second write transaction while the
-        batch holds SQLite's write lock.
-        """
+        """Register every schema the processor reads or writes, before the first batch."""
         for contract in self._catalog:
             self._serde.schema_id(contract)
 
@@ -105,56 +103,9 @@ class MergeProcessor:
         """Every source topic: each event at least refreshes its department's freshness."""
         return sorted(c.topic for c in self._catalog.sources())
 
-    def process(self, messages: Sequence[Message]) -> BatchOutcome:
-        """Merge ``messages`` and commit; a replayed batch commits no change."""
-        outcome = BatchOutcome()
-        origin: dict[int, int] = {}  # id of an update -> index of its message
-        updates = self._decode(messages, outcome, origin)
-        with Session(self._engine) as session, session.begin():
-            result = merge_batch(updates, _SessionReader(session))
-            for view, rows in result.rows.items():
-                save_rows(session, view, rows)
-            add_conflicts(session, result.conflicts)
-            entries = [self._outbox_entry(change) for change in result.changes]
-            add_outbox(session, entries)
-            self._snapshot(session, result)
-        commit_time = self._clock()
-        outcome.applied = len(result.applied)
-        outcome.unchanged = len(result.unchanged)
-        outcome.conflicts = len(result.conflicts)
-        outcome.view_changes = len(entries)
-        outcome.new_rows = result.new_rows
-        self._maybe_analyze(result.new_rows)
-        self._count(result, origin, commit_time)
-        return outcome
-
-    def _count(self, result: BatchResult, origin: dict[int, int], commit_time: float) -> None:
-        """Count each delivered event once per view it reached: applied, else conflict, else
-        unchanged. One event makes several updates of a view (its fields, its department's
-        freshness); a repeated delivery counts again. ``origin`` maps an update to its message.
-        """
-        by_event = {u.source.event_id: origin[id(u)] for u in result.applied + result.unchanged}
-        outcomes: dict[tuple[int, str], tuple[str, Update]] = {}
-        for outcome, updates in (
-            ("unchanged", result.unchanged),
-            ("conflict", [_update_of(c) for c in result.conflicts]),
-            ("applied", result.applied),
-        ):
-            for update in updates:
-                message = origin.get(id(update), by_event.get(update.source.event_id, -1))
-                outcomes[(message, update.view)] = (outcome, update)
-        for (_, view), (outcome, update) in outcomes.items():
-            department = update.source.department
-            if outcome == "applied":
-                event_time = update.source.event_time_ms / 1000
-                self._metrics.applied(view, department, event_time, commit_time)
-            else:
-                self._metrics.events.labels(view, department, outcome).inc()
-
-    def _decode(
-        self, messages: Sequence[Message], outcome: BatchOutcome, origin: dict[int, int]
-    ) -> list[Update]:
-        updates: list[Update] = []
+    def decode(self, messages: Sequence[Message]) -> Decoded:
+        """Decode messages into view updates; an undecodable one is a reject, not an error."""
+        decoded = Decoded(list(messages))
         for index, message in enumerate(messages):
             try:
                 contract = self._catalog.by_topic(message.topic)
@@ -169,20 +120,99 @@ class MergeProcessor:
                 made = rules.updates_for(
                     contract.full_name, str(contract.department), contract.key_field, record
                 )
-                origin.update((id(update), index) for update in made)
-                updates += made
+                decoded.origin.update((id(update), index) for update in made)
+                decoded.updates += made
             except SchemaError as exc:
-                outcome.rejects.append((message, str(exc)))
-        return updates
+                decoded.rejects.append((message, str(exc)))
+        return decoded
 
-    def _outbox_entry(self, change: Change) -> OutboxEntry:
+    def merge(self, decoded: Decoded) -> Outcome:
+        """Merge a decoded batch and commit; a replayed batch commits no change."""
+        with self._store.transaction() as txn:
+            result = merge_batch(decoded.updates, _Reader(txn))
+            write = self._write(result.written)
+            write.deltas = [(c, d.to_json()) for c, d in sorted(result.deltas.items())]
+            write.conflicts = [
+                ConflictWrite(
+                    c.view,
+                    c.key,
+                    c.field,
+                    c.source.event_id,
+                    c.owner,
+                    c.source.department,
+                    c.source.event_time_ms,
+                )
+                for c in result.conflicts
+            ]
+            committed = txn.write(write)
+        Tally(self._metrics, decoded.origin).count(result.applied, self._clock())
+        self._grown(result.written.new_rows)
+        return Outcome(
+            committed,
+            len(write.outbox),
+            result.written.new_rows,
+            frozenset(result.deltas),
+        )
+
+    def fold(self, communities: Collection[str]) -> Outcome | None:
+        """Fold the pending deltas of ``communities`` no other worker is folding right now."""
+        with self._store.transaction(merge=False) as txn:
+            locked = txn.lock_communities(communities)
+            deltas: dict[str, CommunityDelta] = {}
+            for community, stored in txn.take_deltas(locked):
+                delta = CommunityDelta.from_json(community, stored)
+                deltas.setdefault(community, CommunityDelta()).absorb(delta)
+            if not deltas:
+                return None
+            if any(d.updates for d in deltas.values()):
+                # Renovation projects may change, and households are rendered with them:
+                # no merge may render one meanwhile.
+                txn.exclusive()
+            folded = fold(deltas, _Reader(txn))
+            write = self._write(folded.written)
+            hour = datetime.fromtimestamp(self._clock(), UTC).replace(
+                minute=0, second=0, microsecond=0
+            )
+            write.snapshots = [
+                (s.row.key, hour, s.record)
+                for s in folded.written.rows.get(COMMUNITY_SITUATION.name, [])
+                if s.record is not None
+            ]
+            committed = txn.write(write)
+        Tally(self._metrics, {}).count_community(folded.applied, folded.unchanged, self._clock())
+        return Outcome(committed, len(write.outbox), folded.written.new_rows)
+
+    def pending_communities(self) -> list[str]:
+        """Communities with deltas waiting to be folded."""
+        return self._store.pending_communities()
+
+    def _write(self, written: Written) -> BatchWrite:
+        rows: dict[tuple[str, str], RowWrite] = {}
+        for view, stored_rows in written.rows.items():
+            for s in stored_rows:
+                data = s.record or {}
+                provenance = dict(s.provenance)
+                rows[(view, s.row.key)] = RowWrite(
+                    view,
+                    s.row.key,
+                    s.community_code,
+                    s.visible,
+                    data,
+                    provenance,
+                    state_json(view, s.row, s.record, provenance),
+                    (view, s.row.key) in written.created,
+                )
+        return BatchWrite(list(rows.values()), [self.entry(c) for c in written.changes])
+
+    def entry(self, change: Change) -> OutboxEntry:
+        """The outbox entry (the view topic's record) of a view change."""
         contract = self._catalog.view(change.view)
         if change.record is None:
             value, newest = None, int(self._clock() * 1000)
         else:
             data, provenance = change.record
             value = self._serde.encode(
-                contract, avro_record(change.view, change.key, data, provenance)
+                contract, records.avro_record(change.view, change.key, data, provenance)
             )
             newest = max((int(p[2]) for p in provenance.values()), default=0)
         headers = cloudevent_headers(
@@ -195,29 +225,50 @@ class MergeProcessor:
             headers.append((COMMUNITY_HEADER, change.community.encode()))
         return OutboxEntry(contract.topic, change.key.encode(), value, header_map(headers))
 
-    def _snapshot(self, session: Session, result: BatchResult) -> None:
-        """Keep this hour's latest situation of every community the batch changed."""
-        hour = datetime.fromtimestamp(self._clock(), UTC).replace(minute=0, second=0, microsecond=0)
-        situations = [
-            (stored.row.key, stored.record)
-            for stored in result.rows.get(COMMUNITY_SITUATION.name, [])
-            if stored.record is not None
-        ]
-        save_snapshots(session, hour, situations)
+    def change_of(self, view: str, stored: StoredView) -> Change:
+        """The view change that brings a subscriber to ``stored`` as it stands now."""
+        shown = (stored.data, stored.provenance) if stored.visible and stored.data else None
+        return Change(view, stored.key, shown, stored.community_code)
+
+    def _grown(self, new_rows: int) -> None:
+        """Refresh PostgreSQL's statistics each time the view store has doubled.
+
+        A fast-growing table has no statistics until autovacuum gets to it, and without
+        them the planner scans the whole table for every batch's key lookup (measured:
+        33 ms per 500 keys at 100k rows, 2 ms after ANALYZE).
+        """
+        self._rows_written += new_rows
+        if self._rows_written >= self._analyze_at:
+            self._store.analyze()
+            self._analyze_at = self._rows_written * 2
 
 
-def _update_of(conflict: Conflict) -> Update:
-    return Update(conflict.view, conflict.key, conflict.source)
+def stored_row(view: str, stored: StoredView) -> StoredRow:
+    """The merge's form of a stored row: its full merge state beside its record."""
+    record = stored.data if stored.data or stored.visible else None
+    row = row_of(view, stored.key, stored.state, record, stored.provenance)
+    return StoredRow(row, record, stored.provenance, stored.community_code, stored.visible)
 
 
-class _SessionReader:
-    """Reads a batch's rows through the batch's own transaction."""
+class _Reader:
+    """Reads rows through an open merge transaction (locked), for the batch and the fold."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, txn: MergeTransaction) -> None:
+        self._txn = txn
 
     def rows(self, view: str, keys: Collection[str]) -> dict[str, StoredRow]:
-        return load_rows(self._session, view, keys) if keys else {}
+        return {k: stored_row(view, s) for k, s in self._txn.rows(view, keys).items()}
+
+    def projects(self, communities: Collection[str]) -> dict[str, Projects]:
+        found = self._txn.peek(COMMUNITY_SITUATION.name, communities)
+        projects = {
+            c: records.renovation_projects(stored_row(COMMUNITY_SITUATION.name, s).row)
+            for c, s in found.items()
+        }
+        return {c: p for c, p in projects.items() if p}
 
     def household_keys(self, community: str) -> list[str]:
-        return keys_in_community(self._session, HOUSEHOLD.name, community)
+        return self._txn.household_keys(community)
+
+    def freshness(self, community: str) -> dict[str, int]:
+        return self._txn.freshness(community)

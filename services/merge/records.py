@@ -13,21 +13,24 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.merge.derive import family, freshness, provenance_of, resident_visible, water
+from services.merge.derive import family, provenance_of, resident_visible, water
 from services.merge.merge import Row
 from services.merge.rules import (
     COUNT,
     DELIVERY,
     HOSTED,
     KEY_FIELDS,
+    LATEST,
     MEMBER,
     RENOVATION,
     RESIDENT_PROFILE,
 )
 
 Provenances = dict[str, list[Any]]
-_RESIDENT_FIELDS = [n for n in RESIDENT_PROFILE.owners if "/" not in n and n != "registered"]
-_HOUSING_FIELDS = [
+RESIDENT_FIELDS = [
+    n for n in RESIDENT_PROFILE.owners if "/" not in n and n not in RESIDENT_PROFILE.hidden
+]
+HOUSING_FIELDS = [
     "community_code", "grid_id", "building", "unit", "room_number", "floor", "has_lift",
     "address", "rooms", "has_separate_bathroom",
 ]  # fmt: skip
@@ -38,8 +41,13 @@ _COUNTS = (
 
 
 def _sourced(row: Row, names: list[str]) -> Provenances:
-    found = {n: provenance_of(row, n) for n in names if row.values.get(n) is not None}
-    return {n: p for n, p in found.items() if p is not None}
+    """The provenance of each of ``names`` that holds a value."""
+    values, provenance = row.values, row.provenance
+    found: Provenances = {}
+    for name in names:
+        if values.get(name) is not None and (p := provenance.get(name)) is not None:
+            found[name] = [p.department, p.event_id, p.event_time_ms]
+    return found
 
 
 def _newest(sources: list[list[Any] | None]) -> list[Any] | None:
@@ -51,8 +59,8 @@ def resident_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
     """The resident_profile record of a row, or None while it is not shown."""
     if not resident_visible(row):
         return None
-    fields = {n: row.values.get(n) for n in _RESIDENT_FIELDS}
-    return fields, _sourced(row, _RESIDENT_FIELDS)
+    fields = {n: row.values.get(n) for n in RESIDENT_FIELDS}
+    return fields, _sourced(row, RESIDENT_FIELDS)
 
 
 def household_record(
@@ -62,8 +70,8 @@ def household_record(
     members = family(row, MEMBER)
     if not row.values.get("registered") and not members:
         return None
-    fields: dict[str, Any] = {n: row.values.get(n) for n in _HOUSING_FIELDS}
-    provenance = _sourced(row, _HOUSING_FIELDS)
+    fields: dict[str, Any] = {n: row.values.get(n) for n in HOUSING_FIELDS}
+    provenance = _sourced(row, HOUSING_FIELDS)
     if fields["community_code"] is None:
         communities = sorted(m["community_code"] for m in members.values() if m["community_code"])
         fields["community_code"] = communities[0] if communities else None
@@ -78,7 +86,7 @@ def household_record(
         for qid, order in sorted(hosted.items())
     }
     deliveries = family(row, DELIVERY)
-    value, read_at, used_at, water_source = water(row)
+    water_fields, water_provenance = _water_part(row)
     renovation = _renovation_of(fields.get("building"), projects)
     fields.update(
         isolation_suitable=suitable,
@@ -94,23 +102,46 @@ def household_record(
         renovation_project_id=renovation[0] if renovation else None,
         renovation_stage=renovation[1]["stage"] if renovation else None,
         renovation_percent=renovation[1]["percent"] if renovation else None,
-        last_water_reading=value,
-        last_water_reading_at=read_at,
-        last_water_activity_at=used_at,
+        **water_fields,
     )
     derived: dict[str, list[Any] | None] = {
         "quarantines": _newest([o["source"] for o in hosted.values()]),
         "open_deliveries": _newest([provenance_of(row, f"{DELIVERY}/{d}") for d in deliveries]),
-        "last_water_reading": water_source,
-        "last_water_reading_at": water_source,
-        "last_water_activity_at": water_source,
     }
     if renovation:
         derived["renovation_project_id"] = renovation[2]
         derived["renovation_stage"] = renovation[2]
         derived["renovation_percent"] = renovation[2]
     provenance.update({k: v for k, v in derived.items() if v and fields.get(k) is not None})
+    provenance.update(water_provenance)
     return fields, provenance
+
+
+_WATER_FIELDS = ("last_water_reading", "last_water_reading_at", "last_water_activity_at")
+
+
+def _water_part(row: Row) -> tuple[dict[str, Any], Provenances]:
+    """The household fields its water readings make, and their provenance."""
+    value, read_at, used_at, read_source, used_source = water(row)
+    fields = dict(zip(_WATER_FIELDS, (value, read_at, used_at), strict=True))
+    sources = dict(zip(_WATER_FIELDS, (read_source, read_source, used_source), strict=True))
+    found: Provenances = {}
+    for name, value in fields.items():
+        source = sources[name]
+        if source and value is not None:
+            found[name] = source
+    return fields, found
+
+
+def with_water(
+    shown: tuple[dict[str, Any], Provenances], row: Row
+) -> tuple[dict[str, Any], Provenances]:
+    """A shown household record after only its water readings changed: the same as
+    ``household_record`` of ``row``, without rendering the parts that cannot have changed."""
+    fields, provenance = shown
+    water_fields, water_provenance = _water_part(row)
+    kept = {k: v for k, v in provenance.items() if k not in water_fields}
+    return {**fields, **water_fields}, kept | water_provenance
 
 
 def _renovation_of(
@@ -147,12 +178,16 @@ def community_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
     fields["health_status_counts"] = _by_prefix(counts, "health/")
     fields["open_alerts"] = _by_prefix(counts, "alerts/")
     fields["renovation_projects"] = {pid: p for pid, (p, _) in sorted(projects.items())}
-    fields["department_freshness"] = dict(sorted(freshness(row).items()))
+    fields["department_freshness"] = dict(sorted(_latest(row).items()))
     provenance: Provenances = {}
     newest = _newest([source for _, source in projects.values()])
     if newest:
         provenance["renovation_projects"] = newest
     return fields, provenance
+
+
+def _latest(row: Row) -> dict[str, int]:
+    return {name: int(value) for name, value in family(row, LATEST).items()}
 
 
 def _by_prefix(counts: Counter[str], prefix: str) -> dict[str, int]:

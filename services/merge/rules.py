@@ -32,6 +32,8 @@ RENOVATION = "renovation"  # on a community: renovation/<project_id> -> latest p
 MEMBER = "member"  # on a household, derived: member/<person_key> -> what the household needs
 HOSTED = "hosted"  # on a household, derived: hosted/<quarantine_id> -> an order served here
 COUNT = "count"  # on a community, derived: count/<figure> -> a count kept by deltas
+# On a community, derived: latest/<department> -> newest event time over the rows in it.
+LATEST = "latest"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ RESIDENT_PROFILE = ViewSpec(
         {
             # "registered" is the lifecycle flag: a row is shown only while it is true.
             "registered": PUBLIC_SECURITY,
+            # The community a resident was last registered in, following community_code's
+            # newest value; an erasure keeps it (a code, not personal data) so that the
+            # resident's events stay credited to that community's freshness, whatever order
+            # they arrive in.
+            "last_community": PUBLIC_SECURITY,
+            # When the resident was last erased: no entry older than that comes back.
+            "erased": PUBLIC_SECURITY,
             "community_code": PUBLIC_SECURITY,
             "dwelling_id": PUBLIC_SECURITY,
             "address": PUBLIC_SECURITY,
@@ -96,8 +105,11 @@ RESIDENT_PROFILE = ViewSpec(
             **_FRESHNESS,
         },
         {f"{FRESH}/*": newest},
+        kept=frozenset({"last_community", "erased"}),
+        mirrors={"community_code": "last_community"},
+        erased="erased",
     ),
-    hidden=frozenset({"registered"}),
+    hidden=frozenset({"registered", "last_community", "erased"}),
     date_fields=frozenset({"birth_date"}),
 )
 

@@ -15,14 +15,11 @@ from services.store import access_models  # noqa: F401 - registers its tables on
 from services.store.migrate import upgrade
 
 
-def create_engine(url: str, writer: bool = False) -> sa.Engine:
+def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on.
 
-    ``writer=True`` is for merge workers: their read-merge-write transactions must not
-    interleave with another worker's on the same rows (a rebalance can briefly give two
-    workers the same partition, and cross-key updates touch rows of other partitions). On
-    PostgreSQL they run SERIALIZABLE (a conflict aborts one, which retries its batch); on
-    SQLite they take the write lock when they begin (BEGIN IMMEDIATE).
+    The merge worker does not write through it (``merge_store.py`` does, with its own
+    connections); the API, the CLI and the embedded registry do.
     """
     parsed = make_url(url)
     options: dict[str, Any] = {}
@@ -30,27 +27,12 @@ def create_engine(url: str, writer: bool = False) -> sa.Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": 30}
-    else:
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        if writer:
-            options["isolation_level"] = "SERIALIZABLE"
+    elif parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
     if parsed.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        if writer:
-            sa.event.listen(engine, "connect", _sqlite_manual_transactions)
-            sa.event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
-
-
-def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy emit BEGIN itself instead of pysqlite's deferred implicit one.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin_immediate(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,22 +51,48 @@ _SCHEMA_LOCK = 0x6461746F6E67
 def create_schema(engine: sa.Engine) -> None:
     """Migrate the view store and the embedded registry to the newest schema (Alembic).
 
-    Several processes start at once on a fresh database (workers, API, connectors): on
-    PostgreSQL they take turns under an advisory lock; SQLite serializes DDL itself, and a
-    loser of the race finds the tables there on its second look.
+    Several processes start at once on a fresh database (workers, API, connectors): they
+    take turns, on PostgreSQL under an advisory lock, on SQLite by taking the write lock
+    before the first statement (pysqlite would otherwise run each DDL statement on its own,
+    and another process could see half a schema).
     """
-    for attempt in range(5):
-        try:
-            with engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
-                upgrade(conn)
-            _register_catalog(engine)
-            return
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+    migrating = _exclusive_sqlite(engine) if engine.dialect.name == "sqlite" else engine
+    try:
+        for attempt in range(5):
+            try:
+                with migrating.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK}
+                        )
+                    upgrade(conn)
+                _register_catalog(engine)
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
+
+
+def _exclusive_sqlite(engine: sa.Engine) -> sa.Engine:
+    """An engine on the same SQLite file whose transactions begin with BEGIN IMMEDIATE."""
+    exclusive = sa.create_engine(engine.url, connect_args={"timeout": 60})
+    sa.event.listen(exclusive, "connect", _sqlite_pragmas)
+    sa.event.listen(exclusive, "connect", _sqlite_manual_transactions)
+    sa.event.listen(exclusive, "begin", _sqlite_begin_immediate)
+    return exclusive
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself instead of pysqlite's deferred implicit one.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_catalog(engine: sa.Engine) -> None:

@@ -6,7 +6,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL: stored parsed, so the merge writes and reads it without re-parsing.
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -20,9 +24,11 @@ class ViewRow(Base):
     merge state it is rendered from.
 
     ``data`` and ``provenance`` are the view record's fields and their sources; ``state``
-    is the merge state (values and per-field versions, derived entries, counts), never
-    served. A hidden row keeps its per-field versions (and no personal data: an erasure
-    clears every value) so that an older event arriving late cannot bring it back.
+    is the rest of the merge state (per-field versions the record does not show, derived
+    entries, counts: ``services/merge/state.py``), never served. A hidden row keeps its
+    per-field versions (and no personal data: an erasure clears every value) so that an
+    older event arriving late cannot bring it back. ``version`` is the batch that last
+    wrote the row, increasing per row in commit order.
     """
 
     __tablename__ = "view_row"
@@ -32,9 +38,10 @@ class ViewRow(Base):
     key: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     community_code: Mapped[str | None] = mapped_column(sa.String(64))
     visible: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    data: Mapped[dict[str, Any]]
-    provenance: Mapped[dict[str, Any]]
-    state: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 class SituationSnapshot(Base):
@@ -48,10 +55,13 @@ class SituationSnapshot(Base):
 
 
 class Outbox(Base):
-    """View changes committed with the rows, waiting to be published on ``view.*`` topics."""
+    """View changes committed with the rows and not yet acknowledged by the broker.
+
+    The worker publishes a batch's changes from memory right after its commit and deletes
+    their rows once acknowledged; what is left after a crash is resent on start.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_unpublished", "published", "id"),)
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -59,9 +69,23 @@ class Outbox(Base):
     topic: Mapped[str] = mapped_column(sa.String(255))
     key: Mapped[bytes] = mapped_column(sa.LargeBinary)
     value: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # None is a tombstone
-    headers: Mapped[dict[str, Any]]
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    published: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class CommunityDelta(Base):
+    """What a merge batch changed of a community, until the community stage folds it in."""
+
+    __tablename__ = "community_delta"
+    __table_args__ = (sa.Index("ix_community_delta_community", "community_code", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    community_code: Mapped[str] = mapped_column(sa.String(64))
+    delta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 class MergeConflict(Base):
@@ -76,3 +100,16 @@ class MergeConflict(Base):
     owner: Mapped[str] = mapped_column(sa.String(64))
     department: Mapped[str] = mapped_column(sa.String(64))
     event_time_ms: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class MergeClock(Base):
+    """The last batch version given out, on SQLite (one row; its one writer takes turns).
+
+    PostgreSQL numbers batches with the ``view_version`` sequence instead: a counter row
+    every worker updates would make them wait for each other.
+    """
+
+    __tablename__ = "merge_clock"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)

@@ -147,7 +147,7 @@ def unpublished(database_url: str) -> int:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE NOT published"))
+            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox"))
             return int(count.scalar() or 0)
     finally:
         engine.dispose()

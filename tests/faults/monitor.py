@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.merge.state import row_of
 from services.store.models import ViewRow
 
 Version = tuple[int, str]  # event_time_ms, event_id
@@ -76,8 +77,10 @@ class VersionMonitor:
 
     def _poll(self) -> None:
         # The merge state's versions: a shown record drops the provenance of what an erasure
-        # cleared, the state keeps every field's version.
-        query = sa.select(ViewRow.key, ViewRow.state).where(ViewRow.view == self._view)
+        # cleared, the merge state (the record's beside the state's) keeps every field's.
+        query = sa.select(
+            ViewRow.key, ViewRow.state, ViewRow.data, ViewRow.provenance, ViewRow.visible
+        ).where(ViewRow.view == self._view)
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(query).all()
@@ -85,9 +88,11 @@ class VersionMonitor:
             self._report.failed_polls += 1
             return
         current: dict[tuple[str, str], Version] = {}
-        for key, state in rows:
-            for name, (_, event_id, event_time_ms) in state["provenance"].items():
-                current[(key, name)] = (int(event_time_ms), str(event_id))
+        for key, state, data, provenance, visible in rows:
+            record = data if data or visible else None
+            row = row_of(self._view, key, state, record, provenance)
+            for name, source in row.provenance.items():
+                current[(key, name)] = source.version
         for where, before in self._seen.items():
             now = current.get(where)
             if now is None or now < before:

@@ -60,7 +60,7 @@ def _pending_outbox(url: str) -> int:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE NOT published"))
+            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox"))
             return int(count.scalar() or 0)
     finally:
         engine.dispose()

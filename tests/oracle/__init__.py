@@ -31,7 +31,7 @@ def oracle_views(events: Iterable[Event], catalog: Catalog | None = None) -> Vie
     residents = registered(folded)
     households = household_rows(folded)
     alerts = alert_rows(households, residents)
-    fresh = freshness(ordered, residents, households)
+    fresh = freshness(ordered, households)
     return {
         "resident_profile": resident_rows(folded),
         "household": {key: (h.data, h.provenance) for key, h in households.items()},

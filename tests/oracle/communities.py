@@ -2,8 +2,9 @@
 
 A community is shown while some count is non-zero or it has renovation projects. Its
 ``department_freshness[d]`` is the newest event_time of an event from department d whose
-subject, in the final state, is a shown resident of the community, a dwelling whose shown
-household is in the community, or the community itself.
+subject, in the final state, is a resident last registered in the community (the community
+of the newest registration or move, deregistered or not), a dwelling whose shown household
+is in the community, or the community itself.
 """
 
 from __future__ import annotations
@@ -45,12 +46,22 @@ def _tally(
     return tally
 
 
-def freshness(
-    facts: Iterable[Fact], residents: dict[str, Fields], households: dict[str, Household]
-) -> dict[str, dict[str, int]]:
+def last_registered(facts: Iterable[Fact]) -> dict[str, str]:
+    """Each person's community in the newest registration or move that names one."""
+    found: dict[str, str] = {}
+    for fact in facts:  # oldest first: the newest wins
+        if fact.name in _PLACING and fact.record.get("community_code"):
+            found[fact.key] = str(fact.record["community_code"])
+    return found
+
+
+_PLACING = ("gov.public_security.ResidentRegistered", "gov.public_security.ResidentMoved")
+
+
+def freshness(facts: list[Fact], households: dict[str, Household]) -> dict[str, dict[str, int]]:
     """Newest event_time per community and department, by where each subject ends up."""
     where = {
-        "person": {k: value(f, "community_code") for k, f in residents.items()},
+        "person": last_registered(facts),
         "dwelling": {k: h.data["community_code"] for k, h in households.items()},
     }
     found: dict[str, dict[str, int]] = {}

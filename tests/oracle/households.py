@@ -56,7 +56,9 @@ def household_rows(folded: Folded) -> dict[str, Household]:
         if home:
             members.setdefault(home, {})[person] = fields
         for quarantine_id, (order, source) in open_orders(fields).items():
-            served = order["dwelling_id"] or (home if order["kind"] == "HOME" else None)
+            # Only a HOME order is served in a dwelling; a CENTRALIZED one (whose dwelling_id
+            # the contract says is null) is served at its facility.
+            served = (order["dwelling_id"] or home) if order["kind"] == "HOME" else None
             if served:
                 hosted.setdefault(served, {})[quarantine_id] = Hosted(person, order, source)
     dwellings = folded.subjects[DWELLING]
@@ -88,8 +90,7 @@ def _household(
         for qid, h in sorted(hosted.items())
     }
     deliveries = _entries(fields, "delivery/")
-    # The Household contract: "at least one open HOME quarantine order" isolates the household;
-    # a CENTRALIZED order naming the dwelling (off-contract) is listed but isolates no one.
+    # The Household contract: "at least one open HOME quarantine order" isolates the household.
     data |= {
         "isolation_suitable": suitable,
         "resident_person_keys": sorted(members),

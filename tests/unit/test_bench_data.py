@@ -25,6 +25,7 @@ from services.bench.data import HEADER, START, registration, resident_id, touchi
 from services.merge import rules
 from services.merge.merge import Row, apply, empty_row
 from services.merge.records import avro_record, json_record, resident_record
+from services.merge.state import row_of
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
@@ -54,6 +55,7 @@ def prefilled(index: int) -> dict[str, Any]:
 
 
 def test_a_prefilled_row_has_the_fields_types_and_provenance_the_worker_stores() -> None:
+    view_name = rules.RESIDENT_PROFILE.name
     worker = merged_registration(1234)
     shown = resident_record(worker)
     assert shown is not None
@@ -66,8 +68,12 @@ def test_a_prefilled_row_has_the_fields_types_and_provenance_the_worker_stores()
     for field in ("gender", "birth_date", "community_code", "dwelling_id", "household_no"):
         assert row["data"][field] == data[field], field
     assert row["provenance"].keys() == provenance.keys()
-    named = {k for k in worker.values if "/" not in k}  # the worker adds its freshness too
-    assert set(row["state"]["values"]) == named
+    # The state keeps what the record does not show: the hidden fields (the worker adds its
+    # freshness too); the merge state put back together is every field the worker wrote.
+    named = {k for k in worker.values if "/" not in k}
+    assert set(row["state"]["values"]) == {"registered", "last_community"}
+    merged = row_of(view_name, row["key"], row["state"], row["data"], row["provenance"])
+    assert set(merged.values) == named
     department, event_id, at = row["provenance"]["address"]
     written = worker.provenance["address"]
     assert (department, event_id) == (written.department, written.event_id)

@@ -9,7 +9,7 @@ from aiokafka.errors import IllegalStateError
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from services.merge.app import _Progress, _report_lag
+from services.merge.lag import Progress, report_lag
 from services.metrics import MergeMetrics
 
 GROUP = "datong-merge"
@@ -57,7 +57,7 @@ def test_a_partition_revoked_while_another_is_read_is_skipped_at_its_highwater()
     metrics = MergeMetrics(CollectorRegistry())
     app = _App(_RevokingConsumer(revoked=B))
 
-    asyncio.run(_report_lag(app, metrics, GROUP, _Progress()))  # type: ignore[arg-type]
+    asyncio.run(report_lag(app, metrics, GROUP, Progress()))  # type: ignore[arg-type]
 
     assert _lag(metrics) == {"0": 6.0}
 
@@ -66,6 +66,6 @@ def test_a_partition_revoked_while_its_own_position_is_awaited_is_skipped() -> N
     metrics = MergeMetrics(CollectorRegistry())
     app = _App(_RevokingConsumer(revoked=A))
 
-    asyncio.run(_report_lag(app, metrics, GROUP, _Progress()))  # type: ignore[arg-type]
+    asyncio.run(report_lag(app, metrics, GROUP, Progress()))  # type: ignore[arg-type]
 
     assert _lag(metrics) == {"1": 6.0}

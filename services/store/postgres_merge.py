@@ -1,0 +1,324 @@
+"""The merge store on PostgreSQL: row locks under READ COMMITTED, one round trip of writes.
+
+Why row locks and not SERIALIZABLE: workers own partitions of persons, dwellings and
+communities, but a resident's batch also writes the household it lives in, which another
+worker's batch may be writing. Under SERIALIZABLE one of the two aborts at commit and the
+whole batch is merged again, so adding workers adds retries. Here each batch locks the
+rows it read (``SELECT … FOR UPDATE``, in key order, view by view in the order the merge
+reads them), so a second worker waits a moment for the first instead of failing, and the
+order rules out deadlocks between merges. A row neither worker found is created by one;
+the other's insert then finds it and that batch alone is merged again (ConcurrentWriteError).
+
+Every write of a batch goes in one statement (data-modifying CTEs over ``unnest`` arrays),
+sent together with the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from services.store.merge_store import (
+    BatchWrite,
+    Committed,
+    ConcurrentWriteError,
+    Json,
+    MergeStore,
+    MergeTransaction,
+    OutboxEntry,
+    PendingEntry,
+    StoredView,
+    ViewKey,
+)
+
+# Any constants work: they only have to be the same in every datong process.
+_RENOVATION_LOCK = 0x6461746F6E6701  # merges share it; a fold changing projects takes it alone
+_COMMUNITY_LOCKS = 0x64617401  # namespace of the per-community fold locks (two-key form)
+
+# A worker frozen mid-transaction must not hold other workers' rows for long: its session is
+# ended by the server, its batch is merged again by whoever owns the partition now.
+_SESSION = (
+    "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s';"
+    " SET statement_timeout = '120s'"
+)
+
+_COLUMNS = "key, community_code, visible, data, provenance, state"
+
+_WRITE = """
+WITH v AS (SELECT nextval('view_version') AS version),
+upd AS (
+    UPDATE view_row AS r
+    SET community_code = u.community_code, visible = u.visible, data = u.data::jsonb,
+        provenance = u.provenance::jsonb, state = u.state::jsonb, version = v.version
+    FROM unnest(%(u_view)s::text[], %(u_key)s::text[], %(u_community)s::text[],
+                %(u_visible)s::bool[], %(u_data)s::text[], %(u_provenance)s::text[],
+                %(u_state)s::text[])
+         AS u(view, key, community_code, visible, data, provenance, state), v
+    WHERE r.view = u.view AND r.key = u.key
+    RETURNING 1
+),
+ins AS (
+    INSERT INTO view_row (view, key, community_code, visible, data, provenance, state, version)
+    SELECT n.view, n.key, n.community_code, n.visible, n.data::jsonb, n.provenance::jsonb,
+           n.state::jsonb, v.version
+    FROM unnest(%(n_view)s::text[], %(n_key)s::text[], %(n_community)s::text[],
+                %(n_visible)s::bool[], %(n_data)s::text[], %(n_provenance)s::text[],
+                %(n_state)s::text[])
+         WITH ORDINALITY AS n(view, key, community_code, visible, data, provenance, state, o), v
+    ORDER BY n.o
+    ON CONFLICT (view, key) DO NOTHING
+    RETURNING 1
+),
+ob AS (
+    INSERT INTO outbox (topic, key, value, headers, created_at, version)
+    SELECT o.topic, o.key, o.value, o.headers::jsonb, %(now)s, v.version
+    FROM unnest(%(o_topic)s::text[], %(o_key)s::bytea[], %(o_value)s::bytea[],
+                %(o_headers)s::text[]) WITH ORDINALITY AS o(topic, key, value, headers, n), v
+    ORDER BY o.n
+    RETURNING id
+),
+cd AS (
+    INSERT INTO community_delta (community_code, delta, created_at)
+    SELECT d.community_code, d.delta::jsonb, %(now)s
+    FROM unnest(%(d_community)s::text[], %(d_delta)s::text[]) AS d(community_code, delta)
+),
+cf AS (
+    INSERT INTO merge_conflict (view, key, field, event_id, owner, department, event_time_ms)
+    SELECT * FROM unnest(%(c_view)s::text[], %(c_key)s::text[], %(c_field)s::text[],
+                         %(c_event)s::text[], %(c_owner)s::text[], %(c_department)s::text[],
+                         %(c_time)s::bigint[])
+    ON CONFLICT DO NOTHING
+),
+sn AS (
+    INSERT INTO situation_snapshot (community_code, taken_at, data)
+    SELECT * FROM unnest(%(s_community)s::text[], %(s_at)s::timestamptz[], %(s_data)s::jsonb[])
+    ON CONFLICT (community_code, taken_at) DO UPDATE SET data = EXCLUDED.data
+)
+SELECT (SELECT version FROM v), (SELECT count(*) FROM ins),
+       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM ob)
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Transaction(MergeTransaction):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def rows(self, view: str, keys: Collection[str]) -> dict[str, StoredView]:
+        return self._select(view, keys, "ORDER BY key FOR UPDATE")
+
+    def peek(self, view: str, keys: Collection[str]) -> dict[str, StoredView]:
+        return self._select(view, keys, "")
+
+    def _select(self, view: str, keys: Collection[str], tail: str) -> dict[str, StoredView]:
+        if not keys:
+            return {}
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM view_row WHERE view = %s AND key = ANY(%s) {tail}",
+            (view, sorted(keys)),
+        ).fetchall()
+        return {r[0]: StoredView(*r) for r in rows}
+
+    def household_keys(self, community: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT key FROM view_row WHERE view = 'household' AND community_code = %s",
+            (community,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def freshness(self, community: str) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT substr(e.key, 7), max((e.value)::bigint)"
+            " FROM view_row r, jsonb_each(r.state -> 'values') e"
+            " WHERE r.view IN ('resident_profile', 'household') AND r.community_code = %s"
+            " AND e.key LIKE 'fresh/%%' GROUP BY 1",
+            (community,),
+        ).fetchall()
+        return {department: int(millis) for department, millis in rows}
+
+    def lock_communities(self, communities: Collection[str]) -> list[str]:
+        locked = []
+        for community in sorted(communities):
+            row = self._conn.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_COMMUNITY_LOCKS, community)
+            ).fetchone()
+            if row and row[0]:
+                locked.append(community)
+        return locked
+
+    def take_deltas(self, communities: Collection[str]) -> list[tuple[str, Json]]:
+        if not communities:
+            return []
+        rows = self._conn.execute(
+            "DELETE FROM community_delta WHERE community_code = ANY(%s)"
+            " RETURNING id, community_code, delta",
+            (sorted(communities),),
+        ).fetchall()
+        return [(community, delta) for _, community, delta in sorted(rows)]
+
+    def exclusive(self) -> None:
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_RENOVATION_LOCK,))
+
+    def write(self, batch: BatchWrite) -> Committed:
+        rows = sorted(batch.rows, key=lambda r: (r.view, r.key))
+        updated = [r for r in rows if not r.new]
+        created = [r for r in rows if r.new]
+        params: dict[str, Any] = {"now": datetime.now(UTC)}
+        for prefix, part in (("u", updated), ("n", created)):
+            params[f"{prefix}_view"] = [r.view for r in part]
+            params[f"{prefix}_key"] = [r.key for r in part]
+            params[f"{prefix}_community"] = [r.community_code for r in part]
+            params[f"{prefix}_visible"] = [r.visible for r in part]
+            params[f"{prefix}_data"] = [_dumps(r.data) for r in part]
+            params[f"{prefix}_provenance"] = [_dumps(r.provenance) for r in part]
+            params[f"{prefix}_state"] = [_dumps(r.state) for r in part]
+        params["o_topic"] = [e.topic for e in batch.outbox]
+        params["o_key"] = [e.key for e in batch.outbox]
+        params["o_value"] = [e.value for e in batch.outbox]
+        params["o_headers"] = [_dumps(dict(e.headers)) for e in batch.outbox]
+        params["d_community"] = [c for c, _ in batch.deltas]
+        params["d_delta"] = [_dumps(d) for _, d in batch.deltas]
+        conflicts = batch.conflicts
+        params["c_view"] = [c.view for c in conflicts]
+        params["c_key"] = [c.key for c in conflicts]
+        params["c_field"] = [c.field for c in conflicts]
+        params["c_event"] = [c.event_id for c in conflicts]
+        params["c_owner"] = [c.owner for c in conflicts]
+        params["c_department"] = [c.department for c in conflicts]
+        params["c_time"] = [c.event_time_ms for c in conflicts]
+        params["s_community"] = [c for c, _, _ in batch.snapshots]
+        params["s_at"] = [t for _, t, _ in batch.snapshots]
+        params["s_data"] = [_dumps(d) for _, _, d in batch.snapshots]
+        found = self._conn.execute(_WRITE, params).fetchone()
+        assert found is not None
+        version, inserted, ids = found
+        if inserted != len(created):
+            raise ConcurrentWriteError(
+                "new_row", "another worker created a row this batch found absent"
+            )
+        return Committed(int(version), list(ids), list(batch.outbox))
+
+
+class PostgresMergeStore(MergeStore):
+    """The merge store on one psycopg connection (not shared between threads)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self._conninfo, autocommit=False)
+            self._conn.execute(_SESSION)
+            self._conn.commit()
+        return self._conn
+
+    @contextmanager
+    def transaction(self, *, merge: bool = True) -> Iterator[MergeTransaction]:
+        conn = self._connection()
+        try:
+            if merge:
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (_RENOVATION_LOCK,))
+            yield _Transaction(conn)
+            conn.commit()
+        except pg_errors.DeadlockDetected as exc:
+            self._rollback(conn)
+            raise ConcurrentWriteError("deadlock", f"PostgreSQL found a deadlock: {exc}") from exc
+        except pg_errors.LockNotAvailable as exc:
+            self._rollback(conn)
+            raise ConcurrentWriteError(
+                "lock_timeout", "a row stayed locked past lock_timeout"
+            ) from exc
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    @staticmethod
+    def _rollback(conn: psycopg.Connection[Any]) -> None:
+        if not conn.closed and not conn.broken:
+            conn.rollback()
+
+    def pending_communities(self) -> list[str]:
+        conn = self._connection()
+        rows = conn.execute("SELECT DISTINCT community_code FROM community_delta").fetchall()
+        conn.commit()
+        return sorted(r[0] for r in rows)
+
+    def finish(self, committed: Committed, published: Sequence[ViewKey]) -> list[ViewKey]:
+        conn = self._connection()
+        rows = conn.execute(
+            "WITH gone AS (DELETE FROM outbox WHERE id = ANY(%(ids)s))"
+            " SELECT r.view, r.key FROM view_row r"
+            " JOIN unnest(%(views)s::text[], %(keys)s::text[]) AS p(view, key)"
+            " ON r.view = p.view AND r.key = p.key WHERE r.version > %(version)s",
+            {
+                "ids": committed.outbox_ids,
+                "views": [v for v, _ in published],
+                "keys": [k for _, k in published],
+                "version": committed.version,
+            },
+        ).fetchall()
+        conn.commit()
+        return [(view, key) for view, key in rows]
+
+    @contextmanager
+    def current(self, keys: Sequence[ViewKey]) -> Iterator[dict[ViewKey, StoredView]]:
+        conn = self._connection()
+        try:
+            rows = conn.execute(
+                f"SELECT r.view, {', '.join('r.' + c for c in _COLUMNS.split(', '))}"
+                " FROM view_row r JOIN unnest(%s::text[], %s::text[]) AS p(view, key)"
+                " ON r.view = p.view AND r.key = p.key ORDER BY r.view, r.key FOR SHARE OF r",
+                ([v for v, _ in keys], [k for _, k in keys]),
+            ).fetchall()
+            yield {(r[0], r[1]): StoredView(*r[1:]) for r in rows}
+            conn.commit()
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT id, version, topic, key, value, headers FROM outbox"
+            " WHERE created_at < now() - make_interval(secs => %s) ORDER BY id LIMIT %s",
+            (older_than_s, limit),
+        ).fetchall()
+        conn.commit()
+        return [
+            PendingEntry(i, v, OutboxEntry(t, bytes(k), None if val is None else bytes(val), h))
+            for i, v, t, k, val, h in rows
+        ]
+
+    def discard(self, ids: Sequence[int]) -> None:
+        conn = self._connection()
+        conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+        conn.commit()
+
+    def outbox_size(self) -> int:
+        conn = self._connection()
+        row = conn.execute("SELECT count(*) FROM outbox").fetchone()
+        conn.commit()
+        return int(row[0]) if row else 0
+
+    def analyze(self) -> None:
+        conn = self._connection()
+        conn.commit()
+        conn.autocommit = True
+        try:
+            conn.execute("ANALYZE view_row")
+        finally:
+            conn.autocommit = False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
