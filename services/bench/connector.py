@@ -1,7 +1,8 @@
 """The connector side of the bench: our CSV -> Avro -> Kafka path, wired as the CLI wires it.
 
 This module and ``data.py`` are the bench's composition root towards ``connectors``:
-the rest of the bench never imports a connector.
+the rest of the bench never imports a connector (``producers.py`` takes only the
+connector's producer options, for its raw producer to send alike).
 """
 
 from __future__ import annotations
