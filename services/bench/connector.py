@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from connectors.base import Event
 from connectors.checkpoints import FileCheckpoints
+from connectors.demo import generate
 from connectors.identity import birth_of, gender_of, person_key
 from connectors.mappings.public_security import RegistryMapping
 from connectors.metrics import ConnectorMetrics
@@ -148,3 +149,18 @@ def residents(hmac_key: bytes, indexes: Iterable[int]) -> Iterator[tuple[int, st
     for index in indexes:
         id_number = resident_id(index)
         yield index, id_number, person_key(id_number, hmac_key)
+
+
+@dataclass(frozen=True)
+class DemoExports:
+    """The demo community's exports: one folder per department, in feeding order."""
+
+    folders: list[tuple[str, Path]]  # (department, its folder); housing first
+    events: int  # events their clean rows publish
+
+
+def demo_exports(out: Path, communities: int, residents: int, seed: int) -> DemoExports:
+    """Write the demo community's exports under ``out`` (as ``datong up --demo`` does)."""
+    manifest = generate(out, communities, residents, seed)
+    folders = [(department, out / department) for department in manifest.departments]
+    return DemoExports(folders, sum(f.published for f in manifest.files))

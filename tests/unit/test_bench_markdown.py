@@ -1,0 +1,97 @@
+"""The bench's table as Markdown, and the README block it fills."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from services.bench.markdown import (
+    BEGIN,
+    END,
+    ReadmeError,
+    fill_readme,
+    readme_block,
+    render_markdown,
+)
+from services.bench.report import AT_MOST, NOT_MEASURED, BenchReport, Figure, Target
+
+
+def report() -> dict[str, Any]:
+    bench = BenchReport(
+        quick=True,
+        scale=1.0,
+        started="2026-03-01T09:00:00+00:00",
+        machine={
+            "cpus": 2,
+            "python": "3.11.9",
+            "platform": "Linux-6.1",
+            "load average at start": 1.5,
+            "load average at end": 2.25,
+            "kafka-python": "3.0.12",
+            "aiokafka": "0.14.0",
+            "faust-streaming": "0.15.3",
+        },
+        sizes={"events": 6000, "partitions": 4},
+        seconds=301.4,
+    )
+    bench.figures += [
+        Figure("merge rate | SQLite", 800.0, "bare faust agent", 1000.0, "events/s", Target(0.7)),
+        Figure(
+            "retries",
+            math.nan,
+            "0: none by design",
+            0.0,
+            "retries",
+            Target(0.0, AT_MOST),
+            {NOT_MEASURED: "no such metric"},
+        ),
+    ]
+    bench.errors.append("view query latency: BenchError: no PostgreSQL")
+    return bench.as_json()
+
+
+def test_a_report_renders_as_its_heading_its_table_and_what_it_could_not_measure() -> None:
+    assert render_markdown(report()) == (
+        "Quick run of 2026-03-01T09:00:00+00:00, 301 s, on 2 cores (Linux-6.1, Python 3.11.9;"
+        " kafka-python 3.0.12, aiokafka 0.14.0, faust-streaming 0.15.3), load average 1.5 at"
+        " the start and 2.25 at the end.\n"
+        "\n"
+        "Sizes: events: 6000; partitions: 4.\n"
+        "\n"
+        "| figure | value | limit, same run | limit value | ratio | target |\n"
+        "| --- | ---: | --- | ---: | ---: | --- |\n"
+        "| merge rate \\| SQLite | 800 events/s | bare faust agent | 1,000 events/s | 0.80 "
+        "| >= 0.70x met |\n"
+        "| retries | n/a | 0: none by design | 0 retries | n/a "
+        "| = 0 retries not measured (no such metric) |\n"
+        "\n"
+        "- could not measure: view query latency: BenchError: no PostgreSQL\n"
+    )
+
+
+def test_the_report_read_back_from_its_json_renders_the_same() -> None:
+    data = report()
+
+    assert render_markdown(json.loads(json.dumps(data))) == render_markdown(data)
+
+
+def test_filling_the_readme_replaces_only_what_stands_between_the_markers() -> None:
+    readme = f"# title\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n"
+
+    filled = fill_readme(readme, "| new | table |\n")
+
+    assert filled == f"# title\n\nbefore\n{BEGIN}\n| new | table |\n{END}\nafter\n"
+    assert readme_block(filled) == "| new | table |\n"
+    assert fill_readme(filled, "| new | table |\n") == filled
+
+
+def test_a_readme_without_both_markers_in_order_is_refused() -> None:
+    with pytest.raises(ReadmeError):
+        fill_readme("no block here\n", "x")
+    with pytest.raises(ReadmeError):
+        fill_readme(f"{END}\n{BEGIN}\n", "x")
+    with pytest.raises(ReadmeError):
+        fill_readme(f"{BEGIN}\n{END}\n{BEGIN}\n{END}\n", "x")
