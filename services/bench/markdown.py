@@ -29,14 +29,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _number(value: float | None) -> float:
+    return math.nan if value is None else float(value)  # null: not measured
+
+
 def _row(figure: Mapping[str, Any]) -> str:
     unit = str(figure["unit"])
-    ratio = float(figure["ratio"])
+    ratio = _number(figure["ratio"])
     cells = (
         str(figure["name"]),
-        amount(float(figure["value"]), unit),
+        amount(_number(figure["value"]), unit),
         str(figure["limit_name"]),
-        amount(float(figure["limit"]), unit),
+        amount(_number(figure["limit"]), unit),
         "n/a" if math.isnan(ratio) else f"{ratio:.2f}",
         outcome_text(figure["target"], figure["verdict"], figure["verdict_reason"]),
     )

@@ -142,9 +142,25 @@ class BenchReport:
 
     def write(self, path: Path) -> None:
         """Write the JSON report to ``path`` (its folder is created)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.as_json(), ensure_ascii=False, indent=2, default=str)
-        path.write_text(text + "\n", encoding="utf-8")
+        write_json(path, self.as_json())
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a report as strict JSON: a value not measured (nan) is ``null``, which other
+    tools read, where Python's ``NaN`` is not JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_finite(data), ensure_ascii=False, indent=2, default=str, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def amount(value: float, unit: str) -> str:
