@@ -1,4 +1,4 @@
-"""The bench's table as Markdown, and the README block it fills."""
+"""The README's bench table is what the renderer makes of the report kept beside it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ from services.bench.report import (
     Target,
     write_json,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
+KEPT_REPORT = ROOT / "docs" / "bench" / "latest.json"
+README = ROOT / "README.md"
 
 
 def report() -> dict[str, Any]:
@@ -106,3 +110,12 @@ def test_a_readme_without_both_markers_in_order_is_refused() -> None:
         fill_readme(f"{END}\n{BEGIN}\n", "x")
     with pytest.raises(ReadmeError):
         fill_readme(f"{BEGIN}\n{END}\n{BEGIN}\n{END}\n", "x")
+
+
+def test_the_readme_shows_exactly_the_kept_report_never_a_hand_edited_table() -> None:
+    kept = json.loads(KEPT_REPORT.read_text(encoding="utf-8"))
+
+    assert readme_block(README.read_text(encoding="utf-8")) == render_markdown(kept), (
+        "README.md's bench table differs from docs/bench/latest.json: run "
+        "`datong bench --markdown --from docs/bench/latest.json --readme README.md`"
+    )
