@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench faults clean
+.PHONY: help run test lint bench bench-readme faults clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ faults: $(STAMP) $(TOOLS) ## fault injection, long form (DATONG_FAULT_SEED=N rep
 
 bench: $(STAMP) ## throughput and latency, each beside its limit (BENCH_ARGS=--quick)
 	$(BIN)/datong bench $(BENCH_ARGS)
+
+# The README's table is rendered from the report kept in docs/bench/, never typed.
+bench-readme: $(STAMP) ## run the bench, keep its report in docs/bench/ and fill README's table
+	$(BIN)/datong bench $(BENCH_ARGS) --out docs/bench/latest.json --readme README.md
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var

@@ -19,6 +19,7 @@ from kafka.errors import KafkaError
 from connectors.base import Event, SourceRecord
 from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
+from connectors.producer_options import PRODUCER_OPTIONS
 from schemas.catalog import Catalog, dlq_topic
 from schemas.errors import EncodeError
 from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
@@ -44,13 +45,7 @@ class KafkaPublisher:
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
-        options: dict[str, Any] = {
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": 5,
-            "batch_size": 256 * 1024,
-            "max_in_flight_requests_per_connection": 5,
-        }
+        options: dict[str, Any] = dict(PRODUCER_OPTIONS)
         options.update(client_options)
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap, **options)

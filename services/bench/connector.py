@@ -1,7 +1,8 @@
 """The connector side of the bench: our CSV -> Avro -> Kafka path, wired as the CLI wires it.
 
 This module and ``data.py`` are the bench's composition root towards ``connectors``:
-the rest of the bench never imports a connector.
+the rest of the bench never imports a connector (``producers.py`` takes only the
+connector's producer options, for its raw producer to send alike).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from connectors.base import Event
 from connectors.checkpoints import FileCheckpoints
+from connectors.demo import generate
 from connectors.identity import birth_of, gender_of, person_key
 from connectors.mappings.public_security import RegistryMapping
 from connectors.metrics import ConnectorMetrics
@@ -147,3 +149,18 @@ def residents(hmac_key: bytes, indexes: Iterable[int]) -> Iterator[tuple[int, st
     for index in indexes:
         id_number = resident_id(index)
         yield index, id_number, person_key(id_number, hmac_key)
+
+
+@dataclass(frozen=True)
+class DemoExports:
+    """The demo community's exports: one folder per department, in feeding order."""
+
+    folders: list[tuple[str, Path]]  # (department, its folder); housing first
+    events: int  # events their clean rows publish
+
+
+def demo_exports(out: Path, communities: int, residents: int, seed: int) -> DemoExports:
+    """Write the demo community's exports under ``out`` (as ``datong up --demo`` does)."""
+    manifest = generate(out, communities, residents, seed)
+    folders = [(department, out / department) for department in manifest.departments]
+    return DemoExports(folders, sum(f.published for f in manifest.files))

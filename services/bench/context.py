@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.catalog import Catalog
 from services.bench import processes
 from services.bench.connector import Payload
 from services.bench.report import BenchReport, Detail
+from services.bench.stats import Latencies
 
 VIEW = "resident_profile"
 
@@ -28,7 +29,10 @@ class Sizes:
     query_seconds: float  # how long each kind of reader runs
     residents: tuple[int, ...]  # rows already in the views, one merge run each
     scaling_events: int  # the fixed batch each of those runs merges
+    demo_residents: int  # the demo community two workers merge
     partitions: int = 4
+    # Stores of the event-to-view latency runs: the issue's targets are on PostgreSQL.
+    latency_stores: tuple[str, ...] = ("PostgreSQL", "SQLite")
 
     @classmethod
     def of(cls, quick: bool, scale: float) -> Sizes:
@@ -36,9 +40,11 @@ class Sizes:
         if quick:
             events, seconds, rows, query_s, batch = 6_000, 5.0, 10_000, 4.0, 4_000
             residents: tuple[int, ...] = (10_000, 100_000)
+            demo = 1_000
         else:
             events, seconds, rows, query_s, batch = 100_000, 60.0, 100_000, 15.0, 20_000
             residents = (10_000, 100_000, 1_000_000)
+            demo = 3_000
 
         def count(n: int, floor: int) -> int:
             return max(floor, int(n * scale))
@@ -55,6 +61,7 @@ class Sizes:
             query_seconds=duration(query_s),
             residents=tuple(count(n, 1_000) for n in residents),
             scaling_events=count(batch, 500),
+            demo_residents=count(demo, 100),
         )
 
     def describe(self) -> Detail:
@@ -63,10 +70,11 @@ class Sizes:
             "events": self.events,
             "partitions": self.partitions,
             "latency load": "/".join(f"{r:,.0f}" for r in self.latency_rates)
-            + f"/s for {self.latency_seconds:g} s",
+            + f"/s for {self.latency_seconds:g} s on {' and '.join(self.latency_stores)}",
             "readers": f"{self.readers} for {self.query_seconds:g} s on {self.query_rows:,} rows",
             "residents": "/".join(f"{n:,}" for n in self.residents)
             + f" + {self.scaling_events:,} events",
+            "two workers": f"demo community of {self.demo_residents:,} residents",
         }
 
 
@@ -84,6 +92,8 @@ class Run:
     seed: int
     payloads: list[Payload]
     limits: list[processes.Consumed] | None = None  # the merge rate's, measured once
+    # The event-to-view latency's raw limits, by the rate they were paced at (events/s).
+    raw_limits: list[tuple[float, dict[int, Latencies]]] = field(default_factory=list)
 
     def env(self, database_url: str, name: str, bootstrap: str | None = None) -> dict[str, str]:
         """A worker's ``DATONG_*`` environment, with its own var directory."""

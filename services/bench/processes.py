@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import rss
+from services.bench.scrape import Scrape, scrape
 from services.broker import free_port
 from services.errors import DatongError
 from services.store.database import create_engine, create_schema
@@ -126,19 +126,13 @@ class Worker(Child):
         super().__init__(["-m", "services.cli", "worker"], env, log)
         self.metrics_url = f"http://127.0.0.1:{env['DATONG_WORKER_METRICS_PORT']}/metrics"
 
+    def scrape(self) -> Scrape:
+        """The worker's /metrics now (empty until it serves)."""
+        return scrape(self.metrics_url)
+
     def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
         """Every sample called ``name`` on the worker's /metrics (empty until it serves)."""
-        try:
-            with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
-                text = response.read().decode()
-        except OSError:
-            return []
-        return [
-            (sample.labels, sample.value)
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == name
-        ]
+        return self.scrape().of(name)
 
     def merged(self) -> int:
         """Source events merged so far, any outcome (``datong_merge_events_total`` summed)."""

@@ -8,8 +8,9 @@ starts ``datong api`` on it, and runs the same closed-loop readers three ways:
   pays everything a view read pays except datong's part (the HTTP client and server,
   routing, the request-counting middleware, the event loop shared by 50 readers), so
   the ratio is what reading, checking and rendering a view row adds;
-* the same primary-key lookup straight from the store with SQLAlchemy core, one
-  connection per reader: what the database alone costs, for comparison.
+* the same primary-key lookup straight from the store, by the same closed-loop readers
+  in one event loop over as many connections (``readers.sql_latencies``): what the
+  database alone costs, for comparison.
 
 The API's peak memory is read at the end, beside its resident memory at rest (started,
 nothing asked yet): there is no raw counterpart of an API process to compare it with.
@@ -21,8 +22,8 @@ import secrets
 
 from services.bench import connector, prefill, processes, readers
 from services.bench.context import VIEW, Run
-from services.bench.latency import Latencies, order_statistics
 from services.bench.report import Detail, Figure
+from services.bench.stats import Latencies, order_statistics
 
 # Rows built in Python; the rest of the store are the server's copies (see prefill).
 BUILT_ROWS = 10_000
@@ -117,4 +118,4 @@ def view_query_latency(run: Run) -> None:
 def _stats(samples: list[float], seconds: float) -> Latencies:
     """Order statistics of closed-loop samples; the rates are requests per second."""
     rate = len(samples) / seconds
-    return order_statistics(samples, 0, rate, rate)
+    return order_statistics(samples, offered=rate, achieved=rate)

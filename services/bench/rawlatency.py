@@ -6,6 +6,9 @@ embedded broker lets a fetch wait out much of that even when records arrive mean
 The consumer's fetch wait is then a floor under any consumer's latency, so the raw
 limit is measured at both waits: the first is what the broker can do, the second what
 any faust agent can do on it.
+
+Each limit is paced at the rate datong's run reached, by the same sender process, one
+wait after the other: the broker carries the same load as it did for the worker.
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.bench.latency import DRAIN_TIMEOUT_S, Latencies, order_statistics
-from services.bench.offered import Record, offer
+from services.bench.sender import Offered, Sender, payload_args
+from services.bench.stats import Latencies, timed
 
 AIOKAFKA_FETCH_WAIT_MS = 500
 FAUST_FETCH_WAIT_MS = 1500
 FETCH_WAITS = (AIOKAFKA_FETCH_WAIT_MS, FAUST_FETCH_WAIT_MS)
-
-Message = tuple[bytes, list[tuple[str, bytes]]]  # value, headers
+DRAIN_TIMEOUT_S = 60.0
 
 
 def topic_for(fetch_wait_ms: int) -> str:
@@ -32,74 +36,68 @@ def topic_for(fetch_wait_ms: int) -> str:
     return f"bench.latency.fetch-wait-{fetch_wait_ms}ms"
 
 
-async def _raw_latency(
-    bootstrap: str,
-    topic: str,
-    partitions: int,
-    messages: Sequence[Message],
-    rate: float,
-    *,
-    fetch_wait_ms: int,
-) -> Latencies:
+@dataclass(frozen=True)
+class RawLoad:
+    """What the raw limits send: the payload file, at what rate, for how long."""
+
+    bootstrap: str
+    partitions: int
+    payloads: Path  # ``producers.write_payloads``'s file
+    rate: float
+    seconds: float
+    tmp: Path  # where the senders' logs go
+
+
+async def _raw_latency(load: RawLoad, topic: str, fetch_wait_ms: int) -> Latencies:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=fetch_wait_ms
+        bootstrap_servers=load.bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=fetch_wait_ms,
     )
     await consumer.start()
-    sent: dict[bytes, float] = {}
-    received: dict[bytes, float] = {}
+    received: dict[str, float] = {}
+    offered: Offered | None = None
     try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        assigned = [TopicPartition(topic, p) for p in range(load.partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
 
-        sending = True  # until then, the count to wait for is not known
-
         async def receive() -> None:
-            while sending or len(received) < len(sent):
+            while offered is None or not offered.sent.keys() <= received.keys():
                 batches = await consumer.getmany(timeout_ms=100)
                 now = time.time()
                 for batch in batches.values():
                     for message in batch:
-                        received.setdefault(message.key, now)
-
-        def record(i: int) -> Record:
-            value, headers = messages[i]
-            key = f"{i:064d}".encode()  # as long as a person_key, unique per message
-            return Record(topic, key, value, headers)
+                        received.setdefault(message.key.decode(), now)
 
         receiver = asyncio.create_task(receive())
-        achieved = await offer(bootstrap, len(messages), rate, record, sent.__setitem__)
-        sending = False
-        with contextlib.suppress(TimeoutError):  # what did not arrive is reported missing
+        sender = Sender(
+            load.bootstrap,
+            load.rate,
+            load.seconds,
+            payload_args(load.payloads, topic),
+            log=load.tmp / f"raw-sender-{fetch_wait_ms}ms.log",
+        )
+        try:
+            offered = await asyncio.to_thread(sender.wait, load.seconds + DRAIN_TIMEOUT_S)
+        finally:
+            sender.stop()
+        with contextlib.suppress(TimeoutError):  # what did not arrive is counted as lost
             await asyncio.wait_for(receiver, DRAIN_TIMEOUT_S)
+        gave_up_at = time.time()
     finally:
         await consumer.stop()
-    samples = [received[k] - t for k, t in sent.items() if k in received]
-    return order_statistics(samples, len(sent) - len(samples), rate, achieved)
+    assert offered is not None, "set once the sender finished"
+    return timed(
+        offered.sent, [received], gave_up_at=gave_up_at, offered=load.rate, reached=offered.reached
+    )
 
 
-def raw_latency(
-    bootstrap: str,
-    topics: Mapping[int, str],
-    partitions: int,
-    messages: Sequence[Message],
-    rate: float,
-) -> dict[int, Latencies]:
-    """Produce ``messages`` at ``rate`` with aiokafka and time each one's arrival at a consumer.
+def raw_latency(load: RawLoad, topics: Mapping[int, str]) -> dict[int, Latencies]:
+    """Send the payloads at ``load.rate`` and time each one's arrival at a raw consumer.
 
-    One producer/consumer pair per entry of ``topics`` (consumer fetch wait in ms -> a
-    fresh topic), all at once. Each consumer is assigned its topic's partitions before
-    the first send, so no group join is timed; keys are unique, so arrival is matched
-    per message.
+    One run per entry of ``topics`` (consumer fetch wait in ms -> a fresh topic), one
+    after the other. Each consumer is assigned its topic's partitions before the first
+    send, so no group join is timed; keys are unique, so arrival is matched per message.
     """
-
-    async def run_all() -> dict[int, Latencies]:
-        results = await asyncio.gather(
-            *(
-                _raw_latency(bootstrap, topic, partitions, messages, rate, fetch_wait_ms=wait)
-                for wait, topic in topics.items()
-            )
-        )
-        return dict(zip(topics, results, strict=True))
-
-    return asyncio.run(run_all())
+    return {wait: asyncio.run(_raw_latency(load, topic, wait)) for wait, topic in topics.items()}

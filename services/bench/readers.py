@@ -1,8 +1,11 @@
 """Concurrent closed-loop readers of the views: over HTTP, and straight from the store.
 
 Each reader sends its next request as soon as the last one answered, for a fixed time,
-and every request's latency is kept, so p50 and p99 are exact order statistics. All
-readers share one event loop (HTTP) or one thread each (SQL) in the bench's process.
+and every request's latency is kept, so p50 and p99 are exact order statistics. Both
+kinds are the same readers (``closed_loop``): coroutines of one event loop in the
+bench's process, sharing as many connections as there are readers, so the raw SQL
+limit differs from the HTTP figure by what lies behind the connection, not by how the
+bench waits for it (it used to be a thread per reader: a different client).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import aiohttp
+import psycopg
 import sqlalchemy as sa
 
 from services.access.policy import DEFAULT_POLICY_FILE, Policy, allows_community, load_policy
@@ -125,6 +129,13 @@ def http_latencies(
     return asyncio.run(run())
 
 
+# What ``sa.select(ViewRow.__table__)`` by primary key asks: every column of the row.
+ROW_BY_KEY = (
+    "SELECT view, key, community_code, visible, data, provenance, state"
+    " FROM view_row WHERE view = %s AND key = %s"
+)
+
+
 def sql_latencies(
     database_url: str,
     view: str,
@@ -134,34 +145,41 @@ def sql_latencies(
     seconds: float,
     warm_up_s: float,
 ) -> list[float]:
-    """``readers`` threads looking rows up by primary key with SQLAlchemy core, each on a
-    connection of its own, for ``seconds`` after a warm-up; latencies (s)."""
-    engine = sa.create_engine(database_url, pool_size=readers, max_overflow=0)
-    table = ViewRow.__table__
-    query = sa.select(table).where(table.c.view == view, table.c.key == sa.bindparam("key"))
+    """``readers`` closed-loop readers looking rows up by primary key for ``seconds`` after
+    a warm-up; latencies (s).
 
-    def reader(seed: int, until: float) -> list[float]:
-        rng = random.Random(seed)
-        mine: list[float] = []
-        with engine.connect() as conn:
-            while time.perf_counter() < until:
-                started = time.perf_counter()
-                if conn.execute(query, {"key": rng.choice(keys)}).first() is None:
+    psycopg's async connections (the store's driver), ``readers`` of them in a pool, each
+    request on whichever is free, as ``http_latencies`` shares its keep-alive connections;
+    each lookup its own transaction (autocommit). PostgreSQL only.
+    """
+    conninfo = sa.engine.make_url(database_url).set(drivername="postgresql")
+
+    async def run() -> list[float]:
+        url = conninfo.render_as_string(hide_password=False)
+        opened = [
+            await psycopg.AsyncConnection.connect(url, autocommit=True) for _ in range(readers)
+        ]
+        pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        for conn in opened:
+            pool.put_nowait(conn)
+
+        async def request(rng: random.Random) -> None:
+            conn = await pool.get()
+            try:
+                cursor = await conn.execute(ROW_BY_KEY, (view, rng.choice(keys)))
+                if await cursor.fetchone() is None:
                     raise BenchError(f"{view} lost a row the bench loaded")
-                mine.append(time.perf_counter() - started)
-        return mine
+            finally:
+                pool.put_nowait(conn)
 
-    def phase(pool: ThreadPoolExecutor, seconds: float) -> list[float]:
-        until = time.perf_counter() + seconds
-        futures = [pool.submit(reader, n, until) for n in range(readers)]
-        return [latency for future in futures for latency in future.result()]
+        try:
+            await closed_loop(readers, warm_up_s, request)  # statements prepared, caches warm
+            return await closed_loop(readers, seconds, request)
+        finally:
+            for conn in opened:
+                await conn.close()
 
-    try:
-        with ThreadPoolExecutor(readers) as pool:
-            phase(pool, warm_up_s)
-            return phase(pool, seconds)
-    finally:
-        engine.dispose()
+    return asyncio.run(run())
 
 
 def stored_keys(database_url: str, view: str) -> list[str]:

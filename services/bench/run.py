@@ -6,11 +6,12 @@ faust agent, raw aiokafka and the merge worker on SQLite each consume the connec
 topics from the start under a fresh consumer group, one at a time, and their peak
 memory is read when they are done. The connector then runs once more as a process of
 its own, beside a raw producer process, for their peak memory (``memory.py``).
-Each latency load gets a broker, a store and a worker of its own
-(``viewlatency.py``), so that no backlog of the throughput runs is in its way; so does
-the event-to-SSE run, with ``datong api`` beside its worker (``sselatency.py``). The
-view query run (``queries.py``) and the store-size run (``scaling.py``) fill fresh
-PostgreSQL stores of their own.
+Each latency load, on PostgreSQL and on SQLite, gets a broker, a store and a worker of
+its own (``viewlatency.py``), so that no backlog of the throughput runs is in its way;
+so does the event-to-SSE run, with ``datong api`` beside its worker (``sselatency.py``).
+The view query run (``queries.py``) and the store-size run (``scaling.py``) fill fresh
+PostgreSQL stores of their own; two workers merge the demo community on another
+(``twoworkers.py``). Every offered load comes from a sender process (``sender.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from importlib import metadata
 from pathlib import Path
 
 from schemas.catalog import Catalog
-from services.bench import memory, queries, scaling, sselatency, throughput, viewlatency
+from services.bench import (
+    memory,
+    queries,
+    scaling,
+    sselatency,
+    throughput,
+    twoworkers,
+    viewlatency,
+)
 from services.bench.context import Run, Sizes
 from services.bench.report import BenchReport, Detail
 from services.broker import EmbeddedBroker, free_port
@@ -96,15 +105,17 @@ def run_bench(
             _step(run, "merge rate (PostgreSQL)", throughput.merge_rate_postgres)
             _step(run, "merge rate (SQLite)", throughput.merge_rate_sqlite)
             _step(run, "connector peak memory", memory.connector_memory)
-            for rate in sizes.latency_rates:
-                _step(
-                    run,
-                    f"event-to-view latency at {rate:,.0f}/s",
-                    partial(viewlatency.event_to_view_latency, rate=rate),
-                )
+            for store in sizes.latency_stores:
+                for rate in sizes.latency_rates:
+                    _step(
+                        run,
+                        f"event-to-view latency at {rate:,.0f}/s offered ({store})",
+                        partial(viewlatency.event_to_view_latency, rate=rate, store=store),
+                    )
         _step(run, "event-to-SSE latency", sselatency.event_to_sse_latency)
         _step(run, "view query latency", queries.view_query_latency)
         _step(run, "merge rate by residents in the view", scaling.merge_rate_by_residents)
+        _step(run, "two workers on PostgreSQL", twoworkers.two_workers)
     report.seconds = round(time.monotonic() - started, 1)
     # Other processes on the machine skew every figure; say how busy it was.
     report.machine["load average at end"] = round(os.getloadavg()[0], 2)

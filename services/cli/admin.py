@@ -21,6 +21,22 @@ def add_admin_commands(sub: Any) -> None:
         default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
         help="a PostgreSQL database where the bench may create and drop databases",
     )
+    bench.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the table as Markdown, with the run's date, machine and load average",
+    )
+    bench.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="render this saved JSON report instead of running the bench",
+    )
+    bench.add_argument(
+        "--readme",
+        type=Path,
+        help="write the Markdown table between the bench markers of this file (README.md)",
+    )
     bench.set_defaults(handler=cmd_bench)
 
     status = sub.add_parser("status", help="feeds, lag, freshness and dead letters at a glance")
@@ -72,14 +88,35 @@ def add_admin_commands(sub: Any) -> None:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the bench, print the table and write the JSON report; never fails on a slow figure."""
+    """Run the bench (or read a saved report with ``--from``), print the table and write
+    the JSON report; with ``--readme``, fill the README's bench block from that report.
+    Never fails on a slow figure."""
+    from services.bench.markdown import ReadmeError, fill_readme, render_markdown
     from services.bench.report import render_table
     from services.bench.run import run_bench
 
-    out = args.out or settings.var_dir / "bench.json"
-    report = run_bench(args.quick, out, postgres_url=args.postgres_url)
-    print(render_table(report))
-    print(f"report: {out}")
+    if args.source is not None:
+        data = json.loads(args.source.read_text(encoding="utf-8"))
+        table = None
+    else:
+        out = args.out or settings.var_dir / "bench.json"
+        report = run_bench(args.quick, out, postgres_url=args.postgres_url)
+        data, table = report.as_json(), render_table(report)
+    markdown = render_markdown(data)
+    if args.readme is not None:
+        try:
+            filled = fill_readme(args.readme.read_text(encoding="utf-8"), markdown)
+        except ReadmeError as exc:
+            print(f"datong: {args.readme}: {exc}", file=sys.stderr)
+            return 1
+        args.readme.write_text(filled, encoding="utf-8")
+        print(f"{args.readme}: bench table filled from {args.source or out}")
+    elif args.markdown or table is None:
+        print(markdown, end="")
+    else:
+        print(table)
+    if args.source is None:
+        print(f"report: {out}")
     return 0
 
 

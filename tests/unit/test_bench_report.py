@@ -66,3 +66,9 @@ def test_a_quick_run_is_smaller_than_the_full_one_everywhere() -> None:
     assert quick.query_seconds < full.query_seconds
     assert max(quick.residents) < max(full.residents)
     assert quick.scaling_events < full.scaling_events
+    assert quick.demo_residents < full.demo_residents
+
+
+def test_latency_is_measured_on_postgresql_where_the_issue_sets_its_targets() -> None:
+    for quick in (True, False):
+        assert "PostgreSQL" in Sizes.of(quick, scale=1.0).latency_stores

@@ -1,11 +1,8 @@
-"""The bench's SSE subscribers read the API's stream format back, and time each key once."""
+"""The bench's SSE subscribers read the API's stream format back."""
 
 from __future__ import annotations
 
-import pytest
-
 from services.api import sse
-from services.bench.sselatency import arrival_latencies
 from services.bench.subscribers import EventStreamParser, SseComment, SseEvent
 
 
@@ -36,14 +33,3 @@ def test_data_over_several_lines_is_one_event_and_an_event_without_data_is_none(
     assert parse("event: change\ndata: {\ndata: }\n\nevent: change\nid: 7\n\n") == [
         SseEvent("change", "{\n}")
     ]
-
-
-def test_each_reader_s_arrival_is_timed_from_its_send_and_each_miss_is_counted() -> None:
-    sent = {"a": 10.0, "b": 11.0}
-    first = {"a": 10.5, "b": 11.25, "warm-up": 9.0}
-    second = {"a": 10.75}
-
-    samples, missing = arrival_latencies(sent, [first, second])
-
-    assert sorted(samples) == pytest.approx([0.25, 0.5, 0.75])
-    assert missing == 1
