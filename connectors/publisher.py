@@ -22,6 +22,7 @@ from connectors.errors import PublishError, RecordError
 from schemas.catalog import Catalog, dlq_topic
 from schemas.errors import EncodeError
 from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
+from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
 ERROR_HEADER = DEAD_LETTER_PREFIX
@@ -44,14 +45,7 @@ class KafkaPublisher:
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
-        options: dict[str, Any] = {
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": 5,
-            "batch_size": 256 * 1024,
-            "max_in_flight_requests_per_connection": 5,
-        }
-        options.update(client_options)
+        options = {**KAFKA_PYTHON_OPTIONS, **client_options}
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap, **options)
         except KafkaError as exc:

@@ -18,16 +18,9 @@ from typing import Any, Protocol, cast
 from confluent_kafka import KafkaError, Message, Producer
 from kafka import KafkaProducer
 
+from schemas.producing import KAFKA_PYTHON_OPTIONS
 from services.errors import DatongError
 
-# The options KafkaPublisher passes to kafka-python (connectors/publisher.py).
-KAFKA_PYTHON_OPTIONS: dict[str, Any] = {
-    "acks": "all",
-    "enable_idempotence": True,
-    "linger_ms": 5,
-    "batch_size": 256 * 1024,
-    "max_in_flight_requests_per_connection": 5,
-}
 # The same intent in librdkafka's terms (its default batch size is already larger).
 CONFLUENT_OPTIONS: dict[str, Any] = {
     "acks": "all",
