@@ -19,9 +19,10 @@ from kafka.errors import KafkaError
 from connectors.base import Event, SourceRecord
 from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
-from schemas.catalog import Catalog, dlq_topic
+from connectors.partitioner import partition_for
+from schemas.catalog import Catalog, Contract, dlq_topic
 from schemas.errors import EncodeError
-from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
+from schemas.headers import DEAD_LETTER_PREFIX, CloudEventHeaders, Headers
 from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
@@ -42,6 +43,12 @@ class KafkaPublisher:
         self._errors: list[BaseException] = []
         self._acked: Offsets = {}
         self._acked_lock = threading.Lock()
+        # Per partition, the future of the last record sent to it: records of one partition
+        # are acknowledged in order (idempotent producer), so the last one's offset is the
+        # partition's. Read after a flush, it replaces a callback per record on kafka-python's
+        # I/O thread, which competed with this one for the interpreter.
+        self._last: dict[tuple[str, int], Any] = {}
+        self._headers: dict[str, CloudEventHeaders] = {}  # by topic: one type, one source
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
@@ -53,23 +60,30 @@ class KafkaPublisher:
 
     def check(self, event: Event) -> bytes:
         """Validate and encode ``event`` without sending it; RecordError names the bad field."""
+        return self._encode(self._catalog.event(event.department, event.event), event)
+
+    def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
+        """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
         contract = self._catalog.event(event.department, event.event)
+        value = self._encode(contract, event)
+        headers = self._event_headers(contract, event)
+        if origin is not None:
+            headers += _origin_headers(origin)
+        self._send(contract.topic, event.key.encode(), value, headers)
+        return contract.topic
+
+    def _encode(self, contract: Contract, event: Event) -> bytes:
         try:
             return self._serde.encode(contract, event.record)
         except EncodeError as exc:
             raise RecordError(exc.field, str(exc), "schema") from exc
 
-    def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
-        """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
-        contract = self._catalog.event(event.department, event.event)
-        value = self.check(event)
-        headers = cloudevent_headers(
-            event.event_id, event.department, contract.full_name, event.record["event_time"]
-        )
-        if origin is not None:
-            headers += _origin_headers(origin)
-        self._send(contract.topic, event.key.encode(), value, headers)
-        return contract.topic
+    def _event_headers(self, contract: Contract, event: Event) -> Headers:
+        headers = self._headers.get(contract.topic)
+        if headers is None:
+            headers = CloudEventHeaders(event.department, contract.full_name)
+            self._headers[contract.topic] = headers
+        return headers(event.event_id, event.record["event_time"])
 
     def publish_all(self, events: Sequence[Event], timeout_s: float = 30.0) -> None:
         """Send ``events`` and wait until the broker acknowledged each of them.
@@ -81,9 +95,7 @@ class KafkaPublisher:
         futures = []
         for event, value in encoded:
             contract = self._catalog.event(event.department, event.event)
-            headers = cloudevent_headers(
-                event.event_id, event.department, contract.full_name, event.record["event_time"]
-            )
+            headers = self._event_headers(contract, event)
             futures.append(self._send(contract.topic, event.key.encode(), value, headers))
         deadline = time.monotonic() + timeout_s
         for future in futures:
@@ -111,24 +123,29 @@ class KafkaPublisher:
 
     def _send(self, topic: str, key: bytes, value: bytes, headers: Headers) -> Any:
         try:
-            future = self._producer.send(topic, key=key, value=value, headers=headers)
+            # The partition kafka-python's default partitioner would pick, computed faster.
+            partition = partition_for(key, self._producer.partitions_for(topic))
+            future = self._producer.send(
+                topic, key=key, value=value, headers=headers, partition=partition
+            )
         except KafkaError as exc:
             raise PublishError(f"cannot send to {topic}: {exc}") from exc
-        future.add_callback(self._acknowledged)
         future.add_errback(self._errors.append)
+        self._last[(topic, partition)] = future
         return future
 
-    def _acknowledged(self, metadata: Any) -> None:
-        # Runs on the producer's I/O thread; the runner reads the result after a flush.
-        with self._acked_lock:
-            partitions = self._acked.setdefault(metadata.topic, {})
-            partitions[metadata.partition] = max(
-                metadata.offset + 1, partitions.get(metadata.partition, 0)
-            )
-
     def acked_offsets(self) -> Offsets:
-        """Per partition, the offset after the last record the broker acknowledged to us."""
+        """Per partition, the offset after the last record the broker acknowledged to us.
+
+        Exact after a successful flush; before one, a partition whose last record is still
+        in flight keeps its earlier offset, a lower bound.
+        """
         with self._acked_lock:
+            for (topic, partition), future in list(self._last.items()):
+                if future.succeeded():
+                    partitions = self._acked.setdefault(topic, {})
+                    offset = future.value.offset + 1
+                    partitions[partition] = max(offset, partitions.get(partition, 0))
             return {topic: dict(parts) for topic, parts in self._acked.items()}
 
     def flush(self, timeout_s: float = 60.0) -> None:

@@ -19,16 +19,34 @@ DEAD_LETTER_PREFIX = "__datong.errors."
 COMMUNITY_HEADER = "datong_community"
 
 
+class CloudEventHeaders:
+    """The headers of one event type from one source, its four constant ones encoded once.
+
+    A connector sends thousands of records of one type a second; encoding the same
+    specversion, source, type and content type for each of them was a fifth of its headers.
+    """
+
+    def __init__(self, source: str, ce_type: str) -> None:
+        self._specversion = ("ce_specversion", SPEC_VERSION.encode())
+        self._source = ("ce_source", source.encode())
+        self._type = ("ce_type", ce_type.encode())
+        self._content_type = ("content-type", CONTENT_TYPE.encode())
+
+    def __call__(self, event_id: str, time: datetime) -> Headers:
+        """Headers for one record: ``ce_id`` is the event_id, ``ce_time`` its time in UTC."""
+        return [
+            self._specversion,
+            ("ce_id", event_id.encode()),
+            self._source,
+            self._type,
+            ("ce_time", time.astimezone(UTC).isoformat(timespec="milliseconds").encode()),
+            self._content_type,
+        ]
+
+
 def cloudevent_headers(event_id: str, source: str, ce_type: str, time: datetime) -> Headers:
     """Headers for one record: ``ce_id`` is the event_id, ``ce_type`` the Avro full name."""
-    return [
-        ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", event_id.encode()),
-        ("ce_source", source.encode()),
-        ("ce_type", ce_type.encode()),
-        ("ce_time", time.astimezone(UTC).isoformat(timespec="milliseconds").encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-    ]
+    return CloudEventHeaders(source, ce_type)(event_id, time)
 
 
 def header_map(headers: Headers | None) -> dict[str, str]:
