@@ -154,7 +154,7 @@ class Runner:
             self._reject(record, error, stats)
             return
         stats.published += 1
-        self.metrics.records.labels(department, event.event, "published").inc()
+        self.metrics.published(department, event.event).inc()
 
     def _reject(self, record: SourceRecord, error: RecordError, stats: RunStats) -> None:
         department = self.mapping.department
