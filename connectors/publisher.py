@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -31,6 +31,15 @@ SOURCE_HEADER = "datong.source"
 POSITION_HEADER = "datong.position"
 # Client options that concern the connection (TLS, SASL), shared by the read-back consumer.
 _CONNECTION_OPTIONS = ("security_protocol", "sasl_", "ssl_")
+
+
+class Outgoing(NamedTuple):
+    """One record ready for the wire: its topic, key, Confluent-framed value and headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
 
 
 class KafkaPublisher:
@@ -64,13 +73,18 @@ class KafkaPublisher:
 
     def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
         """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
+        outgoing = self.prepare(event, origin)
+        self.send(outgoing)
+        return outgoing.topic
+
+    def prepare(self, event: Event, origin: SourceRecord | None = None) -> Outgoing:
+        """Validate and encode ``event`` into the record ``send`` puts on the wire."""
         contract = self._catalog.event(event.department, event.event)
         value = self._encode(contract, event)
         headers = self._event_headers(contract, event)
         if origin is not None:
             headers += _origin_headers(origin)
-        self._send(contract.topic, event.key.encode(), value, headers)
-        return contract.topic
+        return Outgoing(contract.topic, event.key.encode(), value, headers)
 
     def _encode(self, contract: Contract, event: Event) -> bytes:
         try:
@@ -91,12 +105,8 @@ class KafkaPublisher:
         Waits on this call's own records only, so concurrent callers (HTTP requests)
         never see each other's failures; PublishError when any was not acknowledged.
         """
-        encoded = [(event, self.check(event)) for event in events]  # all valid, or none sent
-        futures = []
-        for event, value in encoded:
-            contract = self._catalog.event(event.department, event.event)
-            headers = self._event_headers(contract, event)
-            futures.append(self._send(contract.topic, event.key.encode(), value, headers))
+        prepared = [self.prepare(event) for event in events]  # all valid, or none sent
+        futures = [self.send(outgoing) for outgoing in prepared]
         deadline = time.monotonic() + timeout_s
         for future in futures:
             try:
@@ -108,6 +118,12 @@ class KafkaPublisher:
         self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
     ) -> None:
         """Send a rejected record: reason, field, source and position in clear, the row sealed."""
+        self.send(self.prepare_dead_letter(department, record, error, sealed))
+
+    def prepare_dead_letter(
+        self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
+    ) -> Outgoing:
+        """The dead letter of a rejected record, as ``send`` puts it on the wire."""
         details = {
             "reason": error.reason,
             "code": error.code,
@@ -119,14 +135,16 @@ class KafkaPublisher:
         }
         headers: Headers = [(ERROR_HEADER + k, v.encode()) for k, v in details.items()]
         headers += _origin_headers(record)
-        self._send(dlq_topic(department), record.where.encode(), sealed, headers)
+        return Outgoing(dlq_topic(department), record.where.encode(), sealed, headers)
 
-    def _send(self, topic: str, key: bytes, value: bytes, headers: Headers) -> Any:
+    def send(self, outgoing: Outgoing) -> Any:
+        """Hand a prepared record to the producer; its future, and ``flush`` says how it went."""
+        topic, key = outgoing.topic, outgoing.key
         try:
             # The partition kafka-python's default partitioner would pick, computed faster.
             partition = partition_for(key, self._producer.partitions_for(topic))
             future = self._producer.send(
-                topic, key=key, value=value, headers=headers, partition=partition
+                topic, key=key, value=outgoing.value, headers=outgoing.headers, partition=partition
             )
         except KafkaError as exc:
             raise PublishError(f"cannot send to {topic}: {exc}") from exc
