@@ -22,7 +22,7 @@ from connectors.errors import PublishError, RecordError
 from connectors.partitioner import partition_for
 from schemas.catalog import Catalog, Contract, dlq_topic
 from schemas.errors import EncodeError
-from schemas.headers import DEAD_LETTER_PREFIX, CloudEventHeaders, Headers
+from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
 from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
@@ -57,7 +57,6 @@ class KafkaPublisher:
         # partition's. Read after a flush, it replaces a callback per record on kafka-python's
         # I/O thread, which competed with this one for the interpreter.
         self._last: dict[tuple[str, int], Any] = {}
-        self._headers: dict[str, CloudEventHeaders] = {}  # by topic: one type, one source
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
@@ -93,11 +92,9 @@ class KafkaPublisher:
             raise RecordError(exc.field, str(exc), "schema") from exc
 
     def _event_headers(self, contract: Contract, event: Event) -> Headers:
-        headers = self._headers.get(contract.topic)
-        if headers is None:
-            headers = CloudEventHeaders(event.department, contract.full_name)
-            self._headers[contract.topic] = headers
-        return headers(event.event_id, event.record["event_time"])
+        return cloudevent_headers(
+            event.event_id, event.department, contract.full_name, event.record["event_time"]
+        )
 
     def publish_all(self, events: Sequence[Event], timeout_s: float = 30.0) -> None:
         """Send ``events`` and wait until the broker acknowledged each of them.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 CONTENT_TYPE = "application/avro"
 SPEC_VERSION = "1.0"
@@ -23,7 +24,8 @@ class CloudEventHeaders:
     """The headers of one event type from one source, its four constant ones encoded once.
 
     A connector sends thousands of records of one type a second; encoding the same
-    specversion, source, type and content type for each of them was a fifth of its headers.
+    specversion, source, type and content type for each of them was a fifth of its
+    headers. ``cloudevent_headers`` keeps one per source and type.
     """
 
     def __init__(self, source: str, ce_type: str) -> None:
@@ -46,7 +48,13 @@ class CloudEventHeaders:
 
 def cloudevent_headers(event_id: str, source: str, ce_type: str, time: datetime) -> Headers:
     """Headers for one record: ``ce_id`` is the event_id, ``ce_type`` the Avro full name."""
-    return CloudEventHeaders(source, ce_type)(event_id, time)
+    return _of_type(source, ce_type)(event_id, time)
+
+
+@lru_cache(maxsize=512)
+def _of_type(source: str, ce_type: str) -> CloudEventHeaders:
+    # Sources and types are closed sets (departments, event and view types): a few dozen.
+    return CloudEventHeaders(source, ce_type)
 
 
 def header_map(headers: Headers | None) -> dict[str, str]:
