@@ -14,6 +14,7 @@ from connectors.errors import RecordError
 # GB 11643-1999: weights 2^(17-i) mod 11 and the ISO 7064 MOD 11-2 check characters.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZEROS = ord("0") * sum(_WEIGHTS)  # what the ASCII codes add over the digits' values
 _ID_FORM = re.compile(r"^\d{17}[\dX]$")
 _PHONE_FORM = re.compile(r"^\+?[\d\- ]{7,20}$")
 _NOT_DIGIT = re.compile(r"\D")
@@ -24,6 +25,8 @@ def check_digit(first17: str) -> str:
     if len(first17) != len(_WEIGHTS):
         raise ValueError(f"the check digit is computed over 17 digits, got {len(first17)}")
     # map() in C rather than a generator: this runs for every ID number a connector reads.
+    if first17.isascii() and first17.isdigit():  # the usual case: the bytes are the digits
+        return _CHECK[(sum(map(mul, first17.encode(), _WEIGHTS)) - _ZEROS) % 11]
     return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
