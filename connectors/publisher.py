@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -19,10 +19,11 @@ from kafka.errors import KafkaError
 from connectors.base import Event, SourceRecord
 from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
-from connectors.producer_options import PRODUCER_OPTIONS
-from schemas.catalog import Catalog, dlq_topic
+from connectors.partitioner import partition_for
+from schemas.catalog import Catalog, Contract, dlq_topic
 from schemas.errors import EncodeError
 from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
+from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
 ERROR_HEADER = DEAD_LETTER_PREFIX
@@ -30,6 +31,15 @@ SOURCE_HEADER = "datong.source"
 POSITION_HEADER = "datong.position"
 # Client options that concern the connection (TLS, SASL), shared by the read-back consumer.
 _CONNECTION_OPTIONS = ("security_protocol", "sasl_", "ssl_")
+
+
+class Outgoing(NamedTuple):
+    """One record ready for the wire: its topic, key, Confluent-framed value and headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
 
 
 class KafkaPublisher:
@@ -42,11 +52,15 @@ class KafkaPublisher:
         self._errors: list[BaseException] = []
         self._acked: Offsets = {}
         self._acked_lock = threading.Lock()
+        # Per partition, the future of the last record sent to it: records of one partition
+        # are acknowledged in order (idempotent producer), so the last one's offset is the
+        # partition's. Read after a flush, it replaces a callback per record on kafka-python's
+        # I/O thread, which competed with this one for the interpreter.
+        self._last: dict[tuple[str, int], Any] = {}
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
-        options: dict[str, Any] = dict(PRODUCER_OPTIONS)
-        options.update(client_options)
+        options = {**KAFKA_PYTHON_OPTIONS, **client_options}
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap, **options)
         except KafkaError as exc:
@@ -54,23 +68,33 @@ class KafkaPublisher:
 
     def check(self, event: Event) -> bytes:
         """Validate and encode ``event`` without sending it; RecordError names the bad field."""
+        return self._encode(self._catalog.event(event.department, event.event), event)
+
+    def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
+        """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
+        outgoing = self.prepare(event, origin)
+        self.send(outgoing)
+        return outgoing.topic
+
+    def prepare(self, event: Event, origin: SourceRecord | None = None) -> Outgoing:
+        """Validate and encode ``event`` into the record ``send`` puts on the wire."""
         contract = self._catalog.event(event.department, event.event)
+        value = self._encode(contract, event)
+        headers = self._event_headers(contract, event)
+        if origin is not None:
+            headers += _origin_headers(origin)
+        return Outgoing(contract.topic, event.key.encode(), value, headers)
+
+    def _encode(self, contract: Contract, event: Event) -> bytes:
         try:
             return self._serde.encode(contract, event.record)
         except EncodeError as exc:
             raise RecordError(exc.field, str(exc), "schema") from exc
 
-    def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
-        """Validate, encode and send ``event`` (from ``origin``, when it came from a source)."""
-        contract = self._catalog.event(event.department, event.event)
-        value = self.check(event)
-        headers = cloudevent_headers(
+    def _event_headers(self, contract: Contract, event: Event) -> Headers:
+        return cloudevent_headers(
             event.event_id, event.department, contract.full_name, event.record["event_time"]
         )
-        if origin is not None:
-            headers += _origin_headers(origin)
-        self._send(contract.topic, event.key.encode(), value, headers)
-        return contract.topic
 
     def publish_all(self, events: Sequence[Event], timeout_s: float = 30.0) -> None:
         """Send ``events`` and wait until the broker acknowledged each of them.
@@ -78,14 +102,8 @@ class KafkaPublisher:
         Waits on this call's own records only, so concurrent callers (HTTP requests)
         never see each other's failures; PublishError when any was not acknowledged.
         """
-        encoded = [(event, self.check(event)) for event in events]  # all valid, or none sent
-        futures = []
-        for event, value in encoded:
-            contract = self._catalog.event(event.department, event.event)
-            headers = cloudevent_headers(
-                event.event_id, event.department, contract.full_name, event.record["event_time"]
-            )
-            futures.append(self._send(contract.topic, event.key.encode(), value, headers))
+        prepared = [self.prepare(event) for event in events]  # all valid, or none sent
+        futures = [self.send(outgoing) for outgoing in prepared]
         deadline = time.monotonic() + timeout_s
         for future in futures:
             try:
@@ -97,6 +115,12 @@ class KafkaPublisher:
         self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
     ) -> None:
         """Send a rejected record: reason, field, source and position in clear, the row sealed."""
+        self.send(self.prepare_dead_letter(department, record, error, sealed))
+
+    def prepare_dead_letter(
+        self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
+    ) -> Outgoing:
+        """The dead letter of a rejected record, as ``send`` puts it on the wire."""
         details = {
             "reason": error.reason,
             "code": error.code,
@@ -108,28 +132,35 @@ class KafkaPublisher:
         }
         headers: Headers = [(ERROR_HEADER + k, v.encode()) for k, v in details.items()]
         headers += _origin_headers(record)
-        self._send(dlq_topic(department), record.where.encode(), sealed, headers)
+        return Outgoing(dlq_topic(department), record.where.encode(), sealed, headers)
 
-    def _send(self, topic: str, key: bytes, value: bytes, headers: Headers) -> Any:
+    def send(self, outgoing: Outgoing) -> Any:
+        """Hand a prepared record to the producer; its future, and ``flush`` says how it went."""
+        topic, key = outgoing.topic, outgoing.key
         try:
-            future = self._producer.send(topic, key=key, value=value, headers=headers)
+            # The partition kafka-python's default partitioner would pick, computed faster.
+            partition = partition_for(key, self._producer.partitions_for(topic))
+            future = self._producer.send(
+                topic, key=key, value=outgoing.value, headers=outgoing.headers, partition=partition
+            )
         except KafkaError as exc:
             raise PublishError(f"cannot send to {topic}: {exc}") from exc
-        future.add_callback(self._acknowledged)
         future.add_errback(self._errors.append)
+        self._last[(topic, partition)] = future
         return future
 
-    def _acknowledged(self, metadata: Any) -> None:
-        # Runs on the producer's I/O thread; the runner reads the result after a flush.
-        with self._acked_lock:
-            partitions = self._acked.setdefault(metadata.topic, {})
-            partitions[metadata.partition] = max(
-                metadata.offset + 1, partitions.get(metadata.partition, 0)
-            )
-
     def acked_offsets(self) -> Offsets:
-        """Per partition, the offset after the last record the broker acknowledged to us."""
+        """Per partition, the offset after the last record the broker acknowledged to us.
+
+        Exact after a successful flush; before one, a partition whose last record is still
+        in flight keeps its earlier offset, a lower bound.
+        """
         with self._acked_lock:
+            for (topic, partition), future in list(self._last.items()):
+                if future.succeeded():
+                    partitions = self._acked.setdefault(topic, {})
+                    offset = future.value.offset + 1
+                    partitions[partition] = max(offset, partitions.get(partition, 0))
             return {topic: dict(parts) for topic, parts in self._acked.items()}
 
     def flush(self, timeout_s: float = 60.0) -> None:

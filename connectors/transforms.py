@@ -44,6 +44,14 @@ def word(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+def cell_text(value: str | None) -> str | None:
+    """A cell trimmed, or None when it is missing, empty or a placeholder such as ``--``."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value if value and value not in PLACEHOLDERS else None
+
+
 @dataclass
 class Row:
     """One record while it is mapped: its cells by canonical column, and the hub's means."""
@@ -65,11 +73,7 @@ class Row:
     def text(self, column: str) -> str | None:
         """The trimmed cell, or None when the column is absent, the cell empty or a placeholder."""
         key = self.columns.get(column)
-        value = None if key is None else self.fields.get(key)
-        if value is None:
-            return None
-        value = value.strip()
-        return value if value and value not in PLACEHOLDERS else None
+        return None if key is None else cell_text(self.fields.get(key))
 
     def missing(self, column: str) -> RecordError:
         """The error for a required column that has no value, saying why."""

@@ -2,7 +2,9 @@
 
 Schemas are parsed once per id and cached; decoding uses the writer's schema from the
 id and the reader's schema from the catalog, so records written before a schema
-evolution still decode.
+evolution still decode. Encoding uses a schema parsed once with fastavro's write hint:
+the catalog's parse lacks it, and ``schemaless_writer`` parses an unhinted schema again
+on every call (that was half of an encode).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Serde:
         self._registry = registry
         self._ids: dict[str, int] = {}
         self._writers: dict[int, Any] = {}
+        # Per value subject: the frame's first five bytes and the write-hinted schema.
+        self._encoders: dict[str, tuple[bytes, Any]] = {}
 
     def schema_id(self, contract: Contract) -> int:
         """The registry id of the contract's current schema (registered on first use)."""
@@ -51,11 +55,15 @@ class Serde:
 
     def encode(self, contract: Contract, record: Mapping[str, Any]) -> bytes:
         """Confluent-framed Avro bytes of ``record``; EncodeError names the bad field."""
-        schema_id = self.schema_id(contract)
+        encoder = self._encoders.get(contract.value_subject)
+        if encoder is None:
+            frame = _HEADER.pack(MAGIC, self.schema_id(contract))
+            hinted = fastavro.parse_schema(contract.schema)  # the hint marks it parsed
+            encoder = self._encoders[contract.value_subject] = (frame, hinted)
         buf = io.BytesIO()
-        buf.write(_HEADER.pack(MAGIC, schema_id))
+        buf.write(encoder[0])
         try:
-            fastavro.schemaless_writer(buf, contract.parsed, record)
+            fastavro.schemaless_writer(buf, encoder[1], record)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.check(contract, record)  # gives the field-level reason when there is one
             raise EncodeError(f"{contract.full_name}: {exc}") from exc

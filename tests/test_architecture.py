@@ -24,11 +24,9 @@ COMPOSITION_ROOTS = {
     "services/api/app.py",
 }
 # The bench wires real connectors beside raw clients to measure them: a composition root too.
-# Its raw producer takes the connector's producer options, so that both send alike.
 BENCH_ROOTS = {
     "services/bench/connector.py",
     "services/bench/data.py",
-    "services/bench/producers.py",
 }
 READS_ENVIRONMENT = {"services/settings.py", "services/cli/hub.py"}
 ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}

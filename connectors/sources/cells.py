@@ -20,6 +20,7 @@ MAX_EXACT_NUMBER = 10**15
 # A sign followed by digits, spaces and separators only is a number or a phone number
 # (-5, +86 138-1234-5678), not a formula.
 _SIGNED_NUMBER = re.compile(r"^[\d\s.,()\-]*$")
+_FORMULA_START = frozenset("=@+-")
 
 
 def looks_like_formula(value: str) -> bool:
@@ -40,7 +41,13 @@ def looks_like_formula(value: str) -> bool:
 def formula_error(fields: Mapping[str, str | None]) -> RecordError | None:
     """A RecordError (code ``formula``) naming the first formula-looking field, or None."""
     for name, value in fields.items():
-        if value and looks_like_formula(value):
+        # The first character settles almost every cell without a call: only a formula
+        # start or whitespace (which lstrip would skip) needs the full check.
+        if (
+            value
+            and (value[0] in _FORMULA_START or value[0].isspace())
+            and looks_like_formula(value)
+        ):
             return RecordError(
                 name,
                 "starts like a spreadsheet formula (=, +, -, @); send the value as plain text",

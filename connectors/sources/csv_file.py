@@ -84,10 +84,13 @@ class CsvFile:
                         raw=raw,
                     )
                 continue
-            pending.append(text)
-            if _open_quote("".join(pending)):
-                continue  # a quoted field spans lines: keep reading
-            row_text, pending = "".join(pending), []
+            if pending or _open_quote(text):
+                pending.append(text)
+                if _open_quote("".join(pending)):
+                    continue  # a quoted field spans lines: keep reading
+                row_text, pending = "".join(pending), []
+            else:
+                row_text = text  # the common case, a row on one line: nothing to join
             if not row_text.strip():
                 continue
             position += 1
@@ -106,7 +109,12 @@ class CsvFile:
                 )
 
     def _record(self, header: list[str], row_text: str, position: int) -> SourceRecord:
-        values = next(csv.reader([row_text]), [])
+        if '"' in row_text:
+            values = next(csv.reader([row_text]), [])
+        else:
+            # Without quotes the csv module only splits at commas; a line's one terminator
+            # can only be at its end. A new reader per row cost more than the split.
+            values = row_text.rstrip("\r\n").split(",")
         if len(values) > len(header):
             return SourceRecord(
                 self.name,
@@ -119,18 +127,22 @@ class CsvFile:
                 ),
             )
         fields: dict[str, str | None] = dict.fromkeys(header)
-        for name, value in zip(header, values, strict=False):
-            if len(value) > MAX_FIELD_CHARS:
-                return SourceRecord(
-                    self.name,
-                    position,
-                    {},
-                    RecordError(
-                        name, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"
-                    ),
-                )
-            fields[name] = value
+        if max(map(len, values), default=0) > MAX_FIELD_CHARS:
+            return self._too_long(header, values, position)
+        fields.update(zip(header, values, strict=False))  # a short row keeps None at its end
         return SourceRecord(self.name, position, fields, formula_error(fields))
+
+    def _too_long(self, header: list[str], values: list[str], position: int) -> SourceRecord:
+        """The record of a row with an oversized field, naming the first one."""
+        name, value = next(
+            (n, v) for n, v in zip(header, values, strict=False) if len(v) > MAX_FIELD_CHARS
+        )
+        return SourceRecord(
+            self.name,
+            position,
+            {},
+            RecordError(name, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"),
+        )
 
 
 def _decode_header(path: Path, line: bytes, encoding: str) -> list[str]:

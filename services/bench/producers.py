@@ -1,6 +1,6 @@
 """The limits of the connector: raw producers sending the connector's encoded payloads.
 
-Both producers get the connector's own producer options (``PRODUCER_OPTIONS``, which
+Both producers get the connector's own producer options (``schemas.producing``, which
 ``KafkaPublisher`` sends with), kafka-python as they are and librdkafka translated
 option by option, so the ratio measures what our code adds per event (CSV parsing,
 mapping, pseudonymizing, Avro encoding, checkpoints), not a difference in settings.
@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 from confluent_kafka import KafkaError, Message, Producer
 from kafka import KafkaProducer
 
-from connectors.producer_options import PRODUCER_OPTIONS
+from schemas.producing import KAFKA_PYTHON_OPTIONS
 from services.errors import DatongError
 
 # kafka-python's option names in librdkafka's terms, for every option the constant may hold.
@@ -47,7 +47,11 @@ def librdkafka_options(options: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - set(LIBRDKAFKA_NAMES))
     if unknown:
         raise DatongError(f"no librdkafka name for the producer options {', '.join(unknown)}")
-    return {LIBRDKAFKA_NAMES[name]: value for name, value in options.items()}
+    # librdkafka spells "no compression" as a word where kafka-python takes None.
+    return {
+        LIBRDKAFKA_NAMES[name]: "none" if value is None and name == "compression_type" else value
+        for name, value in options.items()
+    }
 
 
 class Sendable(Protocol):
@@ -70,7 +74,7 @@ def bench_topic(client: str, topic: str) -> str:
 
 def kafka_python_seconds(bootstrap: str, payloads: Sequence[Sendable]) -> float:
     """Seconds for kafka-python to send every payload and flush."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_OPTIONS)
     try:
         topics = {p.topic: bench_topic("kafka-python", p.topic) for p in payloads}
         started = time.perf_counter()
@@ -96,7 +100,9 @@ def confluent_seconds(bootstrap: str, payloads: Sequence[Sendable]) -> float:
         if error is not None:
             failures.append(error)
 
-    producer = Producer({"bootstrap.servers": bootstrap, **librdkafka_options(PRODUCER_OPTIONS)})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, **librdkafka_options(KAFKA_PYTHON_OPTIONS)}
+    )
     # librdkafka connects in the background; kafka-python (and so the connector) connects
     # in its constructor. Wait for the connection here too, outside the timed part.
     producer.list_topics(timeout=30)
@@ -155,7 +161,7 @@ def stream_kafka_python(bootstrap: str, path: Path) -> int:
         nonlocal failed
         failed += 1
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_OPTIONS)
     try:
         for topic, key, value, headers in read_payloads(path):
             future = producer.send(

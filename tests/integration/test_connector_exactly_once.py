@@ -9,22 +9,22 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from connectors.base import Position, SourceRecord
+from connectors.base import Position
 from connectors.checkpoints import FileCheckpoints, Offsets
 from connectors.identity import check_digit
 from connectors.mappings import MAPPINGS
 from connectors.metrics import ConnectorMetrics
-from connectors.publisher import SOURCE_HEADER, KafkaPublisher
+from connectors.publisher import SOURCE_HEADER, KafkaPublisher, Outgoing
 from connectors.runner import Runner
 from connectors.sources.csv_file import CsvFile
 from schemas.catalog import Catalog
@@ -189,22 +189,22 @@ class CrashingCheckpoints(FileCheckpoints):
         super().save(source, position, since)
 
 
-@dataclass
-class DyingSource:
-    """Yields ``source``'s records and dies after ``die_after`` of them (sent, not flushed)."""
+class DyingPublisher(KafkaPublisher):
+    """Dies after handing ``die_after`` records to the producer: sent, not flushed.
 
-    source: CsvFile
-    die_after: int
+    The runner sends a batch only once it is mapped and encoded, so this is where a kill
+    leaves records on their way to the broker and the checkpoint behind them.
+    """
 
-    @property
-    def name(self) -> str:
-        return self.source.name
+    def __init__(self, bootstrap: str, serde: Serde, die_after: int) -> None:
+        super().__init__(bootstrap, serde)
+        self.left = die_after
 
-    def records(self, after: int | None) -> Iterator[SourceRecord]:
-        for count, record in enumerate(self.source.records(after), start=1):
-            if count > self.die_after:
-                raise KilledError
-            yield record
+    def send(self, outgoing: Outgoing) -> Any:
+        if self.left == 0:
+            raise KilledError
+        self.left -= 1
+        return super().send(outgoing)
 
 
 @pytest.fixture
@@ -216,10 +216,12 @@ def serde(broker: str, tmp_path: Path) -> Serde:
     return Serde(catalog, SqlRegistry(engine))
 
 
-def runner(broker: str, serde: Serde, checkpoints: FileCheckpoints) -> Runner:
+def runner(
+    broker: str, serde: Serde, checkpoints: FileCheckpoints, publisher: KafkaPublisher | None = None
+) -> Runner:
     return Runner(
         mapping=MAPPINGS["public-security"](b"k" * 32),
-        publisher=KafkaPublisher(broker, serde),
+        publisher=publisher or KafkaPublisher(broker, serde),
         checkpoints=checkpoints,
         seal_key=b"s" * 32,
         metrics=ConnectorMetrics(CollectorRegistry()),
@@ -266,9 +268,9 @@ def test_a_crash_between_send_and_flush_resends_nothing(
 ) -> None:
     source = export_with_rejects(tmp_path / "send.csv", 1500)
     path = tmp_path / "cp.json"
-    first = runner(broker, serde, FileCheckpoints(path))
+    first = runner(broker, serde, FileCheckpoints(path), DyingPublisher(broker, serde, 1234))
     with pytest.raises(KilledError):
-        first.run(DyingSource(source, die_after=1234))
+        first.run(source)
     first.publisher.close()  # what the broker received before the kill stays on the log
     second = runner(broker, serde, FileCheckpoints(path))
     stats = second.run(source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.producer_options import PRODUCER_OPTIONS
+from schemas.producing import KAFKA_PYTHON_OPTIONS
 from services.bench.producers import librdkafka_options
 from services.errors import DatongError
 
@@ -21,7 +21,7 @@ def test_librdkafka_gets_each_option_of_the_connector_under_its_own_name() -> No
 
 
 def test_every_option_the_connector_sends_with_has_a_librdkafka_counterpart() -> None:
-    assert len(librdkafka_options(PRODUCER_OPTIONS)) == len(PRODUCER_OPTIONS)
+    assert len(librdkafka_options(KAFKA_PYTHON_OPTIONS)) == len(KAFKA_PYTHON_OPTIONS)
 
 
 def test_an_option_without_a_counterpart_is_refused_by_name_not_dropped() -> None:

@@ -107,7 +107,16 @@ def test_a_date_or_time_that_does_not_exist_is_bad_date(raw: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["hello", "05/03/2024", "2024-03", "2024-03-05 noon", "24-03-05", "2024年3月"]
+    "raw",
+    [
+        "hello",
+        "05/03/2024",
+        "2024-03",
+        "2024-03-05 noon",
+        "24-03-05",
+        "2024年3月",
+        "2024-W10-2",  # an ISO 8601 week date, which Python's fromisoformat reads
+    ],
 )
 def test_text_that_is_not_a_date_is_bad_date(raw: str) -> None:
     error = reject(raw)
