@@ -12,12 +12,13 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import fastavro
 from fastavro.validation import ValidationError, validate
 
+from schemas.avro_writer import UnsupportedSchemaError, compile_writer
 from schemas.catalog import Catalog, Contract
 from schemas.errors import DecodeError, EncodeError
 from schemas.registry import SchemaRegistry
@@ -34,8 +35,9 @@ class Serde:
         self._registry = registry
         self._ids: dict[str, int] = {}
         self._writers: dict[int, Any] = {}
+        self._readers: dict[str, Any] = {}
         # Per value subject: the frame's first five bytes and the write-hinted schema.
-        self._encoders: dict[str, tuple[bytes, Any]] = {}
+        self._encoders: dict[str, tuple[bytes, Callable[[Mapping[str, Any]], bytes]]] = {}
 
     def schema_id(self, contract: Contract) -> int:
         """The registry id of the contract's current schema (registered on first use)."""
@@ -43,7 +45,6 @@ class Serde:
         if schema_id is None:
             schema_id = self._registry.register(contract.value_subject, contract.schema_text)
             self._ids[contract.value_subject] = schema_id
-            self._writers[schema_id] = contract.parsed
         return schema_id
 
     def check(self, contract: Contract, record: Mapping[str, Any]) -> None:
@@ -57,17 +58,27 @@ class Serde:
         """Confluent-framed Avro bytes of ``record``; EncodeError names the bad field."""
         encoder = self._encoders.get(contract.value_subject)
         if encoder is None:
-            frame = _HEADER.pack(MAGIC, self.schema_id(contract))
-            hinted = fastavro.parse_schema(contract.schema)  # the hint marks it parsed
-            encoder = self._encoders[contract.value_subject] = (frame, hinted)
-        buf = io.BytesIO()
-        buf.write(encoder[0])
+            encoder = self._encoders[contract.value_subject] = self._encoder(contract)
+        frame, write = encoder
         try:
-            fastavro.schemaless_writer(buf, encoder[1], record)
+            return frame + write(record)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.check(contract, record)  # gives the field-level reason when there is one
             raise EncodeError(f"{contract.full_name}: {exc}") from exc
-        return buf.getvalue()
+
+    def _encoder(self, contract: Contract) -> tuple[bytes, Callable[[Mapping[str, Any]], bytes]]:
+        frame = _HEADER.pack(MAGIC, self.schema_id(contract))
+        try:
+            return frame, compile_writer(contract.schema)
+        except UnsupportedSchemaError:
+            hinted = fastavro.parse_schema(contract.schema)  # the hint marks it parsed
+
+            def write(record: Mapping[str, Any]) -> bytes:
+                buf = io.BytesIO()
+                fastavro.schemaless_writer(buf, hinted, record)
+                return buf.getvalue()
+
+            return frame, write
 
     def decode(self, contract: Contract, payload: bytes) -> dict[str, Any]:
         """Decode Confluent-framed bytes into a record of the contract's (reader) schema."""
@@ -75,7 +86,9 @@ class Serde:
             raise DecodeError(f"{contract.topic}: not Confluent-framed Avro (bad magic byte)")
         _, schema_id = _HEADER.unpack_from(payload)
         writer = self._writer(schema_id)
-        reader = None if self._ids.get(contract.value_subject) == schema_id else contract.parsed
+        reader = (
+            None if self._ids.get(contract.value_subject) == schema_id else self._reader(contract)
+        )
         try:
             record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER.size :]), writer, reader)
         except Exception as exc:  # fastavro raises many types on corrupt or unresolvable data
@@ -86,11 +99,17 @@ class Serde:
             raise DecodeError(f"{contract.topic}: schema {schema_id} does not describe a record")
         return record
 
+    def _reader(self, contract: Contract) -> Any:
+        reader = self._readers.get(contract.value_subject)
+        if reader is None:
+            reader = self._readers[contract.value_subject] = fastavro.parse_schema(contract.schema)
+        return reader
+
     def _writer(self, schema_id: int) -> Any:
         writer = self._writers.get(schema_id)
         if writer is None:
-            text = self._registry.schema_text(schema_id)
-            writer = fastavro.parse_schema(json.loads(text), _write_hint=False)
+            # Parsed once with fastavro's hint: without it fastavro parses again per record.
+            writer = fastavro.parse_schema(json.loads(self._registry.schema_text(schema_id)))
             self._writers[schema_id] = writer
         return writer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -38,6 +39,7 @@ class MergeMetrics:
     ) -> None:
         self._clock = clock
         self._newest: dict[tuple[str, str], float] = {}
+        self._applied: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.events = Counter(
             "datong_merge_events",
             "Source events merged into views, by outcome (applied, unchanged, conflict, rejected).",
@@ -90,9 +92,16 @@ class MergeMetrics:
         commit_time_s: float,
     ) -> None:
         """Count an applied event and observe its event-to-view latency."""
-        self.events.labels(view, department, "applied").inc()
-        self.event_to_view.labels(view, department).observe(max(0.0, commit_time_s - event_time_s))
         key = (view, department)
+        children = self._applied.get(key)
+        if children is None:  # labels() takes a lock and builds a key: once per pair
+            children = (
+                self.events.labels(view, department, "applied"),
+                self.event_to_view.labels(view, department),
+            )
+            self._applied[key] = children
+        children[0].inc()
+        children[1].observe(max(0.0, commit_time_s - event_time_s))
         if event_time_s > self._newest.get(key, float("-inf")):
             if key not in self._newest:
                 self.freshness.labels(view, department).set_function(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import faust
@@ -40,8 +41,23 @@ def run_worker(settings: Settings) -> None:
     logging.getLogger(__name__).info(
         "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port
     )
+    _tune_garbage_collector()
     worker = faust.Worker(app, loglevel="WARNING", quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
         server.shutdown()
+
+
+def _tune_garbage_collector() -> None:
+    """Collect cyclic garbage far less often than CPython's default.
+
+    A merge allocates a few dozen short-lived dicts per event; with the default threshold
+    (700 allocations) the collector ran every few events and scanned the whole of faust's,
+    aiokafka's and the catalog's objects each time: measured at 30% of the merge's time.
+    What exists at start is frozen out of every collection; cycles are still collected,
+    every 50,000 allocations instead of 700.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)

@@ -6,7 +6,7 @@ does with a fold after every commit.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from services.merge import records
@@ -42,15 +42,19 @@ class MemoryViews:
         held = self.views.get(HOUSEHOLD.name, {})
         return [k for k, s in held.items() if s.community_code == community]
 
-    def freshness(self, community: str) -> dict[str, int]:
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
         """Newest event time per department over the residents and households in a community."""
-        rows = [
-            s
-            for view in (RESIDENT_PROFILE.name, HOUSEHOLD.name)
-            for s in self.views.get(view, {}).values()
-            if s.community_code == community
-        ]
-        return recount_freshness(rows)
+        found = {}
+        for community, departments in wanted.items():
+            rows = [
+                s
+                for view in (RESIDENT_PROFILE.name, HOUSEHOLD.name)
+                for s in self.views.get(view, {}).values()
+                if s.community_code == community
+            ]
+            newest = recount_freshness(rows)
+            found[community] = {d: t for d, t in newest.items() if d in departments}
+        return found
 
     def merge(self, updates: Iterable[Update]) -> BatchResult:
         """Merge one batch, keep what it wrote, and fold its community deltas."""

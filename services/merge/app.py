@@ -18,6 +18,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
+from services.merge.encoding import ViewEncoder, ViewRecord
 from services.merge.intake import MergeApp
 from services.merge.lag import report_lag
 from services.merge.pipeline import Pipeline
@@ -83,15 +84,13 @@ def create_app(
     app.topics.add(raw_topics(app, processor.topics()))
     holder: dict[str, AIOKafkaProducer] = {}
 
-    async def send(
-        topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> Awaitable[object]:
+    async def send(record: ViewRecord) -> Awaitable[object]:
         delivery: Awaitable[object] = await holder["producer"].send(
-            topic, value=value, key=key, headers=headers
+            record.topic, value=record.value, key=record.key, headers=record.headers
         )
         return delivery
 
-    publisher = ViewPublisher(publisher_store, send, processor.entry, processor.change_of, metrics)
+    publisher = ViewPublisher(publisher_store, send, ViewEncoder(processor.serde), metrics)
     pipeline = Pipeline(
         app,
         processor,

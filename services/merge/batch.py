@@ -227,10 +227,9 @@ def _community_effects(
         if side is not None:
             for community, counts in counts_of(side).items():
                 delta_for(deltas, community).add_counts(counts, sign)
-    was_in = before.community_code if before else None
     now_in = after.community_code
-    if was_in and was_in != now_in:
-        delta_for(deltas, was_in).recount = True
+    if before is not None and before.community_code and before.community_code != now_in:
+        delta_for(deltas, before.community_code).leave(freshness(before.row))
     if now_in:
         delta_for(deltas, now_in).credit(freshness(after.row))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.merge import records
-from services.merge.derive import freshness
+from services.merge.derive import family, freshness
 from services.merge.merge import Provenance, Row, Update, apply, empty_row
 from services.merge.rows import Projects, StoredRow, Written, stored
 from services.merge.rules import COMMUNITY_SITUATION, COUNT, HOUSEHOLD, LATEST
@@ -30,7 +30,9 @@ class CommunityDelta:
 
     counts: Counter[str] = field(default_factory=Counter)
     fresh: dict[str, int] = field(default_factory=dict)  # department -> newest event time
-    recount: bool = False  # a row left the community: its freshness is recounted
+    # The freshness rows took with them when they left: where it may have been the newest,
+    # the community's is recounted from the rows.
+    gone: dict[str, int] = field(default_factory=dict)
     updates: list[Update] = field(default_factory=list)  # the community's own events
 
     def add_counts(self, counts: Mapping[str, int], sign: int) -> None:
@@ -42,16 +44,20 @@ class CommunityDelta:
         """Fold in the freshness of a row that is in the community."""
         self.fresh = newest(self.fresh, fresh)
 
+    def leave(self, fresh: Mapping[str, int]) -> None:
+        """Note the freshness of a row that left the community."""
+        self.gone = newest(self.gone, fresh)
+
     def absorb(self, other: CommunityDelta) -> None:
         """Combine another delta of the same community into this one."""
         self.counts.update(other.counts)
         self.credit(other.fresh)
-        self.recount = self.recount or other.recount
+        self.leave(other.gone)
         self.updates += other.updates
 
     def is_empty(self) -> bool:
         """True when folding it would change nothing."""
-        return not (any(self.counts.values()) or self.fresh or self.recount or self.updates)
+        return not (any(self.counts.values()) or self.fresh or self.gone or self.updates)
 
     def to_json(self) -> dict[str, Any]:
         """The delta as stored in the view store until it is folded."""
@@ -60,8 +66,8 @@ class CommunityDelta:
             found["counts"] = counts
         if self.fresh:
             found["fresh"] = self.fresh
-        if self.recount:
-            found["recount"] = True
+        if self.gone:
+            found["gone"] = self.gone
         if self.updates:
             found["updates"] = [
                 [u.source.department, u.source.event_id, u.source.event_time_ms, dict(u.values)]
@@ -79,7 +85,7 @@ class CommunityDelta:
         return cls(
             Counter(stored.get("counts", {})),
             {d: int(t) for d, t in stored.get("fresh", {}).items()},
-            bool(stored.get("recount")),
+            {d: int(t) for d, t in stored.get("gone", {}).items()},
             updates,
         )
 
@@ -104,9 +110,11 @@ class FoldReader(Protocol):
     def household_keys(self, community: str) -> list[str]:
         """Keys of every household row stored in a community, shown or not."""
 
-    def freshness(self, community: str) -> dict[str, int]:
-        """Per department, the newest event time over the community's resident and household
-        rows (a resident's row stays in the community it was last registered in)."""
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
+        """For each community of ``wanted``, per department it names, the newest event time
+        over the community's resident and household rows (a resident's row stays in the
+        community it was last registered in); a department no row has heard from is left out.
+        """
 
 
 @dataclass
@@ -122,17 +130,28 @@ def fold(deltas: Deltas, reader: FoldReader) -> Folded:
     """Fold pending deltas into their communities' rows."""
     out = Folded()
     before = reader.rows(COMMUNITY_SITUATION.name, deltas.keys())
+    rows: dict[str, Row] = {}
+    recount: dict[str, set[str]] = {}
     for community in sorted(deltas):
         delta = deltas[community]
         old = before.get(community)
         row = _merged(old.row if old else empty_row(community), delta.updates, out)
         row = _counted(row, delta.counts)
-        # A recount reads the rows as they stand after every delta consumed here, so it
-        # replaces what those deltas credited (some of those rows may have left since).
-        if delta.recount:
-            row = _latest(row, newest(reader.freshness(community), freshness(row)), replace=True)
-        else:
-            row = _latest(row, newest(delta.fresh, freshness(row)), replace=False)
+        row = _latest(row, newest(delta.fresh, freshness(row)))
+        latest = family(row, LATEST)
+        # Where a row that left held the newest time, only the rows can say what is now.
+        stale = {d for d, t in delta.gone.items() if t >= latest.get(d, t)}
+        if stale:
+            recount[community] = stale
+        rows[community] = row
+    # The recount reads the rows as they stand after every delta consumed here.
+    counted = reader.freshness(recount) if recount else {}
+    for community, stale in recount.items():
+        row = rows[community]
+        found = newest(counted.get(community, {}), freshness(row))
+        rows[community] = _latest(row, {d: found[d] for d in stale if d in found}, stale)
+    for community, row in sorted(rows.items()):
+        old = before.get(community)
         if old is not None and old.row == row:
             continue
         shown = records.community_record(row)
@@ -178,9 +197,12 @@ def newest(*fresh: Mapping[str, int]) -> dict[str, int]:
     return found
 
 
-def _latest(row: Row, fresh: Mapping[str, int], *, replace: bool) -> Row:
-    """The department freshness shown for the community: newest wins, or recounted outright."""
-    values = {k: v for k, v in row.values.items() if not (replace and k.startswith(LATEST + "/"))}
+def _latest(row: Row, fresh: Mapping[str, int], replaced: Collection[str] = ()) -> Row:
+    """The department freshness shown for the community: the newest time wins, except for
+    ``replaced`` departments, whose recounted time (or none) stands as it is."""
+    values = dict(row.values)
+    for department in replaced:
+        values.pop(f"{LATEST}/{department}", None)
     for department, millis in fresh.items():
         name = f"{LATEST}/{department}"
         values[name] = max(values.get(name, millis), millis)

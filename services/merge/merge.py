@@ -18,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 Version = tuple[int, str]
 Combine = Callable[[Any, Any], Any]
 ANY_DEPARTMENT = "*"
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """Who wrote a field's current value."""
+class Provenance(NamedTuple):
+    """Who wrote a field's current value (a tuple: every row holds one per field)."""
 
     department: str
     event_id: str

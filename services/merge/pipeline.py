@@ -80,36 +80,72 @@ class Pipeline:
             await ready.put(self._processor.decode(messages))
 
     async def _merge(self, ready: asyncio.Queue[Decoded]) -> None:
-        intake = self._app.intake
+        decoded = await self._next(ready)
+        unpublished: Outcome | None = None
+        while True:
+            merging = asyncio.create_task(self._until_committed(self._processor.merge, decoded))
+            if unpublished is not None:
+                # The previous batch is encoded and sent while this one is in the database.
+                await self._publisher.publish(unpublished)
+            outcome = await merging
+            await self._committed(decoded)
+            following = self._ready_now(ready)
+            fold_due = time.monotonic() - self._last_fold >= self._fold_interval_s
+            if following is None or fold_due:
+                await self._publisher.publish(outcome)  # nothing to overlap with: at once
+                unpublished = None
+            else:
+                unpublished = outcome
+            if fold_due:
+                await self._fold()
+            decoded = following if following is not None else await self._next(ready)
+
+    async def _next(self, ready: asyncio.Queue[Decoded]) -> Decoded:
+        """The next batch, folding whatever is pending each fold interval while idle."""
         while True:
             try:
                 decoded = await asyncio.wait_for(ready.get(), self._fold_interval_s)
             except TimeoutError:
-                await self._fold()  # idle: fold what other workers, or a crash, left behind
+                await self._fold()  # idle: fold what other workers, or a stop, left behind
                 continue
-            while len(decoded.messages) < self._batch_size and not ready.empty():
-                decoded.extend(ready.get_nowait())
-            room = self._batch_size - len(decoded.messages)
-            if room > 0 and len(intake):
-                more = intake.take_now(room)
-                self.progress.taken((TP(m.topic, m.partition), m.offset) for m in more)
-                decoded.extend(self._processor.decode(more))
-            outcome = await self._until_committed(self._processor.merge, decoded)
-            await self._publisher.publish(outcome.committed)
-            if decoded.rejects:
-                await self._dead_letter(decoded.rejects)
-            positions = _positions(decoded.messages)
-            self.progress.done(positions)
-            for tp, offset in positions:
-                self._committable[tp] = max(self._committable.get(tp, 0), offset + 1)
-            if time.monotonic() - self._last_fold >= self._fold_interval_s:
-                await self._fold()
+            return self._grown(decoded, ready)
+
+    def _ready_now(self, ready: asyncio.Queue[Decoded]) -> Decoded | None:
+        """The next batch if one is waiting already."""
+        if not ready.empty():
+            return self._grown(ready.get_nowait(), ready)
+        if len(self._app.intake):
+            return self._grown(self._decoded(self._batch_size), ready)
+        return None
+
+    def _grown(self, decoded: Decoded, ready: asyncio.Queue[Decoded]) -> Decoded:
+        """``decoded``, with whatever else has arrived, up to the batch size."""
+        while len(decoded.messages) < self._batch_size and not ready.empty():
+            decoded.extend(ready.get_nowait())
+        room = self._batch_size - len(decoded.messages)
+        if room > 0 and len(self._app.intake):
+            decoded.extend(self._decoded(room))
+        return decoded
+
+    def _decoded(self, limit: int) -> Decoded:
+        messages = self._app.intake.take_now(limit)
+        self.progress.taken((TP(m.topic, m.partition), m.offset) for m in messages)
+        return self._processor.decode(messages)
+
+    async def _committed(self, decoded: Decoded) -> None:
+        """A batch is in the view store: its rejects go to dead letters, its offsets may go."""
+        if decoded.rejects:
+            await self._dead_letter(decoded.rejects)
+        positions = _positions(decoded.messages)
+        self.progress.done(positions)
+        for tp, offset in positions:
+            self._committable[tp] = max(self._committable.get(tp, 0), offset + 1)
 
     async def _fold(self) -> None:
         self._last_fold = time.monotonic()
         outcome = await self._until_committed(self._fold_pending)
         if outcome is not None:
-            await self._publisher.publish(outcome.committed)
+            await self._publisher.publish(outcome)
 
     def _fold_pending(self) -> Outcome | None:
         communities = self._processor.pending_communities()

@@ -8,13 +8,12 @@ database never blocks the consumer's heartbeats, and decodes the next batch mean
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
-from schemas.headers import COMMUNITY_HEADER, cloudevent_headers, header_map
 from schemas.serde import Serde
 from services.merge import records, rules
 from services.merge.batch import merge_batch
@@ -31,7 +30,6 @@ from services.store.merge_store import (
     ConflictWrite,
     MergeStore,
     MergeTransaction,
-    OutboxEntry,
     RowWrite,
     StoredView,
 )
@@ -68,12 +66,11 @@ class Decoded:
 
 @dataclass
 class Outcome:
-    """What a committed transaction did, and the view changes it queued for publishing."""
+    """What a committed transaction did, and the view changes to publish, in order."""
 
     committed: Committed
-    view_changes: int = 0
+    changes: list[Change]
     new_rows: int = 0
-    communities: frozenset[str] = frozenset()  # communities it left deltas for
 
 
 class MergeProcessor:
@@ -87,6 +84,7 @@ class MergeProcessor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self.serde = serde
         self._serde = serde
         self._catalog: Catalog = serde.catalog
         self._metrics = metrics
@@ -147,12 +145,7 @@ class MergeProcessor:
             committed = txn.write(write)
         Tally(self._metrics, decoded.origin).count(result.applied, self._clock())
         self._grown(result.written.new_rows)
-        return Outcome(
-            committed,
-            len(write.outbox),
-            result.written.new_rows,
-            frozenset(result.deltas),
-        )
+        return Outcome(committed, result.changes, result.written.new_rows)
 
     def fold(self, communities: Collection[str]) -> Outcome | None:
         """Fold the pending deltas of ``communities`` no other worker is folding right now."""
@@ -180,7 +173,7 @@ class MergeProcessor:
             ]
             committed = txn.write(write)
         Tally(self._metrics, {}).count_community(folded.applied, folded.unchanged, self._clock())
-        return Outcome(committed, len(write.outbox), folded.written.new_rows)
+        return Outcome(committed, folded.written.changes, folded.written.new_rows)
 
     def pending_communities(self) -> list[str]:
         """Communities with deltas waiting to be folded."""
@@ -202,33 +195,7 @@ class MergeProcessor:
                     state_json(view, s.row, s.record, provenance),
                     (view, s.row.key) in written.created,
                 )
-        return BatchWrite(list(rows.values()), [self.entry(c) for c in written.changes])
-
-    def entry(self, change: Change) -> OutboxEntry:
-        """The outbox entry (the view topic's record) of a view change."""
-        contract = self._catalog.view(change.view)
-        if change.record is None:
-            value, newest = None, int(self._clock() * 1000)
-        else:
-            data, provenance = change.record
-            value = self._serde.encode(
-                contract, records.avro_record(change.view, change.key, data, provenance)
-            )
-            newest = max((int(p[2]) for p in provenance.values()), default=0)
-        headers = cloudevent_headers(
-            f"{change.view}:{change.key}:{newest}",
-            "datong/merge",
-            contract.full_name,
-            datetime.fromtimestamp(newest / 1000, UTC),
-        )
-        if change.community:
-            headers.append((COMMUNITY_HEADER, change.community.encode()))
-        return OutboxEntry(contract.topic, change.key.encode(), value, header_map(headers))
-
-    def change_of(self, view: str, stored: StoredView) -> Change:
-        """The view change that brings a subscriber to ``stored`` as it stands now."""
-        shown = (stored.data, stored.provenance) if stored.visible and stored.data else None
-        return Change(view, stored.key, shown, stored.community_code)
+        return BatchWrite(list(rows.values()), [(c.view, c.key) for c in written.changes])
 
     def _grown(self, new_rows: int) -> None:
         """Refresh PostgreSQL's statistics each time the view store has doubled.
@@ -270,5 +237,5 @@ class _Reader:
     def household_keys(self, community: str) -> list[str]:
         return self._txn.household_keys(community)
 
-    def freshness(self, community: str) -> dict[str, int]:
-        return self._txn.freshness(community)
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
+        return self._txn.freshness(wanted)

@@ -1,9 +1,10 @@
 """View changes -> compacted ``view.*`` topics, straight from the committed batch.
 
-A batch's changes are handed to the producer the moment its transaction commits, in
-commit order; once the broker acknowledged them their outbox rows are deleted, so the
-outbox holds only what a crash interrupted and stays bounded. What a crashed worker left
-there is resent (by whichever worker looks first) once it is older than ``stale_s``.
+A batch's changes are encoded and handed to the producer as soon as its transaction has
+committed, in commit order. Its transaction also left a mark per changed row in the
+outbox; once the broker acknowledged the changes the marks are deleted, so the outbox
+holds only what a stop interrupted and stays bounded. Rows a stopped worker left marked
+are sent again as they now stand, by whichever worker looks first.
 
 Two workers may write the same household one after the other and publish in the other
 order, which would leave the older record last on a compacted topic. So after its changes
@@ -22,16 +23,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from services.merge.rows import Change
+from services.merge.encoding import ViewEncoder, ViewRecord
+from services.merge.processor import Outcome
 from services.metrics import MergeMetrics
-from services.store.merge_store import Committed, MergeStore, OutboxEntry, StoredView, ViewKey
+from services.store.merge_store import Committed, MergeStore, ViewKey
 
 log = logging.getLogger(__name__)
 
 # Hands one record to the producer and returns its delivery future, without waiting for it.
-Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[Awaitable[object]]]
-Encode = Callable[[Change], OutboxEntry]
-ChangeOf = Callable[[str, StoredView], Change]
+Send = Callable[[ViewRecord], Awaitable[Awaitable[object]]]
 
 
 class ViewPublisher:
@@ -41,80 +41,69 @@ class ViewPublisher:
         self,
         store: MergeStore,
         send: Send,
-        encode: Encode,
-        change_of: ChangeOf,
+        encoder: ViewEncoder,
         metrics: MergeMetrics,
         *,
         stale_s: float = 10.0,
     ) -> None:
         self._store = store  # this publisher's own connection, used from its own thread
         self._send = send
-        self._encode = encode
-        self._change_of = change_of
+        self._encoder = encoder
         self._metrics = metrics
         self._stale_s = stale_s
         self._db = ThreadPoolExecutor(1, thread_name_prefix="datong-publish")
         self._settling: set[asyncio.Task[None]] = set()
 
-    async def publish(self, committed: Committed) -> None:
+    async def publish(self, outcome: Outcome) -> None:
         """Hand a committed batch's changes to the producer now; settle them in the background."""
-        if not committed.entries:
+        if not outcome.changes:
             return
-        deliveries = [await self._send_entry(entry) for entry in committed.entries]
-        task = asyncio.create_task(self._settle(committed, deliveries))
+        deliveries = [await self._send(self._encoder.record(c)) for c in outcome.changes]
+        keys = list(dict.fromkeys((c.view, c.key) for c in outcome.changes))
+        task = asyncio.create_task(self._settle(outcome.committed, keys, deliveries))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
 
-    async def _send_entry(self, entry: OutboxEntry) -> Awaitable[object]:
-        headers = [(k, str(v).encode()) for k, v in entry.headers.items()]
-        return await self._send(entry.topic, entry.key, entry.value, headers)
-
-    async def _settle(self, committed: Committed, deliveries: Sequence[Awaitable[object]]) -> None:
+    async def _settle(
+        self, committed: Committed, keys: list[ViewKey], deliveries: Sequence[Awaitable[object]]
+    ) -> None:
         try:
             await asyncio.gather(*deliveries)
-            keys = list(dict.fromkeys(e.view_key for e in committed.entries))
             overtaken = await self._in_db(self._store.finish, committed, keys)
             if overtaken:
-                await self._in_db(self._resend_current, overtaken, asyncio.get_running_loop())
+                await self._resend(overtaken)
+                log.info("resent %d view rows another batch had overtaken", len(overtaken))
         except Exception:
-            # The entries stay in the outbox: the next sweep sends them again.
-            log.exception("publishing %d view changes failed", len(committed.entries))
+            # The marks stay in the outbox: a later sweep sends their rows again.
+            log.exception("publishing %d view changes failed", len(deliveries))
+
+    async def _resend(self, keys: list[ViewKey]) -> None:
+        """Send rows as they stand, holding them against writers until acknowledged."""
+        await self._in_db(self._resend_current, keys, asyncio.get_running_loop())
 
     def _resend_current(self, keys: list[ViewKey], loop: asyncio.AbstractEventLoop) -> None:
-        """Send rows a later batch overtook as they stand, holding them until acknowledged."""
         with self._store.current(keys) as rows:
-            entries = [
-                self._encode(self._change_of(view, rows[(view, key)]))
+            records = [
+                self._encoder.record(self._encoder.change_of(view, rows[(view, key)]))
                 for view, key in keys
                 if (view, key) in rows
             ]
-            asyncio.run_coroutine_threadsafe(self._send_all(entries), loop).result()
-        log.info("resent %d view rows another batch had overtaken", len(entries))
+            asyncio.run_coroutine_threadsafe(self._send_all(records), loop).result()
 
-    async def _send_all(self, entries: Sequence[OutboxEntry]) -> None:
-        deliveries = [await self._send_entry(entry) for entry in entries]
+    async def _send_all(self, records: Sequence[ViewRecord]) -> None:
+        deliveries = [await self._send(record) for record in records]
         await asyncio.gather(*deliveries)
 
     async def sweep(self, *, everything: bool = False) -> int:
-        """Resend what a crash left in the outbox (``everything``: at start, however recent);
-        return how many entries were resent."""
+        """Send again the rows a stop left marked in the outbox (``everything``: at start,
+        however recent the marks); return how many marks were cleared."""
         older_than = 0.0 if everything else self._stale_s
         pending = await self._in_db(self._store.leftovers, older_than, 5000)
         if not pending:
             return 0
-        deliveries = [await self._send_entry(p.entry) for p in pending]
-        await asyncio.gather(*deliveries)
+        await self._resend(list(dict.fromkeys(p.view_key for p in pending)))
         await self._in_db(self._store.discard, [p.id for p in pending])
-        # Each version's rows may have been overtaken since: bring them up to date.
-        by_version: dict[int, list[ViewKey]] = {}
-        for p in pending:
-            by_version.setdefault(p.version, []).append(p.entry.view_key)
-        for version, keys in sorted(by_version.items()):
-            committed = Committed(version, [], [])
-            overtaken = await self._in_db(self._store.finish, committed, keys)
-            if overtaken:
-                await self._in_db(self._resend_current, overtaken, asyncio.get_running_loop())
-        log.warning("resent %d view changes a stopped worker had left unpublished", len(pending))
+        log.warning("sent again %d view changes a stopped worker had left", len(pending))
         return len(pending)
 
     async def report_pending(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from services.merge.derive import family, provenance_of, resident_visible, water
@@ -211,13 +211,13 @@ _DATE_FIELDS = {"resident_profile": frozenset(RESIDENT_PROFILE.date_fields)}
 def avro_record(
     view: str, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The record to encode with the view contract (dates as ``date``, times as datetimes)."""
+    """The record to encode with the view contract (dates as ``date``; times stay epoch
+    milliseconds, which fastavro writes as timestamp-millis as they are)."""
     record: dict[str, Any] = {KEY_FIELDS[view]: key, **data}
     for name in _DATE_FIELDS.get(view, ()):
         if record.get(name) is not None:
             record[name] = date.fromisoformat(record[name])
     record["provenance"] = {
-        k: {"department": d, "event_id": e, "event_time": datetime.fromtimestamp(t / 1000, UTC)}
-        for k, (d, e, t) in provenance.items()
+        k: {"department": d, "event_id": e, "event_time": t} for k, (d, e, t) in provenance.items()
     }
     return record

@@ -294,14 +294,19 @@ def updates_for(
     row of its subject (the person, dwelling or community it is keyed by).
     """
     source = Provenance(department, str(record["event_id"]), to_millis(record["event_time"]))
+    subject = (SUBJECT_VIEWS[key_field], str(record[key_field]))
+    freshness = {f"{FRESH}/{department}": source.event_time_ms}
     updates = []
     feed = FEEDS.get(full_name)
     for view, key, values in feed(record) if feed else []:
         if values is None:
             updates.append(Update(view, key, source, erase=True))
+        elif (view, key) == subject and freshness:
+            # One update of the subject's row: its fields and its freshness, applied together.
+            updates.append(Update(view, key, source, {**values, **freshness}))
+            freshness = {}
         else:
             updates.append(Update(view, key, source, values))
-    subject_view = SUBJECT_VIEWS[key_field]
-    freshness = {f"{FRESH}/{department}": source.event_time_ms}
-    updates.append(Update(subject_view, str(record[key_field]), source, freshness))
+    if freshness:
+        updates.append(Update(*subject, source, freshness))
     return updates

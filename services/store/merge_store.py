@@ -63,21 +63,6 @@ class RowWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """One view change to publish: topic, key, value (None is a tombstone), headers."""
-
-    topic: str
-    key: bytes
-    value: bytes | None
-    headers: Mapping[str, str]
-
-    @property
-    def view_key(self) -> ViewKey:
-        """The view and row this change is of (``view.<view>`` topics, keyed by row key)."""
-        return self.topic.removeprefix("view."), self.key.decode()
-
-
-@dataclass(frozen=True, slots=True)
 class ConflictWrite:
     """A refused write, kept for the departments to reconcile."""
 
@@ -95,7 +80,9 @@ class BatchWrite:
     """Everything one transaction writes."""
 
     rows: list[RowWrite] = field(default_factory=list)
-    outbox: list[OutboxEntry] = field(default_factory=list)
+    # The rows whose view records changed, in order: marks, so that the changes of a batch
+    # that committed but never reached the broker are resent (their rows as they stand).
+    outbox: list[ViewKey] = field(default_factory=list)
     deltas: list[tuple[str, Json]] = field(default_factory=list)
     conflicts: list[ConflictWrite] = field(default_factory=list)
     snapshots: list[tuple[str, datetime, Json]] = field(default_factory=list)
@@ -103,20 +90,19 @@ class BatchWrite:
 
 @dataclass(frozen=True)
 class Committed:
-    """What a committed transaction published into the outbox: its version and entry ids."""
+    """A committed transaction's version, and the outbox marks it left (their ids)."""
 
     version: int
     outbox_ids: list[int]
-    entries: list[OutboxEntry]
 
 
 @dataclass(frozen=True)
 class PendingEntry:
-    """An outbox entry left behind (a worker crashed between its commit and the broker)."""
+    """An outbox mark left behind (a worker stopped between its commit and the broker)."""
 
     id: int
     version: int
-    entry: OutboxEntry
+    view_key: ViewKey
 
 
 class MergeTransaction(ABC):
@@ -135,9 +121,9 @@ class MergeTransaction(ABC):
         """Keys of the household rows stored in a community."""
 
     @abstractmethod
-    def freshness(self, community: str) -> dict[str, int]:
-        """Per department, the newest event time over a community's resident and household
-        rows (each row's ``fresh/<department>`` entries)."""
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
+        """For each community of ``wanted``, per department it names, the newest event time
+        over its resident and household rows (their ``fresh/<department>`` entries)."""
 
     @abstractmethod
     def lock_communities(self, communities: Collection[str]) -> list[str]:
@@ -185,11 +171,11 @@ class MergeStore(ABC):
 
     @abstractmethod
     def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:
-        """Outbox entries older than ``older_than_s`` seconds, oldest first."""
+        """Outbox marks older than ``older_than_s`` seconds, oldest first."""
 
     @abstractmethod
     def discard(self, ids: Sequence[int]) -> None:
-        """Delete outbox entries that were sent and acknowledged."""
+        """Delete outbox marks whose rows were sent and acknowledged."""
 
     @abstractmethod
     def outbox_size(self) -> int:

@@ -55,10 +55,11 @@ class SituationSnapshot(Base):
 
 
 class Outbox(Base):
-    """View changes committed with the rows and not yet acknowledged by the broker.
+    """Marks of view rows whose change a committed batch has not yet seen acknowledged.
 
     The worker publishes a batch's changes from memory right after its commit and deletes
-    their rows once acknowledged; what is left after a crash is resent on start.
+    their marks once the broker has them; after a crash, the rows still marked are sent
+    again as they stand.
     """
 
     __tablename__ = "outbox"
@@ -66,12 +67,10 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    topic: Mapped[str] = mapped_column(sa.String(255))
-    key: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    value: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # None is a tombstone
-    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    view: Mapped[str] = mapped_column(sa.String(64))
+    key: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 class CommunityDelta(Base):

@@ -15,16 +15,16 @@ sent together with the commit.
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.types.json import set_json_loads
 
 from services.store.merge_store import (
     BatchWrite,
@@ -33,7 +33,6 @@ from services.store.merge_store import (
     Json,
     MergeStore,
     MergeTransaction,
-    OutboxEntry,
     PendingEntry,
     RowWrite,
     StoredView,
@@ -78,9 +77,8 @@ ins AS (
     RETURNING 1
 ),
 ob AS (
-    INSERT INTO outbox (topic, key, value, headers, created_at, version)
-    SELECT o.e ->> 'topic', decode(o.e ->> 'key', 'base64'), decode(o.e ->> 'value', 'base64'),
-           o.e -> 'headers', %(now)s, v.version
+    INSERT INTO outbox (view, key, version, created_at)
+    SELECT o.e ->> 0, o.e ->> 1, v.version, %(now)s
     FROM jsonb_array_elements(%(outbox)s::jsonb) WITH ORDINALITY AS o(e, n), v
     ORDER BY o.n
     RETURNING id
@@ -111,7 +109,7 @@ SELECT (SELECT version FROM v), (SELECT count(*) FROM ins),
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 class _Transaction(MergeTransaction):
@@ -140,25 +138,31 @@ class _Transaction(MergeTransaction):
         ).fetchall()
         return [r[0] for r in rows]
 
-    def freshness(self, community: str) -> dict[str, int]:
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
+        pairs = [(c, d) for c, departments in wanted.items() for d in sorted(departments)]
         rows = self._conn.execute(
-            "SELECT substr(e.key, 7), max((e.value)::bigint)"
-            " FROM view_row r, jsonb_each(r.state -> 'values') e"
-            " WHERE r.view IN ('resident_profile', 'household') AND r.community_code = %s"
-            " AND e.key LIKE 'fresh/%%' GROUP BY 1",
-            (community,),
+            "SELECT w.community, w.department,"
+            " max((r.state -> 'values' ->> ('fresh/' || w.department))::bigint)"
+            " FROM unnest(%s::text[], %s::text[]) AS w(community, department)"
+            " JOIN view_row r ON r.community_code = w.community"
+            " AND r.view IN ('resident_profile', 'household')"
+            " GROUP BY 1, 2",
+            ([c for c, _ in pairs], [d for _, d in pairs]),
         ).fetchall()
-        return {department: int(millis) for department, millis in rows}
+        found: dict[str, dict[str, int]] = {}
+        for community, department, millis in rows:
+            if millis is not None:
+                found.setdefault(community, {})[department] = int(millis)
+        return found
 
     def lock_communities(self, communities: Collection[str]) -> list[str]:
-        locked = []
-        for community in sorted(communities):
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_COMMUNITY_LOCKS, community)
-            ).fetchone()
-            if row and row[0]:
-                locked.append(community)
-        return locked
+        # Try-locks never wait, so taking them in one statement cannot deadlock.
+        rows = self._conn.execute(
+            "SELECT c FROM unnest(%s::text[]) AS c"
+            " WHERE pg_try_advisory_xact_lock(%s, hashtext(c))",
+            (sorted(communities), _COMMUNITY_LOCKS),
+        ).fetchall()
+        return sorted(r[0] for r in rows)
 
     def take_deltas(self, communities: Collection[str]) -> list[tuple[str, Json]]:
         if not communities:
@@ -180,17 +184,7 @@ class _Transaction(MergeTransaction):
             "now": datetime.now(UTC),
             "updated": _dumps([_row_json(r) for r in rows if not r.new]),
             "created": _dumps(created),
-            "outbox": _dumps(
-                [
-                    {
-                        "topic": e.topic,
-                        "key": _b64(e.key),
-                        "value": None if e.value is None else _b64(e.value),
-                        "headers": dict(e.headers),
-                    }
-                    for e in batch.outbox
-                ]
-            ),
+            "outbox": _dumps(batch.outbox),
             "deltas": _dumps([{"community_code": c, "delta": d} for c, d in batch.deltas]),
             "conflicts": _dumps([asdict(c) for c in batch.conflicts]),
             "snapshots": _dumps(
@@ -207,7 +201,7 @@ class _Transaction(MergeTransaction):
             raise ConcurrentWriteError(
                 "new_row", "another worker created a row this batch found absent"
             )
-        return Committed(int(version), list(ids), list(batch.outbox))
+        return Committed(int(version), list(ids))
 
 
 def _row_json(row: RowWrite) -> Json:
@@ -222,10 +216,6 @@ def _row_json(row: RowWrite) -> Json:
     }
 
 
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
 class PostgresMergeStore(MergeStore):
     """The merge store on one psycopg connection (not shared between threads)."""
 
@@ -236,6 +226,7 @@ class PostgresMergeStore(MergeStore):
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(self._conninfo, autocommit=False)
+            set_json_loads(orjson.loads, self._conn)
             self._conn.execute(_SESSION)
             self._conn.commit()
         return self._conn
@@ -307,15 +298,12 @@ class PostgresMergeStore(MergeStore):
     def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:
         conn = self._connection()
         rows = conn.execute(
-            "SELECT id, version, topic, key, value, headers FROM outbox"
+            "SELECT id, version, view, key FROM outbox"
             " WHERE created_at < now() - make_interval(secs => %s) ORDER BY id LIMIT %s",
             (older_than_s, limit),
         ).fetchall()
         conn.commit()
-        return [
-            PendingEntry(i, v, OutboxEntry(t, bytes(k), None if val is None else bytes(val), h))
-            for i, v, t, k, val, h in rows
-        ]
+        return [PendingEntry(i, v, (view, key)) for i, v, view, key in rows]
 
     def discard(self, ids: Sequence[int]) -> None:
         conn = self._connection()

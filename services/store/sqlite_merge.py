@@ -7,13 +7,14 @@ rows a batch read cannot change under it. Versions come from the one-row ``merge
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from services.store.merge_store import (
     BatchWrite,
@@ -22,7 +23,6 @@ from services.store.merge_store import (
     Json,
     MergeStore,
     MergeTransaction,
-    OutboxEntry,
     PendingEntry,
     StoredView,
     ViewKey,
@@ -34,13 +34,18 @@ _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 def _stored(row: tuple[Any, ...]) -> StoredView:
     key, community, visible, data, provenance, state = row
     return StoredView(
-        key, community, bool(visible), json.loads(data), json.loads(provenance), json.loads(state)
+        key,
+        community,
+        bool(visible),
+        orjson.loads(data),
+        orjson.loads(provenance),
+        orjson.loads(state),
     )
 
 
@@ -73,15 +78,18 @@ class _Transaction(MergeTransaction):
         )
         return [r[0] for r in cursor]
 
-    def freshness(self, community: str) -> dict[str, int]:
-        cursor = self._conn.execute(
-            "SELECT substr(e.key, 7), max(CAST(e.value AS INTEGER))"
-            " FROM view_row r, json_each(r.state, '$.values') e"
-            " WHERE r.view IN ('resident_profile', 'household') AND r.community_code = ?"
-            " AND e.key LIKE 'fresh/%' GROUP BY 1",
-            (community,),
-        )
-        return {department: int(millis) for department, millis in cursor}
+    def freshness(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for community, departments in wanted.items():
+            for department in sorted(departments):
+                row = self._conn.execute(
+                    "SELECT max(CAST(json_extract(state, ?) AS INTEGER)) FROM view_row"
+                    " WHERE view IN ('resident_profile', 'household') AND community_code = ?",
+                    (f'$.values."fresh/{department}"', community),
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    found.setdefault(community, {})[department] = int(row[0])
+        return found
 
     def lock_communities(self, communities: Collection[str]) -> list[str]:
         return sorted(communities)  # the write lock already keeps every other writer out
@@ -95,7 +103,7 @@ class _Transaction(MergeTransaction):
                 " RETURNING id, community_code, delta",
                 tuple(part),
             )
-            found += [(i, c, json.loads(d)) for i, c, d in cursor]
+            found += [(i, c, orjson.loads(d)) for i, c, d in cursor]
         return [(community, delta) for _, community, delta in sorted(found)]
 
     def exclusive(self) -> None:
@@ -127,14 +135,16 @@ class _Transaction(MergeTransaction):
             ],
         )
         now = _stamp(datetime.now(UTC))
-        ids = []
-        for entry in batch.outbox:
-            cursor = conn.execute(
-                "INSERT INTO outbox (topic, key, value, headers, created_at, version)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (entry.topic, entry.key, entry.value, _dumps(dict(entry.headers)), now, version),
+        ids = [
+            int(
+                conn.execute(
+                    "INSERT INTO outbox (view, key, version, created_at) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (view, key, version, now),
+                ).fetchone()[0]
             )
-            ids.append(int(cursor.fetchone()[0]))
+            for view, key in batch.outbox
+        ]
         conn.executemany(
             "INSERT INTO community_delta (community_code, delta, created_at) VALUES (?, ?, ?)",
             [(c, _dumps(d), now) for c, d in batch.deltas],
@@ -152,7 +162,7 @@ class _Transaction(MergeTransaction):
             " ON CONFLICT (community_code, taken_at) DO UPDATE SET data = excluded.data",
             [(c, _stamp(t), _dumps(d)) for c, t, d in batch.snapshots],
         )
-        return Committed(version, ids, list(batch.outbox))
+        return Committed(version, ids)
 
 
 class SqliteMergeStore(MergeStore):
@@ -223,16 +233,10 @@ class SqliteMergeStore(MergeStore):
     def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:
         cutoff = _stamp(datetime.now(UTC) - timedelta(seconds=older_than_s))
         cursor = self._conn.execute(
-            "SELECT id, version, topic, key, value, headers FROM outbox WHERE created_at < ?"
-            " ORDER BY id LIMIT ?",
+            "SELECT id, version, view, key FROM outbox WHERE created_at < ? ORDER BY id LIMIT ?",
             (cutoff, limit),
         )
-        return [
-            PendingEntry(
-                i, v, OutboxEntry(t, bytes(k), None if val is None else bytes(val), json.loads(h))
-            )
-            for i, v, t, k, val, h in cursor
-        ]
+        return [PendingEntry(i, v, (view, key)) for i, v, view, key in cursor]
 
     def discard(self, ids: Sequence[int]) -> None:
         with self._immediate() as conn:

@@ -86,8 +86,9 @@ def health(status: str, when: datetime, event_id: str | None = None) -> dict[str
 def update(full_name: str, record: dict[str, Any], department: str | None = None) -> Update:
     """The one resident_profile field update a decoded event makes (freshness left aside)."""
     made = rules.updates_for(full_name, department or record["department"], "person_key", record)
-    (only,) = [u for u in made if not any(name.startswith("fresh/") for name in u.values)]
-    return only
+    (only,) = [u for u in made if u.erase or any(not n.startswith("fresh/") for n in u.values)]
+    fields = {n: v for n, v in only.values.items() if not n.startswith("fresh/")}
+    return Update(only.view, only.key, only.source, fields, only.erase)
 
 
 def merge(row: Row, one: Update) -> Result:
@@ -396,7 +397,12 @@ def test_the_view_record_of_a_merged_row_encodes_against_the_view_contract(
     contract = serde.catalog.view("resident_profile")
     record = view_record(row)
     assert set(record) == set(contract.field_names)
-    assert serde.decode(contract, serde.encode(contract, record)) == record
+    decoded = serde.decode(contract, serde.encode(contract, record))
+    # Times go out as epoch milliseconds and come back as timestamp-millis datetimes.
+    assert decoded == {**record, "provenance": decoded["provenance"]}
+    assert {k: millis_of(p["event_time"]) for k, p in decoded["provenance"].items()} == {
+        k: p["event_time"] for k, p in record["provenance"].items()
+    }
 
 
 def test_the_view_record_shows_values_and_their_provenance() -> None:
@@ -409,7 +415,7 @@ def test_the_view_record_shows_values_and_their_provenance() -> None:
     assert record["provenance"]["health_status"] == {
         "department": "health",
         "event_id": "health:b",
-        "event_time": at(3),
+        "event_time": millis_of(at(3)),
     }
     assert record["provenance"]["community_code"]["event_id"] == f"{PS}:RB3"
     assert set(record["provenance"]) == {
@@ -430,6 +436,10 @@ def test_each_resident_event_type_writes_the_resident_profile_only() -> None:
     for name in (REGISTERED, MOVED, HEALTH_CHANGED):
         made = rules.updates_for(name, PS, "person_key", registered(at(0)) | {"status": "RED"})
         assert {u.view for u in made} == {"resident_profile"}
+
+
+def millis_of(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def view_record(row: Row) -> dict[str, Any]:
