@@ -95,7 +95,7 @@ RECORD = {
     [
         datetime(2024, 6, 1, 8, 30, 15, 999_999, tzinfo=UTC),
         datetime(1969, 12, 31, 23, 59, 59, 500, tzinfo=timezone(timedelta(hours=8))),
-        datetime(2024, 6, 1, 8, 30),  # no zone: taken as UTC, as fastavro does
+        datetime(2024, 6, 1, 8, 30),  # noqa: DTZ001 - no zone: taken as UTC, as fastavro does
         1_717_230_615_123,
     ],
 )
