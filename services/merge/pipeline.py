@@ -165,7 +165,7 @@ class Pipeline:
                 return await loop.run_in_executor(self._db, call, *args)
             except ConcurrentWriteError as exc:
                 self._metrics.retries.labels(exc.reason).inc()
-                log.info("%s", exc)
+                log.warning("%s (%s)", exc, exc.reason)
                 continue
             except _DATABASE_ERRORS as exc:
                 self._metrics.retries.labels("database").inc()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from services.store import access_models  # noqa: F401 - registers its tables on Base
-from services.store.migrate import upgrade
+from services.store.migrate import current, head, upgrade
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -56,6 +56,9 @@ def create_schema(engine: sa.Engine) -> None:
     before the first statement (pysqlite would otherwise run each DDL statement on its own,
     and another process could see half a schema).
     """
+    if _at_head(engine):
+        _register_catalog(engine)
+        return
     migrating = _exclusive_sqlite(engine) if engine.dialect.name == "sqlite" else engine
     try:
         for attempt in range(5):
@@ -75,6 +78,15 @@ def create_schema(engine: sa.Engine) -> None:
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+def _at_head(engine: sa.Engine) -> bool:
+    """True when the store is migrated already (most starts): no lock is needed then."""
+    try:
+        with engine.connect() as conn:
+            return current(conn) == head()
+    except sa.exc.SQLAlchemyError:
+        return False
 
 
 def _exclusive_sqlite(engine: sa.Engine) -> sa.Engine:

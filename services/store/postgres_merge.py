@@ -96,6 +96,11 @@ cf AS (
               event_time_ms bigint)
     ON CONFLICT DO NOTHING
 ),
+gone AS (
+    DELETE FROM view_row AS r
+    USING jsonb_array_elements(%(unwritten)s::jsonb) AS u(e)
+    WHERE r.view = u.e ->> 0 AND r.key = u.e ->> 1 AND r.version = -1
+),
 sn AS (
     INSERT INTO situation_snapshot (community_code, taken_at, data)
     SELECT s.community_code, s.taken_at, s.data
@@ -112,21 +117,49 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# A row no batch has written yet is created empty ("placeholder", version -1) before it is
+# locked, so that two batches needing the same new row take turns on it like on any other
+# row instead of both creating it; one left unwritten is deleted with the batch's writes.
+_PLACEHOLDERS = (
+    "INSERT INTO view_row (view, key, community_code, visible, data, provenance, state, version)"
+    " SELECT %s, k, NULL, false, '{}', '{}', '{}', -1 FROM unnest(%s::text[]) AS k"
+    " ORDER BY k ON CONFLICT (view, key) DO NOTHING"
+)
+_PLACEHOLDER = -1
+
+
 class _Transaction(MergeTransaction):
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        self.placeholders: set[ViewKey] = set()
 
     def rows(self, view: str, keys: Collection[str]) -> dict[str, StoredView]:
-        return self._select(view, keys, "ORDER BY key FOR UPDATE")
+        if not keys:
+            return {}
+        ordered = sorted(keys)
+        # Two statements, one round trip: the lock's snapshot comes after the inserts.
+        with self._conn.pipeline():
+            self._conn.execute(_PLACEHOLDERS, (view, ordered))
+            cursor = self._conn.execute(
+                f"SELECT {_COLUMNS}, version FROM view_row WHERE view = %s AND key = ANY(%s)"
+                " ORDER BY key FOR UPDATE",
+                (view, ordered),
+            )
+            found = cursor.fetchall()
+        rows = {}
+        for *columns, version in found:
+            if version == _PLACEHOLDER:
+                self.placeholders.add((view, columns[0]))
+            else:
+                rows[columns[0]] = StoredView(*columns)
+        return rows
 
     def peek(self, view: str, keys: Collection[str]) -> dict[str, StoredView]:
-        return self._select(view, keys, "")
-
-    def _select(self, view: str, keys: Collection[str], tail: str) -> dict[str, StoredView]:
         if not keys:
             return {}
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM view_row WHERE view = %s AND key = ANY(%s) {tail}",
+            f"SELECT {_COLUMNS} FROM view_row WHERE view = %s AND key = ANY(%s)"
+            f" AND version <> {_PLACEHOLDER}",
             (view, sorted(keys)),
         ).fetchall()
         return {r[0]: StoredView(*r) for r in rows}
@@ -179,10 +212,13 @@ class _Transaction(MergeTransaction):
 
     def write(self, batch: BatchWrite) -> Committed:
         rows = sorted(batch.rows, key=lambda r: (r.view, r.key))
-        created = [_row_json(r) for r in rows if r.new]
+        held = self.placeholders
+        created = [_row_json(r) for r in rows if r.new and (r.view, r.key) not in held]
+        unwritten = held - {(r.view, r.key) for r in rows}
         params: dict[str, Any] = {
             "now": datetime.now(UTC),
-            "updated": _dumps([_row_json(r) for r in rows if not r.new]),
+            "updated": _dumps([_row_json(r) for r in rows if not r.new or (r.view, r.key) in held]),
+            "unwritten": _dumps(sorted(unwritten)),
             "created": _dumps(created),
             "outbox": _dumps(batch.outbox),
             "deltas": _dumps([{"community_code": c, "delta": d} for c, d in batch.deltas]),

@@ -78,3 +78,16 @@ def test_two_workers_in_one_group_build_the_same_views_as_one(
         timeout_s=120,
     )
     assert merged_events(pair) > 0 and merged_events(second) > 0, "both workers took partitions"
+    # They met on households and alerts, and waited for each other's rows instead of failing.
+    assert _retries(pair) + _retries(second) == 0, "no merge was rolled back and run again"
+
+
+def _retries(hub: Hub) -> float:
+    """``datong_merge_retries_total`` of a worker, over every reason."""
+    url = f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics"
+    text = httpx.get(url, timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("datong_merge_retries_total")
+    )
