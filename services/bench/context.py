@@ -54,7 +54,7 @@ class Sizes:
 
         return cls(
             events=count(events, 500),
-            latency_rates=(1_000.0, 5_000.0),
+            latency_rates=(20.0, 1_000.0, 5_000.0),
             latency_seconds=duration(seconds),
             readers=50,
             query_rows=count(rows, 1_000),

@@ -24,10 +24,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.bench.sender import Offered, Sender, payload_args
 from services.bench.stats import Latencies, timed
+from services.settings import DEFAULT_FETCH_WAIT_MS
 
-AIOKAFKA_FETCH_WAIT_MS = 500
-FAUST_FETCH_WAIT_MS = 1500
-FETCH_WAITS = (AIOKAFKA_FETCH_WAIT_MS, FAUST_FETCH_WAIT_MS)
+AIOKAFKA_FETCH_WAIT_MS = 500  # aiokafka's default
+# The merge worker's own (``DATONG_FETCH_WAIT_MS``): the fair limit of its latency.
+WORKER_FETCH_WAIT_MS = DEFAULT_FETCH_WAIT_MS
+FETCH_WAITS = (WORKER_FETCH_WAIT_MS, AIOKAFKA_FETCH_WAIT_MS)
 DRAIN_TIMEOUT_S = 60.0
 
 

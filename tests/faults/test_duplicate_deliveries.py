@@ -25,9 +25,7 @@ def test_events_delivered_two_or_three_times_in_any_order_merge_once(
     database_url: str,
     make_hub: Callable[..., Hub],
 ) -> None:
-    hub = make_hub(
-        fault_broker.bootstrap, database_url, DATONG_BATCH_SIZE="50", DATONG_BATCH_WITHIN_S="0.01"
-    )
+    hub = make_hub(fault_broker.bootstrap, database_url, DATONG_BATCH_SIZE="50")
     events = resident_events(scale(400, 2000), hub.settings.hmac_key, fault_rng)
     truth = truth_of(events)
     copies = [event for event in events for _ in range(fault_rng.choice((2, 3)))]

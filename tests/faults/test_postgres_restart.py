@@ -67,7 +67,6 @@ def restarted(
         postgres_database,
         tmp / "var",
         DATONG_BATCH_SIZE="20",
-        DATONG_BATCH_WITHIN_S="0.01",
     )
     hub = Hub(env, tmp)
     try:

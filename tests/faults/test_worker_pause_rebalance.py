@@ -41,7 +41,6 @@ def test_a_worker_paused_past_its_session_timeout_leaves_the_views_true(
     settings = {
         "DATONG_SESSION_TIMEOUT_S": str(SESSION_TIMEOUT_S),
         "DATONG_BATCH_SIZE": "20",
-        "DATONG_BATCH_WITHIN_S": "0.01",
     }
     zombie = make_hub(fault_broker.bootstrap, named(database_url, "worker-zombie"), **settings)
     shared = {

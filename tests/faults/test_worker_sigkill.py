@@ -29,7 +29,7 @@ from tests.faults.workload import resident_events
 
 pytestmark = pytest.mark.integration
 
-SMALL_BATCHES = {"DATONG_BATCH_SIZE": "20", "DATONG_BATCH_WITHIN_S": "0.01"}
+SMALL_BATCHES = {"DATONG_BATCH_SIZE": "20"}
 
 
 def _kill(

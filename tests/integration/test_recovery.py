@@ -73,7 +73,7 @@ def test_a_worker_killed_at_seeded_points_ends_with_the_same_views(
 ) -> None:
     rng = random.Random(SEED)
     print(f"recovery seed {SEED}")
-    batch = {"DATONG_BATCH_SIZE": "40", "DATONG_BATCH_WITHIN_S": "0.01"}
+    batch = {"DATONG_BATCH_SIZE": "40"}
     crashed = make_hub(start_broker(), database_url, **batch)
     events = _load(crashed, 400, rng)
     # An uninterrupted run ends in what the pure merge makes of the events (any order).

@@ -43,7 +43,7 @@ def test_two_workers_in_one_group_build_the_same_views_as_one(
     make_hub: Callable[..., Hub],
     tmp_path: Path,
 ) -> None:
-    batch = {"DATONG_BATCH_SIZE": "50", "DATONG_BATCH_WITHIN_S": "0.01"}
+    batch = {"DATONG_BATCH_SIZE": "50"}
     pair = make_hub(start_broker(), database_url, **batch)
     keys = {k: pair.env[k] for k in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY")}
     events = _load(pair, 400, random.Random(7))

@@ -35,7 +35,7 @@ def test_defaults_use_sqlite_under_the_var_dir_and_the_embedded_broker(tmp_path:
     assert settings.partitions == 4
     assert settings.consumer_group == "datong-merge"
     assert settings.batch_size == 1000
-    assert settings.batch_within_s == 0.05
+    assert (settings.fetch_wait_ms, settings.fold_interval_s) == (50, 0.5)
     assert settings.session_timeout_s == 10.0
     assert settings.policy_file is None  # the shipped example policy
 
@@ -63,7 +63,8 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
             PARTITIONS="12",
             CONSUMER_GROUP="merge-b",
             BATCH_SIZE="50",
-            BATCH_WITHIN_S="0.5",
+            FETCH_WAIT_MS="500",
+            FOLD_INTERVAL_S="0.25",
             SESSION_TIMEOUT_S="30",
             POLICY_FILE="/etc/datong/sharing.yaml",
         )
@@ -77,7 +78,8 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
     assert (settings.api_host, settings.api_port) == ("0.0.0.0", 9000)
     assert (settings.broker_port, settings.worker_metrics_port) == (29092, 9200)
     assert (settings.partitions, settings.consumer_group) == (12, "merge-b")
-    assert (settings.batch_size, settings.batch_within_s) == (50, 0.5)
+    assert settings.batch_size == 50
+    assert (settings.fetch_wait_ms, settings.fold_interval_s) == (500, 0.25)
     assert settings.session_timeout_s == 30.0
     assert settings.policy_file == Path("/etc/datong/sharing.yaml")
     assert not (tmp_path / "keys").exists()
@@ -112,7 +114,7 @@ def test_a_bad_integer_is_a_config_error_naming_the_variable(
         Settings.from_env(env(tmp_path, **{name: value}))
 
 
-@pytest.mark.parametrize("name", ["BATCH_WITHIN_S", "SESSION_TIMEOUT_S"])
+@pytest.mark.parametrize("name", ["FOLD_INTERVAL_S", "SESSION_TIMEOUT_S"])
 def test_a_bad_number_is_a_config_error_naming_the_variable(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=f"DATONG_{name}"):
         Settings.from_env(env(tmp_path, **{name: "soon"}))
