@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from schemas.errors import DatongError
 
-class ConnectorError(Exception):
+
+class ConnectorError(DatongError):
     """Root of the connectors' errors; a fatal one stops the connector."""
 
 

@@ -1,7 +1,15 @@
-"""Errors raised by the contracts package."""
+"""Errors raised by the contracts package, and the root of every datong error."""
 
 
-class SchemaError(Exception):
+class DatongError(Exception):
+    """Root of datong's own errors; the message says what an operator can do about it.
+
+    The ``datong`` command prints one without a traceback and exits 2; anything else that
+    reaches it is a bug and keeps its traceback.
+    """
+
+
+class SchemaError(DatongError):
     """Root of the contracts' errors."""
 
 

@@ -1,17 +1,22 @@
 """Errors raised by the services; each message says what an operator can do about it."""
 
+from schemas.errors import DatongError
 
-class DatongError(Exception):
+
+class ServiceError(DatongError):
     """Root of the services' errors."""
 
 
-class ConfigError(DatongError):
+class ConfigError(ServiceError):
     """A ``DATONG_*`` setting is missing or malformed."""
 
 
-class BrokerError(DatongError):
+class BrokerError(ServiceError):
     """The Kafka broker could not be started or reached."""
 
 
-class StoreError(DatongError):
+class StoreError(ServiceError):
     """The view store could not be read or written."""
+
+
+__all__ = ["BrokerError", "ConfigError", "DatongError", "ServiceError", "StoreError"]

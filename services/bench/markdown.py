@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.bench.report import amount, outcome_text
+from services.errors import DatongError
 
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 COLUMNS = ("figure", "value", "limit, same run", "limit value", "ratio", "target")
 
 
-class ReadmeError(ValueError):
+class ReadmeError(DatongError):
     """The README has no bench block to fill (both markers, in order, once each)."""
 
 

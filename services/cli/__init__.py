@@ -28,9 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args, Settings.from_env())
-    except DatongError as exc:
+    except DatongError as exc:  # an operator's to fix: the message says what, no traceback
         print(f"datong: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         return 130
 

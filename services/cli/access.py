@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from services.errors import ConfigError
 from services.settings import Settings
 
 
@@ -50,22 +51,18 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     if args.audience is not None:
         policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
         if args.audience not in policy.audiences:
-            print(
-                f"datong: no audience {args.audience!r} in {policy.source}; "
-                f"audiences: {', '.join(policy.audiences)}",
-                file=sys.stderr,
+            raise ConfigError(
+                f"no audience {args.audience!r} in {policy.source}; "
+                f"audiences: {', '.join(policy.audiences)}"
             )
-            return 1
     else:
         from schemas.catalog import Catalog
 
         departments = Catalog.load().departments()
         if args.department not in departments:
-            print(
-                f"datong: no department {args.department!r}; departments: {', '.join(departments)}",
-                file=sys.stderr,
+            raise ConfigError(
+                f"no department {args.department!r}; departments: {', '.join(departments)}"
             )
-            return 1
     issued = create_token(
         _engine(settings), audience=args.audience, department=args.department, name=args.name
     )

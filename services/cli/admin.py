@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.errors import ConfigError, StoreError
 from services.settings import Settings
 
 
@@ -107,8 +108,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         try:
             filled = fill_readme(args.readme.read_text(encoding="utf-8"), markdown)
         except ReadmeError as exc:
-            print(f"datong: {args.readme}: {exc}", file=sys.stderr)
-            return 1
+            raise ReadmeError(f"{args.readme}: {exc}") from exc
         args.readme.write_text(filled, encoding="utf-8")
         print(f"{args.readme}: bench table filled from {args.source or out}")
     elif args.markdown or table is None:
@@ -164,8 +164,7 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     try:
         registered = registration.register_all(catalog, registry)
     except RegistryError as exc:
-        print(f"datong: nothing registered: {exc}", file=sys.stderr)
-        return 1
+        raise RegistryError(f"nothing registered: {exc}") from exc
     for item in registered:
         state = "registered" if item.created else "unchanged"
         print(f"{state:10}  {item.subject}  id={item.schema_id} version={item.version}")
@@ -223,8 +222,7 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
         policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
         grant = policy.grant(args.audience, args.view)
         if grant is None:
-            print(f"datong: audience {args.audience} may not read {args.view}", file=sys.stderr)
-            return 1
+            raise ConfigError(f"audience {args.audience} may not read {args.view}")
     row = None
     with Session(create_engine(settings.database_url)) as session:
         stored = visible_row(session, args.view, args.key)
@@ -233,7 +231,6 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
     if row is not None and grant is not None:
         row = filter_record(grant, row)
     if row is None:
-        print(f"datong: {args.view} has no row {args.key!r}", file=sys.stderr)
-        return 1
+        raise StoreError(f"{args.view} has no row {args.key!r}")
     print(json.dumps(row, ensure_ascii=False, indent=2))
     return 0

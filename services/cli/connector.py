@@ -294,8 +294,4 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
         print(f"replayed {letter.ref} as {event_id}")
         return 0
     except RecordError as exc:
-        print(f"datong: still rejected: {exc.field}: {exc.reason}", file=sys.stderr)
-        return 1
-    except ConnectorError as exc:
-        print(f"datong: {exc}", file=sys.stderr)
-        return 1
+        raise ConnectorError(f"still rejected: {exc.field}: {exc.reason}") from exc

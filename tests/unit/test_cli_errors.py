@@ -1,0 +1,68 @@
+"""The ``datong`` command: an operator's error is one line and exit 2, a bug keeps its traceback."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+from pathlib import Path
+
+import pytest
+
+from connectors.errors import SourceError
+from schemas.errors import DatongError, SchemaError
+from services import cli
+from services.errors import ServiceError
+from services.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("DATONG_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATONG_HMAC_KEY", key)
+    monkeypatch.setenv("DATONG_SEAL_KEY", key)
+
+
+def test_every_package_root_error_is_a_datong_error() -> None:
+    assert issubclass(SchemaError, DatongError)
+    assert issubclass(SourceError, DatongError)
+    assert issubclass(ServiceError, DatongError)
+
+
+def test_an_operator_error_prints_one_line_without_a_traceback_and_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["tokens", "create", "--department", "weather"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("datong: no department 'weather'; departments: ")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "error", [SourceError("export.xls is not a workbook datong reads: save it as .xlsx")]
+)
+def test_any_packages_error_reaching_the_command_is_printed_the_same_way(
+    error: DatongError, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(_: argparse.Namespace, __: Settings) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "_parser", lambda: _parser_calling(fail))
+    assert cli.main(["fail"]) == 2
+    assert capsys.readouterr().err == f"datong: {error}\n"
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(_: argparse.Namespace, __: Settings) -> int:
+        raise KeyError("a bug, not an operator's mistake")
+
+    monkeypatch.setattr(cli, "_parser", lambda: _parser_calling(fail))
+    with pytest.raises(KeyError):
+        cli.main(["fail"])
+
+
+def _parser_calling(handler: object) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datong")
+    sub = parser.add_subparsers()
+    sub.add_parser("fail").set_defaults(handler=handler)
+    return parser
