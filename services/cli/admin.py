@@ -94,7 +94,14 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     Never fails on a slow figure."""
     from services.bench.markdown import ReadmeError, fill_readme, render_markdown
     from services.bench.report import render_table
-    from services.bench.run import run_bench
+
+    try:
+        from services.bench.run import run_bench
+    except ImportError as exc:  # the bench's own clients are an optional extra
+        raise ConfigError(
+            f"datong bench needs the bench extra ({exc.name} is missing): "
+            "pip install 'datong[bench]'"
+        ) from exc
 
     if args.source is not None:
         data = json.loads(args.source.read_text(encoding="utf-8"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ from schemas.errors import DatongError, SchemaError
 from services import cli
 from services.errors import ServiceError
 from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +71,23 @@ def _parser_calling(handler: object) -> argparse.ArgumentParser:
     sub = parser.add_subparsers()
     sub.add_parser("fail").set_defaults(handler=handler)
     return parser
+
+
+def test_the_bench_without_its_extra_says_what_to_install(tmp_path: Path) -> None:
+    # A production install has neither aiohttp nor confluent-kafka: the bench's own clients.
+    script = (
+        "import sys; sys.modules['aiohttp'] = None; sys.modules['confluent_kafka'] = None\n"
+        "from services import cli; sys.exit(cli.main(['bench', '--quick']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DATONG_VAR_DIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().endswith("pip install 'datong[bench]'")
+    assert "Traceback" not in done.stderr
