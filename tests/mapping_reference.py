@@ -1,7 +1,7 @@
 """The plain reading of a mapping plan, one row at a time: the oracle for the compiled mapper.
 
-``connectors.mapping`` interpreted its plans this way until they were compiled into
-closures (``connectors.mapping_compile``); this copy stays the obvious statement of the
+``connectors.mappings.mapper`` interpreted its plans this way until they were compiled into
+closures (``connectors.mappings.compiler``); this copy stays the obvious statement of the
 rules, and the compiled mapper is held to it event for event and error for error.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
-from connectors.mapping_plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
+from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
 from connectors.transforms import Row, canonical, keyed_hash, word
 
 

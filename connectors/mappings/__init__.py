@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from connectors.gazetteer import Gazetteer
-from connectors.mapping import DepartmentMapper
-from connectors.mapping_spec import department_spec
+from connectors.mappings.loader import department_spec
+from connectors.mappings.mapper import DepartmentMapper
 from schemas.catalog import department_name
 
 DEPARTMENT_DIRS = (

@@ -20,7 +20,7 @@ from connectors.base import Event
 from connectors.checkpoints import FileCheckpoints
 from connectors.demo import generate
 from connectors.identity import birth_of, gender_of, person_key
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings.registry_export import RegistryMapping
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher
 from connectors.runner import Runner

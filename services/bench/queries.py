@@ -9,7 +9,7 @@ starts ``datong api`` on it, and runs the same closed-loop readers three ways:
   routing, the request-counting middleware, the event loop shared by 50 readers), so
   the ratio is what reading, checking and rendering a view row adds;
 * the same primary-key lookup straight from the store, by the same closed-loop readers
-  in one event loop over as many connections (``readers.sql_latencies``): what the
+  in one event loop over as many connections (``http_load.sql_latencies``): what the
   database alone costs, for comparison.
 
 The API's peak memory is read at the end, beside its resident memory at rest (started,
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 
-from services.bench import connector, prefill, processes, readers
+from services.bench import connector, http_load, prefill, processes
 from services.bench.context import VIEW, Run
 from services.bench.report import Detail, Figure
 from services.bench.stats import Latencies, order_statistics
@@ -44,16 +44,16 @@ def view_query_latency(run: Run) -> None:
                 for resident in connector.residents(secrets.token_bytes(32), range(1, built + 1))
             )
             prefill.fill(url, rows, sizes.query_rows)
-        keys = readers.stored_keys(url, VIEW)
-        token = readers.reader_token(url)
+        keys = http_load.stored_keys(url, VIEW)
+        token = http_load.reader_token(url)
         api = processes.Api(run.env(url, "api"), tmp / "api.log")
         try:
             api.wait_ready(60.0)
             at_rest = api.rss_mb()
 
-            def timed(label: str, path: readers.NextPath) -> Latencies:
+            def timed(label: str, path: http_load.NextPath) -> Latencies:
                 with run.timed(f"queries: {label}"):
-                    samples = readers.http_latencies(
+                    samples = http_load.http_latencies(
                         api.url,
                         path,
                         readers=sizes.readers,
@@ -70,7 +70,7 @@ def view_query_latency(run: Run) -> None:
             api.stop()
         with run.timed("queries: raw SQL"):
             raw = _stats(
-                readers.sql_latencies(
+                http_load.sql_latencies(
                     url,
                     VIEW,
                     keys,

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
-from services.bench import connector, processes, readers
+from services.bench import connector, http_load, processes
 from services.bench.context import VIEW, Run
 from services.bench.offered import Record, offer
 from services.bench.report import OVER_LIMIT, Detail, Figure, Target
@@ -71,7 +71,7 @@ def event_to_sse_latency(run: Run) -> None:
     with EmbeddedBroker(free_port(), log_path=tmp / "broker.log") as broker:
         ensure_topics(broker.bootstrap, topic_specs(run.catalog, run.sizes.partitions))
         processes.prepare_store(url, run.catalog)
-        token = readers.reader_token(url)
+        token = http_load.reader_token(url)
         worker = processes.Worker(run.env(url, "sse-worker", broker.bootstrap), tmp / "worker.log")
         api = processes.Api(run.env(url, "sse-api", broker.bootstrap), tmp / "api.log")
         try:
@@ -86,7 +86,7 @@ def event_to_sse_latency(run: Run) -> None:
         "offered_per_s": sse.offered_rate,
         "reached_per_s": round(sse.achieved_rate, 1),
         "subscribers": SUBSCRIBERS,
-        "audience": readers.AUDIENCE,
+        "audience": http_load.AUDIENCE,
         "samples": sse.samples,
         "not_on_a_stream_in_time": sse.lost,
         "not_visible_in_time": view.lost,
@@ -181,7 +181,7 @@ class _Timers:
         """Subscribe every subscriber and start reading the topic."""
         self._session = aiohttp.ClientSession(
             base_url=self._hub.api.url,
-            headers=readers.request_headers(self._hub.token),
+            headers=http_load.request_headers(self._hub.token),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
         )
         await self.topic.start()

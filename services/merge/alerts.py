@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.merge.derive import family, provenance_of, resident_visible
-from services.merge.merge import Row
+from services.merge.merge import RowState
 from services.merge.rules import DELIVERY, HOSTED, MEMBER
 
 WELFARE_SILENCE_MS = 24 * 3600 * 1000
@@ -154,7 +154,7 @@ def red_status(
     ]
 
 
-def household_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Alert]:
+def household_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str, Alert]:
     """Every alert the state of one dwelling (and the residents in it) calls for."""
     members = family(state, MEMBER)
     deliveries = {
@@ -171,12 +171,12 @@ def household_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Aler
     return {a["alert_id"]: a for a in alerts}
 
 
-def welfare_alerts(state: Row, household: Mapping[str, Any]) -> dict[str, Alert]:
+def welfare_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str, Alert]:
     """The welfare checks of one dwelling: the only rule water readings alone can change."""
     return {a["alert_id"]: a for a in welfare_checks(household, family(state, MEMBER))}
 
 
-def homeless_alerts(resident: Row) -> dict[str, Alert]:
+def homeless_alerts(resident: RowState) -> dict[str, Alert]:
     """Alerts about a registered resident with no dwelling (who no household speaks for)."""
     if not resident_visible(resident) or resident.values.get("dwelling_id"):
         return {}

@@ -26,7 +26,7 @@ from services.merge.derive import (
     household_counts,
     resident_counts,
 )
-from services.merge.merge import Conflict, Row, Update, apply, empty_row
+from services.merge.merge import Conflict, RowState, Update, apply, empty_row
 from services.merge.rows import Applied, Change, Record, RowReader, StoredRow, Written, stored
 from services.merge.rules import (
     ALERT_VIEW,
@@ -96,7 +96,7 @@ def _merge(
     updates: Iterable[Update],
     applied: Applied,
     touched: dict[str, int],
-) -> dict[str, Row]:
+) -> dict[str, RowState]:
     """Apply ``updates`` to the rows of ``spec``; returns the rows' new states by key.
 
     ``touched`` gets the newest event time that changed each row.
@@ -116,7 +116,7 @@ def _merge(
 
 def _residents(
     updates: list[Update], reader: RowReader, out: BatchResult, effects: _Effects
-) -> dict[str, Row]:
+) -> dict[str, RowState]:
     """Merge resident events; gather what changed residents mean for households and counts."""
     before = reader.rows(RESIDENT_PROFILE.name, {u.key for u in updates})
     after = _merge(RESIDENT_PROFILE, before, updates, out.applied, effects.resident_touched)
@@ -192,7 +192,7 @@ def _households(
         _alert_diff(effects, out.deltas, alerts_of(old_row, old_shown), alerts_of(row, shown), when)
 
 
-def _changed_parts(old: Row, new: Row) -> set[str]:
+def _changed_parts(old: RowState, new: RowState) -> set[str]:
     """The fields, or families of entries, whose value or provenance differ between states."""
     parts = set()
     old_values, new_values = old.values, new.values
@@ -235,7 +235,7 @@ def _community_effects(
 
 
 def _alerts(
-    reader: RowReader, out: BatchResult, effects: _Effects, residents: Mapping[str, Row]
+    reader: RowReader, out: BatchResult, effects: _Effects, residents: Mapping[str, RowState]
 ) -> None:
     """Write alert rows: open ones shown; cleared ones kept hidden, or gone with the person."""
     before = reader.rows(ALERT_VIEW, effects.opened.keys() | effects.closed.keys())
@@ -285,15 +285,15 @@ def _alert_diff(
             delta_for(deltas, community).add_counts(counts, sign)
 
 
-def _set_entries(row: Row, entries: Mapping[str, Any], removed: Iterable[str]) -> Row:
+def _set_entries(row: RowState, entries: Mapping[str, Any], removed: Iterable[str]) -> RowState:
     values = dict(row.values)
     for name in removed:
         values.pop(name, None)
     values.update(entries)
-    return Row(row.key, values, row.provenance)
+    return RowState(row.key, values, row.provenance)
 
 
-def _community_of(row: Row) -> str | None:
+def _community_of(row: RowState) -> str | None:
     """The community a household's state places it in (before rendering)."""
     if row.values.get("community_code"):
         return str(row.values["community_code"])
@@ -309,11 +309,11 @@ def _touch(times: dict[str, int], key: str, millis: int) -> None:
     times[key] = max(times.get(key, 0), millis)
 
 
-def _newest_time(row: Row) -> int:
+def _newest_time(row: RowState) -> int:
     return max((p.event_time_ms for p in row.provenance.values()), default=0)
 
 
-def _household_alerts(row: Row, shown: Record | None) -> dict[str, Alert]:
+def _household_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
     if shown is None:
         return {}
     fields, provenance = shown
@@ -322,7 +322,7 @@ def _household_alerts(row: Row, shown: Record | None) -> dict[str, Alert]:
     )
 
 
-def _welfare_alerts(row: Row, shown: Record | None) -> dict[str, Alert]:
+def _welfare_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
     """The only alerts water readings can change: every other stays as it was."""
     if shown is None:
         return {}

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from services.merge import records
 from services.merge.derive import family, freshness
-from services.merge.merge import Provenance, Row, Update, apply, empty_row
+from services.merge.merge import Provenance, RowState, Update, apply, empty_row
 from services.merge.rows import Projects, StoredRow, Written, stored
 from services.merge.rules import COMMUNITY_SITUATION, COUNT, HOUSEHOLD, LATEST
 
@@ -130,7 +130,7 @@ def fold(deltas: Deltas, reader: FoldReader) -> Folded:
     """Fold pending deltas into their communities' rows."""
     out = Folded()
     before = reader.rows(COMMUNITY_SITUATION.name, deltas.keys())
-    rows: dict[str, Row] = {}
+    rows: dict[str, RowState] = {}
     recount: dict[str, set[str]] = {}
     for community in sorted(deltas):
         delta = deltas[community]
@@ -163,7 +163,7 @@ def fold(deltas: Deltas, reader: FoldReader) -> Folded:
     return out
 
 
-def _merged(row: Row, updates: Iterable[Update], out: Folded) -> Row:
+def _merged(row: RowState, updates: Iterable[Update], out: Folded) -> RowState:
     for update in sorted(updates, key=lambda u: u.source.version):
         result = apply(row, update, COMMUNITY_SITUATION.ownership)
         if result.changed:
@@ -174,7 +174,7 @@ def _merged(row: Row, updates: Iterable[Update], out: Folded) -> Row:
     return row
 
 
-def _counted(row: Row, counts: Mapping[str, int]) -> Row:
+def _counted(row: RowState, counts: Mapping[str, int]) -> RowState:
     values = dict(row.values)
     for figure, delta in counts.items():
         if delta:
@@ -184,7 +184,7 @@ def _counted(row: Row, counts: Mapping[str, int]) -> Row:
                 values[name] = total
             else:
                 values.pop(name, None)
-    return Row(row.key, values, row.provenance)
+    return RowState(row.key, values, row.provenance)
 
 
 def newest(*fresh: Mapping[str, int]) -> dict[str, int]:
@@ -197,7 +197,7 @@ def newest(*fresh: Mapping[str, int]) -> dict[str, int]:
     return found
 
 
-def _latest(row: Row, fresh: Mapping[str, int], replaced: Collection[str] = ()) -> Row:
+def _latest(row: RowState, fresh: Mapping[str, int], replaced: Collection[str] = ()) -> RowState:
     """The department freshness shown for the community: the newest time wins, except for
     ``replaced`` departments, whose recounted time (or none) stands as it is."""
     values = dict(row.values)
@@ -206,7 +206,7 @@ def _latest(row: Row, fresh: Mapping[str, int], replaced: Collection[str] = ()) 
     for department, millis in fresh.items():
         name = f"{LATEST}/{department}"
         values[name] = max(values.get(name, millis), millis)
-    return Row(row.key, values, row.provenance)
+    return RowState(row.key, values, row.provenance)
 
 
 def _rerender(

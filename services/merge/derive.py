@@ -12,30 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.merge.merge import Row
+from services.merge.merge import RowState
 from services.merge.rules import FRESH, HOSTED, MEMBER, QUARANTINE, WATER
 
 Contributions = dict[str, dict[str, Any]]  # dwelling_id -> {entry name: value}
 Counts = Mapping[str, Mapping[str, int]]  # community_code -> figure -> count
 
 
-def family(row: Row, name: str) -> dict[str, Any]:
+def family(row: RowState, name: str) -> dict[str, Any]:
     """The live entries of a ``name/<id>`` family, by id (cleared entries left out)."""
     return row.families.get(name, {})
 
 
-def provenance_of(row: Row, name: str) -> list[Any] | None:
+def provenance_of(row: RowState, name: str) -> list[Any] | None:
     """A field's provenance as stored: [department, event_id, event_time_ms]."""
     p = row.provenance.get(name)
     return None if p is None else [p.department, p.event_id, p.event_time_ms]
 
 
-def resident_visible(row: Row) -> bool:
+def resident_visible(row: RowState) -> bool:
     """A resident is shown once registered and until deregistered."""
     return bool(row.values.get("registered"))
 
 
-def household_contributions(row: Row) -> Contributions:
+def household_contributions(row: RowState) -> Contributions:
     """The entries a resident puts into households: membership, and quarantines served there."""
     if not resident_visible(row):
         return {}
@@ -64,7 +64,7 @@ def household_contributions(row: Row) -> Contributions:
     return out
 
 
-def resident_counts(row: Row) -> Counts:
+def resident_counts(row: RowState) -> Counts:
     """What a resident counts for in its community's situation."""
     values = row.values
     community = values.get("community_code")
@@ -103,7 +103,7 @@ def alert_counts(alerts: Mapping[str, Mapping[str, Any]]) -> Counts:
     return out
 
 
-def freshness(row: Row) -> dict[str, int]:
+def freshness(row: RowState) -> dict[str, int]:
     """The newest event time seen from each department about this row's subject."""
     return {name: int(value) for name, value in family(row, FRESH).items()}
 
@@ -111,7 +111,7 @@ def freshness(row: Row) -> dict[str, int]:
 Water = tuple[float | None, int | None, int | None, list[Any] | None, list[Any] | None]
 
 
-def water(row: Row) -> Water:
+def water(row: RowState) -> Water:
     """A dwelling's water: (latest register value, latest reading time, last water use, the
     provenance of the latest reading, the provenance of the meter that shows the last use).
 

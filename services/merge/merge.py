@@ -50,7 +50,7 @@ class Update:
 
 
 @dataclass(frozen=True)
-class Row:
+class RowState:
     """A view row's merge state: values and the provenance of each."""
 
     key: str
@@ -84,7 +84,7 @@ class Conflict:
 class Result:
     """The row after an update, and what the update did."""
 
-    row: Row
+    row: RowState
     changed: bool
     conflicts: tuple[Conflict, ...] = ()
 
@@ -113,19 +113,19 @@ class Ownership:
         """The combining function of a lattice family, None for a versioned field."""
         return self.combiners.get(name.split("/", 1)[0] + "/*") if "/" in name else None
 
-    def erasable(self, row: Row) -> list[str]:
+    def erasable(self, row: RowState) -> list[str]:
         """The fields an erasure clears: every versioned field, named or present."""
         names = [n for n in self.owners if not n.endswith("/*") and n not in self.kept]
         names += [n for n in row.values if "/" in n and self.owner(n) and not self.combiner(n)]
         return names
 
 
-def empty_row(key: str) -> Row:
+def empty_row(key: str) -> RowState:
     """A row nothing has written yet."""
-    return Row(key, {}, {})
+    return RowState(key, {}, {})
 
 
-def apply(row: Row, update: Update, ownership: Ownership | Mapping[str, str]) -> Result:
+def apply(row: RowState, update: Update, ownership: Ownership | Mapping[str, str]) -> Result:
     """Apply ``update`` to ``row`` under ``ownership`` (or a plain field -> department map)."""
     rules = ownership if isinstance(ownership, Ownership) else Ownership(ownership)
     values = dict(row.values)
@@ -169,7 +169,7 @@ def apply(row: Row, update: Update, ownership: Ownership | Mapping[str, str]) ->
         provenance[name] = source
     if update.erase and rules.erased is not None:
         changed |= _newer(values, provenance, rules.erased, True, source)
-    return Result(Row(row.key, values, provenance), changed, tuple(conflicts))
+    return Result(RowState(row.key, values, provenance), changed, tuple(conflicts))
 
 
 def _combine(

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from services.merge.derive import family, provenance_of, resident_visible, water
-from services.merge.merge import Row
+from services.merge.merge import RowState
 from services.merge.rules import (
     COUNT,
     DELIVERY,
@@ -40,7 +40,7 @@ _COUNTS = (
 )  # fmt: skip
 
 
-def _sourced(row: Row, names: list[str]) -> Provenances:
+def _sourced(row: RowState, names: list[str]) -> Provenances:
     """The provenance of each of ``names`` that holds a value."""
     values, provenance = row.values, row.provenance
     found: Provenances = {}
@@ -55,7 +55,7 @@ def _newest(sources: list[list[Any] | None]) -> list[Any] | None:
     return max(present, key=lambda s: (s[2], s[1])) if present else None
 
 
-def resident_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
+def resident_record(row: RowState) -> tuple[dict[str, Any], Provenances] | None:
     """The resident_profile record of a row, or None while it is not shown."""
     if not resident_visible(row):
         return None
@@ -64,7 +64,7 @@ def resident_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
 
 
 def household_record(
-    row: Row, projects: Mapping[str, tuple[dict[str, Any], list[Any] | None]]
+    row: RowState, projects: Mapping[str, tuple[dict[str, Any], list[Any] | None]]
 ) -> tuple[dict[str, Any], Provenances] | None:
     """The household record of a dwelling, given its community's renovation projects."""
     members = family(row, MEMBER)
@@ -120,7 +120,7 @@ def household_record(
 _WATER_FIELDS = ("last_water_reading", "last_water_reading_at", "last_water_activity_at")
 
 
-def _water_part(row: Row) -> tuple[dict[str, Any], Provenances]:
+def _water_part(row: RowState) -> tuple[dict[str, Any], Provenances]:
     """The household fields its water readings make, and their provenance."""
     value, read_at, used_at, read_source, used_source = water(row)
     fields = dict(zip(_WATER_FIELDS, (value, read_at, used_at), strict=True))
@@ -134,7 +134,7 @@ def _water_part(row: Row) -> tuple[dict[str, Any], Provenances]:
 
 
 def with_water(
-    shown: tuple[dict[str, Any], Provenances], row: Row
+    shown: tuple[dict[str, Any], Provenances], row: RowState
 ) -> tuple[dict[str, Any], Provenances]:
     """A shown household record after only its water readings changed: the same as
     ``household_record`` of ``row``, without rendering the parts that cannot have changed."""
@@ -158,7 +158,7 @@ def _renovation_of(
     return max(covering, key=lambda p: ((p[2] or [0, "", 0])[2], (p[2] or [0, ""])[1], p[0]))
 
 
-def renovation_projects(row: Row | None) -> dict[str, tuple[dict[str, Any], list[Any] | None]]:
+def renovation_projects(row: RowState | None) -> dict[str, tuple[dict[str, Any], list[Any] | None]]:
     """A community's renovation projects with the provenance of each one's latest report."""
     if row is None:
         return {}
@@ -168,7 +168,7 @@ def renovation_projects(row: Row | None) -> dict[str, tuple[dict[str, Any], list
     }
 
 
-def community_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
+def community_record(row: RowState) -> tuple[dict[str, Any], Provenances] | None:
     """The community_situation record of a community, or None while nothing is known of it."""
     counts = Counter({k: int(v) for k, v in family(row, COUNT).items()})
     projects = renovation_projects(row)
@@ -186,7 +186,7 @@ def community_record(row: Row) -> tuple[dict[str, Any], Provenances] | None:
     return fields, provenance
 
 
-def _latest(row: Row) -> dict[str, int]:
+def _latest(row: RowState) -> dict[str, int]:
     return {name: int(value) for name, value in family(row, LATEST).items()}
 
 

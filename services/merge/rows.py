@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.merge.merge import Conflict, Row, Update
+from services.merge.merge import Conflict, RowState, Update
 
 Record = tuple[dict[str, Any], dict[str, list[Any]]]  # fields, provenance
 # A community's renovation projects: project id -> (latest progress, its provenance).
@@ -22,7 +22,7 @@ Projects = dict[str, tuple[dict[str, Any], list[Any] | None]]
 class StoredRow:
     """A row as stored: merge state, and the record readers see (None when not shown)."""
 
-    row: Row
+    row: RowState
     record: dict[str, Any] | None
     provenance: Mapping[str, list[Any]]
     community_code: str | None
@@ -35,7 +35,7 @@ class StoredRow:
 
 
 def stored(
-    row: Row, shown: Record | None, community: str | None, visible: bool | None = None
+    row: RowState, shown: Record | None, community: str | None, visible: bool | None = None
 ) -> StoredRow:
     """The stored form of a row with its rendered record (``visible`` defaults to shown)."""
     fields, provenance = shown if shown else (None, {})

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.merge.merge import Provenance, Row
+from services.merge.merge import Provenance, RowState
 from services.merge.records import HOUSING_FIELDS, RESIDENT_FIELDS
 from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE
 
@@ -29,7 +29,7 @@ _NONE: frozenset[str] = frozenset()
 
 def state_json(
     view: str,
-    row: Row,
+    row: RowState,
     record: Mapping[str, Any] | None,
     provenance: Mapping[str, list[Any]],
 ) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def row_of(
     state: Mapping[str, Any],
     record: Mapping[str, Any] | None,
     provenance: Mapping[str, list[Any]],
-) -> Row:
+) -> RowState:
     """The merge state of a stored row: its ``state`` with the record's fields put back."""
     kept_values: Mapping[str, Any] = state.get("values", {})
     kept_sources: Mapping[str, list[Any]] = state.get("provenance", {})
@@ -74,4 +74,4 @@ def row_of(
     values.update(kept_values)
     for name, (department, event_id, millis) in kept_sources.items():
         sources[name] = Provenance(department, event_id, int(millis))
-    return Row(key, values, sources)
+    return RowState(key, values, sources)

@@ -30,8 +30,8 @@ from prometheus_client import CollectorRegistry
 from connectors.checkpoints import FileCheckpoints
 from connectors.demo import generate
 from connectors.errors import RecordError
-from connectors.mapping_spec import department_spec
 from connectors.mappings import MAPPINGS
+from connectors.mappings.loader import department_spec
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher
 from connectors.runner import Runner

@@ -13,7 +13,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings.registry_export import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from connectors.sealing import unseal
 from schemas.catalog import Catalog

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings.registry_export import RegistryMapping
 from tests.conftest import Hub
 from tests.demo_events import updates_of
 from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings.registry_export import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry

@@ -17,7 +17,7 @@ from schemas.serde import Serde
 from services.merge import alerts, records, rules
 from services.merge.alerts import Alert
 from services.merge.derive import household_contributions
-from services.merge.merge import Row, Update, apply, empty_row
+from services.merge.merge import RowState, Update, apply, empty_row
 from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
 from tests.memory_views import MemoryViews
 
@@ -278,25 +278,25 @@ def couple(rooms: int = 1, separate_bathroom: bool = False) -> list[list[Update]
 # --- the view state a rule reads: merged rows, and what residents contribute ----------------
 
 
-def merged(spec: ViewSpec, updates: Iterable[Update]) -> dict[str, Row]:
-    rows: dict[str, Row] = {}
+def merged(spec: ViewSpec, updates: Iterable[Update]) -> dict[str, RowState]:
+    rows: dict[str, RowState] = {}
     for one in updates:
         if one.view == spec.name:
             rows[one.key] = apply(rows.get(one.key) or empty_row(one.key), one, spec.ownership).row
     return rows
 
 
-def household_state(events: Iterable[list[Update]]) -> Row:
+def household_state(events: Iterable[list[Update]]) -> RowState:
     """HOME's merge state: its own fields plus the entries its residents contribute."""
     updates = [one for made in events for one in made]
     row = merged(HOUSEHOLD, updates).get(HOME) or empty_row(HOME)
     entries: dict[str, Any] = {}
     for resident in merged(RESIDENT_PROFILE, updates).values():
         entries.update(household_contributions(resident).get(HOME, {}))
-    return Row(HOME, {**row.values, **entries}, row.provenance)
+    return RowState(HOME, {**row.values, **entries}, row.provenance)
 
 
-def household_of(state: Row) -> dict[str, Any]:
+def household_of(state: RowState) -> dict[str, Any]:
     """The household record the rules read (fields, key and provenance)."""
     shown = records.household_record(state, {})
     assert shown is not None, "the household is shown"
@@ -311,7 +311,7 @@ def alerts_of(events: Iterable[list[Update]], alert_type: str | None = None) -> 
     return {k: a for k, a in found.items() if alert_type in (None, a["alert_type"])}
 
 
-def resident_state(events: Iterable[list[Update]], person: str) -> Row:
+def resident_state(events: Iterable[list[Update]], person: str) -> RowState:
     return merged(RESIDENT_PROFILE, [one for made in events for one in made])[person]
 
 

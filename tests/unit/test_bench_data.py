@@ -16,14 +16,14 @@ from fastavro.validation import validate
 
 from connectors.dates import CHINA
 from connectors.identity import person_key
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, prefill
 from services.bench.data import HEADER, START, registration, resident_id, touching_export
 from services.merge import rules
-from services.merge.merge import Row, apply, empty_row
+from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, json_record, resident_record
 from services.merge.state import row_of
 
@@ -38,7 +38,7 @@ def serde() -> Iterator[Serde]:
     engine.dispose()
 
 
-def merged_registration(index: int) -> Row:
+def merged_registration(index: int) -> RowState:
     """What the worker merges from resident ``index``'s registration row, the real way."""
     cells = registration(index, random.Random(index), START)
     event = RegistryMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))

@@ -21,8 +21,8 @@ from connectors.demo.population import AS_OF
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
 from connectors.identity import birth_of, check_digit, gender_of, normalize_id
-from connectors.mapping import DepartmentMapper
-from connectors.mapping_spec import department_spec
+from connectors.mappings.loader import department_spec
+from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
 
 SEED = 7

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
-from connectors.mapping import DepartmentMapper, MappingError
-from connectors.mapping_spec import department_spec
 from connectors.mappings import DEPARTMENT_DIRS, MAPPINGS
+from connectors.mappings.loader import department_spec
+from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde

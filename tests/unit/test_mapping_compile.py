@@ -21,8 +21,8 @@ from connectors.base import Event
 from connectors.demo import Manifest, generate
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
-from connectors.mapping import DepartmentMapper
-from connectors.mapping_spec import department_spec
+from connectors.mappings.loader import department_spec
+from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
 from tests.mapping_reference import map_row
 

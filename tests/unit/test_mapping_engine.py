@@ -15,8 +15,8 @@ import yaml
 from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.identity import person_key
-from connectors.mapping import DepartmentMapper, MappingError
-from connectors.mapping_spec import load_department
+from connectors.mappings.loader import load_department
+from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog
 from tests.factories import resident_id
 

@@ -15,7 +15,7 @@ from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge import derive, records, rules
-from services.merge.merge import Conflict, Provenance, Result, Row, Update, apply, empty_row
+from services.merge.merge import Conflict, Provenance, Result, RowState, Update, apply, empty_row
 from tests.factories import health_event
 
 REGISTERED = "gov.public_security.ResidentRegistered"
@@ -91,11 +91,11 @@ def update(full_name: str, record: dict[str, Any], department: str | None = None
     return Update(only.view, only.key, only.source, fields, only.erase)
 
 
-def merge(row: Row, one: Update) -> Result:
+def merge(row: RowState, one: Update) -> Result:
     return apply(row, one, OWNERS)
 
 
-def apply_all(updates: Iterable[Update], row: Row | None = None) -> Row:
+def apply_all(updates: Iterable[Update], row: RowState | None = None) -> RowState:
     row = row or empty_row(PERSON)
     for one in updates:
         row = merge(row, one).row
@@ -442,7 +442,7 @@ def millis_of(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def view_record(row: Row) -> dict[str, Any]:
+def view_record(row: RowState) -> dict[str, Any]:
     """The Avro record of a shown row, as the worker encodes it."""
     shown = records.resident_record(row)
     assert shown is not None, "the row is shown"

@@ -19,8 +19,8 @@ from connectors.dates import parse_date, parse_datetime, utc
 from connectors.errors import RecordError
 from connectors.identity import person_key
 from connectors.mappings import MAPPINGS
-from connectors.mappings import public_security as ps
-from connectors.mappings.public_security import RegistryMapping
+from connectors.mappings import registry_export as ps
+from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde

@@ -1,7 +1,7 @@
 """A department's checked mapping as plain data: exports, events, fields and event ids.
 
-``connectors.mapping_spec`` builds these from the YAML after checking it against the
-catalog; ``connectors.mapping_compile`` turns them into the closures that map rows.
+``connectors.mappings.loader`` builds these from the YAML after checking it against the
+catalog; ``connectors.mappings.compiler`` turns them into the closures that map rows.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ such exports (test factories, the bench).
 
 from __future__ import annotations
 
-from connectors.mapping import DepartmentMapper
-from connectors.mapping_spec import department_spec
+from connectors.mappings.loader import department_spec
+from connectors.mappings.mapper import DepartmentMapper
 
 DEPARTMENT = "public-security"
 

@@ -10,8 +10,8 @@ import pytest
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
 from services.bench.context import VIEW
 from services.bench.data import COMMUNITIES
+from services.bench.http_load import AUDIENCE, check_audience, closed_loop, request_headers
 from services.bench.processes import BenchError
-from services.bench.readers import AUDIENCE, check_audience, closed_loop, request_headers
 
 
 def test_readers_send_a_bearer_token_when_the_bench_has_one() -> None:

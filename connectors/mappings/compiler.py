@@ -1,6 +1,6 @@
 """An export's checked plan compiled, for one file header, into closures that map a row.
 
-A plan (``connectors.mapping_plan``) says what each field is. Interpreting it for every row
+A plan (``connectors.mappings.plan``) says what each field is. Interpreting it for every row
 asked the same questions again each time (which branch of the field spec, which key the
 column has under this header, which event id parts are literal) and was the connector's
 largest cost after kafka-python itself. Compiling answers them once per header: each field
@@ -18,7 +18,7 @@ from typing import Any
 from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
-from connectors.mapping_plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
+from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
 from connectors.transforms import Row, cell_text, keyed_hash, word
 
 Fields = Mapping[str, str | None]

@@ -3,9 +3,9 @@
 A department's mapping is data: ``connectors/mappings/<department_dir>.yaml`` declares the
 files (exports) the department produces, and for each the columns that recognise it, the
 event it yields (fixed, or picked by a column such as 业务类型), the event_id template and,
-per Avro field, the source column and transforms. ``connectors.mapping_spec`` loads the
-YAML and checks it against the catalog into plans (``connectors.mapping_plan``); this
-module runs them, compiled once per header (``connectors.mapping_compile``).
+per Avro field, the source column and transforms. ``connectors.mappings.loader`` loads the
+YAML and checks it against the catalog into plans (``connectors.mappings.plan``); this
+module runs them, compiled once per header (``connectors.mappings.compiler``).
 
 Which export a record belongs to is decided from its columns (the header), once per
 distinct header: the export whose required columns are all present (the most specific if
@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from connectors.base import Event
 from connectors.errors import ConnectorError, RecordError
 from connectors.gazetteer import Gazetteer
-from connectors.mapping_compile import MapRow, compile_export
-from connectors.mapping_plan import DepartmentSpec, ExportPlan
+from connectors.mappings.compiler import MapRow, compile_export
+from connectors.mappings.plan import DepartmentSpec, ExportPlan
 from connectors.transforms import canonical
 
 # Headers seen per mapper: a file has one, JSON lines a few; bounded against odd sources.

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from connectors.mapping import MappingError
-from connectors.mapping_plan import (
+from connectors.mappings.mapper import MappingError
+from connectors.mappings.plan import (
     NOTHING,
     DepartmentSpec,
     EventIdPlan,
@@ -32,7 +32,7 @@ from connectors.transforms import SAME, Apply, build, canonical, word
 from schemas.catalog import Catalog, department_name
 from schemas.errors import CatalogError
 
-MAPPINGS_DIR = Path(__file__).parent / "mappings"
+MAPPINGS_DIR = Path(__file__).parent
 ENGINE_FIELDS = ("event_id", "department")  # the engine sets them: template, constant
 _EXPORT_KEYS = {"title", "file_pattern", "required_columns", "optional_columns", "event"}
 _EXPORT_KEYS |= {"event_by", "event_id", "fields", "events", "gazetteer"}
