@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench bench-readme faults clean
+.PHONY: help run test lint bench bench-readme faults docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,9 +45,12 @@ faults: $(STAMP) $(TOOLS) ## fault injection, long form (DATONG_FAULT_SEED=N rep
 bench: $(STAMP) ## throughput and latency, each beside its limit (BENCH_ARGS=--quick)
 	$(BIN)/datong bench $(BENCH_ARGS)
 
-# The README's table is rendered from the report kept in docs/bench/, never typed.
-bench-readme: $(STAMP) ## run the bench, keep its report in docs/bench/ and fill README's table
-	$(BIN)/datong bench $(BENCH_ARGS) --out docs/bench/latest.json --readme README.md
+# The performance page's table is rendered from the report kept in docs/bench/, never typed.
+bench-readme: $(STAMP) ## run the bench, keep its report in docs/bench/, fill docs/performance.md
+	$(BIN)/datong bench $(BENCH_ARGS) --out docs/bench/latest.json --readme docs/performance.md
+
+docs: $(STAMP) ## write the reference pages the code makes: docs/cli.md, docs/metrics.md
+	$(BIN)/python -m services.cli.reference
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) var

@@ -36,7 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="datong", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="datong",
+        description="datong, the community data-sharing hub. Every command reads its settings "
+        "from DATONG_* variables; unset ones take the embedded defaults.",
+    )
     sub = parser.add_subparsers(title="commands")
     add_hub_commands(sub)
     add_connector_commands(sub)

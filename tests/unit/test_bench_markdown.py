@@ -1,4 +1,4 @@
-"""The README's bench table is what the renderer makes of the report kept beside it."""
+"""The performance page's bench table is what the renderer makes of the report kept beside it."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from services.bench.report import (
 
 ROOT = Path(__file__).resolve().parents[2]
 KEPT_REPORT = ROOT / "docs" / "bench" / "latest.json"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "performance.md"
 
 
 def report() -> dict[str, Any]:
@@ -116,6 +116,6 @@ def test_the_readme_shows_exactly_the_kept_report_never_a_hand_edited_table() ->
     kept = json.loads(KEPT_REPORT.read_text(encoding="utf-8"))
 
     assert readme_block(README.read_text(encoding="utf-8")) == render_markdown(kept), (
-        "README.md's bench table differs from docs/bench/latest.json: run "
-        "`datong bench --markdown --from docs/bench/latest.json --readme README.md`"
+        "docs/performance.md's bench table differs from docs/bench/latest.json: run "
+        "`datong bench --markdown --from docs/bench/latest.json --readme docs/performance.md`"
     )
