@@ -21,6 +21,7 @@ COMPOSITION_ROOTS = {
     "services/cli/connector.py",
     "services/cli/admin.py",
     "services/cli/hub.py",
+    "services/cli/reference.py",  # the reference pages list the connectors' metrics too
     "services/api/app.py",
 }
 # The bench wires real connectors beside raw clients to measure them: a composition root too.
@@ -213,3 +214,67 @@ def test_the_environment_detector_sees_every_form(source: str) -> None:
 def test_the_environment_detector_ignores_unrelated_environ_names() -> None:
     source = "def f(environ):\n    return environ.get('X')\nimport os\nos.path.join('a')"
     assert list(environment_reads(parse("services/a.py", source))) == []
+
+
+# --- no cycles between the parts of a package --------------------------------------------------
+
+
+def part(dotted: str) -> str:
+    """The part of the code a module belongs to: a subpackage, or a package's top module."""
+    return ".".join(dotted.split(".")[:2])
+
+
+def part_graph(found: list[Module]) -> dict[str, set[str]]:
+    """Which parts import which (``services.merge -> services.store``), among ours only."""
+    graph: dict[str, set[str]] = {}
+    for module in found:
+        for _, name in imports(module):
+            if top(name) in PACKAGES and part(name) != part(module.dotted):
+                graph.setdefault(part(module.dotted), set()).add(part(name))
+    return graph
+
+
+def a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` (its parts in order, the first repeated at the end), or None."""
+    done: set[str] = set()
+    for start in sorted(graph):
+        found = _cycle_from(start, graph, [], done)
+        if found is not None:
+            return found
+    return None
+
+
+def _cycle_from(
+    node: str, graph: dict[str, set[str]], path: list[str], done: set[str]
+) -> list[str] | None:
+    """Depth first from ``node`` along ``path``: the first cycle back onto the path."""
+    if node in path:
+        return [*path[path.index(node) :], node]
+    if node in done:
+        return None
+    for nxt in sorted(graph.get(node, ())):
+        found = _cycle_from(nxt, graph, [*path, node], done)
+        if found is not None:
+            return found
+    done.add(node)
+    return None
+
+
+def test_no_two_parts_of_the_code_import_each_other_even_through_others() -> None:
+    cycle = a_cycle(part_graph(modules()))
+    assert cycle is None, "an import cycle between parts: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_detector_finds_a_cycle_through_a_third_part() -> None:
+    found = [
+        parse("services/store/views.py", "from services.merge.batch import StoredRow"),
+        parse("services/merge/processor.py", "from services.api.auth import x"),
+        parse("services/api/app.py", "from services.store import views"),
+    ]
+    assert a_cycle(part_graph(found)) == [
+        "services.api",
+        "services.store",
+        "services.merge",
+        "services.api",
+    ]
+    assert a_cycle(part_graph(found[:2])) is None
