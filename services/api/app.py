@@ -41,7 +41,6 @@ from services.api.registry_routes import registry_routes
 from services.api.subscribe_routes import SUBSCRIBE_ROUTE
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.rules import KEY_FIELDS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings
@@ -76,7 +75,7 @@ def create_api(
     catalog = Catalog.load()
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    access = ReadAccess(policy, authenticator, KEY_FIELDS)
+    access = ReadAccess(policy, authenticator, catalog.view_key_fields())
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,

@@ -224,9 +224,12 @@ class _Guard:
 class ReadAccess:
     """The policy applied to a request: the only way a read path learns what it may return."""
 
-    def __init__(self, policy: Policy, authenticator: Authenticator, views: Collection[str]):
+    def __init__(
+        self, policy: Policy, authenticator: Authenticator, key_fields: Mapping[str, str]
+    ) -> None:
         self.policy = policy
-        self.views = views  # the views there are to read (those json_record renders)
+        # The views there are to read, each with its key field (``Catalog.view_key_fields``).
+        self.key_fields = key_fields
         self._authenticator = authenticator
 
     def refusal_entry(
@@ -238,7 +241,7 @@ class ReadAccess:
         not stored: they could hold anything, an ID number included.
         """
         principal = getattr(request.state, "principal", None)
-        if not isinstance(principal, Principal) or view not in self.views:
+        if not isinstance(principal, Principal) or view not in self.key_fields:
             return None
         grant = self.policy.grant(principal.audience or "", view)
         return ReadEntry(
@@ -269,8 +272,8 @@ class ReadAccess:
         key field is always kept, ``provenance`` only when asked for.
         """
         principal = await self._authenticator.principal(request)
-        if view not in self.views:
-            views = ", ".join(self.views)
+        if view not in self.key_fields:
+            views = ", ".join(self.key_fields)
             raise ApiError(404, f"no view named {view!r}; views: {views}", view=view)
         if principal.audience is None:
             raise ApiError(

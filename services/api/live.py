@@ -17,7 +17,6 @@ from services.api.readers import Authorize, open_to_everyone
 from services.api.situation_routes import situation_routes
 from services.api.subscribe_routes import subscribe_routes
 from services.api.subscriptions import HubConfig, SubscriptionHub
-from services.merge.rules import KEY_FIELDS, VIEW_NAMES
 from services.metrics import SubscriptionMetrics
 from services.settings import Settings
 from services.topics import topic_specs
@@ -48,11 +47,12 @@ def live_api(
 ) -> LiveApi:
     """Build the live routes over one subscription hub for this process."""
     topics = {spec.name: spec for spec in topic_specs(serde.catalog, settings.partitions)}
+    key_fields = serde.catalog.view_key_fields()
     config = HubConfig(
         bootstrap=settings.bootstrap,
         kafka_options=settings.kafka_options(),
-        topics={view: topics[serde.catalog.view(view).topic] for view in VIEW_NAMES},
-        key_fields={view: KEY_FIELDS[view] for view in VIEW_NAMES},
+        topics={view: topics[serde.catalog.view(view).topic] for view in key_fields},
+        key_fields=key_fields,
         buffer_size=settings.subscribe_buffer,
     )
     hub = SubscriptionHub(config, serde, SubscriptionMetrics(registry))

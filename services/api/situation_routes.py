@@ -20,9 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from services.api.json_records import to_millis
 from services.api.readers import Authorize
-from services.merge.records import json_record
-from services.merge.rules import to_millis
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -56,7 +55,7 @@ def _points(engine: sa.Engine, code: str, since: datetime, now: datetime) -> lis
         points = [point(s.taken_at, s.data) for s in snapshots(session, code, since)]
         row = visible_row(session, VIEW, code)
         if row is not None:
-            points.append(point(now, json_record(VIEW, row.key, row.data, row.provenance)))
+            points.append(point(now, row.data))  # a point reads only the row's counts
     return points
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,6 +85,11 @@ class SubscriptionHub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumers = 0
+
+    @property
+    def views(self) -> Collection[str]:
+        """The views the hub follows (one topic each)."""
+        return self._config.topics.keys()
 
     @property
     def consumers(self) -> int:
