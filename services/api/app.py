@@ -25,19 +25,16 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
-from services.api.auth import (
-    OPEN_PATHS,
-    Authenticator,
-    ReadAccess,
-    ingest_authorizer,
-    require_tokens,
-)
+from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS
 from services.api.docs import docs_routes
 from services.api.errors import error_body
+from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live_access import policy_readers
+from services.api.read_access import ReadAccess
 from services.api.registry_routes import registry_routes
+from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.subscribe_routes import SUBSCRIBE_ROUTE
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata

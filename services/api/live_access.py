@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from services.access.audit import AuditSink
-from services.api.auth import Authenticator, ReadAccess
+from services.api.authentication import Authenticator
+from services.api.read_access import ReadAccess
 from services.api.readers import Authorize, LiveReader
 
 

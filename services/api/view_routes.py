@@ -29,9 +29,9 @@ from starlette.routing import Route
 
 from services.access.audit import AuditSink
 from services.access.policy import filter_record
-from services.api.auth import ReadAccess, ReadScope
 from services.api.errors import ApiError
 from services.api.json_records import json_record
+from services.api.read_access import ReadAccess, ReadScope
 from services.store.models import ViewRow
 from services.store.views import visible_page, visible_row
 

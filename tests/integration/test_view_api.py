@@ -36,8 +36,9 @@ from services.access.policy import (
 from services.access.tokens import create_token, revoke_token
 from services.api import view_routes
 from services.api.app import create_api
-from services.api.auth import Authenticator, require_tokens
+from services.api.authentication import Authenticator
 from services.api.docs import UNDOCUMENTED, endpoints
+from services.api.route_guard import require_tokens
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.view_rows import SeedRow, seed_rows, store_rows
