@@ -3,7 +3,9 @@
 Points are the hourly snapshots of the last ``days`` days (``situation_snapshot``, kept
 by the merge worker), oldest first, then the current row: ``{"taken_at" (epoch ms),
 "residents", "quarantined_households", "open_alerts" (summed over alert types),
-"open_alerts_by_type", "health_status_counts"}``.
+"open_alerts_by_type", "health_status_counts"}``. The dashboard reads it beside its live
+subscription, so it is authorised the same way (``services.api.live.access``), and
+audited as one ``history`` read with its number of points.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.api.json_records import to_millis
-from services.api.readers import Authorize
+from services.api.live.access import Authorize
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"

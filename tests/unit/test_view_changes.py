@@ -13,7 +13,7 @@ from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.json_records import json_record
-from services.api.view_changes import decode_change
+from services.api.live.changes import decode_change
 from services.merge.records import avro_record
 
 PERSON = "ab" * 32

@@ -22,10 +22,10 @@ from kafka import KafkaConsumer, TopicPartition
 
 from schemas.errors import DecodeError
 from schemas.serde import Serde
-from services.api.event_ids import Position
-from services.api.fanout import Backlog, Subscriber, ViewFeed
-from services.api.readers import RecordFilter
-from services.api.view_changes import Change, TopicRecord, decode_change
+from services.api.live.access import RecordFilter
+from services.api.live.changes import Change, TopicRecord, decode_change
+from services.api.live.event_ids import Position
+from services.api.live.fanout import Backlog, Subscriber, ViewFeed
 from services.errors import DatongError
 from services.metrics import SubscriptionMetrics
 from services.topics import TopicSpec, ensure_topics

@@ -20,10 +20,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.api import sse
-from services.api.event_ids import EventIdError, parse_position
-from services.api.readers import Authorize, LiveReader
-from services.api.subscriptions import Subscription, SubscriptionError, SubscriptionHub
+from services.api.live import sse
+from services.api.live.access import Authorize, LiveReader
+from services.api.live.event_ids import EventIdError, parse_position
+from services.api.live.hub import Subscription, SubscriptionError, SubscriptionHub
 
 log = logging.getLogger(__name__)
 
