@@ -202,7 +202,7 @@ def avro_record(
 ) -> dict[str, Any]:
     """The record to encode with the view ``contract``: the key under its key field, dates
     as ``date``; times stay epoch milliseconds, which fastavro writes as timestamp-millis
-    as they are. (Readers get ``services.api.json_records`` of the stored row instead.)"""
+    as they are."""
     record: dict[str, Any] = {contract.key_field: key, **data}
     for name in _DATE_FIELDS.get(str(contract.view), ()):
         if record.get(name) is not None:
