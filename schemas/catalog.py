@@ -143,6 +143,11 @@ class Catalog:
         """View contracts."""
         return [c for c in self if c.kind == "view"]
 
+    def view_key_fields(self) -> dict[str, str]:
+        """Each view's name -> its key field (``datong.key``): where every part of the hub
+        learns which views there are and what their rows are keyed by."""
+        return {str(c.view): c.key_field for c in self.views()}
+
     def departments(self) -> list[str]:
         """Every department that has at least one source contract."""
         return sorted({c.department for c in self.sources() if c.department})

@@ -48,10 +48,11 @@ def demo_events(
 def updates_of(events: tuple[Event, ...] | list[Event]) -> list[Update]:
     """The view updates of each event, in the events' order."""
     catalog = Catalog.load()
+    subjects = rules.subject_views(catalog.view_key_fields())
     updates: list[Update] = []
     for event in events:
         contract = catalog.event(event.department, event.event)
         updates += rules.updates_for(
-            contract.full_name, event.department, contract.key_field, event.record
+            contract.full_name, event.department, contract.key_field, event.record, subjects
         )
     return updates

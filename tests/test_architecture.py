@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.catalog import Catalog
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("connectors", "schemas", "services")
 COMPOSITION_ROOTS = {
@@ -278,3 +280,164 @@ def test_the_cycle_detector_finds_a_cycle_through_a_third_part() -> None:
         "services.api",
     ]
     assert a_cycle(part_graph(found[:2])) is None
+
+
+# --- the API reads what the contracts say, never the merge's internals ---------------------
+#
+# A view's key field is declared once, in its contract (``datong.key``, read through
+# ``schemas.catalog``). The read path renders, filters and streams records without the
+# merge: it takes view names and key fields from the catalog.
+
+API = "services.api"
+MERGE = "services.merge"
+
+
+def imported_modules(module: Module) -> Iterator[tuple[int, str]]:
+    """(line, module) for every import; ``from a import b`` also names ``a.b`` (b may be one)."""
+    yield from imports(module)
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.ImportFrom):
+            base = _resolve(module, node)
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}" if base else alias.name
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def view_keys() -> dict[str, str]:
+    """Each view and its key field, as the contracts declare them (the oracle)."""
+    return {str(c.view): c.key_field for c in Catalog.load().views()}
+
+
+def _string_names(module: Module) -> dict[str, str]:
+    """Names bound to a string literal anywhere in the module (``ALERT_VIEW = "alert"``)."""
+    return {
+        target.id: node.value.value
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def key_field_declarations(module: Module, keys: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """(line, what) where a module states a view's key field itself:
+
+    - a view's name beside its key field as literals of one call, dict, tuple or list
+      (``ViewSpec(name="alert", key_field="alert_id")``, ``{ALERT_VIEW: "alert_id"}``,
+      ``("alert", "alert_id")``, ``dict(alert="alert_id")``);
+    - a key field literal given to a name that says it is one (``key_field="alert_id"``,
+      ``ALERT_KEY_FIELD = "alert_id"``).
+    """
+    names = _string_names(module)
+    key_names = set(keys.values())
+
+    def text(node: ast.expr | None) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        return None
+
+    def says_key_field(name: str) -> bool:
+        return "key_field" in name.lower()
+
+    for node in ast.walk(module.tree):
+        siblings: list[ast.expr | None] = []
+        if isinstance(node, ast.Call):
+            siblings = [*node.args, *(k.value for k in node.keywords)]
+            for keyword in node.keywords:
+                arg, value = keyword.arg or "", text(keyword.value)
+                paired = arg in keys and value == keys[arg]
+                if paired or (says_key_field(arg) and value in key_names):
+                    yield node.lineno, f"{arg}={value!r}"
+        elif isinstance(node, ast.Dict):
+            siblings = [*node.keys, *node.values]
+        elif isinstance(node, ast.Tuple | ast.List | ast.Set):
+            siblings = list(node.elts)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = text(node.value)
+            for target in targets:
+                name = target.id if isinstance(target, ast.Name) else None
+                name = target.attr if isinstance(target, ast.Attribute) else name
+                if name and says_key_field(name) and value in key_names:
+                    yield node.lineno, f"{name} = {value!r}"
+        literals = {t for t in map(text, siblings) if t is not None}
+        for view, key_field in keys.items():
+            if view in literals and key_field in literals:
+                yield getattr(node, "lineno", 0), f"{view!r} beside {key_field!r}"
+
+
+def test_the_api_never_imports_the_merge() -> None:
+    found = [
+        f"{m.path}:{line} imports {name}"
+        for m in modules()
+        if _within(m.dotted, API)
+        for line, name in imported_modules(m)
+        if _within(name, MERGE)
+    ]
+    assert found == []
+
+
+def test_only_the_contracts_declare_view_key_fields() -> None:
+    keys = view_keys()
+    found = [
+        f"{m.path}:{line} {what}"
+        for m in modules()
+        if m.package != "schemas"
+        for line, what in key_field_declarations(m, keys)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("services/api/a.py", "import services.merge.rules"),
+        ("services/api/a.py", "from services.merge.records import json_record"),
+        ("services/api/a.py", "from services import merge"),
+        ("services/api/live/a.py", "from ...merge import rules"),
+        ("services/api/a.py", "def f():\n    from services.merge import rules"),
+    ],
+)
+def test_the_merge_import_detector_sees_every_form(path: str, source: str) -> None:
+    assert any(_within(name, MERGE) for _, name in imported_modules(parse(path, source)))
+
+
+KEYS = {"alert": "alert_id", "household": "dwelling_id"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'KEY_FIELDS = {"alert": "alert_id"}',
+        'ALERT_VIEW = "alert"\nKEYS = {**OTHERS, ALERT_VIEW: "alert_id"}',
+        'SPEC = ViewSpec(name="household", key_field="dwelling_id", ownership=o)',
+        'SPEC = ViewSpec("household", "dwelling_id")',
+        'PAIRS = [("household", "dwelling_id")]',
+        'KEYS = dict(household="dwelling_id")',
+        'def f():\n    return Feed(key_field="dwelling_id")',
+        'ALERT_KEY_FIELD = "alert_id"',
+        'class Spec:\n    key_field: str = "alert_id"',
+    ],
+)
+def test_the_key_field_detector_sees_every_form(source: str) -> None:
+    assert list(key_field_declarations(parse("services/a.py", source), KEYS)) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'key_field = catalog.view("alert").key_field',
+        'record = {"dwelling_id": row.key, **fields}',
+        'Update(HOUSEHOLD.name, r["dwelling_id"], values)',
+        'own = key if contract.key_field == "community_code" else None',
+    ],
+)
+def test_the_key_field_detector_ignores_uses_of_a_key_field(source: str) -> None:
+    assert list(key_field_declarations(parse("services/a.py", source), KEYS)) == []

@@ -25,23 +25,20 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
-from services.api.auth import (
-    OPEN_PATHS,
-    Authenticator,
-    ReadAccess,
-    ingest_authorizer,
-    require_tokens,
-)
-from services.api.dashboard_routes import DASHBOARD_PATHS
+from services.api.authentication import Authenticator
+from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
 from services.api.errors import error_body
+from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
-from services.api.live_access import policy_readers
+from services.api.live.access import policy_readers
+from services.api.live.routes import SUBSCRIBE_ROUTE
+from services.api.read_access import ReadAccess
 from services.api.registry_routes import registry_routes
-from services.api.subscribe_routes import SUBSCRIBE_ROUTE
+from services.api.route_guard import OPEN_PATHS, require_tokens
+from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
-from services.merge.rules import KEY_FIELDS
 from services.metrics import ApiMetrics
 from services.schema_registry import open_registry
 from services.settings import Settings
@@ -76,7 +73,7 @@ def create_api(
     catalog = Catalog.load()
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    access = ReadAccess(policy, authenticator, KEY_FIELDS)
+    access = ReadAccess(policy, authenticator, catalog.view_key_fields())
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -94,12 +91,10 @@ def create_api(
     )
     asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
+    # Subscriptions and the dashboard's history read under the policy, audited like reads.
+    live_readers = policy_readers(access, authenticator, partial(record_reads, engine))
     live = live_api(
-        settings,
-        engine,
-        Serde(catalog, open_registry(settings, engine)),
-        registry,
-        policy_readers(access, authenticator, partial(record_reads, engine)),
+        settings, Serde(catalog, open_registry(settings, engine)), registry, live_readers
     )
 
     async def asyncapi(_: Request) -> Response:
@@ -122,6 +117,8 @@ def create_api(
         *intake,
         registry_routes(SqlRegistry(engine)),
         *live.routes,
+        *situation_routes(engine, live_readers),
+        *dashboard_routes(),
         *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
     ]
     app = Starlette(

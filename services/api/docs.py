@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from services.api.auth import OPEN_PATHS, OPEN_READS_UNDER, READ_METHODS
+from services.api.route_guard import OPEN_PATHS, OPEN_READS_UNDER, READ_METHODS
 from services.api.view_routes import DEFAULT_LIMIT, MAX_LIMIT
 
 TITLE = "datong API"

@@ -3,7 +3,9 @@
 Points are the hourly snapshots of the last ``days`` days (``situation_snapshot``, kept
 by the merge worker), oldest first, then the current row: ``{"taken_at" (epoch ms),
 "residents", "quarantined_households", "open_alerts" (summed over alert types),
-"open_alerts_by_type", "health_status_counts"}``.
+"open_alerts_by_type", "health_status_counts"}``. The dashboard reads it beside its live
+subscription, so it is authorised the same way (``services.api.live.access``), and
+audited as one ``history`` read with its number of points.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.api.readers import Authorize
-from services.merge.records import json_record
-from services.merge.rules import to_millis
+from services.api.json_records import to_millis
+from services.api.live.access import Authorize
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -56,7 +57,7 @@ def _points(engine: sa.Engine, code: str, since: datetime, now: datetime) -> lis
         points = [point(s.taken_at, s.data) for s in snapshots(session, code, since)]
         row = visible_row(session, VIEW, code)
         if row is not None:
-            points.append(point(now, json_record(VIEW, row.key, row.data, row.provenance)))
+            points.append(point(now, row.data))  # a point reads only the row's counts
     return points
 
 

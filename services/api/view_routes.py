@@ -29,9 +29,9 @@ from starlette.routing import Route
 
 from services.access.audit import AuditSink
 from services.access.policy import filter_record
-from services.api.auth import ReadAccess, ReadScope
 from services.api.errors import ApiError
-from services.merge.records import json_record
+from services.api.json_records import json_record
+from services.api.read_access import ReadAccess, ReadScope
 from services.store.models import ViewRow
 from services.store.views import visible_page, visible_row
 
@@ -67,7 +67,7 @@ class _Reads:
         except HTTPException as exc:
             await self._refused(request, exc, operation="row", query=query)
             raise
-        record = filter_record(scope.grant, _render(view, row))
+        record = filter_record(scope.grant, self._render(view, row))
         entry = scope.audit_entry(operation="row", key=key, query=query, rows=1, status=200)
         return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
 
@@ -91,7 +91,7 @@ class _Reads:
         except HTTPException as exc:
             await self._refused(request, exc, operation="list", query=query)
             raise
-        items = [filter_record(scope.grant, _render(view, r)) for r in rows[:limit]]
+        items = [filter_record(scope.grant, self._render(view, r)) for r in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         body = {
             "items": items,
@@ -126,7 +126,7 @@ class _Reads:
                 # Each page in its own short transaction: an export holds no lock for long.
                 rows = await asyncio.to_thread(self._page, view, scope, after, EXPORT_PAGE)
                 for row in rows:
-                    record = filter_record(scope.grant, _render(view, row))
+                    record = filter_record(scope.grant, self._render(view, row))
                     yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
                     sent += 1
                 if len(rows) < EXPORT_PAGE:
@@ -159,6 +159,9 @@ class _Reads:
             return
         await asyncio.to_thread(self.audit, [entry])
 
+    def _render(self, view: str, row: ViewRow) -> dict[str, Any]:
+        return json_record(self.access.key_fields[view], row.key, row.data, row.provenance)
+
     def _row(self, view: str, key: str) -> ViewRow | None:
         with Session(self.engine) as session:
             return visible_row(session, view, key)
@@ -168,10 +171,6 @@ class _Reads:
     ) -> list[ViewRow]:
         with Session(self.engine) as session:
             return visible_page(session, view, scope.communities, after, limit)
-
-
-def _render(view: str, row: ViewRow) -> dict[str, Any]:
-    return json_record(view, row.key, row.data, row.provenance)
 
 
 def _present(**params: str | None) -> dict[str, Any]:

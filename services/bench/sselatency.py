@@ -45,7 +45,7 @@ from services.topics import ensure_topics, topic_specs
 
 RATE = 1_000.0
 SUBSCRIBERS = 4
-# The fetch wait of the API's one subscription consumer (services/api/subscriptions.py).
+# The fetch wait of the API's one subscription consumer (services/api/live/hub.py).
 VIEW_FETCH_WAIT_MS = 100
 CHECK_INTERVAL_S = 0.1
 DRAIN_TIMEOUT_S = 60.0  # how long the last event sent may take to reach every reader

@@ -214,13 +214,14 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
     """
     from sqlalchemy.orm import Session
 
+    from schemas.catalog import Catalog
     from services.access.policy import (
         DEFAULT_POLICY_FILE,
         allows_community,
         filter_record,
         load_policy,
     )
-    from services.merge.records import json_record
+    from services.api.json_records import json_record
     from services.store.database import create_engine
     from services.store.views import visible_row
 
@@ -234,7 +235,8 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
     with Session(create_engine(settings.database_url)) as session:
         stored = visible_row(session, args.view, args.key)
         if stored is not None and (grant is None or allows_community(grant, stored.community_code)):
-            row = json_record(args.view, stored.key, stored.data, stored.provenance)
+            key_field = Catalog.load().view(args.view).key_field
+            row = json_record(key_field, stored.key, stored.data, stored.provenance)
     if row is not None and grant is not None:
         row = filter_record(grant, row)
     if row is None:

@@ -42,7 +42,7 @@ class ViewEncoder:
         else:
             data, provenance = change.record
             value = self._serde.encode(
-                contract, records.avro_record(change.view, change.key, data, provenance)
+                contract, records.avro_record(contract, change.key, data, provenance)
             )
             newest = max((int(p[2]) for p in provenance.values()), default=0)
         headers = cloudevent_headers(

@@ -87,6 +87,7 @@ class MergeProcessor:
         self.serde = serde
         self._serde = serde
         self._catalog: Catalog = serde.catalog
+        self._subjects = rules.subject_views(self._catalog.view_key_fields())
         self._metrics = metrics
         self._clock = clock
         self._rows_written = 0
@@ -116,7 +117,11 @@ class MergeProcessor:
                         f"{message.topic} belongs to {contract.department}"
                     )
                 made = rules.updates_for(
-                    contract.full_name, str(contract.department), contract.key_field, record
+                    contract.full_name,
+                    str(contract.department),
+                    contract.key_field,
+                    record,
+                    self._subjects,
                 )
                 decoded.origin.update((id(update), index) for update in made)
                 decoded.updates += made

@@ -1,4 +1,4 @@
-"""View records rendered from merge state: what readers, the view topics and the API get.
+"""View records rendered from merge state: what the view store and the view topics hold.
 
 A record holds the view contract's fields as JSON-native values (timestamps in epoch
 milliseconds, dates as ISO strings) and, apart, its provenance: field -> [department,
@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from schemas.catalog import Contract
 from services.merge.derive import family, provenance_of, resident_visible, water
 from services.merge.merge import RowState
 from services.merge.rules import (
     COUNT,
     DELIVERY,
     HOSTED,
-    KEY_FIELDS,
     LATEST,
     MEMBER,
     RENOVATION,
@@ -194,27 +194,17 @@ def _by_prefix(counts: Counter[str], prefix: str) -> dict[str, int]:
     return {k[len(prefix) :]: n for k, n in sorted(counts.items()) if k.startswith(prefix) and n}
 
 
-def json_record(
-    view: str, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The reader's record of one stored row of ``view``: its fields and their provenance."""
-    sources = {
-        k: {"department": d, "event_id": e, "event_time_ms": t}
-        for k, (d, e, t) in provenance.items()
-    }
-    return {KEY_FIELDS[view]: key, **data, "provenance": sources}
-
-
-_DATE_FIELDS = {"resident_profile": frozenset(RESIDENT_PROFILE.date_fields)}
+_DATE_FIELDS = {RESIDENT_PROFILE.name: frozenset(RESIDENT_PROFILE.date_fields)}
 
 
 def avro_record(
-    view: str, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
+    contract: Contract, key: str, data: Mapping[str, Any], provenance: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The record to encode with the view contract (dates as ``date``; times stay epoch
-    milliseconds, which fastavro writes as timestamp-millis as they are)."""
-    record: dict[str, Any] = {KEY_FIELDS[view]: key, **data}
-    for name in _DATE_FIELDS.get(view, ()):
+    """The record to encode with the view ``contract``: the key under its key field, dates
+    as ``date``; times stay epoch milliseconds, which fastavro writes as timestamp-millis
+    as they are."""
+    record: dict[str, Any] = {contract.key_field: key, **data}
+    for name in _DATE_FIELDS.get(str(contract.view), ()):
         if record.get(name) is not None:
             record[name] = date.fromisoformat(record[name])
     record["provenance"] = {

@@ -38,10 +38,10 @@ LATEST = "latest"
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """A merged view: its key, the owner of each field, and its rendered fields."""
+    """A merged view: the owner of each field, and its rendered fields. Its key field is
+    its contract's (``datong.key``): the merge never states one of its own."""
 
     name: str
-    key_field: str
     ownership: Ownership
     hidden: frozenset[str] = frozenset()  # named merge-state fields left out of the record
     date_fields: frozenset[str] = frozenset()  # stored as ISO strings, Avro `date` on the wire
@@ -77,7 +77,6 @@ _FRESHNESS = {f"{FRESH}/*": ANY_DEPARTMENT}
 
 RESIDENT_PROFILE = ViewSpec(
     name="resident_profile",
-    key_field="person_key",
     ownership=Ownership(
         {
             # "registered" is the lifecycle flag: a row is shown only while it is true.
@@ -115,7 +114,6 @@ RESIDENT_PROFILE = ViewSpec(
 
 HOUSEHOLD = ViewSpec(
     name="household",
-    key_field="dwelling_id",
     ownership=Ownership(
         {
             "registered": HOUSING,
@@ -140,7 +138,6 @@ HOUSEHOLD = ViewSpec(
 
 COMMUNITY_SITUATION = ViewSpec(
     name="community_situation",
-    key_field="community_code",
     ownership=Ownership(
         {f"{RENOVATION}/*": HOUSING, **_FRESHNESS},
         {f"{FRESH}/*": newest},
@@ -152,10 +149,16 @@ ALERT_VIEW = "alert"
 VIEWS: dict[str, ViewSpec] = {
     spec.name: spec for spec in (RESIDENT_PROFILE, HOUSEHOLD, COMMUNITY_SITUATION)
 }
-# Every view readers see, with the field its key is: the three merged ones and the alerts.
-KEY_FIELDS = {**{spec.name: spec.key_field for spec in VIEWS.values()}, ALERT_VIEW: "alert_id"}
-VIEW_NAMES = tuple(KEY_FIELDS)
-SUBJECT_VIEWS = {spec.key_field: spec.name for spec in VIEWS.values()}
+
+
+def subject_views(view_key_fields: Mapping[str, str]) -> dict[str, str]:
+    """A source event's key field -> the merged view whose row the event is about: the one
+    its contract keys by that field. ``view_key_fields`` is ``Catalog.view_key_fields()``.
+
+    Every event refreshes its department's freshness on that row (``updates_for``).
+    """
+    return {view_key_fields[name]: name for name in VIEWS}
+
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -286,15 +289,20 @@ FEEDS: dict[str, Feed] = {
 
 
 def updates_for(
-    full_name: str, department: str, key_field: str, record: Mapping[str, Any]
+    full_name: str,
+    department: str,
+    key_field: str,
+    record: Mapping[str, Any],
+    subjects: Mapping[str, str],
 ) -> list[Update]:
     """The updates one decoded source event makes.
 
     Besides what its feed writes, every event refreshes its department's freshness on the
-    row of its subject (the person, dwelling or community it is keyed by).
+    row of its subject (the person, dwelling or community it is keyed by): ``key_field`` is
+    the event contract's key, ``subjects`` the view each key addresses (``subject_views``).
     """
     source = Provenance(department, str(record["event_id"]), to_millis(record["event_time"]))
-    subject = (SUBJECT_VIEWS[key_field], str(record[key_field]))
+    subject = (subjects[key_field], str(record[key_field]))
     freshness = {f"{FRESH}/{department}": source.event_time_ms}
     updates = []
     feed = FEEDS.get(full_name)

@@ -32,11 +32,12 @@ class Truth:
 
 def updates_of(events: Iterable[Event], catalog: Catalog) -> list[Update]:
     """The view updates the events make, as the contracts and feed rules define them."""
+    subjects = rules.subject_views(catalog.view_key_fields())
     updates: list[Update] = []
     for event in events:
         contract = catalog.event(event.department, event.event)
         updates += rules.updates_for(
-            contract.full_name, event.department, contract.key_field, event.record
+            contract.full_name, event.department, contract.key_field, event.record, subjects
         )
     return updates
 

@@ -67,13 +67,13 @@ def test_tokens_are_made_only_for_known_audiences_and_departments(
     env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = datong(capsys, "tokens", "create", "--audience", "everyone")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert "no audience 'everyone'" in err and "health-department" in err
     code, out, err = datong(capsys, "tokens", "create", "--department", "police")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert "no department 'police'" in err and "public-security" in err
     code, _, err = datong(capsys, "tokens", "revoke", "nope")
-    assert code == 1 and "no token with id 'nope'" in err
+    assert code == 2 and "no token with id 'nope'" in err
     code, out, _ = datong(capsys, "tokens", "create", "--department", "health")
     assert code == 0 and out.startswith("datong_")
 
@@ -137,8 +137,8 @@ def test_views_get_shows_the_whole_row_to_the_operator_and_an_audience_its_share
     assert "household_no" not in shared["provenance"]
 
     code, _, err = datong(capsys, "views", "get", "resident_profile", other, "--audience", GRID)
-    assert code == 1 and "no row" in err
+    assert code == 2 and "no row" in err
     code, _, err = datong(
         capsys, "views", "get", "resident_profile", home, "--audience", "community-dashboard"
     )
-    assert code == 1 and "may not read resident_profile" in err
+    assert code == 2 and "may not read resident_profile" in err

@@ -36,9 +36,9 @@ from services.access.policy import (
 from services.access.tokens import create_token, revoke_token
 from services.api import view_routes
 from services.api.app import create_api
-from services.api.auth import Authenticator, require_tokens
+from services.api.authentication import Authenticator
 from services.api.docs import UNDOCUMENTED, endpoints
-from services.merge.rules import KEY_FIELDS
+from services.api.route_guard import require_tokens
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.view_rows import SeedRow, seed_rows, store_rows
@@ -336,7 +336,7 @@ def test_no_audience_ever_reads_a_field_outside_its_policy(api: Api) -> None:
     """Every shipped audience, every view, every read path: exactly the granted fields."""
     checked = 0
     for audience in POLICY.audiences:
-        for view in KEY_FIELDS:
+        for view in Catalog.load().view_key_fields():
             grant = POLICY.grant(audience, view)
             seeded = [r for r in api.rows if r.view == view]
             assert seeded, f"no seeded rows of {view}"

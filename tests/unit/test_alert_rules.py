@@ -22,6 +22,7 @@ from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
 from tests.memory_views import MemoryViews
 
 CATALOG = Catalog.load()
+SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ELDER = "e1" * 32
 SPOUSE = "5a" * 32
@@ -56,7 +57,7 @@ def event(full_name: str, when: datetime, tag: str = "", **fields: Any) -> list[
         **fields,
     }
     fastavro.validate(record, contract.parsed, raise_errors=True)
-    return rules.updates_for(full_name, contract.department, contract.key_field, record)
+    return rules.updates_for(full_name, contract.department, contract.key_field, record, SUBJECTS)
 
 
 def registered(
@@ -884,7 +885,7 @@ def test_every_published_alert_record_encodes_against_the_alert_contract(serde: 
     published = [(key, record) for key, record in alert_changes(views) if record is not None]
     assert {record[0]["status"] for _, record in published} == {"OPEN", "CLOSED"}
     for key, (data, provenance) in published:
-        record = records.avro_record("alert", key, data, provenance)
+        record = records.avro_record(contract, key, data, provenance)
         assert set(record) == set(contract.field_names)
         assert millis_of(serde.decode(contract, serde.encode(contract, record))) == millis_of(
             record

@@ -44,7 +44,7 @@ def test_every_demo_view_record_encodes_to_fastavros_bytes() -> None:
         shown = views.shown(view)
         assert shown, view
         for key, (_, data, provenance) in shown.items():
-            record = records.avro_record(view, key, data, provenance)
+            record = records.avro_record(contract, key, data, provenance)
             # Twice: the second time the provenance comes from the writer's memory.
             assert encode(record) == fastavro_bytes(contract.schema, record), key
             assert encode(record) == fastavro_bytes(contract.schema, record), key

@@ -20,15 +20,17 @@ from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.api.json_records import json_record
 from services.bench import connector, prefill
 from services.bench.data import HEADER, START, registration, resident_id, touching_export
 from services.merge import rules
 from services.merge.merge import RowState, apply, empty_row
-from services.merge.records import avro_record, json_record, resident_record
+from services.merge.records import avro_record, resident_record
 from services.merge.state import row_of
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
+SUBJECTS = rules.subject_views(Catalog.load().view_key_fields())
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,8 @@ def merged_registration(index: int) -> RowState:
     cells = registration(index, random.Random(index), START)
     event = RegistryMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
     row = None
-    for update in rules.updates_for(REGISTERED, "public-security", "person_key", event.record):
+    made = rules.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
+    for update in made:
         row = apply(row or empty_row(update.key), update, rules.RESIDENT_PROFILE.ownership).row
     assert row is not None
     return row
@@ -83,10 +86,11 @@ def test_a_prefilled_row_has_the_fields_types_and_provenance_the_worker_stores()
 def test_a_prefilled_row_renders_and_fits_the_view_contract() -> None:
     row = prefilled(77)
     view = rules.RESIDENT_PROFILE.name
-    record = json_record(view, row["key"], row["data"], row["provenance"])
-    assert "registered" not in record and record["person_key"] == row["key"]
     contract = Catalog.load().view(view)
-    assert validate(avro_record(view, row["key"], row["data"], row["provenance"]), contract.parsed)
+    record = json_record(contract.key_field, row["key"], row["data"], row["provenance"])
+    assert "registered" not in record and record["person_key"] == row["key"]
+    avro = avro_record(contract, row["key"], row["data"], row["provenance"])
+    assert validate(avro, contract.parsed)
 
 
 def test_residents_are_keyed_as_the_connector_keys_them() -> None:

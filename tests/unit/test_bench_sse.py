@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.api import sse
+from services.api.live import sse
 from services.bench.subscribers import EventStreamParser, SseComment, SseEvent
 
 

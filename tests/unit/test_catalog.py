@@ -88,6 +88,17 @@ def test_a_department_directory_with_underscores_gives_a_kebab_topic(tree: Path)
     assert contract.key_subject == "src.civil-affairs.checkup-logged-key"
 
 
+def test_each_view_is_keyed_by_the_field_its_contract_names(tree: Path) -> None:
+    write(tree, "health/CheckupLogged.avsc", good_event())
+    write(tree, "views/Checkups.avsc", {**good_event("Checkups", "gov.views")})
+    ward = {**good_event("WardRound", "gov.views"), "datong.key": "event_id"}
+    write(tree, "views/WardRound.avsc", ward)
+    assert Catalog.load(tree).view_key_fields() == {
+        "checkups": "person_key",
+        "ward_round": "event_id",
+    }
+
+
 # --- bad files ---------------------------------------------------------------------------
 
 

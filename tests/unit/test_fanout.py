@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.api.event_ids import EventIdError, encode_position, parse_position
-from services.api.fanout import Subscriber, ViewFeed
-from services.api.readers import share_everything
-from services.api.view_changes import Change
+from services.api.live.access import share_everything
+from services.api.live.changes import Change
+from services.api.live.event_ids import EventIdError, encode_position, parse_position
+from services.api.live.fanout import Subscriber, ViewFeed
 
 VIEW = "resident_profile"
 

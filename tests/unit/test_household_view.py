@@ -12,6 +12,7 @@ import sqlalchemy
 
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
+from services.api.json_records import json_record
 from services.merge import records
 from services.merge.merge import Update
 from tests.memory_views import MemoryViews
@@ -664,7 +665,7 @@ def test_every_shown_record_encodes_against_its_view_contract(serde: Serde, view
     shown = views.shown(view)
     assert shown, f"the scenario shows {view} rows"
     for key, (_, data, provenance) in shown.items():
-        record = records.avro_record(view, key, data, provenance)
+        record = records.avro_record(contract, key, data, provenance)
         assert set(record) == set(contract.field_names)
         decoded = serde.decode(contract, serde.encode(contract, record))
         assert millis_of(decoded) == millis_of(record)
@@ -689,7 +690,7 @@ def test_the_rich_scenario_exercises_every_household_feature_and_alert() -> None
 def test_json_records_carry_the_key_and_named_provenance() -> None:
     views = merged_views(settled(), troubled())
     (_, data, provenance) = views.shown("household")[HOME]
-    record = records.json_record("household", HOME, data, provenance)
+    record = json_record(CATALOG.view("household").key_field, HOME, data, provenance)
     assert record["dwelling_id"] == HOME
     assert record["provenance"]["rooms"]["department"] == "housing"
     assert set(record["provenance"]) <= set(CATALOG.view("household").field_names)

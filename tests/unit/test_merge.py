@@ -24,6 +24,8 @@ DEREGISTERED = "gov.public_security.ResidentDeregistered"
 HEALTH_CHANGED = "gov.health.HealthStatusChanged"
 PS = rules.PUBLIC_SECURITY
 SPEC = rules.RESIDENT_PROFILE
+CATALOG = Catalog.load()
+SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
 OWNERS = SPEC.owners
 PERSON = "9c" * 32
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -85,7 +87,8 @@ def health(status: str, when: datetime, event_id: str | None = None) -> dict[str
 
 def update(full_name: str, record: dict[str, Any], department: str | None = None) -> Update:
     """The one resident_profile field update a decoded event makes (freshness left aside)."""
-    made = rules.updates_for(full_name, department or record["department"], "person_key", record)
+    department = department or record["department"]
+    made = rules.updates_for(full_name, department, "person_key", record, SUBJECTS)
     (only,) = [u for u in made if u.erase or any(not n.startswith("fresh/") for n in u.values)]
     fields = {n: v for n, v in only.values.items() if not n.startswith("fresh/")}
     return Update(only.view, only.key, only.source, fields, only.erase)
@@ -434,7 +437,8 @@ def test_fields_without_a_value_have_no_provenance_in_the_view_record() -> None:
 
 def test_each_resident_event_type_writes_the_resident_profile_only() -> None:
     for name in (REGISTERED, MOVED, HEALTH_CHANGED):
-        made = rules.updates_for(name, PS, "person_key", registered(at(0)) | {"status": "RED"})
+        record = registered(at(0)) | {"status": "RED"}
+        made = rules.updates_for(name, PS, "person_key", record, SUBJECTS)
         assert {u.view for u in made} == {"resident_profile"}
 
 
@@ -447,4 +451,4 @@ def view_record(row: RowState) -> dict[str, Any]:
     shown = records.resident_record(row)
     assert shown is not None, "the row is shown"
     fields, provenance = shown
-    return records.avro_record("resident_profile", row.key, fields, provenance)
+    return records.avro_record(CATALOG.view("resident_profile"), row.key, fields, provenance)

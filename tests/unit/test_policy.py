@@ -22,7 +22,7 @@ from services.access.policy import (
     filter_record,
     load_policy,
 )
-from services.api.auth import Reader, ReadScope
+from services.api.read_access import Reader, ReadScope
 
 CATALOG = Catalog.load()
 SHIPPED_CLASSES: dict[str, Any] = yaml.safe_load(DEFAULT_FIELD_CLASSES_FILE.read_text())

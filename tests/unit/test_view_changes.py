@@ -12,8 +12,9 @@ import sqlalchemy
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
-from services.api.view_changes import decode_change
-from services.merge.records import avro_record, json_record
+from services.api.json_records import json_record
+from services.api.live.changes import decode_change
+from services.merge.records import avro_record
 
 PERSON = "ab" * 32
 MS = 1_717_228_800_000  # 2024-06-01T08:00:00Z
@@ -95,11 +96,11 @@ def test_a_decoded_view_record_is_the_record_the_view_route_serves(serde: Serde,
     contract = serde.catalog.view(view)
     fields = {f["name"] for f in contract.parsed["fields"]}
     data = {k: v for k, v in data.items() if k in fields}  # the contract's fields only
-    payload = serde.encode(contract, avro_record(view, key, data, provenance))
+    payload = serde.encode(contract, avro_record(contract, key, data, provenance))
 
     change = decode_change(serde, view, Message(2, 41, key.encode(), payload))
 
-    served = json_record(view, key, data, provenance)
+    served = json_record(contract.key_field, key, data, provenance)
     assert change.record is not None
     assert {k: v for k, v in change.record.items() if v is not None} == {
         k: v for k, v in served.items() if v is not None

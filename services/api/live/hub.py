@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,10 +22,10 @@ from kafka import KafkaConsumer, TopicPartition
 
 from schemas.errors import DecodeError
 from schemas.serde import Serde
-from services.api.event_ids import Position
-from services.api.fanout import Backlog, Subscriber, ViewFeed
-from services.api.readers import RecordFilter
-from services.api.view_changes import Change, TopicRecord, decode_change
+from services.api.live.access import RecordFilter
+from services.api.live.changes import Change, TopicRecord, decode_change
+from services.api.live.event_ids import Position
+from services.api.live.fanout import Backlog, Subscriber, ViewFeed
 from services.errors import DatongError
 from services.metrics import SubscriptionMetrics
 from services.topics import TopicSpec, ensure_topics
@@ -85,6 +85,11 @@ class SubscriptionHub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumers = 0
+
+    @property
+    def views(self) -> Collection[str]:
+        """The views the hub follows (one topic each)."""
+        return self._config.topics.keys()
 
     @property
     def consumers(self) -> int:

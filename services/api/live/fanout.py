@@ -4,7 +4,7 @@ A ``ViewFeed`` follows what the process's one consumer read of a view topic: the
 offset per partition, a bounded replay buffer, and which community each recently seen key
 belongs to (tombstones carry none). A ``Subscriber`` holds one client's position and
 filters; it turns changes into the events that client may see, each with an id that names
-its position (``services.api.event_ids``).
+its position (``services.api.live.event_ids``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from services.api.event_ids import Position, encode_position
-from services.api.readers import RecordFilter
-from services.api.view_changes import Change
+from services.api.live.access import RecordFilter
+from services.api.live.changes import Change
+from services.api.live.event_ids import Position, encode_position
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.api import sse
-from services.api.event_ids import EventIdError, parse_position
-from services.api.readers import Authorize, LiveReader
-from services.api.subscriptions import Subscription, SubscriptionError, SubscriptionHub
-from services.merge.rules import VIEW_NAMES
+from services.api.live import sse
+from services.api.live.access import Authorize, LiveReader
+from services.api.live.event_ids import EventIdError, parse_position
+from services.api.live.hub import Subscription, SubscriptionError, SubscriptionHub
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +37,8 @@ def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: fl
     async def subscribe(request: Request) -> Response:
         """a view's changes as Server-Sent Events (audience token), resumable by Last-Event-ID"""
         view = request.path_params["view"]
-        if view not in VIEW_NAMES:
-            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(VIEW_NAMES)}")
+        if view not in hub.views:
+            raise HTTPException(404, f"no view named {view!r}; views: {', '.join(hub.views)}")
         community = request.query_params.get("community") or None
         reader = await authorize(request, view, community, "subscribe")
         last_event_id = request.headers.get("last-event-id", "").strip()

@@ -1,4 +1,15 @@
-"""The API's live parts: subscriptions, the dashboard and its history series."""
+"""The live path: a view's changes pushed to subscribers as Server-Sent Events.
+
+One Kafka consumer per API process follows every ``view.*`` topic (``hub.py``); each
+change is decoded into the reader's JSON record (``changes.py``) and offered to every
+subscriber of its view (``fanout.py``), which keeps the ones its reader may see
+(``access.py``) and sends them as SSE events (``sse.py``) from ``GET /subscribe/{view}``
+(``routes.py``). An event's id is the subscriber's position in the view topic
+(``event_ids.py``), so a client that reconnects with ``Last-Event-ID`` misses nothing.
+
+``live_api`` builds the hub and its route for one API process; the app mounts the routes
+and stops the hub when it stops.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +17,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from schemas.serde import Serde
-from services.api.dashboard_routes import dashboard_routes
-from services.api.readers import Authorize, open_to_everyone
-from services.api.situation_routes import situation_routes
-from services.api.subscribe_routes import subscribe_routes
-from services.api.subscriptions import HubConfig, SubscriptionHub
-from services.merge.rules import KEY_FIELDS, VIEW_NAMES
+from services.api.live.access import Authorize, open_to_everyone
+from services.api.live.hub import HubConfig, SubscriptionHub
+from services.api.live.routes import subscribe_routes
 from services.metrics import SubscriptionMetrics
 from services.settings import Settings
 from services.topics import topic_specs
@@ -41,24 +48,21 @@ class LiveApi:
 
 def live_api(
     settings: Settings,
-    engine: sa.Engine,
     serde: Serde,
     registry: CollectorRegistry,
     authorize: Authorize = open_to_everyone,
 ) -> LiveApi:
-    """Build the live routes over one subscription hub for this process."""
+    """Build the subscription route over one subscription hub for this process; the views
+    and their key fields are the catalog's."""
     topics = {spec.name: spec for spec in topic_specs(serde.catalog, settings.partitions)}
+    key_fields = serde.catalog.view_key_fields()
     config = HubConfig(
         bootstrap=settings.bootstrap,
         kafka_options=settings.kafka_options(),
-        topics={view: topics[serde.catalog.view(view).topic] for view in VIEW_NAMES},
-        key_fields={view: KEY_FIELDS[view] for view in VIEW_NAMES},
+        topics={view: topics[serde.catalog.view(view).topic] for view in key_fields},
+        key_fields=key_fields,
         buffer_size=settings.subscribe_buffer,
     )
     hub = SubscriptionHub(config, serde, SubscriptionMetrics(registry))
-    routes: list[BaseRoute] = [
-        *subscribe_routes(hub, authorize, settings.subscribe_heartbeat_s),
-        *situation_routes(engine, authorize),
-        *dashboard_routes(),
-    ]
+    routes: list[BaseRoute] = [*subscribe_routes(hub, authorize, settings.subscribe_heartbeat_s)]
     return LiveApi(routes, hub)

@@ -1,0 +1,117 @@
+"""What a subscriber may see of a view, and how the sharing policy decides it.
+
+The live routes need, per request, a ``LiveReader``: a record filter, a way to notice that
+the reader's token was revoked while its stream is open, and somewhere to report how a
+read ended (the read audit). ``Authorize`` resolves one, or refuses the request.
+
+``policy_readers`` is the ``Authorize`` of the API: each request goes through
+``ReadAccess.authorize`` like every other read path (an audience token, the view,
+``?community=`` and ``?fields=`` inside its grant), and records are filtered by the
+resulting ``ReadScope``. A subscription is audited once, when it ends, with the number of
+events it delivered (operation ``subscribe``); the dashboard's history read, which is
+authorised the same way, with its points (``history``); a refusal at once, like a refused
+read. ``open_to_everyone`` is the ``Authorize`` of an API without sharing policies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from services.access.audit import AuditSink
+from services.api.authentication import Authenticator
+from services.api.read_access import ReadAccess
+
+# The part of a rendered record the reader may read, or None when the row is not its to see
+# (outside its communities). A record with only the key and ``community_code`` asks whether
+# the reader may learn that the row was deleted.
+RecordFilter = Callable[[Mapping[str, Any]], dict[str, Any] | None]
+
+
+async def _always() -> bool:
+    return True
+
+
+def _unaudited(_key: str | None, _rows: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class LiveReader:
+    """One reader of one view."""
+
+    record_filter: RecordFilter
+    still_allowed: Callable[[], Awaitable[bool]] = _always
+    # Records the read (key, rows) in the read audit: a subscription when it ends.
+    record_read: Callable[[str | None, int], None] = field(default=_unaudited)
+
+
+# Resolves the reader of a request: (request, view, community or None for every one it may
+# read, operation as the audit names it); raises HTTPException (401, 403, 404) when refused.
+Authorize = Callable[[Request, str, str | None, str], Awaitable[LiveReader]]
+
+
+def share_everything(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The filter of a reader every field and community is shared with."""
+    return dict(record)
+
+
+async def open_to_everyone(
+    _request: Request, _view: str, _community: str | None, _operation: str
+) -> LiveReader:
+    """A reader that sees everything (an API without sharing policies)."""
+    return LiveReader(share_everything)
+
+
+def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: AuditSink) -> Authorize:
+    """Resolve each live request's reader under the policy."""
+
+    async def authorize(
+        request: Request, view: str, community: str | None, operation: str
+    ) -> LiveReader:
+        fields = request.query_params.get("fields")
+        query = {k: v for k, v in {"community": community, "fields": fields}.items() if v}
+        try:
+            scope = await access.authorize(request, view, community=community, fields=fields)
+        except HTTPException as exc:
+            refusal = partial(
+                _audit_refusal, access, audit, request, view=view, operation=operation, query=query
+            )
+            await asyncio.to_thread(refusal, exc)
+            raise
+        principal = await authenticator.principal(request)  # known by now: remembered
+
+        async def still_allowed() -> bool:
+            return await authenticator.still_live(principal)
+
+        def record_read(key: str | None, rows: int) -> None:
+            # A blocking write: a stream may be being cancelled, no awaiting then.
+            audit([scope.audit_entry(operation=operation, key=key, query=query, rows=rows)])
+
+        return LiveReader(scope.filter, still_allowed, record_read)
+
+    return authorize
+
+
+def _audit_refusal(
+    access: ReadAccess,
+    audit: AuditSink,
+    request: Request,
+    exc: HTTPException,
+    *,
+    view: str,
+    operation: str,
+    query: dict[str, Any],
+) -> None:
+    """Audit a refused subscription of a known view by a known token (as the reads do)."""
+    entry = access.refusal_entry(
+        request, view, status=exc.status_code, operation=operation, query=query
+    )
+    if entry is not None:
+        audit([entry])

@@ -1,0 +1,179 @@
+"""Read authorisation: what a principal may read of a view under the sharing policy.
+
+``ReadAccess.authorize(request, view, community=, fields=)`` is the one entry of every
+read path (row, list, export, subscriptions, the dashboard's history): it answers 404 for
+an unknown view, 403 for a department token, a view, community or field outside the
+audience's policy, and returns the ``ReadScope`` whose grant every record is filtered
+through (``filter_record``), and which makes the read's audit record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from services.access.audit import ReadEntry
+from services.access.policy import (
+    FieldNotGranted,
+    Grant,
+    Policy,
+    allows_community,
+    filter_record,
+)
+from services.api.authentication import Authenticator, Principal
+from services.api.errors import ApiError
+
+
+@dataclass(frozen=True)
+class Reader:
+    """An audience's token, as the audit names it."""
+
+    token_id: str
+    token_name: str
+    audience: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What one request may read: the reader, its grant (narrowed to ``?fields=``), and the
+    communities asked for (None: every community the grant covers)."""
+
+    reader: Reader
+    grant: Grant
+    communities: frozenset[str] | None
+
+    def allows(self, community_code: str | None) -> bool:
+        """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
+        if self.communities is None:
+            return allows_community(self.grant, community_code)
+        return community_code in self.communities
+
+    def filter(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A rendered record (``json_record``) as this reader gets it; None when its
+        ``community_code`` is outside the read. For records whose community is their
+        ``community_code`` field (every view's); stored rows use ``allows`` on the column."""
+        if not self.allows(record.get("community_code")):
+            return None
+        return filter_record(self.grant, record)
+
+    def audit_entry(
+        self,
+        *,
+        operation: str,
+        key: str | None,
+        query: dict[str, Any],
+        rows: int,
+        status: int = 200,
+    ) -> ReadEntry:
+        """The audit record of one read through this scope."""
+        return ReadEntry(
+            token_id=self.reader.token_id,
+            token_name=self.reader.token_name,
+            audience=self.reader.audience,
+            purpose=self.reader.purpose,
+            view=self.grant.view,
+            operation=operation,
+            key=key,
+            query=query,
+            rows=rows,
+            status=status,
+        )
+
+
+class ReadAccess:
+    """The policy applied to a request: the only way a read path learns what it may return."""
+
+    def __init__(
+        self, policy: Policy, authenticator: Authenticator, key_fields: Mapping[str, str]
+    ) -> None:
+        self.policy = policy
+        # The views there are to read, each with its key field (``Catalog.view_key_fields``).
+        self.key_fields = key_fields
+        self._authenticator = authenticator
+
+    def refusal_entry(
+        self, request: Request, view: str, *, status: int, operation: str, query: dict[str, Any]
+    ) -> ReadEntry | None:
+        """The audit record of a refused read of a known view by a known token, else None.
+
+        Path segments the client made up (an unknown view, a key that matched nothing) are
+        not stored: they could hold anything, an ID number included.
+        """
+        principal = getattr(request.state, "principal", None)
+        if not isinstance(principal, Principal) or view not in self.key_fields:
+            return None
+        grant = self.policy.grant(principal.audience or "", view)
+        return ReadEntry(
+            token_id=principal.token_id,
+            token_name=principal.name,
+            audience=principal.audience or f"department:{principal.department}",
+            purpose=grant.purpose if grant else "",
+            view=view,
+            operation=operation,
+            key=None,
+            query=query,
+            rows=0,
+            status=status,
+        )
+
+    async def authorize(
+        self,
+        request: Request,
+        view: str,
+        *,
+        community: str | None = None,
+        fields: str | None = None,
+    ) -> ReadScope:
+        """The scope of one read of ``view``, or the refusal to answer with.
+
+        ``community``: one community code asked for (None: every one the grant covers).
+        ``fields``: the ``?fields=a,b`` parameter (None: every granted field); the view's
+        key field is always kept, ``provenance`` only when asked for.
+        """
+        principal = await self._authenticator.principal(request)
+        if view not in self.key_fields:
+            views = ", ".join(self.key_fields)
+            raise ApiError(404, f"no view named {view!r}; views: {views}", view=view)
+        if principal.audience is None:
+            raise ApiError(
+                403,
+                f"the token of department {principal.department} publishes events; reading "
+                "views needs an audience token",
+            )
+        grant = self.policy.grant(principal.audience, view)
+        if grant is None:
+            raise ApiError(
+                403, f"audience {principal.audience} may not read view {view}", view=view
+            )
+        reader = Reader(principal.token_id, principal.name, grant.audience, grant.purpose)
+        communities = grant.communities
+        if community is not None:
+            if grant.communities is not None and community not in grant.communities:
+                raise ApiError(
+                    403,
+                    f"audience {grant.audience} may not read community {community!r}",
+                    community=community,
+                )
+            communities = frozenset({community})
+        if fields is not None:
+            grant = self._narrowed(grant, fields)
+        return ReadScope(reader, grant, communities)
+
+    def _narrowed(self, grant: Grant, fields: str) -> Grant:
+        wanted = [f.strip() for f in fields.split(",")]
+        if not all(wanted):
+            raise ApiError(400, "fields must be a comma-separated list of field names")
+        contract = self.policy.views[grant.view]
+        for name in wanted:
+            if name not in contract.classes:
+                known = ", ".join(contract.classes)
+                message = f"view {grant.view} has no field {name!r}; fields: {known}"
+                raise ApiError(400, message, field=name)
+        try:
+            return grant.narrowed(dict.fromkeys([contract.key_field, *wanted]))
+        except FieldNotGranted as exc:
+            raise ApiError(403, str(exc), field=exc.field) from None
