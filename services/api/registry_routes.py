@@ -3,7 +3,7 @@
 Any Confluent-compatible client (confluent-kafka, Karapace tools, Kafka Connect converters)
 can point its ``schema.registry.url`` at ``<api>/registry``. Answers use Confluent's
 content type and error bodies ``{"error_code": 40401, "message": "..."}``. The store and
-its rules live in ``schemas.registry``; this module only speaks HTTP.
+its rules live in ``services.store.registry_store``; this module only speaks HTTP.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry.errors import (
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
     InvalidVersionError,
     RegistryRequestError,
     SchemaNotFoundError,
-    SqlRegistry,
-    SubjectVersion,
 )
+from schemas.registry.port import SubjectVersion
+from services.store.registry_store import SqlRegistry
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1

@@ -144,10 +144,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     """``datong schemas list|check|register`` against DATONG_REGISTRY_URL or the embedded one."""
-    from schemas import registration
     from schemas.catalog import Catalog
     from schemas.errors import RegistryError
-    from services.schema_registry import open_registry
+    from schemas.registry import catalog_registration as registration
+    from services.registries import hub_registry
     from services.store.database import create_engine, create_schema
 
     catalog = Catalog.load()
@@ -157,7 +157,7 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    registry = open_registry(settings, engine)
+    registry = hub_registry(settings, engine)
     if args.action == "check":
         problems = registration.check(catalog, registry)
         for problem in problems:

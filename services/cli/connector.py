@@ -209,7 +209,7 @@ def _connector(
     from connectors.runner import Runner
     from schemas.catalog import Catalog
     from schemas.serde import Serde
-    from services.schema_registry import open_registry
+    from services.registries import hub_registry
     from services.store.database import create_engine, create_schema
     from services.topics import ensure_topics, topic_specs
 
@@ -226,7 +226,7 @@ def _connector(
     )
     publisher = KafkaPublisher(
         settings.bootstrap,
-        Serde(catalog, open_registry(settings, engine)),
+        Serde(catalog, hub_registry(settings, engine)),
         **settings.kafka_options(),
     )
     runner = Runner(

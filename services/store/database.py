@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from services.store import access_models  # noqa: F401 - registers its tables on Base
 from services.store.migrate import current, head, upgrade
+from services.store.registry_store import SqlRegistry
 
 
 def create_engine(url: str) -> sa.Engine:

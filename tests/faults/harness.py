@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from connectors.base import Event
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub, make_env, wait_for
 from tests.faults.monitor import VersionMonitor
 from tests.faults.truth import Truth

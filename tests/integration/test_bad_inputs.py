@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 from connectors.publisher import ERROR_HEADER, KafkaPublisher
 from connectors.sources.http_intake import ingest_routes
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub
 from tests.factories import (
     REGISTRY_HEADER,

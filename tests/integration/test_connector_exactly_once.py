@@ -28,9 +28,9 @@ from connectors.publisher import SOURCE_HEADER, KafkaPublisher, Outgoing
 from connectors.runner import Runner
 from connectors.sources.csv_file import CsvFile
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 from tests.conftest import Hub
 from tests.factories import REGISTRY_HEADER, registry_rows, write_registry_csv, wrong_check_digit

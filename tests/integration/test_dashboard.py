@@ -18,10 +18,10 @@ from connectors.base import Event
 from connectors.demo import generate
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.tokens import create_token
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub
 from tests.factories import health_event
 from tests.integration.kafka_io import view_rows

@@ -17,9 +17,9 @@ from connectors.mappings.registry_export import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from connectors.sealing import unseal
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.api_tokens import reader_headers
 from tests.conftest import Hub
 from tests.factories import (

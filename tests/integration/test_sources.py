@@ -23,9 +23,9 @@ from connectors.sources.csv_file import CsvFile
 from connectors.sources.drop_folder import DropFolder
 from connectors.sources.sql_table import SqlTable
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 from tests.factories import REGISTRY_HEADER, RegistryRow, registry_rows, write_registry_csv
 from tests.integration.kafka_io import Consumed, read_topic

@@ -18,7 +18,6 @@ from connectors.dates import CHINA
 from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, prefill
 from services.bench.data import HEADER, START, registration, resident_id, touching_export
@@ -26,6 +25,7 @@ from services.merge import rules
 from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, json_record, resident_record
 from services.merge.state import row_of
+from tests.stores import embedded_registry
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
@@ -34,7 +34,7 @@ REGISTERED = "gov.public_security.ResidentRegistered"
 @pytest.fixture(scope="module")
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(Catalog.load(), SqlRegistry(engine))
+    yield Serde(Catalog.load(), embedded_registry(engine))
     engine.dispose()
 
 

@@ -20,9 +20,9 @@ from connectors.mappings import DEPARTMENT_DIRS, MAPPINGS
 from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from tests.factories import resident_id
+from tests.stores import embedded_registry
 
 KEY = b"k" * 32
 PERSON = resident_id(21, date(1942, 3, 15))
@@ -222,7 +222,7 @@ SAMPLES = [
 
 @pytest.fixture(scope="module")
 def serde() -> Serde:
-    return Serde(Catalog.load(), SqlRegistry(sa.create_engine("sqlite://")))
+    return Serde(Catalog.load(), embedded_registry(sa.create_engine("sqlite://")))
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,15 @@ import fastavro
 import pytest
 import sqlalchemy as sa
 
-from schemas import registration
 from schemas.catalog import AVRO_ROOT, Catalog
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry import catalog_registration as registration
+from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
     RegistryRequestError,
     SchemaNotFoundError,
-    SqlRegistry,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
     SubjectSoftDeletedError,
@@ -32,7 +31,9 @@ from schemas.registry import (
     VersionSoftDeletedError,
 )
 from schemas.serde import Serde
+from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)
@@ -71,7 +72,7 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def registry(engine: sa.Engine) -> SqlRegistry:
-    return SqlRegistry(engine)
+    return embedded_registry(engine)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def catalog() -> Catalog:
 def test_ids_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'views.db'}"
     first = sa.create_engine(url)
-    ids = [SqlRegistry(first).register(SUBJECT, text) for text in (V1, V2)]
+    ids = [embedded_registry(first).register(SUBJECT, text) for text in (V1, V2)]
     first.dispose()
     second = sa.create_engine(url)
     reopened = SqlRegistry(second)

@@ -16,17 +16,18 @@ from starlette.testclient import TestClient
 
 from schemas.catalog import Catalog
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
     SchemaNotFoundError,
-    SqlRegistry,
 )
-from schemas.registry_client import HttpRegistry
+from schemas.registry.http_client import HttpRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import MEDIA_TYPE, registry_routes
 from services.broker import free_port
+from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 
@@ -58,7 +59,7 @@ NARROWED = schema(("event_id", "string"), ("litres", "int"))
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlRegistry]:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'views.db'}")
-    yield SqlRegistry(engine)
+    yield embedded_registry(engine)
     engine.dispose()
 
 

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.view_changes import decode_change
 from services.merge.records import avro_record, json_record
+from tests.stores import embedded_registry
 
 PERSON = "ab" * 32
 MS = 1_717_228_800_000  # 2024-06-01T08:00:00Z
@@ -31,7 +31,7 @@ class Message:
 @pytest.fixture
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(Catalog.load(), SqlRegistry(engine))
+    yield Serde(Catalog.load(), embedded_registry(engine))
     engine.dispose()
 
 

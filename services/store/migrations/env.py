@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from schemas.registry import metadata as registry_metadata
-from services.store import access_models  # noqa: F401 - registers its tables on Base
+from services.store import access_models, registry_tables  # noqa: F401 - their tables on Base
 from services.store.models import Base
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=[Base.metadata, registry_metadata])
+context.configure(connection=connection, target_metadata=Base.metadata)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,20 @@
+"""Stores for tests that need a store's tables but not its migrations.
+
+The tables are created directly from the models (``create_all``, which only tests may
+call); that the migrations build exactly these tables is tested on its own, on SQLite and
+PostgreSQL (``integration/test_migrations.py``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.store.models import Base
+from services.store.registry_store import SqlRegistry
+from services.store.registry_tables import config_table, schema_table, version_table
+
+
+def embedded_registry(engine: sa.Engine) -> SqlRegistry:
+    """The embedded registry's store over ``engine``, its tables created if missing."""
+    Base.metadata.create_all(engine, tables=[schema_table, version_table, config_table])
+    return SqlRegistry(engine)
