@@ -17,7 +17,7 @@ def test_migrating_a_fresh_database_gives_the_models_schema(database_url: str) -
     engine = create_engine(database_url)
     create_schema(engine)
     with engine.connect() as conn:
-        assert migrate.current(conn) == migrate.head()
+        assert migrate.HISTORY.current(conn) == migrate.HISTORY.head()
         context = MigrationContext.configure(conn)
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()

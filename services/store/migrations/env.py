@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``migrate()`` hands over (no URL of its own)."""
+"""Alembic environment: runs on the connection ``History.config`` hands over (no URL of its own)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from alembic import context
 from services.store import access_models, registry_tables  # noqa: F401 - their tables on Base
 from services.store.models import Base
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata)
+attributes = context.config.attributes
+context.configure(
+    connection=attributes["connection"],
+    target_metadata=Base.metadata,
+    version_table=attributes["version_table"],
+)
 with context.begin_transaction():
     context.run_migrations()
