@@ -47,7 +47,7 @@ def test_an_operator_fixes_a_rejected_row_and_it_is_published(
     assert opened["公民身份号码"] == late.id_number
 
     code, still_bad = _datong(hub, "dlq", "replay", "public-security", ref)
-    assert code == 1 and "办理时间" in still_bad
+    assert code == 2 and "办理时间" in still_bad  # a DatongError: one line, exit 2
     code, replayed = _datong(
         hub, "dlq", "replay", "public-security", ref, "--set", "办理时间=2024-02-28 09:00"
     )
