@@ -56,9 +56,9 @@ class Settings:
     registry_wait_s: float = 60.0
 
     @property
-    def connector_dir(self) -> Path:
-        """Where a connector keeps its files on embedded defaults (checkpoints, state)."""
-        return self.var_dir / "connectors"
+    def checkpoint_dir(self) -> Path:
+        """Where connectors keep their checkpoints: one JSON file per department."""
+        return self.var_dir / "connectors" / "checkpoints"
 
     @property
     def registry_http_url(self) -> str:

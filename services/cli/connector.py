@@ -161,9 +161,9 @@ def _resolve_parked(settings: Settings, department: str | None) -> None:
     from connectors.gazetteer import Gazetteer
     from connectors.mappings import MAPPINGS
     from connectors.resolution import resolve_queue
-    from services.store.database import create_engine
+    from connectors.state.store import open_state_store
 
-    engine = create_engine(settings.database_url)
+    engine = open_state_store(settings.connector_state_url)
     _, publisher = _connector(department or HOUSING, settings, CollectorRegistry())
     try:
         mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(engine)) for d in MAPPINGS}
@@ -207,6 +207,7 @@ def _connector(
     from connectors.publisher import KafkaPublisher
     from connectors.resolution import ResolutionQueue
     from connectors.runner import Runner
+    from connectors.state.store import open_state_store
     from schemas.catalog import Catalog
     from schemas.serde import Serde
     from services.registries import hub_registry
@@ -221,6 +222,7 @@ def _connector(
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
+    state = open_state_store(settings.connector_state_url)
     ensure_topics(
         settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
     )
@@ -230,12 +232,12 @@ def _connector(
         **settings.kafka_options(),
     )
     runner = Runner(
-        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(engine)),
+        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(state)),
         publisher=publisher,
-        checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{department}.json"),
+        checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
         seal_key=settings.seal_key,
         metrics=ConnectorMetrics(registry),
-        parking=ResolutionQueue(engine, settings.seal_key),
+        parking=ResolutionQueue(state, settings.seal_key),
     )
     return runner, publisher
 

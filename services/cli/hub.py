@@ -78,7 +78,7 @@ def _feed_demo(
     manifest = generate(out, args.communities, args.residents, args.seed)
     if settings.embedded_broker:
         # The embedded broker kept nothing from an earlier run: neither may the checkpoints.
-        shutil.rmtree(settings.var_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(settings.checkpoint_dir, ignore_errors=True)
 
     def connector(department: str) -> subprocess.Popen[bytes]:
         command = ["connector", "run", department, "--source", str(out / department)]

@@ -88,7 +88,7 @@ def merged(hub: Hub) -> float:
 
 def checkpoint(hub: Hub, source: Path) -> int:
     """The hub's public-security connector's saved position for ``source`` (0 before any)."""
-    path = hub.settings.var_dir / "checkpoints" / "public-security.json"
+    path = hub.settings.checkpoint_dir / "public-security.json"
     try:
         saved = json.loads(path.read_text()).get(str(source))
     except (OSError, ValueError):

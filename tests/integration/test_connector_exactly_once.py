@@ -138,7 +138,7 @@ def test_a_connector_killed_twice_mid_file_publishes_every_row_exactly_once(
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
     export = write_big_export(tmp_path / "户籍-大.csv", ROWS)
-    checkpoints = Path(hub.env["DATONG_VAR_DIR"]) / "checkpoints" / "public-security.json"
+    checkpoints = hub.settings.checkpoint_dir / "public-security.json"
     unsaved_at_kill = []
     for low, high in ((8_000, 20_000), (26_000, 40_000)):
         at_least, pause_s = rng.randint(low, high), rng.uniform(0.0, 0.2)

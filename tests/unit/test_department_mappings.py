@@ -22,7 +22,7 @@ from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
 from schemas.serde import Serde
 from tests.factories import resident_id
-from tests.stores import embedded_registry
+from tests.stores import connector_state, embedded_registry
 
 KEY = b"k" * 32
 PERSON = resident_id(21, date(1942, 3, 15))
@@ -228,7 +228,7 @@ def serde() -> Serde:
 @pytest.fixture(scope="module")
 def gazetteer() -> Iterator[Gazetteer]:
     """A gazetteer fed the way production feeds it: by mapping the housing export."""
-    engine = sa.create_engine("sqlite://")
+    engine = connector_state(sa.create_engine("sqlite://"))
     gazetteer = Gazetteer(engine)
     housing = MAPPINGS["housing"](KEY, gazetteer)
     for sample in SAMPLES:
