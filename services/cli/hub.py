@@ -183,6 +183,7 @@ datong is up
   API             {base}/healthz  {base}/readyz  {base}/views/resident_profile/<person_key>
   API metrics     {base}/metrics
   worker metrics  http://{settings.api_host}:{settings.worker_metrics_port}/metrics
+  schema registry {settings.registry_http_url}
   view store      {settings.database_url}
 Press Ctrl-C to stop.
 """,

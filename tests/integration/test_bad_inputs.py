@@ -147,6 +147,7 @@ def test_a_corpus_of_bad_files_ends_in_dead_letters_and_failed_files_and_nothing
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     drop = tmp_path / "drop"
     drop.mkdir()
     corpus = build_corpus(drop)

@@ -19,6 +19,8 @@ from schemas.errors import RegistryError
 from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
+    RegistryRequestError,
+    RegistryUnreachableError,
     SchemaNotFoundError,
 )
 from schemas.registry.http_client import HttpRegistry
@@ -343,6 +345,46 @@ def test_serde_round_trips_over_http_registry(remote: HttpRegistry, bridge: Brid
     )
     assert Serde(catalog, fresh).decode(health, payload) == record
     fresh.close()
+
+
+def test_a_lookup_only_client_finds_the_ids_registered_and_registers_nothing(
+    bridge: Bridge, store: SqlRegistry
+) -> None:
+    registered = store.register(SUBJECT, V1)
+    transport = httpx.MockTransport(bridge)
+    with HttpRegistry(
+        "http://testserver/registry", httpx.Client(transport=transport), auto_register=False
+    ) as lookups:
+        assert lookups.register(SUBJECT, V1) == registered
+        with pytest.raises(SchemaNotFoundError, match="datong schemas register"):
+            lookups.register(SUBJECT, V2)
+    assert bridge.requests == [f"POST /registry/subjects/{SUBJECT}"] * 2  # lookups only
+    assert [v.version for v in store.live_versions(SUBJECT)] == [1]
+
+
+def test_waiting_for_a_registry_that_never_answers_gives_up_naming_it() -> None:
+    url = f"http://127.0.0.1:{free_port()}/registry"
+    told: list[str] = []
+    gave_up = f"{url}.*gave up after waiting 0.3 s"
+    with (
+        HttpRegistry(url, timeout_s=2) as registry,
+        pytest.raises(RegistryUnreachableError, match=gave_up),
+    ):
+        registry.wait_until_answering(0.3, told.append)
+    assert len(told) == 1 and url in told[0]
+
+
+def test_waiting_for_a_registry_returns_as_soon_as_it_answers(remote: HttpRegistry) -> None:
+    remote.wait_until_answering(0.0, lambda why: pytest.fail(f"waited: {why}"))
+
+
+def test_a_registry_answering_with_an_error_is_not_waited_for(bridge: Bridge) -> None:
+    wrong = HttpRegistry(  # the path lacks /registry: the API answers 404
+        "http://testserver", httpx.Client(transport=httpx.MockTransport(bridge))
+    )
+    with pytest.raises(RegistryRequestError):
+        wrong.wait_until_answering(30.0)
+    wrong.close()
 
 
 def test_an_unreachable_registry_is_a_registry_error_naming_the_url() -> None:
