@@ -25,7 +25,7 @@ from schemas.registry.errors import (
 )
 from schemas.registry.http_client import HttpRegistry
 from schemas.serde import Serde
-from services.api.registry_routes import MEDIA_TYPE, registry_routes
+from services.api.registry_routes import MAX_BODY_BYTES, MEDIA_TYPE, registry_routes
 from services.broker import free_port
 from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
@@ -178,6 +178,17 @@ def test_a_body_that_is_not_json_is_a_400(client: Any) -> None:
     response = client.post(f"/registry/subjects/{SUBJECT}/versions", content=b"schema=1")
     assert response.status_code == 400
     assert error_code(response) == 400
+
+
+@pytest.mark.parametrize("path", [f"/subjects/{SUBJECT}", f"/subjects/{SUBJECT}/versions"])
+def test_bodies_too_deep_or_too_large_are_refused_without_a_500(client: Any, path: str) -> None:
+    # Lookups need no token: whatever anyone sends gets a Confluent error, never a 500.
+    deep = client.post(f"/registry{path}", content=b"[" * 100_000 + b"]" * 100_000)
+    assert (deep.status_code, error_code(deep)) == (400, 400)
+    deep_schema = post(client, path, "[" * 100_000 + "]" * 100_000)
+    assert (deep_schema.status_code, error_code(deep_schema)) == (422, 42201)
+    large = post(client, path, " " * (MAX_BODY_BYTES + 1))
+    assert (large.status_code, error_code(large)) == (413, 413)
 
 
 # --- compatibility -------------------------------------------------------------------------
