@@ -28,7 +28,7 @@ class Settings:
     kafka_bootstrap: str | None
     database_url: str
     registry_url: str | None
-    connector_state_url: str
+    connector_state_url: str = field(repr=False)  # a URL may carry a password
     hmac_key: bytes = field(repr=False)
     seal_key: bytes = field(repr=False)
     api_host: str
