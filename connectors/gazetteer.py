@@ -1,13 +1,13 @@
 """Address resolution: free-text addresses -> the housing department's dwelling_id.
 
 The gazetteer is built from the housing registry (every mapped DwellingRegistered row is
-added) and kept in the view database, so every connector process resolves against the
-same one. Addresses are compared by their parts, after normalization: full-width digits,
-Chinese numerals before 号楼/栋/幢/座/单元/室, ``3-2-502``, ``3#`` and spaces are reduced to
-(building, unit, room), and the place in front of the building is matched by containing
-one of the dwelling's names (its community, or the estate named in its full address), so
-province, city, district and street prefixes neither help nor hurt. When several names
-match, the longest wins (幸福里2区 over 幸福里).
+added) and kept in the connectors' state store, so every connector process of the hub
+resolves against the same one. Addresses are compared by their parts, after normalization:
+full-width digits, Chinese numerals before 号楼/栋/幢/座/单元/室, ``3-2-502``, ``3#`` and
+spaces are reduced to (building, unit, room), and the place in front of the building is
+matched by containing one of the dwelling's names (its community, or the estate named in
+its full address), so province, city, district and street prefixes neither help nor hurt.
+When several names match, the longest wins (幸福里2区 over 幸福里).
 """
 
 from __future__ import annotations
@@ -22,21 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.errors import RecordError
-
-metadata = sa.MetaData()
-
-dwelling_table = sa.Table(
-    "gazetteer_dwelling",
-    metadata,
-    sa.Column("dwelling_id", sa.String(128), primary_key=True),
-    sa.Column("community_code", sa.String(64), nullable=False, index=True),
-    sa.Column("building", sa.String(32), nullable=False),
-    sa.Column("unit", sa.String(32), nullable=False),  # "" when the building has no units
-    sa.Column("room", sa.String(32), nullable=False),
-    sa.Column("names", sa.Text, nullable=False),  # JSON list of normalized place names
-    sa.Column("event_time_ms", sa.BigInteger, nullable=False),
-    sa.Index("ix_gazetteer_dwelling_building_room", "building", "room"),
-)
+from connectors.state.tables import dwelling_table
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
@@ -152,8 +138,8 @@ class Gazetteer:
     """Dwellings of the housing registry, looked up by free-text address."""
 
     def __init__(self, engine: sa.Engine) -> None:
+        """Over the connectors' state store ``engine`` (``connectors.state.store``)."""
         self.engine = engine
-        metadata.create_all(engine)
 
     def add(self, dwelling: Mapping[str, Any]) -> None:
         """Add or replace a dwelling from a DwellingRegistered record; an older record loses."""

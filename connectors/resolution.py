@@ -1,10 +1,10 @@
 """The resolution queue: records whose address did not resolve, held until it does.
 
 A record whose free-text address matches no dwelling of the gazetteer, or several, is
-neither dropped nor dead-lettered as invalid: it is parked here, in the view database,
-with its source, position, the candidates, and the original sealed exactly as a dead
-letter is. ``resolve_queue`` maps the parked records again once the gazetteer has grown
-(after a housing export was loaded) and publishes those that now resolve.
+neither dropped nor dead-lettered as invalid: it is parked here, in the connectors' state
+store, with its source, position, the candidates, and the original sealed exactly as a
+dead letter is. ``resolve_queue`` maps the parked records again once the gazetteer has
+grown (after a housing export was loaded) and publishes those that now resolve.
 """
 
 from __future__ import annotations
@@ -19,24 +19,9 @@ import sqlalchemy as sa
 
 from connectors.base import Event, RecordMapper, SourceRecord
 from connectors.errors import RecordError
-from connectors.gazetteer import AddressUnresolved, Candidate, metadata
+from connectors.gazetteer import AddressUnresolved, Candidate
 from connectors.sealing import seal, unseal
-
-queue_table = sa.Table(
-    "address_queue",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("department", sa.String(64), nullable=False),
-    sa.Column("source", sa.String(1024), nullable=False),
-    sa.Column("position", sa.String(255), nullable=False),
-    sa.Column("field", sa.String(255), nullable=False),
-    sa.Column("reason", sa.String(255), nullable=False),
-    sa.Column("candidates", sa.Text, nullable=False),  # JSON [[dwelling_id, community_code]]
-    sa.Column("sealed", sa.LargeBinary, nullable=False),
-    sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.UniqueConstraint("department", "source", "position", name="uq_address_queue_record"),
-)
+from connectors.state.tables import queue_table
 
 
 @dataclass(frozen=True)
@@ -54,7 +39,8 @@ class Parked:
 
 
 class ResolutionQueue:
-    """Records whose address did not resolve, kept in the view database with their candidates.
+    """Records whose address did not resolve, kept in the connectors' state store with their
+    candidates.
 
     The original record is sealed under the hub's seal key exactly as a dead letter is
     (AES-GCM bound to ``source#position``), so the queue holds no readable ID number, name
@@ -62,9 +48,9 @@ class ResolutionQueue:
     """
 
     def __init__(self, engine: sa.Engine, seal_key: bytes) -> None:
+        """Over the connectors' state store ``engine`` (``connectors.state.store``)."""
         self.engine = engine
         self._seal_key = seal_key
-        metadata.create_all(engine)
 
     def park(self, department: str, record: SourceRecord, error: AddressUnresolved) -> None:
         """Hold ``record``; parking the same source position again replaces the entry."""

@@ -36,6 +36,10 @@ LEVELS = (
     "FULL_TRANSITIVE",
 )
 Direction = Literal["backward", "forward"]
+# Far deeper than any contract (the catalog's deepest is 9 levels of JSON). avro parses
+# recursively and puts each level's repr into the error of the level above, so refusing a
+# deeply nested text would cost its depth times its size, for anyone who may look one up.
+MAX_NESTING = 64
 
 
 class InvalidSchemaTextError(SchemaError):
@@ -64,11 +68,33 @@ class Incompatibility:
 def parse_schema(schema_text: str) -> Any:
     """The avro ``Schema`` of ``schema_text``; InvalidSchemaTextError says why it is not one."""
     try:
+        nesting = _nesting(json.loads(schema_text))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise InvalidSchemaTextError(f"not a valid Avro schema: {exc}") from exc
+    except RecursionError:  # deeper than the JSON parser recurses
+        nesting = MAX_NESTING + 1
+    if nesting > MAX_NESTING:
+        raise InvalidSchemaTextError(
+            f"not a valid Avro schema: nested deeper than {MAX_NESTING} levels"
+        )
+    try:
         with warnings.catch_warnings():  # unknown logical types only warn; they stay valid
             warnings.simplefilter("ignore")
             return avro.schema.parse(schema_text)
     except (avro.errors.AvroException, json.JSONDecodeError, TypeError, ValueError) as exc:
         raise InvalidSchemaTextError(f"not a valid Avro schema: {exc}") from exc
+
+
+def _nesting(value: Any) -> int:
+    """How many levels of arrays and objects ``value`` has (iteratively: it may be deep)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def check_level(level: str) -> str:

@@ -21,7 +21,7 @@ from fastavro.validation import ValidationError, validate
 from schemas.avro_writer import UnsupportedSchemaError, compile_writer
 from schemas.catalog import Catalog, Contract
 from schemas.errors import DecodeError, EncodeError
-from schemas.registry import SchemaRegistry
+from schemas.registry.port import SchemaRegistry
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")

@@ -28,6 +28,7 @@ class Settings:
     kafka_bootstrap: str | None
     database_url: str
     registry_url: str | None
+    connector_state_url: str = field(repr=False)  # a URL may carry a password
     hmac_key: bytes = field(repr=False)
     seal_key: bytes = field(repr=False)
     api_host: str
@@ -52,6 +53,17 @@ class Settings:
     ingest_max_body_bytes: int = 1 << 20
     ingest_max_records: int = 1000
     policy_file: Path | None = None  # None: the shipped example policy
+    registry_wait_s: float = 60.0
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Where connectors keep their checkpoints: one JSON file per department."""
+        return self.var_dir / "connectors" / "checkpoints"
+
+    @property
+    def registry_http_url(self) -> str:
+        """The registry reached over HTTP: DATONG_REGISTRY_URL, else the hub API's own."""
+        return self.registry_url or f"http://{self.api_host}:{self.api_port}/registry"
 
     @property
     def embedded_broker(self) -> bool:
@@ -93,11 +105,14 @@ class Settings:
 
         var_dir = Path(get("VAR_DIR", "var") or "var")
         database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'datong.db'}"
+        state_file = var_dir / "connectors" / "state.db"
+        state_url = get("CONNECTOR_STATE_URL") or f"sqlite:///{state_file}"
         return cls(
             var_dir=var_dir,
             kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
             database_url=database_url,
             registry_url=get("REGISTRY_URL"),
+            connector_state_url=state_url,
             hmac_key=_key(get("HMAC_KEY"), "HMAC_KEY", var_dir),
             seal_key=_key(get("SEAL_KEY"), "SEAL_KEY", var_dir),
             api_host=get("API_HOST", "127.0.0.1") or "127.0.0.1",
@@ -140,6 +155,7 @@ class Settings:
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
             policy_file=_path(get("POLICY_FILE")),
+            registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
         )
 
 

@@ -14,7 +14,7 @@ from services.merge.app import create_app
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
 from services.metrics_server import serve_metrics
-from services.schema_registry import open_registry
+from services.registries import hub_registry
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from services.store.merge_store import open_merge_store
@@ -32,7 +32,7 @@ def run_worker(settings: Settings) -> None:
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
-    serde = Serde(catalog, open_registry(settings, engine))
+    serde = Serde(catalog, hub_registry(settings, engine))
     # Two connections of the merge's own: one merges and folds, one settles what was published.
     processor = MergeProcessor(open_merge_store(settings.database_url), serde, metrics)
     processor.prepare()

@@ -134,15 +134,21 @@ class Hub:
         """The settings every process of this hub reads."""
         return Settings.from_env(self.env)
 
-    def start(self, *command: str, long_running: bool | None = None) -> subprocess.Popen[bytes]:
-        """Start ``datong <command>`` with this hub's environment, logging to a file.
+    def start(
+        self,
+        *command: str,
+        long_running: bool | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start ``datong <command>`` with this hub's environment (``env`` overriding some of
+        it), logging to a file.
 
         A long-running process (worker, api, up by default) that exits fails ``wait_for``.
         """
         log = open(self.tmp / f"{command[0]}-{len(self.processes)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *command],
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

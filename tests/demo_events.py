@@ -18,6 +18,7 @@ from connectors.sources.drop_folder import DropFolder
 from schemas.catalog import Catalog
 from services.merge import rules
 from services.merge.merge import Update
+from tests.stores import connector_state
 
 DEMO_KEY = b"demo-hmac-key-for-tests-only-32b!"
 
@@ -30,7 +31,7 @@ def demo_events(
     with TemporaryDirectory() as tmp:
         out = Path(tmp)
         manifest = generate(out, communities, residents, seed)
-        gazetteer = Gazetteer(sa.create_engine("sqlite://"))
+        gazetteer = Gazetteer(connector_state(sa.create_engine("sqlite://")))
         events: list[Event] = []
         for department in manifest.departments:
             mapper = MAPPINGS[department](DEMO_KEY, gazetteer)

@@ -1,8 +1,9 @@
-"""Import direction and configuration access, checked on the source's syntax trees.
+"""Import direction, configuration access and table creation, checked on the syntax trees.
 
 ``connectors -> schemas <- services``: the contracts depend on nothing of ours, connectors
-and services never import each other except in the composition roots, and only the
-entry point reads the process environment.
+and services never import each other except in the composition roots, only the entry point
+reads the process environment, and every table of every store is created by its Alembic
+history, never by ``create_all``.
 """
 
 from __future__ import annotations
@@ -119,6 +120,13 @@ def environment_reads(module: Module) -> Iterator[int]:
             yield node.lineno
 
 
+def create_all_calls(module: Module) -> Iterator[int]:
+    """Lines that name ``create_all`` (SQLAlchemy's metadata.create_all), called or passed."""
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Attribute | ast.Name) and _called_name(node) == "create_all":
+            yield node.lineno
+
+
 def top(name: str) -> str:
     return name.split(".", 1)[0]
 
@@ -174,6 +182,13 @@ def test_only_settings_and_the_cli_read_the_environment() -> None:
         for line in environment_reads(m)
     ]
     assert readers == []
+
+
+def test_no_table_is_created_outside_the_migrations() -> None:
+    # The view store and the connectors' state store are each built and upgraded by their
+    # own Alembic history; a create_all would make tables no migration knows of.
+    found = [f"{m.path}:{line}" for m in modules() for line in create_all_calls(m)]
+    assert found == []
 
 
 # --- the detectors themselves, so the checks above cannot pass vacuously ------------------
@@ -441,3 +456,21 @@ def test_the_key_field_detector_sees_every_form(source: str) -> None:
 )
 def test_the_key_field_detector_ignores_uses_of_a_key_field(source: str) -> None:
     assert list(key_field_declarations(parse("services/a.py", source), KEYS)) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "metadata.create_all(engine)",
+        "Base.metadata.create_all(bind=engine, checkfirst=True)",
+        "from x import metadata\nmake = metadata.create_all\nmake(engine)",
+        "sa.MetaData().create_all(engine)",
+    ],
+)
+def test_the_create_all_detector_sees_every_form(source: str) -> None:
+    assert list(create_all_calls(parse("services/a.py", source))) != []
+
+
+def test_the_create_all_detector_ignores_drop_all_and_strings() -> None:
+    source = "metadata.drop_all(engine)\nnote = 'never call create_all here'"
+    assert list(create_all_calls(parse("services/a.py", source))) == []

@@ -21,7 +21,6 @@ from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
@@ -40,9 +39,10 @@ from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
 from services.broker import answers_metadata
 from services.metrics import ApiMetrics
-from services.schema_registry import open_registry
+from services.registries import hub_registry
 from services.settings import Settings
 from services.store.database import ping
+from services.store.registry_store import SqlRegistry
 
 
 def create_api(
@@ -77,7 +77,7 @@ def create_api(
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
-            Serde(catalog, open_registry(settings, engine)),
+            Serde(catalog, hub_registry(settings, engine)),
             **settings.kafka_options(),
         ),
         catalog,
@@ -86,15 +86,14 @@ def create_api(
         limits=IngestLimits(settings.ingest_max_body_bytes, settings.ingest_max_records),
         requests=metrics.ingest,
     )
-    registry_url = settings.registry_url or (
-        f"http://{settings.api_host}:{settings.api_port}/registry"
+    asyncapi_yaml = render_yaml(
+        asyncapi_document(catalog, settings.registry_http_url, settings.bootstrap)
     )
-    asyncapi_yaml = render_yaml(asyncapi_document(catalog, registry_url, settings.bootstrap))
 
     # Subscriptions and the dashboard's history read under the policy, audited like reads.
     live_readers = policy_readers(access, authenticator, partial(record_reads, engine))
     live = live_api(
-        settings, Serde(catalog, open_registry(settings, engine)), registry, live_readers
+        settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers
     )
 
     async def asyncapi(_: Request) -> Response:

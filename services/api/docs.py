@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from services.api.route_guard import OPEN_PATHS, OPEN_READS_UNDER, READ_METHODS
+from services.api.route_guard import OPEN_PATHS, OPEN_READS_UNDER, registry_reads
 from services.api.view_routes import DEFAULT_LIMIT, MAX_LIMIT
 
 TITLE = "datong API"
@@ -99,7 +99,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         _REGISTRY + "one version's schema text"
     ),
     ("POST", "/registry/subjects/{subject}"): Operation(
-        _REGISTRY + "look up a schema under a subject (department token)"
+        _REGISTRY + "look up a schema under a subject"
     ),
     ("DELETE", "/registry/subjects/{subject}"): Operation(
         _REGISTRY + "delete a subject (department token)"
@@ -110,10 +110,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/registry/schemas/types"): Operation(_REGISTRY + "supported schema types"),
     ("POST", "/registry/compatibility/subjects/{subject}/versions"): Operation(
-        _REGISTRY + "test compatibility with every version (department token)"
+        _REGISTRY + "test compatibility with every version"
     ),
     ("POST", "/registry/compatibility/subjects/{subject}/versions/{version}"): Operation(
-        _REGISTRY + "test compatibility with one version (department token)"
+        _REGISTRY + "test compatibility with one version"
     ),
     ("GET", "/registry/config"): Operation(_REGISTRY + "global compatibility level"),
     ("PUT", "/registry/config"): Operation(
@@ -187,7 +187,9 @@ def _operation(
     method: str, path: str, endpoint: Any, open_paths: Collection[str]
 ) -> dict[str, Any]:
     words = OPERATIONS.get((method, path)) or Operation(_first_line(endpoint))
-    open_ = path in open_paths or (path.startswith(OPEN_READS_UNDER) and method in READ_METHODS)
+    open_ = path in open_paths or (
+        path.startswith(OPEN_READS_UNDER + "/") and method in registry_reads(path)
+    )
     text_type = {"type": "string"}
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": text_type}

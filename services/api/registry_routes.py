@@ -3,7 +3,7 @@
 Any Confluent-compatible client (confluent-kafka, Karapace tools, Kafka Connect converters)
 can point its ``schema.registry.url`` at ``<api>/registry``. Answers use Confluent's
 content type and error bodies ``{"error_code": 40401, "message": "..."}``. The store and
-its rules live in ``schemas.registry``; this module only speaks HTTP.
+its rules live in ``services.store.registry_store``; this module only speaks HTTP.
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry.errors import (
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
     InvalidVersionError,
     RegistryRequestError,
     SchemaNotFoundError,
-    SqlRegistry,
-    SubjectVersion,
 )
+from schemas.registry.port import SubjectVersion
+from services.store.registry_store import SqlRegistry
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1
+# The catalog's largest schema is about 5 KiB; lookups need no token, so the body a caller
+# can make the API hold is bounded.
+MAX_BODY_BYTES = 256 * 1024
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -203,12 +206,25 @@ def _version(request: Request) -> int | None:
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(await _bounded_body(request) or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RegistryRequestError(f"the request body is not JSON: {exc}", 400) from exc
+    except RecursionError:
+        raise RegistryRequestError("the request body is nested too deeply", 400) from None
     if not isinstance(body, dict):
         raise RegistryRequestError("the request body must be a JSON object", 400)
     return body
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, refused with 413 past ``MAX_BODY_BYTES`` before more of it is read."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RegistryRequestError(f"the request body is over {MAX_BODY_BYTES} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _schema_body(request: Request) -> str:

@@ -1,7 +1,8 @@
 """Which routes need a token: every route and mount is guarded unless it is named open.
 
 ``require_tokens(routes, authenticator)`` puts a bearer check in front of every route and
-mount except the open ones (``OPEN_PATHS``, and reads of ``/registry``); a route added
+mount except the open ones (``OPEN_PATHS``, and reads of ``/registry``, lookups included:
+``registry_reads``); a route added
 later is guarded too unless it is named open. Missing, unknown or revoked token: 401 with
 ``WWW-Authenticate: Bearer``. Routes named in ``query_token_paths`` also take the token as
 ``?access_token=`` (a browser's EventSource cannot send headers). Writes to the schema
@@ -24,10 +25,28 @@ from services.api.errors import ApiError
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/asyncapi.yaml"}
 )
-# Confluent clients and department tools read schemas by id to decode records; the
-# schemas are contracts, not data. Writes (register, delete, config) need a department token.
+# Confluent clients and department tools read schemas by id to decode records, and
+# connectors look up the id of the schema they write (a POST carrying the schema, which
+# changes nothing): the schemas are contracts, not data, and a connector needs no token.
+# Writes (register, delete, config) need a department token.
 OPEN_READS_UNDER = "/registry"
 READ_METHODS = frozenset({"GET", "HEAD"})
+# Routes of the registry (inside its mount) whose POST only reads: a lookup of a schema
+# under a subject, and compatibility tests.
+_REGISTRY_READING_POSTS = frozenset(
+    {
+        "/subjects/{subject}",
+        "/compatibility/subjects/{subject}/versions",
+        "/compatibility/subjects/{subject}/versions/{version}",
+    }
+)
+
+
+def registry_reads(path: str) -> frozenset[str]:
+    """The methods anyone may call, without a token, on the registry route ``path`` (as
+    mounted under ``/registry``, or without the prefix): reads, and POSTs that only read."""
+    inner = path.removeprefix(OPEN_READS_UNDER)
+    return READ_METHODS | {"POST"} if inner in _REGISTRY_READING_POSTS else READ_METHODS
 
 
 def require_tokens(
@@ -40,7 +59,8 @@ def require_tokens(
 ) -> list[BaseRoute]:
     """Guard every route (in place), mounted ones too, but:
 
-    - ``open_paths`` (route or mount paths) and reads under ``/registry``: no token needed;
+    - ``open_paths`` (route or mount paths) and reads under ``/registry`` (``registry_reads``):
+      no token needed;
     - ``self_authenticating``: paths whose endpoint checks its own token (the intake);
     - ``query_token_paths``: guarded, but the token may come as ``?access_token=`` too.
     """
@@ -49,10 +69,16 @@ def require_tokens(
         if route_path(route) in open_paths or route_path(route) in self_authenticating:
             continue
         if isinstance(route, Mount) and route.routes:
-            reads_open = route.path == OPEN_READS_UNDER
+            registry = route.path == OPEN_READS_UNDER
             for inner in route.routes:
                 if isinstance(inner, Route):
-                    inner.app = _Guard(inner.app, authenticator, reads_open=reads_open)
+                    open_methods = registry_reads(inner.path) if registry else frozenset()
+                    inner.app = _Guard(
+                        inner.app,
+                        authenticator,
+                        open_methods=open_methods,
+                        departments_only=registry,
+                    )
         elif isinstance(route, Route | Mount):
             allow_query = route.path in query_token_paths
             route.app = _Guard(route.app, authenticator, allow_query=allow_query)
@@ -65,23 +91,26 @@ def route_path(route: BaseRoute) -> str | None:
 
 
 class _Guard:
-    """ASGI wrapper: no valid token, no entry (401)."""
+    """ASGI wrapper: no valid token, no entry (401), but for ``open_methods``; with
+    ``departments_only`` (the registry's writes) an audience's token gets 403."""
 
     def __init__(
         self,
         app: ASGIApp,
         authenticator: Authenticator,
         *,
-        reads_open: bool = False,
+        open_methods: frozenset[str] = frozenset(),
+        departments_only: bool = False,
         allow_query: bool = False,
     ) -> None:
         self.app, self.authenticator = app, authenticator
-        self.reads_open, self.allow_query = reads_open, allow_query
+        self.open_methods, self.departments_only = open_methods, departments_only
+        self.allow_query = allow_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not (self.reads_open and request.method in READ_METHODS):
+        if request.method not in self.open_methods:
             principal = await self.authenticator.principal(request, self.allow_query)
-            if self.reads_open and principal.department is None:
+            if self.departments_only and principal.department is None:
                 raise ApiError(403, "changing the schema registry needs a department token")
         await self.app(scope, receive, send)

@@ -5,7 +5,8 @@ the merge steps (they publish it once more, and nobody consumes it then), and ea
 reports its own peak as it exits (``peak.py``). The raw
 producer streams the connector's encoded payloads from a file and keeps none of them,
 as the connector streams its CSV: the ratio is what mapping, pseudonymizing, encoding,
-checkpoints and the registry cost in memory. The merge workers' and the API's peaks
+checkpoints, its state store and the registry client cost in memory. The connector
+looks its schema ids up in a hub API started for it. The merge workers' and the API's peaks
 are read where they run (``throughput.py``, ``queries.py``).
 """
 
@@ -26,9 +27,16 @@ def connector_memory(run: Run) -> None:
     tmp.mkdir()
     env = run.env(f"sqlite:///{tmp / 'views.db'}", "connector-memory")
     env["DATONG_CONNECTOR_METRICS_PORT"] = str(free_port())
-    args = ["services.cli", "connector", "run", DEPARTMENT, "--source", str(csv_path)]
-    with run.timed("connector process: whole run"):
-        ours = processes.run_to_end(args, env, tmp / "connector.log", run.timeout())
+    # The connector looks its schema ids up in a hub API's registry, as it does in production.
+    api = processes.Api(env, tmp / "api.log")
+    try:
+        api.wait_ready(run.timeout())
+        env["DATONG_REGISTRY_URL"] = f"{api.url}/registry"
+        args = ["services.cli", "connector", "run", DEPARTMENT, "--source", str(csv_path)]
+        with run.timed("connector process: whole run"):
+            ours = processes.run_to_end(args, env, tmp / "connector.log", run.timeout())
+    finally:
+        api.stop()
     payload_file = tmp / "payloads.bin"
     producers.write_payloads(payload_file, run.payloads)
     args = ["services.bench.producers", "--bootstrap", run.bootstrap, "--payloads"]

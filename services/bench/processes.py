@@ -23,13 +23,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import rss
 from services.bench.scrape import Scrape, scrape
 from services.broker import free_port
 from services.errors import DatongError
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 # How often the worker's /metrics is read: often enough for a run of a few seconds,

@@ -14,7 +14,6 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, prefill, processes
 from services.bench.context import Run
@@ -22,6 +21,7 @@ from services.bench.data import touching_export
 from services.bench.report import Detail, Figure
 from services.broker import EmbeddedBroker, free_port
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 
 NEW_FIRST = 20_000_001  # the batch's new residents: beyond any store's

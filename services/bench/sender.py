@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench.connector import LiveRegistrations
 from services.bench.offered import Record, offer
 from services.bench.processes import ROOT, BenchError
 from services.bench.producers import read_payloads
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 
 FLUSH_S = 0.005  # how stale a send notice may get before the bench hears of it
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, http_load, processes
 from services.bench.context import VIEW, Run
@@ -41,6 +40,7 @@ from services.bench.subscribers import Subscriber
 from services.bench.visibility import VisibilityPoller
 from services.broker import EmbeddedBroker, free_port
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 
 RATE = 1_000.0

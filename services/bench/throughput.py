@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, processes, producers
 from services.bench.context import Run
 from services.bench.data import registry_export
 from services.bench.report import Detail, Figure, Target
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from services.topics import TopicSpec, ensure_topics, topic_specs
 
 RAW_PRODUCERS = ("kafka-python", "confluent-kafka")

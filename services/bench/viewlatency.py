@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.bench import connector, processes, producers, rawlatency
 from services.bench.context import VIEW, Run
@@ -35,6 +34,7 @@ from services.bench.stats import Latencies, bucket_bound, timed
 from services.bench.visibility import POLL_INTERVAL_S, VisibilityPoller, wait_visible
 from services.broker import EmbeddedBroker, free_port
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from services.topics import TopicSpec, ensure_topics, topic_specs
 
 HISTOGRAM = "datong_event_to_view_seconds"

@@ -144,22 +144,22 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     """``datong schemas list|check|register`` against DATONG_REGISTRY_URL or the embedded one."""
-    from schemas import registration
     from schemas.catalog import Catalog
     from schemas.errors import RegistryError
-    from services.schema_registry import open_registry
+    from schemas.registry import catalog_registration
+    from services.registries import hub_registry
     from services.store.database import create_engine, create_schema
 
     catalog = Catalog.load()
     if args.action == "list":
-        for row in registration.list_contracts(catalog):
+        for row in catalog_registration.list_contracts(catalog):
             print(f"{row.kind:6}  {row.topic:48}  {row.full_name}  key={row.key_field}")
         return 0
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    registry = open_registry(settings, engine)
+    registry = hub_registry(settings, engine)
     if args.action == "check":
-        problems = registration.check(catalog, registry)
+        problems = catalog_registration.check(catalog, registry)
         for problem in problems:
             print(problem, file=sys.stderr)
         print(
@@ -169,7 +169,7 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1 if problems else 0
     try:
-        registered = registration.register_all(catalog, registry)
+        registered = catalog_registration.register_all(catalog, registry)
     except RegistryError as exc:
         raise RegistryError(f"nothing registered: {exc}") from exc
     for item in registered:

@@ -156,20 +156,20 @@ def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _resolve_parked(settings: Settings, department: str | None) -> None:
-    from prometheus_client import CollectorRegistry
-
     from connectors.gazetteer import Gazetteer
     from connectors.mappings import MAPPINGS
     from connectors.resolution import resolve_queue
-    from services.store.database import create_engine
+    from connectors.state.store import open_state_store
 
-    engine = create_engine(settings.database_url)
-    _, publisher = _connector(department or HOUSING, settings, CollectorRegistry())
+    if department is not None:
+        _check_department(department)
+    state = open_state_store(settings.connector_state_url)
+    publisher = _publisher(settings)
     try:
-        mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(engine)) for d in MAPPINGS}
+        mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(state)) for d in MAPPINGS}
         with count_progress("parked records", None) as progress:
             stats = resolve_queue(
-                engine, mappers, settings.seal_key, publisher, department, progress=progress
+                state, mappers, settings.seal_key, publisher, department, progress=progress
             )
     finally:
         publisher.close()
@@ -197,47 +197,74 @@ def _source_path(source: str) -> tuple[Path, str | None]:
 def _connector(
     department: str,
     settings: Settings,
-    registry: CollectorRegistry,
+    collector: CollectorRegistry,
 ) -> tuple[Runner, KafkaPublisher]:
-    """The runner and publisher of a department's connector, wired to the settings."""
+    """The runner and publisher of a department's connector, wired to the settings.
+
+    It opens the connectors' state store and a schema registry over HTTP, never the view
+    store: a connector holds no credentials on the hub's database.
+    """
     from connectors.checkpoints import FileCheckpoints
     from connectors.gazetteer import Gazetteer
     from connectors.mappings import MAPPINGS
     from connectors.metrics import ConnectorMetrics
-    from connectors.publisher import KafkaPublisher
     from connectors.resolution import ResolutionQueue
     from connectors.runner import Runner
-    from schemas.catalog import Catalog
-    from schemas.serde import Serde
-    from services.schema_registry import open_registry
-    from services.store.database import create_engine, create_schema
-    from services.topics import ensure_topics, topic_specs
+    from connectors.state.store import open_state_store
+
+    _check_department(department)
+    state = open_state_store(settings.connector_state_url)
+    publisher = _publisher(settings)
+    runner = Runner(
+        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(state)),
+        publisher=publisher,
+        checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
+        seal_key=settings.seal_key,
+        metrics=ConnectorMetrics(collector),
+        parking=ResolutionQueue(state, settings.seal_key),
+    )
+    return runner, publisher
+
+
+def _check_department(department: str) -> None:
+    from connectors.mappings import MAPPINGS
 
     if department not in MAPPINGS:
         raise DatongError(
             f"no connector mapping for department {department!r} yet; "
             f"available: {', '.join(sorted(MAPPINGS))}"
         )
+
+
+def _publisher(settings: Settings) -> KafkaPublisher:
+    """A publisher to the settings' broker, its schema ids looked up in the registry over
+    HTTP once it answers (the hub registered them)."""
+    from connectors.publisher import KafkaPublisher
+    from schemas.catalog import Catalog
+    from schemas.registry.errors import RegistryUnreachableError
+    from schemas.serde import Serde
+    from services.registries import connector_registry
+    from services.topics import ensure_topics, topic_specs
+
     catalog = Catalog.load()
-    engine = create_engine(settings.database_url)
-    create_schema(engine)
+    registry = connector_registry(settings)
+    hint = "the hub's API serves one (`datong api`, `datong up`); DATONG_REGISTRY_URL names another"
+    try:
+        registry.wait_until_answering(
+            settings.registry_wait_s,
+            lambda why: log.info(
+                "waiting up to %g s for the schema registry: %s; %s",
+                settings.registry_wait_s,
+                why,
+                hint,
+            ),
+        )
+    except RegistryUnreachableError as exc:
+        raise RegistryUnreachableError(f"{exc}; {hint}") from exc
     ensure_topics(
         settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
     )
-    publisher = KafkaPublisher(
-        settings.bootstrap,
-        Serde(catalog, open_registry(settings, engine)),
-        **settings.kafka_options(),
-    )
-    runner = Runner(
-        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(engine)),
-        publisher=publisher,
-        checkpoints=FileCheckpoints(settings.var_dir / "checkpoints" / f"{department}.json"),
-        seal_key=settings.seal_key,
-        metrics=ConnectorMetrics(registry),
-        parking=ResolutionQueue(engine, settings.seal_key),
-    )
-    return runner, publisher
+    return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
 
 def _print_summary(path: Path, stats: RunStats) -> None:

@@ -78,7 +78,7 @@ def _feed_demo(
     manifest = generate(out, args.communities, args.residents, args.seed)
     if settings.embedded_broker:
         # The embedded broker kept nothing from an earlier run: neither may the checkpoints.
-        shutil.rmtree(settings.var_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(settings.checkpoint_dir, ignore_errors=True)
 
     def connector(department: str) -> subprocess.Popen[bytes]:
         command = ["connector", "run", department, "--source", str(out / department)]
@@ -183,6 +183,7 @@ datong is up
   API             {base}/healthz  {base}/readyz  {base}/views/resident_profile/<person_key>
   API metrics     {base}/metrics
   worker metrics  http://{settings.api_host}:{settings.worker_metrics_port}/metrics
+  schema registry {settings.registry_http_url}
   view store      {settings.database_url}
 Press Ctrl-C to stop.
 """,

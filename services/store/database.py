@@ -1,110 +1,27 @@
-"""Engine creation: SQLite with WAL for the embedded default, PostgreSQL via psycopg."""
+"""The view store's database: its engine (SQLite by default, PostgreSQL) and its schema.
+
+The API, the CLI and the embedded registry write through ``create_engine``'s engine; the
+merge worker writes through connections of its own (``merge_store.py``).
+"""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
+from schemas.sql_stores import create_engine, migrate
 from services.store import access_models  # noqa: F401 - registers its tables on Base
-from services.store.migrate import current, head, upgrade
+from services.store.migrate import HISTORY, upgrade
+from services.store.registry_store import SqlRegistry
 
-
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on.
-
-    The merge worker does not write through it (``merge_store.py`` does, with its own
-    connections); the API, the CLI and the embedded registry do.
-    """
-    parsed = make_url(url)
-    options: dict[str, Any] = {}
-    if parsed.drivername.startswith("sqlite"):
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        options["connect_args"] = {"timeout": 30}
-    elif parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
-    if parsed.drivername.startswith("sqlite"):
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the API read while the worker writes; NORMAL sync is durable in WAL mode
-    # against process crashes, which is what at-least-once replay needs.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-# Any constant works: it only has to be the same in every datong process.
-_SCHEMA_LOCK = 0x6461746F6E67
+__all__ = ["create_engine", "create_schema", "ping"]
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Migrate the view store and the embedded registry to the newest schema (Alembic).
-
-    Several processes start at once on a fresh database (workers, API, connectors): they
-    take turns, on PostgreSQL under an advisory lock, on SQLite by taking the write lock
-    before the first statement (pysqlite would otherwise run each DDL statement on its own,
-    and another process could see half a schema).
-    """
-    if _at_head(engine):
-        _register_catalog(engine)
-        return
-    migrating = _exclusive_sqlite(engine) if engine.dialect.name == "sqlite" else engine
-    try:
-        for attempt in range(5):
-            try:
-                with migrating.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK}
-                        )
-                    upgrade(conn)
-                _register_catalog(engine)
-                return
-            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-    finally:
-        if migrating is not engine:
-            migrating.dispose()
-
-
-def _at_head(engine: sa.Engine) -> bool:
-    """True when the store is migrated already (most starts): no lock is needed then."""
-    try:
-        with engine.connect() as conn:
-            return current(conn) == head()
-    except sa.exc.SQLAlchemyError:
-        return False
-
-
-def _exclusive_sqlite(engine: sa.Engine) -> sa.Engine:
-    """An engine on the same SQLite file whose transactions begin with BEGIN IMMEDIATE."""
-    exclusive = sa.create_engine(engine.url, connect_args={"timeout": 60})
-    sa.event.listen(exclusive, "connect", _sqlite_pragmas)
-    sa.event.listen(exclusive, "connect", _sqlite_manual_transactions)
-    sa.event.listen(exclusive, "begin", _sqlite_begin_immediate)
-    return exclusive
-
-
-def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy emit BEGIN itself instead of pysqlite's deferred implicit one.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin_immediate(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Migrate the view store and the embedded registry to the newest schema (Alembic), then
+    register the catalog in the embedded registry (idempotent)."""
+    migrate(engine, HISTORY, upgrade)
+    _register_catalog(engine)
 
 
 def _register_catalog(engine: sa.Engine) -> None:

@@ -15,7 +15,6 @@ from tests.deploy.support import DEPLOY, ROOT, compose_validator, errors, load_y
 COMPOSE = DEPLOY / "compose.yaml"
 DATONG_SETTINGS = (
     "DATONG_KAFKA_BOOTSTRAP",
-    "DATONG_DATABASE_URL",
     "DATONG_REGISTRY_URL",
     "DATONG_HMAC_KEY",
     "DATONG_SEAL_KEY",
@@ -52,6 +51,14 @@ def _datong(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
         name: svc
         for name, svc in _services(compose).items()
         if str(svc.get("image", "")).startswith("datong:")
+    }
+
+
+def _connectors(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: svc
+        for name, svc in _datong(compose).items()
+        if svc.get("command", [])[:2] == ["connector", "run"]
     }
 
 
@@ -141,6 +148,30 @@ def test_every_department_has_a_drop_folder_and_housing_starts_first(
         assert depends["connector-housing"] == {"condition": "service_started"}, department
 
 
+def test_connectors_get_the_registry_and_a_state_volume_but_no_database_secret(
+    compose: dict[str, Any],
+) -> None:
+    connectors = _connectors(compose)
+    assert sorted(connectors) == sorted(f"connector-{d}" for d in MAPPINGS)
+    listener = _services(compose)["schema-registry"]["environment"]["SCHEMA_REGISTRY_LISTENERS"]
+    registry = "http://schema-registry:" + listener.rsplit(":", 1)[1]
+    for name, svc in connectors.items():
+        env = svc["environment"]
+        assert "DATONG_DATABASE_URL" not in env, name
+        assert not any("POSTGRES_PASSWORD" in str(value) for value in env.values()), name
+        assert "postgres" not in svc["depends_on"], name
+        # Schema ids are looked up in the registry, once schemas-register has filled it.
+        assert env["DATONG_REGISTRY_URL"] == registry, name
+        registered = svc["depends_on"]["schemas-register"]["condition"]
+        assert registered == "service_completed_successfully", name
+        # Their state (one SQLite file every connector shares) lives on a volume.
+        state = env["DATONG_CONNECTOR_STATE_URL"].removeprefix("sqlite:///")
+        mounts = {target: source for source, target, *_ in (v.split(":") for v in svc["volumes"])}
+        assert any(state.startswith(path + "/") for path in mounts), (name, state)
+        assert mounts.get("/var/lib/datong") == "connector-state", name
+    assert "connector-state" in compose["volumes"]
+
+
 def test_only_the_api_gets_the_ingest_tokens_from_the_environment(
     compose: dict[str, Any],
 ) -> None:
@@ -167,7 +198,8 @@ def test_datong_services_get_every_setting_and_one_image(compose: dict[str, Any]
         env = svc["environment"]
         missing = [key for key in DATONG_SETTINGS if key not in env]
         assert not missing, f"{name} lacks {missing}"
-        assert env["DATONG_DATABASE_URL"].startswith("postgresql+psycopg://")
+        if name not in _connectors(compose):
+            assert env["DATONG_DATABASE_URL"].startswith("postgresql+psycopg://"), name
         assert int(env["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
         assert svc["build"] == {"context": "..", "dockerfile": "deploy/docker/Dockerfile"}
     assert len({svc["image"] for svc in _datong(compose).values()}) == 1

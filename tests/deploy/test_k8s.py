@@ -133,6 +133,8 @@ def test_keys_and_tokens_come_from_secrets() -> None:
     assert {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY"} <= set(keys)
     assert set(_named("Secret", "datong-tokens")["stringData"]) == {"DATONG_INGEST_TOKENS"}
     assert "DATONG_DATABASE_URL" in _named("Secret", "datong-database")["stringData"]
+    state = _named("Secret", "datong-connector-state")["stringData"]
+    assert set(state) == {"DATONG_CONNECTOR_STATE_URL"}
     config = _config()
     assert not {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY", "DATONG_KAFKA_SASL_PASSWORD"} & set(config)
 
@@ -149,14 +151,52 @@ def test_datong_containers_get_sasl_tls_settings_and_secrets() -> None:
     for deployment in datong:
         name = deployment["metadata"]["name"]
         container = _containers(deployment)[0]
-        sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-        assert {"datong-config", "datong-keys", "datong-database"} <= sources, name
+        sources = _env_sources(container)
+        store = "datong-connector-state" if _is_connector(deployment) else "datong-database"
+        assert {"datong-config", "datong-keys", store} <= sources, name
         env = {item["name"]: item for item in container["env"]}
         password = env["DATONG_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert password == {"name": config["DATONG_KAFKA_SASL_USERNAME"], "key": "password"}
         mounts = [m["mountPath"] for m in container["volumeMounts"]]
         assert any(config["DATONG_KAFKA_SSL_CAFILE"].startswith(m + "/") for m in mounts), name
         assert all(key in config for key in SASL_TLS_SETTINGS)
+
+
+def _env_sources(container: dict[str, Any]) -> set[str]:
+    """The ConfigMaps and Secrets a container takes variables from, whole or one key."""
+    whole = {next(iter(ref.values()))["name"] for ref in container.get("envFrom", [])}
+    keys = {
+        next(iter(item["valueFrom"].values()))["name"]
+        for item in container.get("env", [])
+        if "valueFrom" in item
+    }
+    return whole | keys
+
+
+def _is_connector(deployment: dict[str, Any]) -> bool:
+    args: list[str] = _containers(deployment)[0].get("args", [])
+    return args[:2] == ["connector", "run"]
+
+
+def test_connectors_get_the_registry_and_their_own_state_store_but_no_database_secret() -> None:
+    connectors = [d for d in _of_kind("Deployment") if _is_connector(d)]
+    assert len(connectors) == len(MAPPINGS)
+    for deployment in connectors:
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            assert "datong-database" not in _env_sources(container), name
+            assert "DATONG_DATABASE_URL" not in {e["name"] for e in container.get("env", [])}
+        assert "datong-connector-state" in _env_sources(_containers(deployment)[0]), name
+    assert _config()["DATONG_REGISTRY_URL"].startswith("http://schema-registry:")
+    assert "DATONG_DATABASE_URL" not in _config()
+
+
+def test_the_api_registers_the_catalog_before_it_serves() -> None:
+    # Connectors only look schema ids up: something must have registered them first.
+    init = _named("Deployment", "datong-api")["spec"]["template"]["spec"]["initContainers"]
+    assert [c["args"] for c in init] == [["schemas", "register"]]
+    assert {"datong-config", "datong-database"} <= _env_sources(init[0])
 
 
 def test_connectors_run_for_every_department_with_a_mapping() -> None:

@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from connectors.base import Event
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub, make_env, wait_for
 from tests.faults.monitor import VersionMonitor
 from tests.faults.truth import Truth
@@ -88,7 +88,7 @@ def merged(hub: Hub) -> float:
 
 def checkpoint(hub: Hub, source: Path) -> int:
     """The hub's public-security connector's saved position for ``source`` (0 before any)."""
-    path = hub.settings.var_dir / "checkpoints" / "public-security.json"
+    path = hub.settings.checkpoint_dir / "public-security.json"
     try:
         saved = json.loads(path.read_text()).get(str(source))
     except (OSError, ValueError):

@@ -46,6 +46,7 @@ def test_a_broker_unreachable_for_seconds_loses_and_doubles_nothing(
     events = registry_events(rows, hub.settings.hmac_key)
     with VersionMonitor(database_url, interval_s=1.0) as monitor:
         hub.start("worker")
+        hub.start("api")  # the connector looks its schema ids up in the API's registry
         hub.wait_for(lambda: settled(hub), "the worker to join its group")
         connector = hub.start("connector", "run", "public-security", "--source", str(source))
         at = fault_rng.randrange(1000, len(rows) // 3, 1000)
@@ -57,7 +58,7 @@ def test_a_broker_unreachable_for_seconds_loses_and_doubles_nothing(
         finally:
             resume(fault_broker)
         assert connector.wait(180) == 0, f"the connector failed:\n{hub.logs()[-4000:]}"
-        summary = json.loads((hub.tmp / "connector-1.log").read_text().strip().splitlines()[-1])
+        summary = json.loads((hub.tmp / "connector-2.log").read_text().strip().splitlines()[-1])
         print(f"{len(rows)} rows; broker paused {PAUSE_S}s after {at}: {summary}")
         assert summary["published"] + summary.get("already_published", 0) == len(rows)
         assert_converged([hub], database_url, truth_of(events), monitor)

@@ -51,6 +51,7 @@ def test_a_connector_killed_between_send_and_flush_loses_no_row_and_duplicates_n
     make_hub: Callable[..., Hub],
 ) -> None:
     hub = make_hub(fault_broker.bootstrap, database_url)
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     registrations = registry_rows(scale(4_000, 45_000), seed=fault_rng.randint(0, 2**31))
     rows = registrations + change_rows(registrations, len(registrations) // 9, fault_rng)
     fault_rng.shuffle(rows)

@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 from connectors.publisher import ERROR_HEADER, KafkaPublisher
 from connectors.sources.http_intake import ingest_routes
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub
 from tests.factories import (
     REGISTRY_HEADER,
@@ -147,6 +147,7 @@ def test_a_corpus_of_bad_files_ends_in_dead_letters_and_failed_files_and_nothing
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     drop = tmp_path / "drop"
     drop.mkdir()
     corpus = build_corpus(drop)

@@ -37,9 +37,9 @@ from connectors.publisher import KafkaPublisher
 from connectors.runner import Runner
 from connectors.sources.drop_folder import open_file
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 from tests.mapping_reference import map_row
 

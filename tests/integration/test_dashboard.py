@@ -18,10 +18,10 @@ from connectors.base import Event
 from connectors.demo import generate
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.tokens import create_token
 from services.store.database import create_engine
+from services.store.registry_store import SqlRegistry
 from tests.conftest import Hub
 from tests.factories import health_event
 from tests.integration.kafka_io import view_rows
@@ -89,9 +89,9 @@ def test_the_dashboard_shows_the_demo_community_and_a_new_alert_without_reloadin
     start_broker: Any, database_url: str, make_hub: Any, page: Page
 ) -> None:
     hub: Hub = make_hub(start_broker(), database_url)
+    hub.start("api")  # the connectors look their schema ids up in the API's registry
     published = feed_demo(hub)  # before the worker: it then merges in large batches
     hub.start("worker")
-    hub.start("api")
     hub.wait_for(lambda: merged_events(hub) >= published, f"all {published} demo events merged")
     (code, _), *others = rows_of(hub, "community_situation").items()
     assert not others, "the demo has one community"

@@ -39,6 +39,7 @@ def test_files_dropped_in_the_folder_are_published_and_moved_out(
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     drop = tmp_path / "drop"
     drop.mkdir()
     write_registry_csv(drop / "户籍-1.csv", registry_rows(10, seed=1), encoding="gb18030")

@@ -18,9 +18,9 @@ from connectors.identity import person_key
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import IngestLimits, ingest_routes
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 from tests.factories import resident_id, wrong_check_digit
 from tests.integration.kafka_io import read_topic

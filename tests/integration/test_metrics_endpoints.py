@@ -61,13 +61,13 @@ def running(
     tmp = tmp_path_factory.mktemp("metrics-hub")
     hub = Hub(make_env(start_broker(), f"sqlite:///{tmp / 'views.db'}", tmp / "var"), tmp)
     try:
+        hub.start("api")  # the connector looks its schema ids up in the API's registry
         rows = registry_rows(8, seed=21)
         run_connector(hub, str(write_registry_csv(tmp / "registry.csv", rows)))
         key = person_key(rows[0].id_number, hub.settings.hmac_key)
         publish_health(hub, [health_event(key, "RED", T0)])
         _publish_undecodable(hub.settings.bootstrap)
         hub.start("worker")
-        hub.start("api")
         running = RunningHub(hub, rows)
         hub.wait_for(lambda: _merged_everything(running), "every kind of merge outcome")
         _exercise_api(running, key)

@@ -17,9 +17,9 @@ from connectors.mappings.registry_export import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from connectors.sealing import unseal
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.api_tokens import reader_headers
 from tests.conftest import Hub
 from tests.factories import (
@@ -80,6 +80,7 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     make_hub: Callable[..., Hub],
 ) -> None:
     hub = make_hub(broker, database_url)
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     rows = registry_rows(20, seed=11)
     path = write_registry_csv(hub.tmp / "registry-gb18030.csv", rows, encoding="gb18030")
     summary = run_connector(hub, f"file://{path}?encoding=gb18030")
@@ -94,7 +95,6 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
         ],
     )
     hub.start("worker")
-    hub.start("api")
     hub.wait_for(
         # Visible (the registration arrived) and RED (the health events did): other tests'
         # records on the shared broker can delay one topic's partitions behind another's.
@@ -140,6 +140,7 @@ def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     good = registry_rows(5, seed=3)
     bad_check = RegistryRow(
         "RB9000001", wrong_check_digit(resident_id(901)), name="钱多多", phone="13900000001"
@@ -309,6 +310,7 @@ def test_deregistration_removes_the_row_and_publishes_a_tombstone(
     bootstrap = start_broker()
     url = f"sqlite:///{tmp_path / 'views.db'}"
     hub = make_hub(bootstrap, url)
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     row = registry_rows(1, seed=9)[0]
     path = write_registry_csv(hub.tmp / "a.csv", [row])
     run_connector(hub, str(path))

@@ -141,10 +141,10 @@ def test_prometheus_scrapes_the_hub_and_serves_its_merge_counts_back(
     tmp_path: Path,
 ) -> None:
     hub = make_hub(start_broker(), f"sqlite:///{tmp_path / 'views.db'}")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
     rows = registry_rows(6, seed=31)
     run_connector(hub, str(write_registry_csv(hub.tmp / "registry.csv", rows)))
     hub.start("worker")
-    hub.start("api")
     merged = ("resident_profile", "public-security", "applied")
     hub.wait_for(lambda: _worker_series(hub).get(merged) == len(rows), "the worker to merge")
     served = _worker_series(hub)  # nothing more is coming: these counts are final

@@ -24,12 +24,12 @@ from starlette.applications import Starlette
 
 from schemas.catalog import Catalog, Contract
 from schemas.headers import cloudevent_headers
-from schemas.registry import SqlRegistry
-from schemas.registry_client import HttpRegistry
+from schemas.registry.http_client import HttpRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import registry_routes
 from services.broker import free_port
-from services.store.database import create_engine
+from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import TopicSpec, ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -117,6 +117,7 @@ def _resolve_names(node: Any, named: dict[str, Any], namespace: str) -> Any:
 def registry_url(database_url: str) -> Iterator[str]:
     """The registry's routes served by uvicorn on a free port, over the test database."""
     engine = create_engine(database_url)
+    create_schema(engine)
     app = Starlette(routes=[registry_routes(SqlRegistry(engine))])
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

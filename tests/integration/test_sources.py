@@ -22,10 +22,11 @@ from connectors.runner import Runner
 from connectors.sources.csv_file import CsvFile
 from connectors.sources.drop_folder import DropFolder
 from connectors.sources.sql_table import SqlTable
+from connectors.state.store import open_state_store
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 from tests.factories import REGISTRY_HEADER, RegistryRow, registry_rows, write_registry_csv
 from tests.integration.kafka_io import Consumed, read_topic
@@ -187,7 +188,7 @@ def test_records_whose_address_does_not_resolve_are_parked_not_dead_lettered(
     for row in rows[::3]:
         row.address = "北京市朝阳区幸福里9号楼1单元101"
     source = CsvFile(write_registry_csv(tmp_path / "addresses.csv", rows))
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    engine = open_state_store(f"sqlite:///{tmp_path / 'queue.db'}")
     queue = ResolutionQueue(engine, runner.seal_key)
     parking = Runner(
         ParkingMapping(),

@@ -17,12 +17,12 @@ from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.access.audit import find_reads
 from services.access.tokens import create_token, revoke_token
 from services.broker import free_port
 from services.store.database import create_engine, create_schema
+from services.store.registry_store import SqlRegistry
 from tests.api_tokens import reader_headers
 from tests.conftest import Hub, make_env, wait_for
 from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows

@@ -165,6 +165,16 @@ def test_registry_writes_need_a_department_token(api: Api) -> None:
     assert department.status_code == 200, department.text
 
 
+def test_a_registry_lookup_needs_no_token_a_registry_delete_does(api: Api) -> None:
+    # A connector looks up the ids of the schemas the hub registered, with no token.
+    contract = Catalog.load().event("health", "health-status-changed")
+    path = f"/registry/subjects/{contract.value_subject}"
+    found = api.client.post(path, json={"schema": contract.schema_text})
+    assert found.status_code == 200, found.text
+    assert found.json()["subject"] == contract.value_subject
+    assert api.client.delete(path).status_code == 401
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -429,6 +439,8 @@ def test_the_openapi_document_lists_every_route_the_api_serves(api: Api) -> None
             assert operation["summary"] != UNDOCUMENTED, (method, path)
     assert document["paths"]["/views/{view}"]["get"]["security"] == [{"bearer": []}]
     assert document["paths"]["/healthz"]["get"]["security"] == []
+    lookup = document["paths"]["/registry/subjects/{subject}"]
+    assert lookup["post"]["security"] == [] and lookup["delete"]["security"] == [{"bearer": []}]
 
 
 def test_the_docs_page_lists_every_operation_without_loading_anything(api: Api) -> None:

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge import alerts, records, rules
 from services.merge.alerts import Alert
@@ -20,6 +19,7 @@ from services.merge.derive import household_contributions
 from services.merge.merge import RowState, Update, apply, empty_row
 from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
 from tests.memory_views import MemoryViews
+from tests.stores import embedded_registry
 
 CATALOG = Catalog.load()
 SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
@@ -873,7 +873,7 @@ def test_a_deregistered_resident_leaves_nothing_of_theirs_in_the_stored_alert_ro
 @pytest.fixture(scope="module")
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(CATALOG, SqlRegistry(engine))
+    yield Serde(CATALOG, embedded_registry(engine))
     engine.dispose()
 
 

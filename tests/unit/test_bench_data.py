@@ -18,7 +18,6 @@ from connectors.dates import CHINA
 from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.bench import connector, prefill
@@ -27,6 +26,7 @@ from services.merge import rules
 from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, resident_record
 from services.merge.state import row_of
+from tests.stores import embedded_registry
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
@@ -36,7 +36,7 @@ SUBJECTS = rules.subject_views(Catalog.load().view_key_fields())
 @pytest.fixture(scope="module")
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(Catalog.load(), SqlRegistry(engine))
+    yield Serde(Catalog.load(), embedded_registry(engine))
     engine.dispose()
 
 

@@ -246,6 +246,26 @@ def test_an_invalid_schema_is_refused(text: str) -> None:
         check(text, [BASE], "BACKWARD")
 
 
+def nested_records(depth: int) -> str:
+    """A record holding a record ... ``depth`` records deep, as JSON text."""
+    opening = "".join(
+        f'{{"type": "record", "name": "R{i}", "fields": [{{"name": "f", "type": '
+        for i in range(depth)
+    )
+    return opening + '"string"' + "}]}" * depth
+
+
+def test_records_nested_a_dozen_deep_are_a_schema_like_any_other() -> None:
+    assert check(nested_records(12), [nested_records(12)], "FULL_TRANSITIVE") == []
+
+
+@pytest.mark.parametrize("depth", [50, 300, 20_000])
+def test_a_schema_nested_deeper_than_any_contract_is_refused_cheaply(depth: int) -> None:
+    # avro's own refusal of such a text nests each level's repr in the next: depth x size.
+    with pytest.raises(InvalidSchemaTextError, match="nested deeper than 64 levels"):
+        check(nested_records(depth), [BASE], "BACKWARD")
+
+
 def test_every_catalog_contract_is_fully_compatible_with_itself() -> None:
     for contract in Catalog.load():
         assert check(contract.schema_text, [contract.schema_text], "FULL_TRANSITIVE") == []

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy
 
 from schemas.catalog import Catalog, Contract
-from schemas.registry import SqlRegistry
 from schemas.serde import MAGIC, Serde
+from tests.stores import embedded_registry
 
 Schema = Any  # a parsed Avro schema: a type name, a union list, or a JSON object
 
@@ -141,7 +141,7 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="module")
 def serde(catalog: Catalog) -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(catalog, SqlRegistry(engine))
+    yield Serde(catalog, embedded_registry(engine))
     engine.dispose()
 
 

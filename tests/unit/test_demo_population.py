@@ -24,6 +24,7 @@ from connectors.identity import birth_of, check_digit, gender_of, normalize_id
 from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
+from tests.stores import connector_state
 
 SEED = 7
 ID_COLUMNS = {
@@ -301,7 +302,9 @@ def test_every_row_ends_as_the_manifest_says_when_mapped(
     demo: tuple[Path, Manifest], tmp_path: Path
 ) -> None:
     out, manifest = demo
-    gazetteer = Gazetteer(sa.create_engine(f"sqlite:///{tmp_path / 'gazetteer.db'}"))
+    gazetteer = Gazetteer(
+        connector_state(sa.create_engine(f"sqlite:///{tmp_path / 'gazetteer.db'}"))
+    )
     for counts in manifest.files:  # housing comes first and fills the gazetteer
         spec = department_spec(counts.department.replace("-", "_"))
         mapper = DepartmentMapper(spec, b"k" * 32, gazetteer)

@@ -20,9 +20,9 @@ from connectors.mappings import DEPARTMENT_DIRS, MAPPINGS
 from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from tests.factories import resident_id
+from tests.stores import connector_state, embedded_registry
 
 KEY = b"k" * 32
 PERSON = resident_id(21, date(1942, 3, 15))
@@ -222,13 +222,13 @@ SAMPLES = [
 
 @pytest.fixture(scope="module")
 def serde() -> Serde:
-    return Serde(Catalog.load(), SqlRegistry(sa.create_engine("sqlite://")))
+    return Serde(Catalog.load(), embedded_registry(sa.create_engine("sqlite://")))
 
 
 @pytest.fixture(scope="module")
 def gazetteer() -> Iterator[Gazetteer]:
     """A gazetteer fed the way production feeds it: by mapping the housing export."""
-    engine = sa.create_engine("sqlite://")
+    engine = connector_state(sa.create_engine("sqlite://"))
     gazetteer = Gazetteer(engine)
     housing = MAPPINGS["housing"](KEY, gazetteer)
     for sample in SAMPLES:

@@ -21,8 +21,10 @@ from connectors.gazetteer import (
     parse_address,
 )
 from connectors.mappings import MAPPINGS
-from connectors.resolution import ResolutionQueue, queue_table, resolve_queue
+from connectors.resolution import ResolutionQueue, resolve_queue
+from connectors.state.tables import queue_table
 from tests.factories import resident_id
+from tests.stores import connector_state
 
 KEY = b"k" * 32
 SEAL_KEY = b"s" * 32
@@ -72,7 +74,7 @@ GUANGMING_7_1_101 = dwelling(
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine("sqlite://")
+    engine = connector_state(sa.create_engine("sqlite://"))
     yield engine
     engine.dispose()
 

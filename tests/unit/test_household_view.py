@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy
 
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.merge import records
 from services.merge.merge import Update
 from tests.memory_views import MemoryViews
+from tests.stores import embedded_registry
 
 # The source-event factories are shared with the alert rules' specification.
 from tests.unit.test_alert_rules import (
@@ -635,7 +635,7 @@ def test_freshness_does_not_depend_on_how_events_are_batched() -> None:
 @pytest.fixture(scope="module")
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(CATALOG, SqlRegistry(engine))
+    yield Serde(CATALOG, embedded_registry(engine))
     engine.dispose()
 
 

@@ -25,6 +25,7 @@ from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
 from tests.mapping_reference import map_row
+from tests.stores import connector_state
 
 KEY = b"k" * 32
 Fields = Mapping[str, str | None]
@@ -57,8 +58,8 @@ def variants(fields: Fields, optional: tuple[str, ...]) -> Iterator[Fields]:
 def test_every_demo_row_maps_as_the_plain_reading_says(demo: tuple[Path, Manifest]) -> None:
     out, manifest = demo
     # One gazetteer per side: the housing export feeds each as it is mapped.
-    compiled_gazetteer = Gazetteer(sa.create_engine("sqlite://"))
-    reference_gazetteer = Gazetteer(sa.create_engine("sqlite://"))
+    compiled_gazetteer = Gazetteer(connector_state(sa.create_engine("sqlite://")))
+    reference_gazetteer = Gazetteer(connector_state(sa.create_engine("sqlite://")))
     compared = 0
     for counts in manifest.files:  # housing first, as the hub feeds them
         spec = department_spec(counts.department.replace("-", "_"))

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge import derive, records, rules
 from services.merge.merge import Conflict, Provenance, Result, RowState, Update, apply, empty_row
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 REGISTERED = "gov.public_security.ResidentRegistered"
 MOVED = "gov.public_security.ResidentMoved"
@@ -142,7 +142,7 @@ def larger_history() -> list[Update]:
 @pytest.fixture(scope="module")
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(Catalog.load(), SqlRegistry(engine))
+    yield Serde(Catalog.load(), embedded_registry(engine))
     engine.dispose()
 
 

@@ -22,7 +22,6 @@ from connectors.mappings import MAPPINGS
 from connectors.mappings import registry_export as ps
 from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from tests.factories import (
     REGISTRY_HEADER,
@@ -31,6 +30,7 @@ from tests.factories import (
     resident_id,
     wrong_check_digit,
 )
+from tests.stores import embedded_registry
 
 HMAC_KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -67,7 +67,7 @@ def output_texts(event: Event) -> list[str]:
 
 @pytest.fixture(scope="module")
 def serde() -> Serde:
-    return Serde(Catalog.load(), SqlRegistry(sqlalchemy.create_engine("sqlite://")))
+    return Serde(Catalog.load(), embedded_registry(sqlalchemy.create_engine("sqlite://")))
 
 
 # --- registration ------------------------------------------------------------------------

@@ -14,16 +14,15 @@ import fastavro
 import pytest
 import sqlalchemy as sa
 
-from schemas import registration
 from schemas.catalog import AVRO_ROOT, Catalog
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry import catalog_registration
+from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
     RegistryRequestError,
     SchemaNotFoundError,
-    SqlRegistry,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
     SubjectSoftDeletedError,
@@ -32,7 +31,9 @@ from schemas.registry import (
     VersionSoftDeletedError,
 )
 from schemas.serde import Serde
+from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)
@@ -71,7 +72,7 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def registry(engine: sa.Engine) -> SqlRegistry:
-    return SqlRegistry(engine)
+    return embedded_registry(engine)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def catalog() -> Catalog:
 def test_ids_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'views.db'}"
     first = sa.create_engine(url)
-    ids = [SqlRegistry(first).register(SUBJECT, text) for text in (V1, V2)]
+    ids = [embedded_registry(first).register(SUBJECT, text) for text in (V1, V2)]
     first.dispose()
     second = sa.create_engine(url)
     reopened = SqlRegistry(second)
@@ -308,21 +309,21 @@ def test_an_optional_field_added_under_backward_keeps_old_records_decodable(
 
 
 def test_list_contracts_names_every_topic_and_subject(catalog: Catalog) -> None:
-    rows = registration.list_contracts(catalog)
+    rows = catalog_registration.list_contracts(catalog)
     assert len(rows) == len(list(catalog))
     assert rows[0].kind == "source" and rows[-1].kind == "view"
     assert all(r.subject == f"{r.topic}-value" for r in rows)
 
 
 def test_register_all_is_idempotent(registry: SqlRegistry, catalog: Catalog) -> None:
-    first = registration.register_all(catalog, registry)
-    second = registration.register_all(catalog, registry)
+    first = catalog_registration.register_all(catalog, registry)
+    second = catalog_registration.register_all(catalog, registry)
     assert all(r.created for r in first)
     assert not any(r.created for r in second)
     assert [(r.subject, r.schema_id, r.version) for r in first] == [
         (r.subject, r.schema_id, r.version) for r in second
     ]
-    assert registration.check(catalog, registry) == []
+    assert catalog_registration.check(catalog, registry) == []
 
 
 def copy_catalog(tmp_path: Path) -> Path:
@@ -348,10 +349,10 @@ def narrow_reason(root: Path) -> None:
 def test_check_names_the_subject_field_and_rule_of_a_breaking_change(
     registry: SqlRegistry, catalog: Catalog, tmp_path: Path
 ) -> None:
-    registration.register_all(catalog, registry)
+    catalog_registration.register_all(catalog, registry)
     root = copy_catalog(tmp_path)
     narrow_reason(root)
-    problems = registration.check(Catalog.load(root), registry)
+    problems = catalog_registration.check(Catalog.load(root), registry)
     assert [(p.subject, p.field, p.rule) for p in problems] == [
         ("src.health.health-status-changed-value", "reason", "BACKWARD")
     ]
@@ -368,5 +369,5 @@ def test_register_all_refuses_everything_when_one_change_breaks(
     )
     narrow_reason(root)
     with pytest.raises(IncompatibleSchemaError, match="reason"):
-        registration.register_all(Catalog.load(root), registry)
+        catalog_registration.register_all(Catalog.load(root), registry)
     assert registry.subjects() == ["src.health.health-status-changed-value"]

@@ -16,17 +16,20 @@ from starlette.testclient import TestClient
 
 from schemas.catalog import Catalog
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
+    RegistryRequestError,
+    RegistryUnreachableError,
     SchemaNotFoundError,
-    SqlRegistry,
 )
-from schemas.registry_client import HttpRegistry
+from schemas.registry.http_client import HttpRegistry
 from schemas.serde import Serde
-from services.api.registry_routes import MEDIA_TYPE, registry_routes
+from services.api.registry_routes import MAX_BODY_BYTES, MEDIA_TYPE, registry_routes
 from services.broker import free_port
+from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 
@@ -58,7 +61,7 @@ NARROWED = schema(("event_id", "string"), ("litres", "int"))
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlRegistry]:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'views.db'}")
-    yield SqlRegistry(engine)
+    yield embedded_registry(engine)
     engine.dispose()
 
 
@@ -175,6 +178,17 @@ def test_a_body_that_is_not_json_is_a_400(client: Any) -> None:
     response = client.post(f"/registry/subjects/{SUBJECT}/versions", content=b"schema=1")
     assert response.status_code == 400
     assert error_code(response) == 400
+
+
+@pytest.mark.parametrize("path", [f"/subjects/{SUBJECT}", f"/subjects/{SUBJECT}/versions"])
+def test_bodies_too_deep_or_too_large_are_refused_without_a_500(client: Any, path: str) -> None:
+    # Lookups need no token: whatever anyone sends gets a Confluent error, never a 500.
+    deep = client.post(f"/registry{path}", content=b"[" * 100_000 + b"]" * 100_000)
+    assert (deep.status_code, error_code(deep)) == (400, 400)
+    deep_schema = post(client, path, "[" * 100_000 + "]" * 100_000)
+    assert (deep_schema.status_code, error_code(deep_schema)) == (422, 42201)
+    large = post(client, path, " " * (MAX_BODY_BYTES + 1))
+    assert (large.status_code, error_code(large)) == (413, 413)
 
 
 # --- compatibility -------------------------------------------------------------------------
@@ -342,6 +356,46 @@ def test_serde_round_trips_over_http_registry(remote: HttpRegistry, bridge: Brid
     )
     assert Serde(catalog, fresh).decode(health, payload) == record
     fresh.close()
+
+
+def test_a_lookup_only_client_finds_the_ids_registered_and_registers_nothing(
+    bridge: Bridge, store: SqlRegistry
+) -> None:
+    registered = store.register(SUBJECT, V1)
+    transport = httpx.MockTransport(bridge)
+    with HttpRegistry(
+        "http://testserver/registry", httpx.Client(transport=transport), auto_register=False
+    ) as lookups:
+        assert lookups.register(SUBJECT, V1) == registered
+        with pytest.raises(SchemaNotFoundError, match="datong schemas register"):
+            lookups.register(SUBJECT, V2)
+    assert bridge.requests == [f"POST /registry/subjects/{SUBJECT}"] * 2  # lookups only
+    assert [v.version for v in store.live_versions(SUBJECT)] == [1]
+
+
+def test_waiting_for_a_registry_that_never_answers_gives_up_naming_it() -> None:
+    url = f"http://127.0.0.1:{free_port()}/registry"
+    told: list[str] = []
+    gave_up = f"{url}.*gave up after waiting 0.3 s"
+    with (
+        HttpRegistry(url, timeout_s=2) as registry,
+        pytest.raises(RegistryUnreachableError, match=gave_up),
+    ):
+        registry.wait_until_answering(0.3, told.append)
+    assert len(told) == 1 and url in told[0]
+
+
+def test_waiting_for_a_registry_returns_as_soon_as_it_answers(remote: HttpRegistry) -> None:
+    remote.wait_until_answering(0.0, lambda why: pytest.fail(f"waited: {why}"))
+
+
+def test_a_registry_answering_with_an_error_is_not_waited_for(bridge: Bridge) -> None:
+    wrong = HttpRegistry(  # the path lacks /registry: the API answers 404
+        "http://testserver", httpx.Client(transport=httpx.MockTransport(bridge))
+    )
+    with pytest.raises(RegistryRequestError):
+        wrong.wait_until_answering(30.0)
+    wrong.close()
 
 
 def test_an_unreachable_registry_is_a_registry_error_naming_the_url() -> None:

@@ -15,9 +15,10 @@ import sqlalchemy
 
 from schemas.catalog import Catalog, Contract
 from schemas.errors import DecodeError, EncodeError, SchemaError
-from schemas.registry import SqlRegistry
 from schemas.serde import MAGIC, Serde
+from services.store.registry_store import SqlRegistry
 from tests.factories import health_event
+from tests.stores import embedded_registry
 
 PERSON = "5f2c" * 16
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)
@@ -32,7 +33,7 @@ def catalog() -> Catalog:
 @pytest.fixture
 def registry() -> Iterator[SqlRegistry]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield SqlRegistry(engine)
+    yield embedded_registry(engine)
     engine.dispose()
 
 

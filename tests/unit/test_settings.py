@@ -40,6 +40,30 @@ def test_defaults_use_sqlite_under_the_var_dir_and_the_embedded_broker(tmp_path:
     assert settings.policy_file is None  # the shipped example policy
 
 
+def test_connectors_keep_their_state_under_the_var_dir_and_reach_the_api_registry(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(env(tmp_path, API_PORT="8181"))
+    assert settings.connector_state_url == f"sqlite:///{tmp_path / 'connectors' / 'state.db'}"
+    assert settings.checkpoint_dir == tmp_path / "connectors" / "checkpoints"
+    assert settings.registry_http_url == "http://127.0.0.1:8181/registry"
+    assert settings.registry_wait_s == 60.0
+
+
+def test_connectors_take_their_own_state_store_and_an_external_registry(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            CONNECTOR_STATE_URL="postgresql+psycopg://connectors@db/connector_state",
+            REGISTRY_URL="http://registry:8081",
+            REGISTRY_WAIT_S="5",
+        )
+    )
+    assert settings.connector_state_url == "postgresql+psycopg://connectors@db/connector_state"
+    assert settings.registry_http_url == "http://registry:8081"
+    assert settings.registry_wait_s == 5.0
+
+
 def test_the_embedded_bootstrap_follows_the_broker_port(tmp_path: Path) -> None:
     settings = Settings.from_env(env(tmp_path, BROKER_PORT="19092"))
     assert settings.bootstrap == "127.0.0.1:19092"

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy
 
 from schemas.catalog import Catalog
-from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.api.live.changes import decode_change
 from services.merge.records import avro_record
+from tests.stores import embedded_registry
 
 PERSON = "ab" * 32
 MS = 1_717_228_800_000  # 2024-06-01T08:00:00Z
@@ -32,7 +32,7 @@ class Message:
 @pytest.fixture
 def serde() -> Iterator[Serde]:
     engine = sqlalchemy.create_engine("sqlite://")
-    yield Serde(Catalog.load(), SqlRegistry(engine))
+    yield Serde(Catalog.load(), embedded_registry(engine))
     engine.dispose()
 
 

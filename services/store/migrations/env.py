@@ -1,14 +1,17 @@
-"""Alembic environment: runs on the connection ``migrate()`` hands over (no URL of its own)."""
+"""Alembic environment: runs on the connection ``History.config`` hands over (no URL of its own)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from schemas.registry import metadata as registry_metadata
-from services.store import access_models  # noqa: F401 - registers its tables on Base
+from services.store import access_models, registry_tables  # noqa: F401 - their tables on Base
 from services.store.models import Base
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=[Base.metadata, registry_metadata])
+attributes = context.config.attributes
+context.configure(
+    connection=attributes["connection"],
+    target_metadata=Base.metadata,
+    version_table=attributes["version_table"],
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,27 +1,34 @@
-"""A client of an external Confluent Schema Registry or Karapace (``DATONG_REGISTRY_URL``).
+"""A client of a Confluent-compatible registry over its REST API.
 
-Implements the same ``SchemaRegistry`` protocol as the embedded store, so serde works
-over either, and the few reads ``schemas.registration`` needs. Ids and schemas are cached:
-an id never changes meaning, so a process asks the registry once per subject and schema.
+An external Confluent Schema Registry or Karapace (``DATONG_REGISTRY_URL``), or the hub's
+own ``/registry``. Implements the same ports as the embedded store (``port.py``), so serde
+works over either. Ids and schemas are cached: an id never changes meaning, so a process
+asks the registry once per subject and schema.
+
+With ``auto_register=False`` (Confluent's ``auto.register.schemas=false``) the client only
+looks schemas up, never registers one: what a connector does, since the hub registers the
+whole catalog and a lookup needs no write access.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from schemas.errors import RegistryError
-from schemas.registry import (
+from schemas.registry.errors import (
     ERRORS_BY_CODE,
-    Registration,
     RegistryRequestError,
+    RegistryUnreachableError,
     SchemaNotFoundError,
     SubjectNotFoundError,
-    SubjectVersion,
 )
+from schemas.registry.port import Registration, SubjectVersion
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": f"{CONTENT_TYPE}, application/json"}
@@ -31,9 +38,15 @@ class HttpRegistry:
     """A Confluent-compatible registry over its REST API, with ids cached per process."""
 
     def __init__(
-        self, url: str, client: httpx.Client | None = None, timeout_s: float = 10.0
+        self,
+        url: str,
+        client: httpx.Client | None = None,
+        timeout_s: float = 10.0,
+        *,
+        auto_register: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
+        self.auto_register = auto_register
         self._client = client or httpx.Client(timeout=timeout_s)
         self._ids: dict[tuple[str, str], int] = {}
         self._texts: dict[int, str] = {}
@@ -49,15 +62,56 @@ class HttpRegistry:
         self.close()
 
     def register(self, subject: str, schema_text: str) -> int:
-        """Register ``schema_text`` under ``subject`` (idempotent) and return its id."""
+        """Register ``schema_text`` under ``subject`` (idempotent) and return its id.
+
+        Without ``auto_register`` it is only looked up: SchemaNotFoundError when the
+        registry does not hold it under ``subject``.
+        """
         key = (subject, schema_text)
         schema_id = self._ids.get(key)
         if schema_id is None:
-            body = self._request("POST", f"/subjects/{_q(subject)}/versions", schema_text)
-            schema_id = int(body["id"])
+            schema_id = self._registered_id(subject, schema_text)
             self._ids[key] = schema_id
             self._texts.setdefault(schema_id, schema_text)
         return schema_id
+
+    def _registered_id(self, subject: str, schema_text: str) -> int:
+        if self.auto_register:
+            body = self._request("POST", f"/subjects/{_q(subject)}/versions", schema_text)
+            return int(body["id"])
+        found = self.lookup(subject, schema_text)
+        if found is None:
+            raise SchemaNotFoundError(
+                f"{self.url}: {subject} does not hold this process's schema, and this process "
+                "only looks schemas up: the hub registers its catalog when it creates its "
+                "store, `datong schemas register` registers it by hand"
+            )
+        return found.schema_id
+
+    def wait_until_answering(
+        self, timeout_s: float, waiting: Callable[[str], None] | None = None
+    ) -> None:
+        """Return once the registry answers; RegistryUnreachableError after ``timeout_s``.
+
+        ``waiting`` is told once, with the reason, when the first attempt gets no answer
+        (a process started before the hub's API). A registry that answers with an error
+        (a wrong path, say) is not waited for: its RegistryRequestError is raised at once.
+        """
+        deadline = time.monotonic() + timeout_s
+        told = False
+        while True:
+            try:
+                self._request("GET", "/schemas/types")
+                return
+            except RegistryUnreachableError as exc:
+                if time.monotonic() >= deadline:
+                    raise RegistryUnreachableError(
+                        f"{exc}; gave up after waiting {timeout_s:g} s"
+                    ) from exc
+                if waiting is not None and not told:
+                    waiting(str(exc))
+                    told = True
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     def schema_text(self, schema_id: int) -> str:
         """The schema registered under ``schema_id``; SchemaNotFoundError when unknown."""
@@ -130,8 +184,12 @@ class HttpRegistry:
             response = self._client.request(
                 method, self.url + path, content=content, headers=_HEADERS
             )
+        except httpx.TransportError as exc:
+            raise RegistryUnreachableError(
+                f"schema registry at {self.url} unreachable: {exc}"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise RegistryError(f"schema registry at {self.url} unreachable: {exc}") from exc
+            raise RegistryError(f"schema registry at {self.url}: {exc}") from exc
         if response.is_success:
             return response.json()
         raise _error(self.url, method, path, response)

@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from schemas import compat
 from schemas.catalog import Catalog, Contract
-from schemas.registry import IncompatibleSchemaError, Registration, SubjectVersion
-
-
-class RegistryAdmin(Protocol):
-    """What these commands need from a registry (``SqlRegistry`` and ``HttpRegistry`` both)."""
-
-    def live_versions(self, subject: str) -> list[SubjectVersion]:
-        """The subject's live versions, oldest first ([] for an unknown subject)."""
-        ...
-
-    def compatibility(self, subject: str | None = None) -> str:
-        """The compatibility level in force for ``subject``."""
-        ...
-
-    def register_version(self, subject: str, schema_text: str) -> Registration:
-        """Register (idempotent), saying which version holds it and whether it is new."""
-        ...
+from schemas.registry.errors import IncompatibleSchemaError
+from schemas.registry.port import RegistryAdmin
 
 
 class ContractRow(NamedTuple):

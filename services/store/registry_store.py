@@ -3,7 +3,9 @@
 Ids are assigned once per distinct schema and never change, so records written before a
 restart still decode after it. Subjects hold versions; a version is soft-deleted first
 and only then may be deleted permanently. Registering checks the subject's compatibility
-level with ``schemas.compat``. The REST face (Confluent's API) sits on top, in services.
+level with ``schemas.compat``. Its tables (``registry_tables``) are created and upgraded
+with the rest of the view store (``database.create_schema``); the REST face (Confluent's
+API) sits on top, in ``services.api.registry_routes``.
 """
 
 from __future__ import annotations
@@ -11,182 +13,31 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from schemas import compat
 from schemas.errors import RegistryError
+from schemas.registry.errors import (
+    IncompatibleSchemaError,
+    InvalidCompatibilityLevelError,
+    InvalidSchemaError,
+    SchemaNotFoundError,
+    SubjectNotFoundError,
+    SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
+    VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
+)
+from schemas.registry.levels import DEFAULT_LEVEL, default_level
+from schemas.registry.port import Registration, SubjectVersion
+from services.store.registry_tables import config_table, schema_table, version_table
 
 T = TypeVar("T")
-DEFAULT_LEVEL = "BACKWARD"
-VIEW_LEVEL = "FULL_TRANSITIVE"
 _GLOBAL = ""  # the config row of the registry as a whole
-
-metadata = sa.MetaData()
-
-schema_table = sa.Table(
-    "registry_schema",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
-    sa.Column("schema_text", sa.Text, nullable=False),
-)
-
-version_table = sa.Table(
-    "registry_subject_version",
-    metadata,
-    sa.Column("subject", sa.String(255), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("schema_id", sa.Integer, sa.ForeignKey("registry_schema.id"), nullable=False),
-    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
-)
-
-config_table = sa.Table(
-    "registry_config",
-    metadata,
-    sa.Column("subject", sa.String(255), primary_key=True),  # "" for the global level
-    sa.Column("compatibility", sa.String(32), nullable=False),
-)
-
-
-class RegistryRequestError(RegistryError):
-    """A request the registry refuses; ``error_code`` is Confluent's code for it."""
-
-    error_code = 50001
-
-    def __init__(self, message: str, error_code: int | None = None) -> None:
-        super().__init__(message)
-        if error_code is not None:
-            self.error_code = error_code
-
-    @property
-    def http_status(self) -> int:
-        """The HTTP status Confluent answers with (40401 -> 404, 409 -> 409)."""
-        return self.error_code // 100 if self.error_code >= 10000 else self.error_code
-
-
-class SubjectNotFoundError(RegistryRequestError):
-    """The subject has no (live) version."""
-
-    error_code = 40401
-
-
-class VersionNotFoundError(RegistryRequestError):
-    """The subject has no such (live) version."""
-
-    error_code = 40402
-
-
-class SchemaNotFoundError(RegistryRequestError):
-    """No schema with that id, or the schema is not registered under the subject."""
-
-    error_code = 40403
-
-
-class SubjectSoftDeletedError(RegistryRequestError):
-    """The subject was already soft-deleted; delete it with permanent=true."""
-
-    error_code = 40404
-
-
-class SubjectNotSoftDeletedError(RegistryRequestError):
-    """A permanent delete of a subject that was not soft-deleted first."""
-
-    error_code = 40405
-
-
-class VersionSoftDeletedError(RegistryRequestError):
-    """The version was already soft-deleted; delete it with permanent=true."""
-
-    error_code = 40406
-
-
-class VersionNotSoftDeletedError(RegistryRequestError):
-    """A permanent delete of a version that was not soft-deleted first."""
-
-    error_code = 40407
-
-
-class IncompatibleSchemaError(RegistryRequestError):
-    """The schema breaks the subject's compatibility level; ``reasons`` say how."""
-
-    error_code = 409
-
-    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.reasons = reasons or []
-
-
-class InvalidSchemaError(RegistryRequestError):
-    """The schema text is not a valid Avro schema."""
-
-    error_code = 42201
-
-
-class InvalidVersionError(RegistryRequestError):
-    """A version that is neither a positive integer nor "latest"."""
-
-    error_code = 42202
-
-
-class InvalidCompatibilityLevelError(RegistryRequestError):
-    """A compatibility level that is not one of Confluent's seven."""
-
-    error_code = 42203
-
-
-ERRORS_BY_CODE: dict[int, type[RegistryRequestError]] = {
-    cls.error_code: cls
-    for cls in (
-        SubjectNotFoundError,
-        VersionNotFoundError,
-        SchemaNotFoundError,
-        SubjectSoftDeletedError,
-        SubjectNotSoftDeletedError,
-        VersionSoftDeletedError,
-        VersionNotSoftDeletedError,
-        IncompatibleSchemaError,
-        InvalidSchemaError,
-        InvalidVersionError,
-        InvalidCompatibilityLevelError,
-    )
-}
-
-
-@dataclass(frozen=True)
-class SubjectVersion:
-    """One version of a subject: which schema id it holds, and the schema."""
-
-    subject: str
-    version: int
-    schema_id: int
-    schema_text: str
-    deleted: bool = False
-
-
-@dataclass(frozen=True)
-class Registration:
-    """The outcome of registering: ``created`` is False when the schema was already there."""
-
-    subject: str
-    schema_id: int
-    version: int
-    created: bool
-
-
-class SchemaRegistry(Protocol):
-    """What serde needs from a registry (embedded store or a remote Confluent-compatible one)."""
-
-    def register(self, subject: str, schema_text: str) -> int:
-        """Register ``schema_text`` under ``subject`` (idempotent) and return its id."""
-        ...
-
-    def schema_text(self, schema_id: int) -> str:
-        """The schema text registered under ``schema_id``."""
-        ...
 
 
 def canonical(schema_text: str) -> str:
@@ -196,11 +47,6 @@ def canonical(schema_text: str) -> str:
     except compat.InvalidSchemaTextError as exc:
         raise InvalidSchemaError(f"{exc}") from exc
     return json.dumps(json.loads(schema_text), ensure_ascii=False, separators=(",", ":"))
-
-
-def default_level(subject: str) -> str | None:
-    """The level a subject has before anyone configures it: views' values FULL_TRANSITIVE."""
-    return VIEW_LEVEL if subject.startswith("view.") and subject.endswith("-value") else None
 
 
 def _fingerprint(schema_text: str) -> str:
@@ -249,7 +95,6 @@ class SqlRegistry:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
 
     def register(self, subject: str, schema_text: str) -> int:
         """Register ``schema_text`` under ``subject``; the same schema keeps its id and version."""

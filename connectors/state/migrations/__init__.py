@@ -1,0 +1,1 @@
+"""Alembic migrations of the connectors' state store (gazetteer, resolution queue)."""
