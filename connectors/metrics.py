@@ -1,4 +1,4 @@
-"""Connector metrics (DESIGN §5) on the registry the process hands in."""
+"""Connector metrics (docs/metrics.md) on the registry the process hands in."""
 
 from __future__ import annotations
 

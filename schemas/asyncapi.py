@@ -3,7 +3,7 @@
 Servers carry the Kafka binding (schema registry URL, vendor confluent); each topic is a
 channel: the sources, the compacted views, and the departments' dead letters. Messages
 carry their Avro schema as payload (Confluent framing: the 4-byte schema id sits in the
-payload) and the CloudEvents headers of the Kafka binding, binary mode (DESIGN §3).
+payload) and the CloudEvents headers of the Kafka binding, binary mode (docs/views.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Loads every ``.avsc`` under ``schemas/avro`` and names its topic and subjects.
 
-Conventions (DESIGN §3): ``avro/<department_dir>/<EventName>.avsc`` with namespace
+Conventions (ARCHITECTURE.md, schemas/): ``avro/<department_dir>/<EventName>.avsc`` with namespace
 ``gov.<department_dir>`` is a source event on ``src.<department>.<event-name>``;
 ``avro/views/<ViewName>.avsc`` is a view on ``view.<view_name>``; ``avro/common`` holds
 named types that other files reference by full name and that are inlined on load, so

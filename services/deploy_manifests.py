@@ -1,7 +1,7 @@
 """Deployment manifests that follow the schema catalog: every Kafka topic with its settings.
 
-Topic names live in the catalog (DESIGN §3), so the production topic list is rendered from
-it rather than written by hand: Strimzi ``KafkaTopic`` resources for Kubernetes
+Topic names live in the catalog (ARCHITECTURE.md, schemas/), so the production topic list
+is rendered from it rather than written by hand: Strimzi ``KafkaTopic`` resources for Kubernetes
 (``deploy/k8s/topics.yaml``) and a ``kafka-topics.sh`` script for the compose stack
 (``deploy/kafka/create-topics.sh``). Tests compare the committed files with a fresh
 rendering, so a new schema without its topic fails the build.
@@ -23,7 +23,7 @@ from services.topics import topic_specs
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 KAFKA_CLUSTER = "datong"
-# Source topics are co-partitioned (DESIGN §3: one key lands on one partition of every
+# Source topics are co-partitioned (docs/views.md: one key lands on one partition of every
 # source topic), so they all share one count; it caps the number of busy merge workers.
 DEFAULT_PARTITIONS = 12
 DEFAULT_REPLICAS = 3

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the services (DESIGN §5), on a private registry per process."""
+"""Prometheus metrics of the services (listed in docs/metrics.md), one private registry each."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-# The sample names of DESIGN §5 that the summary reads.
+# The sample names (docs/metrics.md) that the summary reads.
 MERGE_EVENTS = "datong_merge_events_total"
 LATENCY_BUCKET = "datong_event_to_view_seconds_bucket"
 FRESHNESS = "datong_view_freshness_seconds"

@@ -2,7 +2,8 @@
 
 Two figures of the issue's target table come from this run, read from the workers'
 ``/metrics`` and from the store; neither has a raw counterpart, so each stands beside
-the limit DESIGN §4 sets for it, 0, and its target is that 0:
+the limit the design sets for it (ARCHITECTURE.md, "No merge transaction writes a
+community row"), 0, and its target is that 0:
 
 * serialization retries in steady state: ``datong_merge_retries_total`` summed over both
   workers, from the moment the group settled (every partition of the source topics

@@ -31,7 +31,7 @@ STRIMZI_SCHEMAS = {
     ("kafka.strimzi.io/v1", "KafkaUser"): "kafkauser_v1.json",
 }
 
-# DESIGN §5, plus Prometheus' own `up`.
+# The metric names of docs/metrics.md, plus Prometheus' own `up`.
 DESIGN_METRICS = frozenset(
     {
         "datong_connector_records_total",

@@ -1,5 +1,5 @@
 """Every ``/metrics`` endpoint of a running hub passes ``promtool check metrics``, carries the
-DESIGN §5 names, and never turns a person_key or an ID number into a label value."""
+docs/metrics.md names, and never turns a person_key or an ID number into a label value."""
 
 from __future__ import annotations
 

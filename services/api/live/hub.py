@@ -5,7 +5,7 @@ assigned by hand: no consumer group) and hands the decoded changes to the event 
 where each view's ``ViewFeed`` fans them out. A client that resumes from an event id older
 than the feed's replay buffer reads the gap back from the topic with a consumer of its own,
 up to offsets the shared consumer has actually fetched: never up to the broker's "latest"
-offset, which the embedded broker under-reports (DESIGN §6).
+offset, which the embedded broker under-reports (ARCHITECTURE.md, "State lives in the view store").
 """
 
 from __future__ import annotations
