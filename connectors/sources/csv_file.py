@@ -72,17 +72,8 @@ class CsvFile:
             except UnicodeDecodeError as exc:
                 position += 1
                 if position > after:
-                    yield SourceRecord(
-                        self.name,
-                        position,
-                        {},
-                        RecordError(
-                            "(row)",
-                            f"is not valid {encoding} (byte {exc.start} of the line)",
-                            "bad_encoding",
-                        ),
-                        raw=raw,
-                    )
+                    reason = f"is not valid {encoding} (byte {exc.start} of the line)"
+                    yield self._bad_row(position, reason, "bad_encoding", raw)
                 continue
             if pending or _open_quote(text):
                 pending.append(text)
@@ -99,14 +90,12 @@ class CsvFile:
         if pending and "".join(pending).strip():
             position += 1
             if position > after:
-                yield SourceRecord(
-                    self.name,
-                    position,
-                    {},
-                    RecordError(
-                        "(row)", "ends inside a quoted field (truncated file?)", "truncated"
-                    ),
-                )
+                reason = "ends inside a quoted field (truncated file?)"
+                yield self._bad_row(position, reason, "truncated")
+
+    def _bad_row(self, position: int, reason: str, code: str, raw: bytes = b"") -> SourceRecord:
+        """A row that cannot be read as a row at all: rejected as a whole."""
+        return SourceRecord(self.name, position, {}, RecordError("(row)", reason, code), raw=raw)
 
     def _record(self, header: list[str], row_text: str, position: int) -> SourceRecord:
         if '"' in row_text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -106,28 +106,14 @@ def create_app(
         pipeline.forget(revoked)
         await pipeline.commit_offsets(revoked)
 
-    @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
-    async def lag() -> None:
-        # An exception escaping a faust timer stops the whole worker: a lag figure is never
-        # worth that, so a failure is logged and the next tick tries again.
-        try:
-            await report_lag(app, metrics, settings.consumer_group, pipeline.progress)
-        except Exception:
-            log.exception("reporting consumer lag failed; retrying at the next tick")
-
-    @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
-    async def commit() -> None:
-        try:
-            await pipeline.commit_offsets()
-        except Exception:
-            log.exception("committing offsets failed; retrying at the next tick")
-
-    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
-    async def pending() -> None:
-        try:
-            await publisher.report_pending()
-        except Exception:
-            log.exception("counting the outbox failed; retrying at the next tick")
+    _every(
+        app,
+        2.0,
+        "reporting consumer lag",
+        lambda: report_lag(app, metrics, settings.consumer_group, pipeline.progress),
+    )
+    _every(app, 0.5, "committing offsets", pipeline.commit_offsets)
+    _every(app, 1.0, "counting the outbox", publisher.report_pending)
 
     @app.task  # type: ignore[untyped-decorator]
     async def merge() -> None:
@@ -153,6 +139,23 @@ def create_app(
             publisher.close()
 
     return app
+
+
+def _every(app: faust.App, seconds: float, what: str, call: Callable[[], Awaitable[None]]) -> None:
+    """Run ``call`` on a faust timer every ``seconds``.
+
+    An exception escaping a faust timer stops the whole worker: a lag figure or an early
+    offset commit is never worth that, so a failure is logged and the next tick tries again.
+    """
+
+    async def tick() -> None:
+        try:
+            await call()
+        except Exception:
+            log.exception("%s failed; retrying at the next tick", what)
+
+    tick.__name__ = tick.__qualname__ = what.replace(" ", "_")  # faust names timers by them
+    app.timer(interval=seconds)(tick)
 
 
 async def _sweep(publisher: ViewPublisher) -> None:

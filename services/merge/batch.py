@@ -314,22 +314,24 @@ def _newest_time(row: RowState) -> int:
 
 
 def _household_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
-    if shown is None:
-        return {}
-    fields, provenance = shown
-    return alert_rules.household_alerts(
-        row, {"dwelling_id": row.key, **fields, "provenance": provenance}
-    )
+    return _alerts_of(alert_rules.household_alerts, row, shown)
 
 
 def _welfare_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
     """The only alerts water readings can change: every other stays as it was."""
+    return _alerts_of(alert_rules.welfare_alerts, row, shown)
+
+
+def _alerts_of(
+    rules: Callable[[RowState, Mapping[str, Any]], dict[str, Alert]],
+    row: RowState,
+    shown: Record | None,
+) -> dict[str, Alert]:
+    """What ``rules`` make of a shown household (none while it is not shown)."""
     if shown is None:
         return {}
     fields, provenance = shown
-    return alert_rules.welfare_alerts(
-        row, {"dwelling_id": row.key, **fields, "provenance": provenance}
-    )
+    return rules(row, {"dwelling_id": row.key, **fields, "provenance": provenance})
 
 
 def _alert_record(alert: Alert) -> tuple[dict[str, Any], dict[str, list[Any]]]:
