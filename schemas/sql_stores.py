@@ -13,6 +13,7 @@ each DDL statement on its own, and another process could see half a schema).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,7 +78,38 @@ def create_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
     if parsed.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:":
+            _follow_replaced_file(engine, parsed.database)
     return engine
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """Which file ``path`` names now (device, inode), or None when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def _follow_replaced_file(engine: sa.Engine, path: str) -> None:
+    """Pooled connections to a SQLite file that was since replaced are opened again.
+
+    A connection keeps reading a deleted file for as long as it lives; after the store was
+    lost and rebuilt (``datong views rebuild --switch``), readers must see the new file.
+    While no file is there the old connections go on answering with the views they have.
+    """
+
+    def opened(_dbapi: Any, record: Any) -> None:
+        record.info["file"] = file_identity(path)
+
+    def checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        found = file_identity(path)
+        if found is not None and found != record.info.get("file"):
+            raise sa.exc.DisconnectionError(f"{path} was replaced")
+
+    sa.event.listen(engine, "connect", opened)
+    sa.event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

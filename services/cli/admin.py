@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.cli.rebuild import add_rebuild_command
 from services.errors import ConfigError, StoreError
 from services.settings import Settings
 
@@ -86,6 +87,7 @@ def add_admin_commands(sub: Any) -> None:
     conflicts.add_argument("view")
     conflicts.add_argument("key")
     conflicts.set_defaults(handler=cmd_views_conflicts)
+    add_rebuild_command(views_sub)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

@@ -123,7 +123,7 @@ def create_app(
             bootstrap_servers=settings.bootstrap,
             acks="all",
             linger_ms=2,
-            **_aiokafka_security(settings),
+            **aiokafka_security(settings),
         )
         await producer.start()
         holder["producer"] = producer
@@ -184,7 +184,7 @@ def _credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(context) if context is not None else None
 
 
-def _aiokafka_security(settings: Settings) -> dict[str, Any]:
+def aiokafka_security(settings: Settings) -> dict[str, Any]:
     """aiokafka's form of the SASL/TLS settings."""
     options = settings.kafka_options()
     options.pop("ssl_cafile", None)

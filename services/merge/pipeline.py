@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import psycopg
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
-from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.catalog import dlq_topic
 from schemas.headers import DEAD_LETTER_PREFIX
@@ -30,12 +27,11 @@ from services.merge.lag import Progress
 from services.merge.processor import Decoded, MergeProcessor, Message, Outcome
 from services.merge.publisher import ViewPublisher
 from services.metrics import MergeMetrics
-from services.store.merge_store import ConcurrentWriteError
+from services.store.merge_store import STORE_ERRORS, ConcurrentWriteError
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_DATABASE_ERRORS = (psycopg.Error, sqlite3.Error, SQLAlchemyError, OSError)
 
 
 class Pipeline:
@@ -167,7 +163,7 @@ class Pipeline:
                 self._metrics.retries.labels(exc.reason).inc()
                 log.warning("%s (%s)", exc, exc.reason)
                 continue
-            except _DATABASE_ERRORS as exc:
+            except STORE_ERRORS as exc:
                 self._metrics.retries.labels("database").inc()
                 log.error(
                     "view store write failed (%s: %s); retrying in %.1fs",

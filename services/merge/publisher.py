@@ -103,7 +103,7 @@ class ViewPublisher:
             return 0
         await self._resend(list(dict.fromkeys(p.view_key for p in pending)))
         await self._in_db(self._store.discard, [p.id for p in pending])
-        log.warning("sent again %d view changes a stopped worker had left", len(pending))
+        log.warning("sent %d view changes left in the outbox", len(pending))
         return len(pending)
 
     async def report_pending(self) -> None:

@@ -12,6 +12,7 @@ and retrying) and ``sqlite_merge.py`` (one writer at a time, BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -19,12 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.errors import DatongError
 
 Json = dict[str, Any]
 ViewKey = tuple[str, str]
+
+# What a failed view store write raises, whichever adapter: the batch is merged again.
+STORE_ERRORS = (psycopg.Error, sqlite3.Error, SQLAlchemyError, OSError)
 
 
 class ConcurrentWriteError(DatongError):
@@ -34,6 +40,10 @@ class ConcurrentWriteError(DatongError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{detail}; merging the batch again")
         self.reason = reason
+
+
+class StoreGoneError(DatongError, OSError):
+    """The view store's file was removed (SQLite): nothing is written until it is back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +200,9 @@ class MergeStore(ABC):
         """Close the connection."""
 
 
-def open_merge_store(url: str) -> MergeStore:
-    """The merge store adapter for a SQLAlchemy database URL."""
+def open_merge_store(url: str, *, locks: int = 0) -> MergeStore:
+    """The merge store adapter for a SQLAlchemy database URL (``locks``: its advisory lock
+    keys' shift on PostgreSQL, for a store in a schema of its own)."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         from services.store.sqlite_merge import SqliteMergeStore  # noqa: PLC0415 - one driver
@@ -200,7 +211,7 @@ def open_merge_store(url: str) -> MergeStore:
     from services.store.postgres_merge import PostgresMergeStore  # noqa: PLC0415 - one driver
 
     conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresMergeStore(conninfo)
+    return PostgresMergeStore(conninfo, locks)
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

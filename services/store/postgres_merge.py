@@ -128,9 +128,12 @@ _PLACEHOLDERS = (
 _PLACEHOLDER = -1
 
 
-class _Transaction(MergeTransaction):
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+class PostgresTransaction(MergeTransaction):
+    """The merge's reads and writes on an open psycopg transaction (also the rebuild's switch)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], locks: int = 0) -> None:
         self._conn = conn
+        self._locks = locks
         self.placeholders: set[ViewKey] = set()
 
     def rows(self, view: str, keys: Collection[str]) -> dict[str, StoredView]:
@@ -193,7 +196,7 @@ class _Transaction(MergeTransaction):
         rows = self._conn.execute(
             "SELECT c FROM unnest(%s::text[]) AS c"
             " WHERE pg_try_advisory_xact_lock(%s, hashtext(c))",
-            (sorted(communities), _COMMUNITY_LOCKS),
+            (sorted(communities), _COMMUNITY_LOCKS + self._locks),
         ).fetchall()
         return sorted(r[0] for r in rows)
 
@@ -208,7 +211,7 @@ class _Transaction(MergeTransaction):
         return [(community, delta) for _, community, delta in sorted(rows)]
 
     def exclusive(self) -> None:
-        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_RENOVATION_LOCK,))
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_RENOVATION_LOCK + self._locks,))
 
     def write(self, batch: BatchWrite) -> Committed:
         rows = sorted(batch.rows, key=lambda r: (r.view, r.key))
@@ -253,10 +256,15 @@ def _row_json(row: RowWrite) -> Json:
 
 
 class PostgresMergeStore(MergeStore):
-    """The merge store on one psycopg connection (not shared between threads)."""
+    """The merge store on one psycopg connection (not shared between threads).
 
-    def __init__(self, conninfo: str) -> None:
+    ``locks`` shifts the advisory lock keys: a rebuild's store in a schema of its own merges
+    beside the live workers without waiting for their locks, nor they for its.
+    """
+
+    def __init__(self, conninfo: str, locks: int = 0) -> None:
         self._conninfo = conninfo
+        self._locks = locks
         self._conn: psycopg.Connection[Any] | None = None
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -272,8 +280,10 @@ class PostgresMergeStore(MergeStore):
         conn = self._connection()
         try:
             if merge:
-                conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (_RENOVATION_LOCK,))
-            yield _Transaction(conn)
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock_shared(%s)", (_RENOVATION_LOCK + self._locks,)
+                )
+            yield PostgresTransaction(conn, self._locks)
             conn.commit()
         except pg_errors.DeadlockDetected as exc:
             self._rollback(conn)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from schemas.sql_stores import file_identity
 from services.store.merge_store import (
     BatchWrite,
     Committed,
@@ -25,6 +26,7 @@ from services.store.merge_store import (
     MergeTransaction,
     PendingEntry,
     StoredView,
+    StoreGoneError,
     ViewKey,
     chunks,
 )
@@ -54,7 +56,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class _Transaction(MergeTransaction):
+class SqliteTransaction(MergeTransaction):
+    """The merge's reads and writes on an open SQLite transaction (also the rebuild's switch)."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
@@ -169,16 +173,38 @@ class SqliteMergeStore(MergeStore):
     """The merge store on one sqlite3 connection (not shared between threads)."""
 
     def __init__(self, path: str) -> None:
+        self._path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self._file = file_identity(self._path)
+        return conn
+
+    def _current(self) -> sqlite3.Connection:
+        """The connection, reopened if the store's file was replaced (a rebuild after the
+        file was lost): writing on into a deleted file would lose every change."""
+        if self._path == ":memory:":
+            return self._conn
+        found = file_identity(self._path)
+        if found is None:
+            raise StoreGoneError(
+                f"the view store {self._path} is gone; waiting for it to come back "
+                "(`datong views rebuild --switch` builds it again from the topics)"
+            )
+        if found != self._file:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
+        conn = self._current()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -191,7 +217,7 @@ class SqliteMergeStore(MergeStore):
     def transaction(self, *, merge: bool = True) -> Iterator[MergeTransaction]:
         try:
             with self._immediate() as conn:
-                yield _Transaction(conn)
+                yield SqliteTransaction(conn)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise ConcurrentWriteError(
@@ -200,7 +226,7 @@ class SqliteMergeStore(MergeStore):
             raise
 
     def pending_communities(self) -> list[str]:
-        cursor = self._conn.execute("SELECT DISTINCT community_code FROM community_delta")
+        cursor = self._current().execute("SELECT DISTINCT community_code FROM community_delta")
         return sorted(r[0] for r in cursor)
 
     def finish(self, committed: Committed, published: Sequence[ViewKey]) -> list[ViewKey]:
@@ -232,7 +258,7 @@ class SqliteMergeStore(MergeStore):
 
     def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:
         cutoff = _stamp(datetime.now(UTC) - timedelta(seconds=older_than_s))
-        cursor = self._conn.execute(
+        cursor = self._current().execute(
             "SELECT id, version, view, key FROM outbox WHERE created_at < ? ORDER BY id LIMIT ?",
             (cutoff, limit),
         )
@@ -246,7 +272,7 @@ class SqliteMergeStore(MergeStore):
                 )
 
     def outbox_size(self) -> int:
-        row = self._conn.execute("SELECT count(*) FROM outbox").fetchone()
+        row = self._current().execute("SELECT count(*) FROM outbox").fetchone()
         return int(row[0]) if row else 0
 
     def analyze(self) -> None:
