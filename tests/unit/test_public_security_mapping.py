@@ -387,7 +387,7 @@ BAD_ROWS: list[dict[str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("seed", "action"), enumerate(LEGACY_ACTIONS))
+@pytest.mark.parametrize(("seed", "action"), list(enumerate(LEGACY_ACTIONS)))
 def test_the_yaml_maps_every_factory_row_as_the_python_mapping_did(seed: int, action: str) -> None:
     for row in registry_rows(40, seed=seed):
         values = fields(row, **{ps.ACTION: action})
