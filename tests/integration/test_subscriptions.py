@@ -23,11 +23,12 @@ from services.access.audit import find_reads
 from services.access.tokens import create_token, revoke_token
 from services.broker import free_port
 from services.store.database import create_engine, create_schema
-from tests.api_tokens import reader_headers
-from tests.conftest import Hub, make_env, wait_for
-from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
-from tests.integration.kafka_io import read_topic
-from tests.integration.sse_client import SseClient
+from tests.support.api_tokens import reader_headers
+from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
+from tests.support.hub import Hub, make_env
+from tests.support.sse_client import SseClient
+from tests.support.topics import read_topic
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

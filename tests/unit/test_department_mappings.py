@@ -22,7 +22,7 @@ from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
-from tests.factories import resident_id
+from tests.support.factories import resident_id
 
 KEY = b"k" * 32
 PERSON = resident_id(21, date(1942, 3, 15))

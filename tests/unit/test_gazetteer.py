@@ -22,7 +22,7 @@ from connectors.gazetteer import (
 )
 from connectors.mappings import MAPPINGS
 from connectors.resolution import ResolutionQueue, queue_table, resolve_queue
-from tests.factories import resident_id
+from tests.support.factories import resident_id
 
 KEY = b"k" * 32
 SEAL_KEY = b"s" * 32

@@ -14,10 +14,8 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge import records
 from services.merge.merge import Update
-from tests.memory_views import MemoryViews
-
-# The source-event factories are shared with the alert rules' specification.
-from tests.unit.test_alert_rules import (
+from tests.support.memory_views import MemoryViews, merged_views
+from tests.support.source_updates import (
     CATALOG,
     CHILD,
     COMMUNITY,
@@ -34,7 +32,6 @@ from tests.unit.test_alert_rules import (
     fulfilled,
     health,
     lifted,
-    merged_views,
     millis_of,
     moved,
     ms,

@@ -16,7 +16,7 @@ from schemas.registry import SqlRegistry
 from schemas.serde import Serde
 from services.merge import derive, records, rules
 from services.merge.merge import Conflict, Provenance, Result, RowState, Update, apply, empty_row
-from tests.factories import health_event
+from tests.support.factories import health_event
 
 REGISTERED = "gov.public_security.ResidentRegistered"
 MOVED = "gov.public_security.ResidentMoved"

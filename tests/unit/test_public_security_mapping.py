@@ -24,7 +24,7 @@ from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
 from schemas.registry import SqlRegistry
 from schemas.serde import Serde
-from tests.factories import (
+from tests.support.factories import (
     REGISTRY_HEADER,
     RegistryRow,
     registry_rows,

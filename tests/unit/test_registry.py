@@ -32,7 +32,7 @@ from schemas.registry import (
     VersionSoftDeletedError,
 )
 from schemas.serde import Serde
-from tests.factories import health_event
+from tests.support.factories import health_event
 
 SUBJECT = "src.test.meter-reading-value"
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)

@@ -26,7 +26,7 @@ from schemas.registry_client import HttpRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import MEDIA_TYPE, registry_routes
 from services.broker import free_port
-from tests.factories import health_event
+from tests.support.factories import health_event
 
 SUBJECT = "src.test.meter-reading-value"
 

@@ -17,7 +17,7 @@ from schemas.catalog import Catalog, Contract
 from schemas.errors import DecodeError, EncodeError, SchemaError
 from schemas.registry import SqlRegistry
 from schemas.serde import MAGIC, Serde
-from tests.factories import health_event
+from tests.support.factories import health_event
 
 PERSON = "5f2c" * 16
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)
