@@ -65,14 +65,15 @@ class Hub:
 
         A long-running process (worker, api, up by default) that exits fails ``wait_for``.
         """
-        log = open(self.tmp / f"{command[0]}-{len(self.processes)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *command],
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
+        # The child writes through its own copy of the descriptor: ours closes at once.
+        with open(self.tmp / f"{command[0]}-{len(self.processes)}.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", *command],
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
         self.processes.append(process)
         self.commands.append(command[0])
         watched = command[0] in ("worker", "api", "up") if long_running is None else long_running
