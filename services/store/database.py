@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,16 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+@contextmanager
+def disposing(engine: sa.Engine) -> Iterator[sa.Engine]:
+    """``engine`` for a ``with`` block, disposed at its end: a short-lived engine (one CLI
+    command) closes its pooled connections instead of leaving them to the garbage collector."""
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
