@@ -302,9 +302,15 @@ def test_a_subscription_outside_the_grant_is_refused_and_audited(live: Live) -> 
     grid = reader_headers(url, GRID)
     other = SseClient(f"{live.api}/subscribe/resident_profile?community=110105001002", grid)
     unknown = SseClient(f"{live.api}/subscribe/resident_profile", {"Authorization": "Bearer x"})
-    wait_for(lambda: other.status and unknown.status, 30, what="the answers")
+    try:
+        wait_for(lambda: other.status and unknown.status, 30, what="the answers")
+    finally:
+        other.close()
+        unknown.close()
     assert (other.status, unknown.status) == (403, 401)
-    reads = find_reads(create_engine(url), audience=GRID, view="resident_profile")
+    engine = create_engine(url)
+    reads = find_reads(engine, audience=GRID, view="resident_profile")
+    engine.dispose()
     assert [(r.operation, r.status) for r in reads][-1:] == [("subscribe", 403)]
 
 
@@ -316,7 +322,10 @@ def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
         "alert", token={"Authorization": f"Bearer {issued.secret}"}, community="N01"
     )
     revoke_token(engine, issued.info.id)
-    wait_for(lambda: client.ended, 10, what="the stream to end")
+    try:
+        wait_for(lambda: client.ended, 10, what="the stream to end")
+    finally:
+        client.close()
     reads = find_reads(engine, audience="community-dashboard", view="alert")
     assert [(r.operation, r.status, r.query) for r in reads][-1:] == [
         ("subscribe", 200, {"community": "N01"})
