@@ -73,12 +73,16 @@ class EmbeddedBroker:
     def start(self, timeout_s: float = 30.0) -> None:
         """Start the broker and return once it answers metadata requests."""
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        command = [broker_binary(), "broker", "--listener-url", url]
+        command += ["--advertised-listener-url", url]
+        if self.log_path is None:
+            self._process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+        else:
+            # The broker writes through its own copy of the descriptor: ours closes at once.
+            with open(self.log_path, "ab") as log:
+                self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -425,6 +425,90 @@ def test_the_merge_import_detector_sees_every_form(path: str, source: str) -> No
 
 
 KEYS = {"alert": "alert_id", "household": "dwelling_id"}
+# --- the tests themselves: shared helpers live in tests/support/ --------------------------
+#
+# A test module is a specification, never a library: what two modules share lives in
+# tests/support/, and conftest.py files hold fixtures, which pytest injects by name.
+
+SUPPORT = "tests.support"
+
+
+def suite_modules() -> list[Module]:
+    """Every Python file under ``tests/``, parsed."""
+    return [
+        parse(file.relative_to(ROOT).as_posix(), file.read_text(encoding="utf-8"))
+        for file in sorted((ROOT / "tests").rglob("*.py"))
+    ]
+
+
+def _in_support(name: str) -> bool:
+    return name == SUPPORT or name.startswith(SUPPORT + ".")
+
+
+def imported_test_code(module: Module) -> Iterator[tuple[int, str]]:
+    """(line, name) of everything imported from ``tests`` outside ``tests.support``.
+
+    ``from tests.unit import test_x`` names ``tests.unit.test_x``, so a module imported
+    through its package is seen as well as one imported by its own name.
+    """
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(module, node)
+            names = [base] if _in_support(base) else [f"{base}.{a.name}" for a in node.names]
+        elif (
+            isinstance(node, ast.Call)
+            and _called_name(node.func) in DYNAMIC_IMPORTS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names = [str(node.args[0].value)]
+        else:
+            continue
+        for name in names:
+            if top(name) == "tests" and not _in_support(name):
+                yield node.lineno, name
+
+
+def test_tests_import_no_test_module_and_no_helper_outside_tests_support() -> None:
+    found = suite_modules()
+    paths = {m.path for m in found}
+    assert {"tests/support/hub.py", "tests/integration/test_pipeline.py"} <= paths
+    misplaced = [
+        m.path
+        for m in found
+        if not m.path.startswith("tests/support/")
+        and Path(m.path).name not in ("__init__.py", "conftest.py")
+        and not Path(m.path).name.startswith("test_")
+    ]
+    assert misplaced == [], "helper modules belong in tests/support/"
+    crossing = [
+        f"{m.path}:{line} imports {name}" for m in found for line, name in imported_test_code(m)
+    ]
+    assert crossing == [], "tests import helpers from tests/support/ only"
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("tests/unit/test_a.py", "from tests.unit.test_b import helper", "tests.unit.test_b"),
+        ("tests/unit/test_a.py", "from tests.unit import test_b", "tests.unit.test_b"),
+        ("tests/unit/test_a.py", "import tests.integration.test_b", "tests.integration.test_b"),
+        ("tests/unit/test_a.py", "from .test_b import helper", "tests.unit.test_b"),
+        ("tests/unit/test_a.py", "from . import test_b", "tests.unit.test_b"),
+        ("tests/unit/test_a.py", "from tests.conftest import wait_for", "tests.conftest"),
+        ("tests/unit/test_a.py", "from tests.helpers import f", "tests.helpers"),
+        ("tests/support/hub.py", "from tests.unit.test_b import f", "tests.unit.test_b"),
+        (
+            "tests/unit/test_a.py",
+            "import importlib\nimportlib.import_module('tests.unit.test_b')",
+            "tests.unit.test_b",
+        ),
+    ],
+)
+def test_the_test_code_detector_sees_every_form(path: str, source: str, expected: str) -> None:
+    assert any(name.startswith(expected) for _, name in imported_test_code(parse(path, source)))
 
 
 @pytest.mark.parametrize(
@@ -474,3 +558,17 @@ def test_the_create_all_detector_sees_every_form(source: str) -> None:
 def test_the_create_all_detector_ignores_drop_all_and_strings() -> None:
     source = "metadata.drop_all(engine)\nnote = 'never call create_all here'"
     assert list(create_all_calls(parse("services/a.py", source))) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from tests.support.hub import Hub",
+        "from tests.support import factories",
+        "from tests import support",
+        "import tests.support.oracle",
+        "from ..support.pipeline import deliver",
+    ],
+)
+def test_the_test_code_detector_lets_tests_support_through(source: str) -> None:
+    assert list(imported_test_code(parse("tests/unit/test_a.py", source))) == []

@@ -6,7 +6,7 @@ column has under this header, which event id parts are literal) and was the conn
 largest cost after kafka-python itself. Compiling answers them once per header: each field
 becomes a closure over its column's key and its transforms, each event id template a
 concatenation. What it must equal, row for row and error for error, is the plain reading
-of the plan in ``tests/mapping_reference.py``.
+of the plan in ``tests/support/mapping_reference.py``.
 """
 
 from __future__ import annotations

@@ -94,15 +94,17 @@ class Sender:
         self._reader.start()
 
     def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            kind, *fields = line.rstrip("\n").split("\t")
-            if kind == "sent":
-                key, at = fields[0], float(fields[1])
-                self._sent[key] = at
-                self._on_sent(key, at)
-            elif kind == "reached":
-                self._reached = float(fields[0])
+        stdout = self._process.stdout
+        assert stdout is not None
+        with stdout:  # closed at the sender's end of file: the pipe never outlives it
+            for line in stdout:
+                kind, *fields = line.rstrip("\n").split("\t")
+                if kind == "sent":
+                    key, at = fields[0], float(fields[1])
+                    self._sent[key] = at
+                    self._on_sent(key, at)
+                elif kind == "reached":
+                    self._reached = float(fields[0])
 
     def wait(self, timeout_s: float) -> Offered:
         """Wait for the sender to finish; BenchError with its log if it failed."""

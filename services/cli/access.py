@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,9 +65,10 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(
                 f"no department {args.department!r}; departments: {', '.join(departments)}"
             )
-    issued = create_token(
-        _engine(settings), audience=args.audience, department=args.department, name=args.name
-    )
+    with _engine(settings) as engine:
+        issued = create_token(
+            engine, audience=args.audience, department=args.department, name=args.name
+        )
     info = issued.info
     print(
         f"token {info.id} ({info.name}) for {_holder(info)}; its secret is shown only now:",
@@ -79,7 +82,8 @@ def cmd_tokens_list(_: argparse.Namespace, settings: Settings) -> int:
     """Print every token: id, name, holder, made, revoked."""
     from services.access.tokens import list_tokens
 
-    tokens = list_tokens(_engine(settings))
+    with _engine(settings) as engine:
+        tokens = list_tokens(engine)
     print(f"{'id':12}  {'name':32}  {'for':36}  {'created':20}  revoked")
     for t in tokens:
         revoked = _when(t.revoked_at) if t.revoked_at else "-"
@@ -91,7 +95,8 @@ def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Revoke a token: the API refuses it (401) from its next request on."""
     from services.access.tokens import revoke_token
 
-    info = revoke_token(_engine(settings), args.id)
+    with _engine(settings) as engine:
+        info = revoke_token(engine, args.id)
     print(f"revoked {info.id} ({info.name}) for {_holder(info)}")
     return 0
 
@@ -100,13 +105,14 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     """Print the newest reads matching the filters, oldest first."""
     from services.access.audit import find_reads
 
-    entries = find_reads(
-        _engine(settings),
-        audience=args.audience,
-        view=args.view,
-        since=args.since,
-        limit=args.limit,
-    )
+    with _engine(settings) as engine:
+        entries = find_reads(
+            engine,
+            audience=args.audience,
+            view=args.view,
+            since=args.since,
+            limit=args.limit,
+        )
     for e in entries:
         if args.json:
             record = {**e.__dict__, "at": e.at.isoformat()}
@@ -120,12 +126,14 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _engine(settings: Settings) -> Any:
-    from services.store.database import create_engine, create_schema
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Any]:
+    """The view database, migrated, for one command (disposed when it ends)."""
+    from services.store.database import create_engine, create_schema, disposing
 
-    engine = create_engine(settings.database_url)
-    create_schema(engine)
-    return engine
+    with disposing(create_engine(settings.database_url)) as engine:
+        create_schema(engine)
+        yield engine
 
 
 def _holder(token: Any) -> str:

@@ -191,10 +191,10 @@ def cmd_views_conflicts(args: argparse.Namespace, settings: Settings) -> int:
     """Print the conflicts recorded against one view row, oldest first, as JSON lines."""
     from sqlalchemy.orm import Session
 
-    from services.store.database import create_engine
+    from services.store.database import create_engine, disposing
     from services.store.views import conflicts_for
 
-    with Session(create_engine(settings.database_url)) as session:
+    with disposing(create_engine(settings.database_url)) as engine, Session(engine) as session:
         found = sorted(conflicts_for(session, args.view, args.key), key=lambda c: c.event_time_ms)
         for c in found:
             line = {
@@ -224,7 +224,7 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
         load_policy,
     )
     from services.api.json_records import json_record
-    from services.store.database import create_engine
+    from services.store.database import create_engine, disposing
     from services.store.views import visible_row
 
     grant = None
@@ -234,7 +234,7 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
         if grant is None:
             raise ConfigError(f"audience {args.audience} may not read {args.view}")
     row = None
-    with Session(create_engine(settings.database_url)) as session:
+    with disposing(create_engine(settings.database_url)) as engine, Session(engine) as session:
         stored = visible_row(session, args.view, args.key)
         if stored is not None and (grant is None or allows_community(grant, stored.community_code)):
             key_field = Catalog.load().view(args.view).key_field

@@ -6,6 +6,9 @@ merge worker writes through connections of its own (``merge_store.py``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
 from schemas.catalog import Catalog
@@ -14,7 +17,17 @@ from services.store import access_models  # noqa: F401 - registers its tables on
 from services.store.migrate import HISTORY, upgrade
 from services.store.registry_store import SqlRegistry
 
-__all__ = ["create_engine", "create_schema", "ping"]
+__all__ = ["create_engine", "create_schema", "disposing", "ping"]
+
+
+@contextmanager
+def disposing(engine: sa.Engine) -> Iterator[sa.Engine]:
+    """``engine`` for a ``with`` block, disposed at its end: a short-lived engine (one CLI
+    command) closes its pooled connections instead of leaving them to the garbage collector."""
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def create_schema(engine: sa.Engine) -> None:

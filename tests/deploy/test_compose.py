@@ -10,7 +10,7 @@ import pytest
 
 from connectors.mappings import MAPPINGS
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
-from tests.deploy.support import DEPLOY, ROOT, compose_validator, errors, load_yaml
+from tests.support.manifests import DEPLOY, ROOT, compose_validator, errors, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
 DATONG_SETTINGS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.deploy.support import DEPLOY, DESIGN_METRICS, load_yaml, metric_names
+from tests.support.manifests import DEPLOY, DESIGN_METRICS, load_yaml, metric_names
 
 GRAFANA = DEPLOY / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "datong.json"

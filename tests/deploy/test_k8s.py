@@ -12,8 +12,8 @@ import pytest
 from connectors.mappings import MAPPINGS
 from schemas.catalog import Catalog
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
-from tests.deploy.support import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
-from tests.deploy.support import manifest_errors as schema_errors
+from tests.support.manifests import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
+from tests.support.manifests import manifest_errors as schema_errors
 
 DOCUMENTS = list(k8s_documents())
 # RFC 1123 subdomain: what Kubernetes accepts as an object name.

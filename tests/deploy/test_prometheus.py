@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connectors.mappings import MAPPINGS
-from tests.deploy.support import DEPLOY, DESIGN_METRICS, load_yaml, metric_names
+from tests.support.manifests import DEPLOY, DESIGN_METRICS, load_yaml, metric_names
 
 PROMETHEUS = DEPLOY / "prometheus"
 ALERTS = {

@@ -20,7 +20,7 @@ from services.deploy_manifests import (
     render_kafka_topics,
     render_topic_script,
 )
-from tests.deploy.support import DEPLOY, K8S_DIR, load_documents
+from tests.support.manifests import DEPLOY, K8S_DIR, load_documents
 
 TOPICS_YAML = K8S_DIR / "topics.yaml"
 TOPICS_SCRIPT = DEPLOY / "kafka" / "create-topics.sh"

@@ -18,13 +18,14 @@ from collections.abc import Callable
 import pytest
 
 from services.broker import EmbeddedBroker
-from tests.conftest import Hub
-from tests.factories import registry_rows, write_registry_csv
-from tests.faults.conftest import BACKENDS, broker_pid, resume, scale
-from tests.faults.harness import assert_converged, settled, wait_checkpoint
-from tests.faults.monitor import VersionMonitor
-from tests.faults.truth import truth_of
-from tests.faults.workload import change_rows, registry_events
+from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.faults.broker import broker_pid, resume
+from tests.support.faults.harness import assert_converged, settled, wait_checkpoint
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.switches import BACKENDS, scale
+from tests.support.faults.truth import truth_of
+from tests.support.faults.workload import change_rows, registry_events
+from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
 

@@ -19,14 +19,14 @@ import pytest
 from connectors.runner import Runner
 from schemas.catalog import Catalog
 from services.broker import EmbeddedBroker
-from tests.conftest import Hub
-from tests.factories import registry_rows, write_registry_csv
-from tests.faults.conftest import BACKENDS, scale
-from tests.faults.harness import assert_converged, checkpoint, wait_checkpoint
-from tests.faults.monitor import VersionMonitor
-from tests.faults.truth import truth_of
-from tests.faults.workload import change_rows, registry_events
-from tests.integration.kafka_io import read_topic
+from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.faults.harness import assert_converged, checkpoint, wait_checkpoint
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.switches import BACKENDS, scale
+from tests.support.faults.truth import truth_of
+from tests.support.faults.workload import change_rows, registry_events
+from tests.support.hub import Hub
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 

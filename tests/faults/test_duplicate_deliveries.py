@@ -8,12 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from services.broker import EmbeddedBroker
-from tests.conftest import Hub
-from tests.faults.conftest import BACKENDS, scale
-from tests.faults.harness import assert_converged, deliver
-from tests.faults.monitor import VersionMonitor
-from tests.faults.truth import truth_of
-from tests.faults.workload import resident_events
+from tests.support.faults.harness import assert_converged, deliver
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.switches import BACKENDS, scale
+from tests.support.faults.truth import truth_of
+from tests.support.faults.workload import resident_events
+from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
 

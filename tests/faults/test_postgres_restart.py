@@ -16,13 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 from services.broker import EmbeddedBroker, free_port
-from tests.conftest import POSTGRES_URL, Hub, make_env
-from tests.faults.conftest import scale, seeded
-from tests.faults.harness import assert_converged, deliver, merged
-from tests.faults.monitor import VersionMonitor
-from tests.faults.postgres import restart_postgres
-from tests.faults.truth import Truth, truth_of
-from tests.faults.workload import resident_events
+from tests.support.faults.harness import assert_converged, deliver, merged
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.postgres import restart_postgres
+from tests.support.faults.switches import scale, seeded
+from tests.support.faults.truth import Truth, truth_of
+from tests.support.faults.workload import resident_events
+from tests.support.hub import Hub, make_env
+from tests.support.machine import POSTGRES_URL
 
 pytestmark = [pytest.mark.integration, pytest.mark.serial]
 

@@ -8,10 +8,10 @@ import random
 from schemas.catalog import Catalog
 from services.merge import rules
 from services.merge.merge import Update
-from tests.faults.conftest import seeded
-from tests.faults.truth import Rows, fold, updates_of
-from tests.faults.workload import resident_events
-from tests.memory_views import MemoryViews
+from tests.support.faults.switches import seeded
+from tests.support.faults.truth import Rows, fold, updates_of
+from tests.support.faults.workload import resident_events
+from tests.support.memory_views import MemoryViews
 
 KEY = b"k" * 32  # the HMAC key of person_key
 

@@ -19,13 +19,13 @@ from functools import partial
 import pytest
 
 from services.broker import EmbeddedBroker
-from tests.conftest import Hub
-from tests.faults.conftest import POSTGRES_BACKENDS, scale
-from tests.faults.harness import assert_converged, deliver, merged, merged_at_least
-from tests.faults.monitor import VersionMonitor
-from tests.faults.postgres import TransactionProbe
-from tests.faults.truth import truth_of
-from tests.faults.workload import resident_events
+from tests.support.faults.harness import assert_converged, deliver, merged, merged_at_least
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.postgres import TransactionProbe
+from tests.support.faults.switches import POSTGRES_BACKENDS, scale
+from tests.support.faults.truth import truth_of
+from tests.support.faults.workload import resident_events
+from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
 

@@ -20,10 +20,8 @@ from functools import partial
 import pytest
 
 from services.broker import EmbeddedBroker, free_port
-from tests.conftest import Hub
-from tests.factories import RegistryRow, registry_rows
-from tests.faults.conftest import seeded
-from tests.faults.harness import (
+from tests.support.factories import RegistryRow, registry_rows
+from tests.support.faults.harness import (
     assert_converged,
     committed,
     deliver,
@@ -34,10 +32,12 @@ from tests.faults.harness import (
     wait_settled,
     worker_metrics,
 )
-from tests.faults.monitor import VersionMonitor
-from tests.faults.truth import Truth, truth_of
-from tests.faults.workload import registry_events
-from tests.integration.kafka_io import view_rows
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.switches import seeded
+from tests.support.faults.truth import Truth, truth_of
+from tests.support.faults.workload import registry_events
+from tests.support.hub import Hub
+from tests.support.stored_views import view_rows
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from services.api.app import create_api
 from services.cli import main
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
-from tests.view_rows import seed_rows, store_rows
+from tests.support.view_rows import seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
 

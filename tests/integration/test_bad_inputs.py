@@ -24,8 +24,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
-from tests.conftest import Hub
-from tests.factories import (
+from tests.support.factories import (
     REGISTRY_HEADER,
     RegistryRow,
     registry_csv,
@@ -34,8 +33,9 @@ from tests.factories import (
     write_registry_csv,
     wrong_check_digit,
 )
-from tests.integration.kafka_io import read_topic
-from tests.unit.test_sources_xlsx import write_xlsx
+from tests.support.hub import Hub
+from tests.support.topics import read_topic
+from tests.support.workbooks import write_xlsx
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from services.bench.context import Sizes
 from services.bench.markdown import render_markdown
 from services.bench.report import NOT_MEASURED, render_table
 from services.bench.run import run_bench
-from tests.conftest import POSTGRES_URL
+from tests.support.machine import POSTGRES_URL
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from schemas.serde import Serde
 from services.broker import free_port
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
-from tests.conftest import Hub
-from tests.factories import registry_rows, write_registry_csv
-from tests.integration.kafka_io import read_topic
+from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.hub import Hub
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -32,9 +32,14 @@ from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
-from tests.conftest import Hub
-from tests.factories import REGISTRY_HEADER, registry_rows, write_registry_csv, wrong_check_digit
-from tests.integration.kafka_io import Consumed, read_topic
+from tests.support.factories import (
+    REGISTRY_HEADER,
+    registry_rows,
+    write_registry_csv,
+    wrong_check_digit,
+)
+from tests.support.hub import Hub
+from tests.support.topics import Consumed, read_topic
 
 pytestmark = pytest.mark.integration
 

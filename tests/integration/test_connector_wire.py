@@ -5,7 +5,7 @@ through the connector on the embedded broker. Every record it published must be 
 reader of the contracts expects, each part from a reference that is not the connector's:
 the partition kafka-python's default partitioner picks for the key (the one every Kafka
 client picks), the key, the Confluent frame around fastavro's own encoding of the row as
-the plain reading of the mapping maps it (``tests/mapping_reference.py``), and the
+the plain reading of the mapping maps it (``tests/support/mapping_reference.py``), and the
 CloudEvents and origin headers in order. Dead letters land where the same partitioner puts
 their key, with the reason in clear. Within a partition, records follow the file.
 """
@@ -41,7 +41,7 @@ from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
-from tests.mapping_reference import map_row
+from tests.support.mapping_reference import map_row
 
 pytestmark = pytest.mark.integration
 

@@ -22,10 +22,10 @@ from schemas.serde import Serde
 from services.access.tokens import create_token
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
-from tests.conftest import Hub
-from tests.factories import health_event
-from tests.integration.kafka_io import view_rows
-from tests.integration.test_pipeline import merged_events
+from tests.support.factories import health_event
+from tests.support.hub import Hub
+from tests.support.pipeline import merged_events
+from tests.support.stored_views import view_rows
 
 pytestmark = pytest.mark.integration
 

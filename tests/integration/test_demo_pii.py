@@ -24,9 +24,9 @@ from connectors.demo.dirt import PARKED
 from connectors.identity import mask_name, person_key
 from connectors.mappings import MAPPINGS
 from connectors.sources.drop_folder import open_file
-from tests.api_tokens import reader_headers
-from tests.conftest import Hub
-from tests.integration.kafka_io import view_rows
+from tests.support.api_tokens import reader_headers
+from tests.support.hub import Hub
+from tests.support.stored_views import view_rows
 
 pytestmark = pytest.mark.integration
 

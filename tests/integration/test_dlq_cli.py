@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Hub
-from tests.factories import RegistryRow, registry_rows, resident_id, write_registry_csv
-from tests.integration.kafka_io import read_topic
+from tests.support.factories import RegistryRow, registry_rows, resident_id, write_registry_csv
+from tests.support.hub import Hub
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Hub
-from tests.factories import registry_rows, write_registry_csv
-from tests.integration.kafka_io import read_topic
+from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.hub import Hub
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,8 @@ from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
-from tests.factories import resident_id, wrong_check_digit
-from tests.integration.kafka_io import read_topic
+from tests.support.factories import resident_id, wrong_check_digit
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.identity import person_key
 from services.status import render, scrape, summarize
-from tests.api_tokens import reader_headers
-from tests.conftest import Hub, make_env
-from tests.factories import RegistryRow, health_event, registry_rows, write_registry_csv
-from tests.integration.test_pipeline import T0, publish_health, run_connector
+from tests.support.api_tokens import reader_headers
+from tests.support.factories import RegistryRow, health_event, registry_rows, write_registry_csv
+from tests.support.hub import Hub, make_env
+from tests.support.pipeline import T0, publish_health, run_connector
 
 pytestmark = pytest.mark.integration
 

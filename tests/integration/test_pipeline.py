@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
-from connectors.publisher import KafkaPublisher
 from connectors.sealing import unseal
-from schemas.catalog import Catalog
-from schemas.serde import Serde
-from services.store.database import create_engine, create_schema
-from services.store.registry_store import SqlRegistry
-from tests.api_tokens import reader_headers
-from tests.conftest import Hub
-from tests.factories import (
+from tests.support.api_tokens import reader_headers
+from tests.support.factories import (
     REGISTRY_HEADER,
     RegistryRow,
     health_event,
@@ -31,32 +23,19 @@ from tests.factories import (
     write_registry_csv,
     wrong_check_digit,
 )
-from tests.integration.kafka_io import read_topic, view_rows
+from tests.support.hub import Hub
+from tests.support.pipeline import (
+    T0,
+    deliver,
+    get_if_up,
+    merged_events,
+    publish_health,
+    run_connector,
+)
+from tests.support.stored_views import view_rows
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
-
-T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
-
-
-def run_connector(hub: Hub, source: str) -> dict[str, Any]:
-    """Run ``datong connector run public-security`` to completion and return its summary."""
-    process = hub.start("connector", "run", "public-security", "--source", source)
-    assert process.wait(120) == 0, hub.logs()
-    summary = (hub.tmp / f"connector-{len(hub.processes) - 1}.log").read_text().splitlines()[-1]
-    return dict(json.loads(summary))
-
-
-def publish_health(hub: Hub, events: list[dict[str, Any]]) -> None:
-    """The health platform publishes status changes through the connector SDK."""
-    settings = hub.settings
-    engine = create_engine(settings.database_url)
-    create_schema(engine)
-    publisher = KafkaPublisher(settings.bootstrap, Serde(Catalog.load(), SqlRegistry(engine)))
-    for record in events:
-        publisher.publish(Event("health", "health-status-changed", record["person_key"], record))
-    publisher.flush()
-    publisher.close()
-    engine.dispose()
 
 
 def key_of(hub: Hub, row: RegistryRow) -> str:
@@ -104,7 +83,9 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
 
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
     reader = reader_headers(database_url)
-    response = hub.wait_for(lambda: _get(f"{api}/views/resident_profile/{red}", reader), "the API")
+    response = hub.wait_for(
+        lambda: get_if_up(f"{api}/views/resident_profile/{red}", reader), "the API"
+    )
     assert response.status_code == 200
     profile = response.json()
     assert profile["person_key"] == red
@@ -119,18 +100,11 @@ def test_registry_csv_and_health_events_merge_into_one_profile_with_provenance(
     )
     assert rows[0].id_number not in response.text and rows[0].name not in response.text
 
-    missing = _get(f"{api}/views/resident_profile/{'0' * 64}", reader)
+    missing = get_if_up(f"{api}/views/resident_profile/{'0' * 64}", reader)
     assert missing is not None and missing.status_code == 404
     assert "resident_profile" in missing.json()["error"]
     ours = {key_of(hub, row) for row in rows}
     hub.wait_for(lambda: ours <= visible_keys(database_url), "all 20 profiles")
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response | None:
-    try:
-        return httpx.get(url, headers=headers, timeout=5)
-    except httpx.TransportError:
-        return None
 
 
 def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
@@ -229,18 +203,6 @@ def _scenario_events(hub: Hub) -> list[Event]:
     return events
 
 
-def _deliver(hub: Hub, events: list[Event]) -> None:
-    settings = hub.settings
-    engine = create_engine(settings.database_url)
-    create_schema(engine)
-    publisher = KafkaPublisher(settings.bootstrap, Serde(Catalog.load(), SqlRegistry(engine)))
-    for event in events:
-        publisher.publish(event)
-    publisher.flush()
-    publisher.close()
-    engine.dispose()
-
-
 def test_the_same_events_twice_or_in_reverse_order_give_the_same_view_rows(
     start_broker: Callable[[], str],
     database_url: str,
@@ -265,7 +227,7 @@ def test_the_same_events_twice_or_in_reverse_order_give_the_same_view_rows(
         ),
     }
     for hub, delivered in runs.values():
-        _deliver(hub, delivered)
+        deliver(hub, delivered)
         hub.start("worker")
     results = {}
     for name, (hub, delivered) in runs.items():
@@ -288,18 +250,6 @@ def test_the_same_events_twice_or_in_reverse_order_give_the_same_view_rows(
 
 def _merged_at_least(hub: Hub, count: int) -> bool:
     return merged_events(hub) >= count
-
-
-def merged_events(hub: Hub) -> float:
-    """How many source events the hub's worker has merged (any outcome), from its metrics."""
-    response = _get(f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics")
-    if response is None:
-        return 0.0
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in response.text.splitlines()
-        if line.startswith("datong_merge_events_total{")
-    )
 
 
 def test_deregistration_removes_the_row_and_publishes_a_tombstone(

@@ -15,9 +15,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.broker import free_port
-from tests.conftest import Hub, wait_for
-from tests.factories import registry_rows, write_registry_csv
-from tests.integration.test_pipeline import run_connector
+from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.hub import Hub
+from tests.support.pipeline import run_connector
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -5,51 +5,19 @@ from __future__ import annotations
 import random
 import signal
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
-from connectors.base import Event
-from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
-from tests.conftest import Hub
-from tests.demo_events import updates_of
-from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
-from tests.integration.kafka_io import shown_rows, view_rows
-from tests.integration.test_pipeline import T0, _deliver, merged_events
-from tests.memory_views import pure_views
+from tests.support.demo_events import updates_of
+from tests.support.hub import Hub
+from tests.support.memory_views import pure_views
+from tests.support.pipeline import deliver, merged_events
+from tests.support.seeded_load import SEED, seeded_load
+from tests.support.stored_views import shown_rows, view_rows
 
 pytestmark = pytest.mark.integration
-
-SEED = 20261128
-STATUSES = ("GREEN", "YELLOW", "RED")
-
-
-def _load(hub: Hub, residents: int, rng: random.Random) -> list[Event]:
-    """Registrations, then moves, deregistrations and health changes in seeded order."""
-    mapping = RegistryMapping(hub.settings.hmac_key)
-    rows = registry_rows(residents, seed=SEED)
-    events = [mapping(dict(zip(REGISTRY_HEADER, r.cells(), strict=True))) for r in rows]
-    for i, row in enumerate(rng.sample(rows, residents // 5)):
-        action = "迁移" if i % 3 else "迁出"
-        change = RegistryRow(
-            f"RC{i:07d}",
-            row.id_number,
-            action=action,
-            dwelling_id=f"D-NEW-{i}",
-            effective="2025-01-01 08:00:00",
-        )
-        events.append(mapping(dict(zip(REGISTRY_HEADER, change.cells(), strict=True))))
-    for i in range(residents * 2):
-        row = rng.choice(rows)
-        key = person_key(row.id_number, hub.settings.hmac_key)
-        at = T0 + timedelta(minutes=rng.randint(0, 600))
-        record = health_event(key, rng.choice(STATUSES), at, event_id=f"hr-{i}")
-        events.append(Event("health", "health-status-changed", key, record))
-    rng.shuffle(events)
-    return events
 
 
 def _merged_at_least(hub: Hub, count: float) -> bool:
@@ -75,10 +43,10 @@ def test_a_worker_killed_at_seeded_points_ends_with_the_same_views(
     print(f"recovery seed {SEED}")
     batch = {"DATONG_BATCH_SIZE": "40"}
     crashed = make_hub(start_broker(), database_url, **batch)
-    events = _load(crashed, 400, rng)
+    events = seeded_load(crashed, 400, rng)
     # An uninterrupted run ends in what the pure merge makes of the events (any order).
     expected = pure_views(updates_of(events))
-    _deliver(crashed, events)
+    deliver(crashed, events)
 
     kill_at = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
     progress = 0.0

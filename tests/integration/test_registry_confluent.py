@@ -178,9 +178,10 @@ def test_confluent_clients_decode_every_source_and_view_topic(
     with HttpRegistry(registry_url) as ours:
         records = produce_all(broker, Serde(catalog, ours), topics)
     values = consume_all(broker, list(topics))
-    deserializer = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
-    for topic, value in values.items():
-        context = SerializationContext(topic, MessageField.VALUE)
-        assert deserializer(value, context) == records[topic], topic
-    subjects = SchemaRegistryClient({"url": registry_url}).get_subjects()
+    with SchemaRegistryClient({"url": registry_url}) as theirs:
+        deserializer = AvroDeserializer(theirs)
+        for topic, value in values.items():
+            context = SerializationContext(topic, MessageField.VALUE)
+            assert deserializer(value, context) == records[topic], topic
+        subjects = theirs.get_subjects()
     assert sorted(subjects) == sorted(c.value_subject for c in catalog)

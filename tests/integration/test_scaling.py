@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Hub
-from tests.demo_events import updates_of
-from tests.integration.kafka_io import shown_rows
-from tests.integration.test_pipeline import _deliver, merged_events
-from tests.integration.test_recovery import _load
-from tests.memory_views import pure_views
+from tests.support.demo_events import updates_of
+from tests.support.hub import Hub
+from tests.support.memory_views import pure_views
+from tests.support.pipeline import deliver, merged_events
+from tests.support.seeded_load import seeded_load
+from tests.support.stored_views import shown_rows
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def test_two_workers_in_one_group_build_the_same_views_as_one(
     batch = {"DATONG_BATCH_SIZE": "50"}
     pair = make_hub(start_broker(), database_url, **batch)
     keys = {k: pair.env[k] for k in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY")}
-    events = _load(pair, 400, random.Random(7))
+    events = seeded_load(pair, 400, random.Random(7))
     # What one worker makes of the events: the pure merge (proved order-independent).
     expected = pure_views(updates_of(events))
 
@@ -67,7 +67,7 @@ def test_two_workers_in_one_group_build_the_same_views_as_one(
         ),
         "the group to rebalance",
     )
-    _deliver(pair, events)
+    deliver(pair, events)
 
     pair.wait_for(
         lambda: (

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from schemas.catalog import Catalog
-from tests.conftest import Hub
+from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
 

@@ -28,9 +28,9 @@ from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
-from tests.factories import REGISTRY_HEADER, RegistryRow, registry_rows, write_registry_csv
-from tests.integration.kafka_io import Consumed, read_topic
-from tests.unit.test_sources_xlsx import write_xlsx
+from tests.support.factories import REGISTRY_HEADER, RegistryRow, registry_rows, write_registry_csv
+from tests.support.topics import Consumed, read_topic
+from tests.support.workbooks import write_xlsx
 
 pytestmark = pytest.mark.integration
 

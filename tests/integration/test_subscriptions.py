@@ -23,11 +23,12 @@ from services.access.tokens import create_token, revoke_token
 from services.broker import free_port
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
-from tests.api_tokens import reader_headers
-from tests.conftest import Hub, make_env, wait_for
-from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
-from tests.integration.kafka_io import read_topic
-from tests.integration.sse_client import SseClient
+from tests.support.api_tokens import reader_headers
+from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
+from tests.support.hub import Hub, make_env
+from tests.support.sse_client import SseClient
+from tests.support.topics import read_topic
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -301,9 +302,15 @@ def test_a_subscription_outside_the_grant_is_refused_and_audited(live: Live) -> 
     grid = reader_headers(url, GRID)
     other = SseClient(f"{live.api}/subscribe/resident_profile?community=110105001002", grid)
     unknown = SseClient(f"{live.api}/subscribe/resident_profile", {"Authorization": "Bearer x"})
-    wait_for(lambda: other.status and unknown.status, 30, what="the answers")
+    try:
+        wait_for(lambda: other.status and unknown.status, 30, what="the answers")
+    finally:
+        other.close()
+        unknown.close()
     assert (other.status, unknown.status) == (403, 401)
-    reads = find_reads(create_engine(url), audience=GRID, view="resident_profile")
+    engine = create_engine(url)
+    reads = find_reads(engine, audience=GRID, view="resident_profile")
+    engine.dispose()
     assert [(r.operation, r.status) for r in reads][-1:] == [("subscribe", 403)]
 
 
@@ -315,7 +322,10 @@ def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
         "alert", token={"Authorization": f"Bearer {issued.secret}"}, community="N01"
     )
     revoke_token(engine, issued.info.id)
-    wait_for(lambda: client.ended, 10, what="the stream to end")
+    try:
+        wait_for(lambda: client.ended, 10, what="the stream to end")
+    finally:
+        client.close()
     reads = find_reads(engine, audience="community-dashboard", view="alert")
     assert [(r.operation, r.status, r.query) for r in reads][-1:] == [
         ("subscribe", 200, {"community": "N01"})

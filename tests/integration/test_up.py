@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from services.broker import free_port
-from tests.api_tokens import READER
-from tests.conftest import ROOT, wait_for
-from tests.integration.kafka_io import view_rows
+from tests.support.api_tokens import READER
+from tests.support.machine import ROOT
+from tests.support.stored_views import view_rows
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

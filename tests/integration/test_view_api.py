@@ -41,7 +41,7 @@ from services.api.docs import UNDOCUMENTED, endpoints
 from services.api.route_guard import require_tokens
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
-from tests.view_rows import SeedRow, seed_rows, store_rows
+from tests.support.view_rows import SeedRow, seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
 

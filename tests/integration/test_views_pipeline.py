@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Event
 from services.store.models import MergeConflict
-from tests.conftest import Hub
-from tests.demo_events import demo_events, updates_of
-from tests.integration.kafka_io import read_topic, shown_rows
-from tests.integration.test_pipeline import _deliver
-from tests.memory_views import pure_views
+from tests.support.demo_events import demo_events, updates_of
+from tests.support.hub import Hub
+from tests.support.memory_views import pure_views
+from tests.support.pipeline import deliver
+from tests.support.stored_views import shown_rows
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reach
     rng.shuffle(shuffled)
 
     hub = make_hub(start_broker(), database_url)
-    _deliver(hub, shuffled)
+    deliver(hub, shuffled)
     hub.start("worker")
     _converged(hub, expected)
 
@@ -80,7 +81,7 @@ def _erasure_reaches_every_view(
             "reason": "ERASURE_REQUEST",
         },
     )
-    _deliver(hub, [out])
+    deliver(hub, [out])
     after = expected_views([*events, out])
     _converged(hub, after)
     assert person not in after["resident_profile"]
@@ -121,7 +122,7 @@ def _a_field_written_by_its_non_owner_is_a_conflict(hub: Hub, events: list[Event
         "summary": "resident found at another dwelling",
         "follow_up_required": True,
     }
-    _deliver(hub, [Event("grid", "grid-report-filed", profile["community_code"], report)])
+    deliver(hub, [Event("grid", "grid-report-filed", profile["community_code"], report)])
 
     def conflicts() -> list[tuple[str, str, str]]:
         engine = sa.create_engine(url)

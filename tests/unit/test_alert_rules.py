@@ -4,262 +4,45 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import fastavro
 import pytest
 import sqlalchemy
 
-from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge import alerts, records, rules
 from services.merge.alerts import Alert
 from services.merge.derive import household_contributions
 from services.merge.merge import RowState, Update, apply, empty_row
 from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
-from tests.memory_views import MemoryViews
-from tests.stores import embedded_registry
-
-CATALOG = Catalog.load()
-SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
-T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
-ELDER = "e1" * 32
-SPOUSE = "5a" * 32
-CHILD = "c4" * 32
-LODGER = "10" * 32  # registered without a dwelling
-HOME = "D-0101"
-ELSEWHERE = "D-0202"
-COMMUNITY = "C001"
-GRID = "G-07"
-
-
-def at(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def ms(hours: float) -> int:
-    return rules.to_millis(at(hours))
-
-
-# --- factories: decoded source events (checked against their contracts) -> updates ----------
-
-
-def event(full_name: str, when: datetime, tag: str = "", **fields: Any) -> list[Update]:
-    """The updates of one source event; the record must fit its source contract."""
-    contract = CATALOG.by_name(full_name)
-    assert contract.department is not None
-    key = fields[contract.key_field]
-    record = {
-        "event_id": f"{contract.name}:{key}:{tag}:{when.isoformat()}",
-        "event_time": when,
-        "department": contract.department,
-        **fields,
-    }
-    fastavro.validate(record, contract.parsed, raise_errors=True)
-    return rules.updates_for(full_name, contract.department, contract.key_field, record, SUBJECTS)
-
-
-def registered(
-    person: str, when: datetime, dwelling: str | None = HOME, *, community: str = COMMUNITY
-) -> list[Update]:
-    return event(
-        "gov.public_security.ResidentRegistered",
-        when,
-        person_key=person,
-        community_code=community,
-        dwelling_id=dwelling,
-        address="幸福里3号楼1单元101",
-        household_no="H0001",
-        name_masked="张*",
-        gender="FEMALE",
-        birth_date=date(1940, 5, 1),
-        phone_masked=None,
-    )
-
-
-def moved(
-    person: str, when: datetime, dwelling: str | None, *, community: str = COMMUNITY
-) -> list[Update]:
-    return event(
-        "gov.public_security.ResidentMoved",
-        when,
-        person_key=person,
-        dwelling_id=dwelling,
-        community_code=community,
-        address=None,
-    )
-
-
-def deregistered(person: str, when: datetime) -> list[Update]:
-    return event(
-        "gov.public_security.ResidentDeregistered", when, person_key=person, reason="DEATH"
-    )
-
-
-def health(person: str, status: str, when: datetime) -> list[Update]:
-    return event(
-        "gov.health.HealthStatusChanged", when, person_key=person, status=status, reason=None
-    )
-
-
-def assessed(
-    person: str, when: datetime, living_alone: bool = True, *, disability: str = "NONE"
-) -> list[Update]:
-    return event(
-        "gov.civil_affairs.CareNeedAssessed",
-        when,
-        person_key=person,
-        elderly_living_alone=living_alone,
-        disability_grade=disability,
-        subsistence_allowance=False,
-        subsistence_allowance_fen=None,
-        next_review_date=None,
-    )
-
-
-def dwelling(
-    when: datetime,
-    rooms: int = 1,
-    separate_bathroom: bool = False,
-    dwelling_id: str = HOME,
-    *,
-    community: str = COMMUNITY,
-    building: str = "3号楼",
-) -> list[Update]:
-    return event(
-        "gov.housing.DwellingRegistered",
-        when,
-        dwelling_id=dwelling_id,
-        community_code=community,
-        grid_id=GRID,
-        building=building,
-        unit="1单元",
-        room_number="101",
-        floor=1,
-        has_lift=False,
-        rooms=rooms,
-        has_separate_bathroom=separate_bathroom,
-        address={
-            "province": "北京市",
-            "city": "北京市",
-            "district": "朝阳区",
-            "street": "幸福街道",
-            "community": "幸福里社区",
-            "building": building,
-            "unit": "1单元",
-            "room": "101",
-            "full_text": f"幸福里{building}1单元101",
-        },
-    )
-
-
-def quarantine(
-    person: str,
-    quarantine_id: str,
-    when: datetime,
-    *,
-    kind: str = "HOME",
-    dwelling_id: str | None = None,
-    starts: datetime | None = None,
-    days: int = 14,
-) -> list[Update]:
-    return event(
-        "gov.health.QuarantineOrdered",
-        when,
-        quarantine_id,
-        person_key=person,
-        quarantine_id=quarantine_id,
-        kind=kind,
-        dwelling_id=dwelling_id,
-        facility_code="F-01" if kind == "CENTRALIZED" else None,
-        starts_at=starts or when,
-        planned_end_at=(starts or when) + timedelta(days=days),
-        reason="close contact",
-    )
-
-
-def lifted(person: str, quarantine_id: str, when: datetime) -> list[Update]:
-    return event(
-        "gov.health.QuarantineLifted",
-        when,
-        quarantine_id,
-        person_key=person,
-        quarantine_id=quarantine_id,
-        dwelling_id=None,
-        outcome="COMPLETED",
-    )
-
-
-def requested(
-    delivery_id: str, when: datetime, for_quarantine: bool = False, *, dwelling_id: str = HOME
-) -> list[Update]:
-    return event(
-        "gov.commerce.DeliveryRequested",
-        when,
-        delivery_id,
-        dwelling_id=dwelling_id,
-        delivery_id=delivery_id,
-        items_summary="rice 5kg",
-        for_quarantine=for_quarantine,
-        due_at=when + timedelta(hours=4),
-        store_code=None,
-        amount_fen=None,
-    )
-
-
-def fulfilled(delivery_id: str, when: datetime, *, dwelling_id: str = HOME) -> list[Update]:
-    return event(
-        "gov.commerce.DeliveryFulfilled",
-        when,
-        delivery_id,
-        dwelling_id=dwelling_id,
-        delivery_id=delivery_id,
-        outcome="LEFT_AT_DOOR",
-    )
-
-
-def water(
-    value: float,
-    when: datetime,
-    meter_id: str = "W-1",
-    read_at: datetime | None = None,
-    *,
-    kind: str = "WATER",
-    dwelling_id: str = HOME,
-) -> list[Update]:
-    return event(
-        "gov.utilities.MeterReading",
-        when,
-        meter_id,
-        dwelling_id=dwelling_id,
-        meter_id=meter_id,
-        kind=kind,
-        value=value,
-        unit="CUBIC_METRE" if kind == "WATER" else "KILOWATT_HOUR",
-        read_at=read_at or when,
-    )
-
-
-def renovation(
-    project_id: str,
-    when: datetime,
-    buildings: list[str],
-    stage: str = "CONSTRUCTION",
-    percent: int = 40,
-) -> list[Update]:
-    return event(
-        "gov.housing.RenovationProgressReported",
-        when,
-        project_id,
-        community_code=COMMUNITY,
-        project_id=project_id,
-        buildings=buildings,
-        stage=stage,
-        percent=percent,
-        works="pipes",
-        budget_fen=None,
-    )
+from tests.support.memory_views import MemoryViews, merged_views
+from tests.support.source_updates import (
+    CATALOG,
+    CHILD,
+    COMMUNITY,
+    ELDER,
+    ELSEWHERE,
+    GRID,
+    HOME,
+    LODGER,
+    SPOUSE,
+    assessed,
+    at,
+    deregistered,
+    dwelling,
+    fulfilled,
+    health,
+    lifted,
+    millis_of,
+    moved,
+    ms,
+    quarantine,
+    registered,
+    requested,
+    water,
+)
+from tests.support.stores import embedded_registry
 
 
 def elder_alone(*more: list[Update]) -> list[list[Update]]:
@@ -640,14 +423,6 @@ def test_a_deregistered_resident_without_a_dwelling_has_no_alert() -> None:
 # --- through the batch merge: the alert view and the community's open alerts ----------------
 
 
-def merged_views(*batches: Iterable[list[Update]]) -> MemoryViews:
-    """Views after merging each batch of events in turn."""
-    views = MemoryViews()
-    for batch in batches:
-        views.merge(one for made in batch for one in made)
-    return views
-
-
 def shown_alerts(views: MemoryViews) -> dict[str, dict[str, Any]]:
     return {key: data for key, (_, data, _) in views.shown("alert").items()}
 
@@ -890,14 +665,3 @@ def test_every_published_alert_record_encodes_against_the_alert_contract(serde: 
         assert millis_of(serde.decode(contract, serde.encode(contract, record))) == millis_of(
             record
         )
-
-
-def millis_of(value: Any) -> Any:
-    """``value`` with every datetime as epoch milliseconds (the wire's timestamp-millis)."""
-    if isinstance(value, datetime):
-        return rules.to_millis(value)
-    if isinstance(value, dict):
-        return {k: millis_of(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [millis_of(v) for v in value]
-    return value

@@ -12,8 +12,8 @@ import pytest
 from schemas.avro_writer import UnsupportedSchemaError, compile_writer
 from schemas.catalog import Catalog
 from services.merge import records
-from tests.demo_events import demo_events, updates_of
-from tests.memory_views import MemoryViews
+from tests.support.demo_events import demo_events, updates_of
+from tests.support.memory_views import MemoryViews
 
 CATALOG = Catalog.load()
 

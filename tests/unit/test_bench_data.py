@@ -26,7 +26,7 @@ from services.merge import rules
 from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, resident_record
 from services.merge.state import row_of
-from tests.stores import embedded_registry
+from tests.support.stores import embedded_registry
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"

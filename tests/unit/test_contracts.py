@@ -13,7 +13,7 @@ import sqlalchemy
 
 from schemas.catalog import Catalog, Contract
 from schemas.serde import MAGIC, Serde
-from tests.stores import embedded_registry
+from tests.support.stores import embedded_registry
 
 Schema = Any  # a parsed Avro schema: a type name, a union list, or a JSON object
 

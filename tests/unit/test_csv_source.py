@@ -9,7 +9,7 @@ import pytest
 from connectors.base import SourceRecord
 from connectors.errors import SourceError
 from connectors.sources.csv_file import MAX_FIELD_CHARS, CsvFile
-from tests.factories import REGISTRY_HEADER, registry_csv, registry_rows, write_registry_csv
+from tests.support.factories import REGISTRY_HEADER, registry_csv, registry_rows, write_registry_csv
 
 HEADER = "编号,姓名,住址\r\n"
 

@@ -24,7 +24,7 @@ from connectors.identity import birth_of, check_digit, gender_of, normalize_id
 from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
-from tests.stores import connector_state
+from tests.support.stores import connector_state
 
 SEED = 7
 ID_COLUMNS = {

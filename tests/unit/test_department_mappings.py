@@ -21,8 +21,8 @@ from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog, department_name
 from schemas.serde import Serde
-from tests.factories import resident_id
-from tests.stores import connector_state, embedded_registry
+from tests.support.factories import resident_id
+from tests.support.stores import connector_state, embedded_registry
 
 KEY = b"k" * 32
 PERSON = resident_id(21, date(1942, 3, 15))

@@ -23,8 +23,8 @@ from connectors.gazetteer import (
 from connectors.mappings import MAPPINGS
 from connectors.resolution import ResolutionQueue, resolve_queue
 from connectors.state.tables import queue_table
-from tests.factories import resident_id
-from tests.stores import connector_state
+from tests.support.factories import resident_id
+from tests.support.stores import connector_state
 
 KEY = b"k" * 32
 SEAL_KEY = b"s" * 32

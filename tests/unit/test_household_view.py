@@ -14,11 +14,8 @@ from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.merge import records
 from services.merge.merge import Update
-from tests.memory_views import MemoryViews
-from tests.stores import embedded_registry
-
-# The source-event factories are shared with the alert rules' specification.
-from tests.unit.test_alert_rules import (
+from tests.support.memory_views import MemoryViews, merged_views
+from tests.support.source_updates import (
     CATALOG,
     CHILD,
     COMMUNITY,
@@ -35,7 +32,6 @@ from tests.unit.test_alert_rules import (
     fulfilled,
     health,
     lifted,
-    merged_views,
     millis_of,
     moved,
     ms,
@@ -45,6 +41,7 @@ from tests.unit.test_alert_rules import (
     requested,
     water,
 )
+from tests.support.stores import embedded_registry
 
 OTHER_COMMUNITY = "C002"
 HERMIT = "a0" * 32

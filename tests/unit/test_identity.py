@@ -17,7 +17,7 @@ from connectors.identity import (
     normalize_id,
     person_key,
 )
-from tests.factories import resident_id, wrong_check_digit
+from tests.support.factories import resident_id, wrong_check_digit
 
 FIELD = "公民身份号码"
 KNOWN_GOOD = "11010519491231002X"  # the example printed in GB 11643-1999

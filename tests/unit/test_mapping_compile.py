@@ -3,7 +3,7 @@
 Every row of every export of a demo community (clean and dirty, GB18030 CSV, UTF-8 CSV
 and XLSX), and variants of them with each optional cell blanked, written as a placeholder
 or left out of the header, go through the department's compiled mapper and through
-``tests/mapping_reference.py``: the same event, or the same error with the same field,
+``tests/support/mapping_reference.py``: the same event, or the same error with the same field,
 reason and code.
 """
 
@@ -24,8 +24,8 @@ from connectors.gazetteer import Gazetteer
 from connectors.mappings.loader import department_spec
 from connectors.mappings.mapper import DepartmentMapper
 from connectors.sources.drop_folder import open_file
-from tests.mapping_reference import map_row
-from tests.stores import connector_state
+from tests.support.mapping_reference import map_row
+from tests.support.stores import connector_state
 
 KEY = b"k" * 32
 Fields = Mapping[str, str | None]

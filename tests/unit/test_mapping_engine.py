@@ -18,7 +18,7 @@ from connectors.identity import person_key
 from connectors.mappings.loader import load_department
 from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog
-from tests.factories import resident_id
+from tests.support.factories import resident_id
 
 KEY = b"k" * 32
 CATALOG = Catalog.load()

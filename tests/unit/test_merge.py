@@ -15,8 +15,8 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge import derive, records, rules
 from services.merge.merge import Conflict, Provenance, Result, RowState, Update, apply, empty_row
-from tests.factories import health_event
-from tests.stores import embedded_registry
+from tests.support.factories import health_event
+from tests.support.stores import embedded_registry
 
 REGISTERED = "gov.public_security.ResidentRegistered"
 MOVED = "gov.public_security.ResidentMoved"

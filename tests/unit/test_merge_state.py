@@ -6,8 +6,8 @@ import json
 
 from services.merge.merge import Provenance, RowState
 from services.merge.state import row_of, state_json
-from tests.demo_events import demo_events, updates_of
-from tests.memory_views import MemoryViews
+from tests.support.demo_events import demo_events, updates_of
+from tests.support.memory_views import MemoryViews
 
 HOUSING = Provenance("housing", "housing:D1", 1_000)
 LATER = Provenance("housing", "housing:D1b", 2_000)

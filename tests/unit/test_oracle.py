@@ -1,9 +1,9 @@
 """The views checked against an independent oracle: the README's merge rules read slowly.
 
-``tests/oracle`` folds every subject's events in version order and recounts households,
+``tests/support/oracle`` folds every subject's events in version order and recounts households,
 alerts and community situations from the final rows; it shares no code with
 ``services/merge``. First, specifications of the oracle itself, answers written by hand
-from the README. Then the production pure merge (``tests.memory_views.pure_views``) against
+from the README. Then the production pure merge (``tests.support.memory_views.pure_views``) against
 the oracle: on the demo community and on a seeded workload, in order, and shuffled with
 repeats in batches of random sizes.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 
 from connectors.base import Event
-from tests.demo_events import demo_events, updates_of
-from tests.memory_views import pure_views
-from tests.oracle import Views, oracle_views
-from tests.oracle import events as make
-from tests.oracle.compare import differences
-from tests.oracle.facts import facts, millis
-from tests.oracle.fold import fold
-from tests.oracle.workload import T0, person_key, workload
+from tests.support.demo_events import demo_events, updates_of
+from tests.support.memory_views import pure_views
+from tests.support.oracle import Views, oracle_views
+from tests.support.oracle import events as make
+from tests.support.oracle.compare import differences
+from tests.support.oracle.facts import facts, millis
+from tests.support.oracle.fold import fold
+from tests.support.oracle.workload import T0, person_key, workload
 
 ELDER, SPOUSE, LODGER = person_key(1), person_key(2), person_key(3)
 HOME, ELSEWHERE = "D-1", "D-2"
@@ -352,13 +352,17 @@ def test_freshness_credits_each_event_to_where_its_subject_ends_up() -> None:
 
 
 def test_the_oracle_shares_no_code_with_the_merge() -> None:
-    for path in (Path(__file__).parents[1] / "oracle").glob("*.py"):
+    paths = sorted((Path(__file__).parents[1] / "support" / "oracle").glob("*.py"))
+    assert paths, "the oracle's modules were found"
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
                 names.append(getattr(node, "module", None) or "")
                 assert not any(n.startswith("services") for n in names), path
-                assert not any(n in ("tests.memory_views", "tests.demo_events") for n in names)
+                assert not any(
+                    n in ("tests.support.memory_views", "tests.support.demo_events") for n in names
+                )
 
 
 # --- production against the oracle ---------------------------------------------------------

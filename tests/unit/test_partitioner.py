@@ -17,7 +17,7 @@ from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 from connectors.identity import person_key
 from connectors.partitioner import murmur2, partition_for
-from tests.factories import resident_id
+from tests.support.factories import resident_id
 
 
 def keys() -> list[bytes]:

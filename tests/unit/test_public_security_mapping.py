@@ -23,14 +23,14 @@ from connectors.mappings import registry_export as ps
 from connectors.mappings.registry_export import RegistryMapping
 from schemas.catalog import Catalog
 from schemas.serde import Serde
-from tests.factories import (
+from tests.support.factories import (
     REGISTRY_HEADER,
     RegistryRow,
     registry_rows,
     resident_id,
     wrong_check_digit,
 )
-from tests.stores import embedded_registry
+from tests.support.stores import embedded_registry
 
 HMAC_KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -387,7 +387,7 @@ BAD_ROWS: list[dict[str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("seed", "action"), enumerate(LEGACY_ACTIONS))
+@pytest.mark.parametrize(("seed", "action"), list(enumerate(LEGACY_ACTIONS)))
 def test_the_yaml_maps_every_factory_row_as_the_python_mapping_did(seed: int, action: str) -> None:
     for row in registry_rows(40, seed=seed):
         values = fields(row, **{ps.ACTION: action})

@@ -32,8 +32,8 @@ from schemas.registry.errors import (
 )
 from schemas.serde import Serde
 from services.store.registry_store import SqlRegistry
-from tests.factories import health_event
-from tests.stores import embedded_registry
+from tests.support.factories import health_event
+from tests.support.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)

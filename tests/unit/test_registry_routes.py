@@ -28,8 +28,8 @@ from schemas.serde import Serde
 from services.api.registry_routes import MAX_BODY_BYTES, MEDIA_TYPE, registry_routes
 from services.broker import free_port
 from services.store.registry_store import SqlRegistry
-from tests.factories import health_event
-from tests.stores import embedded_registry
+from tests.support.factories import health_event
+from tests.support.stores import embedded_registry
 
 SUBJECT = "src.test.meter-reading-value"
 

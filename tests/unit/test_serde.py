@@ -17,8 +17,8 @@ from schemas.catalog import Catalog, Contract
 from schemas.errors import DecodeError, EncodeError, SchemaError
 from schemas.serde import MAGIC, Serde
 from services.store.registry_store import SqlRegistry
-from tests.factories import health_event
-from tests.stores import embedded_registry
+from tests.support.factories import health_event
+from tests.support.stores import embedded_registry
 
 PERSON = "5f2c" * 16
 AT = datetime(2024, 3, 5, 2, 0, 0, 125_000, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 from connectors.errors import RecordError
 from connectors.sources.cells import cell_text, formula_error, looks_like_formula
 from connectors.sources.csv_file import CsvFile
-from tests.factories import registry_rows, write_registry_csv
+from tests.support.factories import registry_rows, write_registry_csv
 
 
 @pytest.mark.parametrize(

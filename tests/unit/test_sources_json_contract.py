@@ -12,7 +12,7 @@ from connectors.errors import RecordError
 from connectors.identity import person_key
 from connectors.sources.json_contract import JsonContract
 from schemas.catalog import Catalog
-from tests.factories import resident_id, wrong_check_digit
+from tests.support.factories import resident_id, wrong_check_digit
 
 HMAC_KEY = b"h" * 32
 CATALOG = Catalog.load()

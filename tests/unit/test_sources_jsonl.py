@@ -8,7 +8,7 @@ from pathlib import Path
 from connectors.base import SourceRecord
 from connectors.mappings import MAPPINGS
 from connectors.sources.jsonl_file import JsonLinesFile
-from tests.factories import REGISTRY_HEADER, registry_rows
+from tests.support.factories import REGISTRY_HEADER, registry_rows
 
 HMAC_KEY = b"k" * 32
 

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
 from connectors.base import SourceRecord
 from connectors.errors import SourceError
 from connectors.mappings import MAPPINGS
 from connectors.sources.xlsx_file import XlsxFile
-from tests.factories import REGISTRY_HEADER, registry_rows
+from tests.support.factories import REGISTRY_HEADER, registry_rows
+from tests.support.workbooks import write_xlsx
 
 HMAC_KEY = b"k" * 32
-
-
-def write_xlsx(path: Path, rows: Sequence[Sequence[object]], second_sheet: bool = False) -> Path:
-    """A workbook whose first sheet holds ``rows`` (the first one being the header)."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(list(row))
-    if second_sheet:
-        workbook.create_sheet("其他").append(["不读", "这页"])
-    workbook.save(path)
-    return path
 
 
 def registry_xlsx(path: Path, count: int) -> Path:

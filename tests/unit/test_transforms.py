@@ -10,7 +10,7 @@ import pytest
 from connectors.errors import RecordError
 from connectors.identity import person_key
 from connectors.transforms import TRANSFORMS, Row, build, canonical, keyed_hash
-from tests.factories import resident_id, wrong_check_digit
+from tests.support.factories import resident_id, wrong_check_digit
 
 KEY = b"k" * 32
 COLUMN = "某列"

@@ -14,7 +14,7 @@ from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.api.live.changes import decode_change
 from services.merge.records import avro_record
-from tests.stores import embedded_registry
+from tests.support.stores import embedded_registry
 
 PERSON = "ab" * 32
 MS = 1_717_228_800_000  # 2024-06-01T08:00:00Z

@@ -11,8 +11,8 @@ import pytest
 from connectors.base import Event
 from connectors.demo.manifest import Manifest
 from services.merge.merge import Update
-from tests.demo_events import demo_events, updates_of
-from tests.memory_views import MemoryViews
+from tests.support.demo_events import demo_events, updates_of
+from tests.support.memory_views import MemoryViews
 
 VIEWS = ("resident_profile", "household", "community_situation", "alert")
 

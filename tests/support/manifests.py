@@ -19,7 +19,8 @@ from referencing import Registry, Resource
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S_DIR = DEPLOY / "k8s"
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
+# The vendored schemas stay beside the deployment tests, with their licence and README.
+SCHEMAS = ROOT / "tests" / "deploy" / "schemas"
 
 # The oldest Kubernetes minor the manifests promise to run on, and the newest known.
 K8S_VERSIONS = ("1.30.0", "1.37.0")

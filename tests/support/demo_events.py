@@ -18,7 +18,7 @@ from connectors.sources.drop_folder import DropFolder
 from schemas.catalog import Catalog
 from services.merge import rules
 from services.merge.merge import Update
-from tests.stores import connector_state
+from tests.support.stores import connector_state
 
 DEMO_KEY = b"demo-hmac-key-for-tests-only-32b!"
 

@@ -16,7 +16,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import Event
-from tests.oracle import events as make
+from tests.support.oracle import events as make
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 COMMUNITIES = ("C001", "C002", "C003")

@@ -23,10 +23,11 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
-from tests.conftest import Hub, make_env, wait_for
-from tests.faults.monitor import VersionMonitor
-from tests.faults.truth import Truth
-from tests.integration.kafka_io import view_rows
+from tests.support.faults.monitor import VersionMonitor
+from tests.support.faults.truth import Truth
+from tests.support.hub import Hub, make_env
+from tests.support.stored_views import view_rows
+from tests.support.waiting import wait_for
 
 
 def deliver(hub: Hub, events: Iterable[Event]) -> int:

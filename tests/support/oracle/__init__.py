@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 from connectors.base import Event
 from schemas.catalog import Catalog
-from tests.oracle.alerts import alert_rows
-from tests.oracle.communities import community_rows, freshness
-from tests.oracle.facts import facts
-from tests.oracle.fold import fold
-from tests.oracle.households import household_rows
-from tests.oracle.residents import Shown, registered, resident_rows
+from tests.support.oracle.alerts import alert_rows
+from tests.support.oracle.communities import community_rows, freshness
+from tests.support.oracle.facts import facts
+from tests.support.oracle.fold import fold
+from tests.support.oracle.households import household_rows
+from tests.support.oracle.residents import Shown, registered, resident_rows
 
 Views = dict[str, dict[str, Shown]]
 VIEWS = ("resident_profile", "household", "community_situation", "alert")

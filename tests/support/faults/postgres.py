@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.conftest import POSTGRES_URL
+from tests.support.machine import POSTGRES_URL
 
 OURS = ("datong-fault-monitor", "datong-fault-probe")
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.oracle.facts import Fact, Source
-from tests.oracle.writes import COMMUNITY, DWELLING, ERASURE, PERSON, Write, is_water, owner
-from tests.oracle.writes import writes as writes_of
+from tests.support.oracle.facts import Fact, Source
+from tests.support.oracle.writes import COMMUNITY, DWELLING, ERASURE, PERSON, Write, is_water, owner
+from tests.support.oracle.writes import writes as writes_of
 
 
 @dataclass(frozen=True)

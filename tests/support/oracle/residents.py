@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.oracle.fold import Fields, Folded
-from tests.oracle.writes import ASSESSMENT, PERSON, REGISTRATION
+from tests.support.oracle.fold import Fields, Folded
+from tests.support.oracle.writes import ASSESSMENT, PERSON, REGISTRATION
 
 Shown = tuple[dict[str, Any], dict[str, list[Any]]]  # record fields, provenance
 PROFILE_FIELDS = (*REGISTRATION, "health_status", *ASSESSMENT)

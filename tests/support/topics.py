@@ -1,16 +1,11 @@
-"""Reading and writing the real broker's topics in tests."""
+"""Reading the real broker's topics back in tests."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
-from sqlalchemy.orm import Session
-
-from services.store.models import ViewRow
 
 
 @dataclass(frozen=True)
@@ -62,28 +57,3 @@ def read_topic(
         return records
     finally:
         consumer.close()
-
-
-def view_rows(
-    database_url: str,
-    view: str = "resident_profile",
-) -> dict[str, tuple[bool, dict[str, object], dict[str, object]]]:
-    """Every stored row of a view: key -> (visible, data, provenance)."""
-    engine = sa.create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            rows = session.scalars(sa.select(ViewRow).where(ViewRow.view == view))
-            return {r.key: (r.visible, dict(r.data), dict(r.provenance)) for r in rows}
-    finally:
-        engine.dispose()
-
-
-VIEWS = ("resident_profile", "household", "community_situation", "alert")
-
-
-def shown_rows(database_url: str) -> dict[str, dict[str, Any]]:
-    """The rows each of the four views shows, as stored: key -> (True, data, provenance)."""
-    return {
-        view: {k: row for k, row in view_rows(database_url, view).items() if row[0]}
-        for view in VIEWS
-    }

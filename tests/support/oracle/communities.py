@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from tests.oracle.facts import Fact
-from tests.oracle.fold import Fields, Folded
-from tests.oracle.households import Household, newest
-from tests.oracle.residents import Shown, value
-from tests.oracle.writes import COMMUNITY, SUBJECTS
+from tests.support.oracle.facts import Fact
+from tests.support.oracle.fold import Fields, Folded
+from tests.support.oracle.households import Household, newest
+from tests.support.oracle.residents import Shown, value
+from tests.support.oracle.writes import COMMUNITY, SUBJECTS
 
 COUNTS = ("residents", "households", "elderly_living_alone", "disabled_residents",
           "quarantined_households", "pending_deliveries")  # fmt: skip

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from connectors.base import Event
 from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
-from tests.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
+from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 STATUSES = ("GREEN", "YELLOW", "RED")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tests.oracle.facts import Fact, json_value
+from tests.support.oracle.facts import Fact, json_value
 
 PERSON = "person"
 DWELLING = "dwelling"

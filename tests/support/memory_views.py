@@ -91,3 +91,11 @@ def pure_views(updates: list[Update], batch: int = 500) -> dict[str, dict[str, S
     for start in range(0, len(updates), batch):
         memory.merge(updates[start : start + batch])
     return {view: memory.shown(view) for view in VIEWS}
+
+
+def merged_views(*batches: Iterable[list[Update]]) -> MemoryViews:
+    """Views after merging each batch of events in turn."""
+    views = MemoryViews()
+    for batch in batches:
+        views.merge(one for made in batch for one in made)
+    return views

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.oracle.fold import Fields, Folded, Meter
-from tests.oracle.residents import open_orders, provenance, registered, value
-from tests.oracle.writes import COMMUNITY, DWELLING, DWELLING_FIELDS
+from tests.support.oracle.fold import Fields, Folded, Meter
+from tests.support.oracle.residents import open_orders, provenance, registered, value
+from tests.support.oracle.writes import COMMUNITY, DWELLING, DWELLING_FIELDS
 
 
 @dataclass(frozen=True)

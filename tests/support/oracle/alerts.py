@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.oracle.fold import Fields
-from tests.oracle.households import Household
-from tests.oracle.residents import Shown, provenance, value
+from tests.support.oracle.fold import Fields
+from tests.support.oracle.households import Household
+from tests.support.oracle.residents import Shown, provenance, value
 
 DAY_MS = 24 * 3600 * 1000
 HOUR_MS = 3600 * 1000
