@@ -139,8 +139,12 @@ def _feed(demo: connector.DemoExports, env: dict[str, str], tmp: Path, timeout_s
         args = ["-m", "services.cli", "connector", "run", department, "--source", str(folder)]
         return processes.Child(args, env, tmp / f"connector-{department}.log")
 
-    started: list[processes.Child] = []
+    # The connectors look their schema ids up in a hub API's registry, as in production.
+    api = processes.Api(env, tmp / "api.log")
+    started: list[processes.Child] = [api]
     try:
+        api.wait_ready(timeout_s)
+        env = {**env, "DATONG_REGISTRY_URL": f"{api.url}/registry"}
         for batch in ([(first, first_folder)], rest):
             children = [start(department, folder) for department, folder in batch]
             started += children

@@ -35,11 +35,13 @@ def test_migrating_a_fresh_state_store_gives_the_tables_schema(database_url: str
 
 
 def test_opening_the_state_store_again_keeps_what_it_holds(database_url: str) -> None:
-    Gazetteer(open_state_store(database_url)).add(DWELLING)
+    first = open_state_store(database_url)
+    Gazetteer(first).add(DWELLING)
+    first.dispose()
     reopened = Gazetteer(open_state_store(database_url))
     found = reopened.resolve("幸福里3栋2单元502", "地址")
-    assert found.dwelling_id == "FW-XFL-3-2-502"
     reopened.engine.dispose()
+    assert found.dwelling_id == "FW-XFL-3-2-502"
 
 
 def test_the_state_store_and_the_view_store_keep_their_revisions_apart(
