@@ -72,11 +72,16 @@ def cmd_views_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     if comparison is None:
         print(f"the rebuilt views are in the {result.shadow}; --verify compares, --switch swaps")
         return 0
-    if result.behind:
+    if result.behind and not args.switch:
         late = ", ".join(f"{topic} {count}" for topic, count in sorted(result.behind.items()))
         print(
-            f"the live worker had not merged every event read ({late}): "
-            "differences may be those events"
+            f"the live worker had not merged every event read ({late}) after {args.wait:.0f}s: "
+            "differences may be only those events (is the worker running?)"
+        )
+    if result.pending and not args.switch:
+        print(
+            f"the live worker had {result.pending} community deltas not folded yet: "
+            "community_situation differences may be only those"
         )
     if args.verify or comparison:
         for line in summary(comparison, max(0, args.limit)):

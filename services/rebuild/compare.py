@@ -110,14 +110,14 @@ class Comparison:
 
 
 def row_differences(view: str, key: str, live: Row, rebuilt: Row) -> list[Difference]:
-    """Every field of one row that differs: ``visible``, ``community_code``, the record's
-    fields by name, ``provenance.<field>`` and ``state.<entry>``."""
+    """Every field of one row that differs: ``row.visible`` and ``row.community_code`` (the
+    row's own columns), the record's fields by name, ``provenance.<field>``, ``state.<entry>``."""
     found = []
     if live.visible != rebuilt.visible:
-        found.append(Difference(view, key, "visible", live.visible, rebuilt.visible))
+        found.append(Difference(view, key, "row.visible", live.visible, rebuilt.visible))
     if live.community_code != rebuilt.community_code:
         found.append(
-            Difference(view, key, "community_code", live.community_code, rebuilt.community_code)
+            Difference(view, key, "row.community_code", live.community_code, rebuilt.community_code)
         )
     for prefix, ours, theirs in (
         ("", live.data, rebuilt.data),

@@ -65,6 +65,7 @@ class Result:
     seconds: float
     comparison: Comparison | None = None
     behind: dict[str, int] = field(default_factory=dict)  # topic -> events live had not merged
+    pending: int = 0  # community deltas the live worker had not folded
     switched_version: int | None = None
     published: int = 0
 
@@ -114,21 +115,31 @@ def _compare(
     wait_s: float,
     say: Say,
 ) -> None:
-    """Lock the live store, read what arrived meanwhile, compare, and switch if asked."""
+    """Lock the live store, read what arrived meanwhile, compare, and switch if asked.
+
+    A verify compares like with like: the live worker must have merged every event the
+    rebuild read and folded every community delta, or a difference would only say that it
+    is a moment behind. It waits for that (up to ``wait_s``), releasing the lock between
+    looks so the worker can get on; a switch needs no wait, it replaces what is behind.
+    """
+    deadline = time.monotonic() + wait_s
     if not switch:
-        # A verify compares equal inputs only once the worker has merged what was read.
-        behind = _wait_for_live(settings, replay.positions, wait_s)
-        if behind:
-            say(f"the live worker is still {sum(behind.values())} events behind; comparing anyway")
+        _wait_for_live(settings, replay.positions, wait_s)
     say("locking the live view store against writers (readers go on)")
-    with open_swap(shadow) as swap:
-        replay.fresh()
-        replay.to_head()
-        result.behind = _wait_for_live(settings, replay.positions, SETTLE_S)
-        comparison = compare_stores(swap)
-        result.comparison = comparison
-        if switch:
-            result.switched_version = swap.write(swap_write(comparison, datetime.now(UTC)))
+    while True:
+        with open_swap(shadow) as swap:
+            replay.fresh()
+            replay.to_head()
+            behind = _wait_for_live(settings, replay.positions, 0 if switch else SETTLE_S)
+            pending = swap.pending_deltas()
+            if switch or not (behind or pending) or time.monotonic() >= deadline:
+                result.behind, result.pending = behind, pending
+                comparison = compare_stores(swap)
+                result.comparison = comparison
+                if switch:
+                    result.switched_version = swap.write(swap_write(comparison, datetime.now(UTC)))
+                return
+        time.sleep(0.5)
 
 
 def compare_stores(swap: ViewSwap) -> Comparison:

@@ -71,6 +71,10 @@ class ViewSwap(ABC):
         """The conflicts each store recorded that the other did not: (live's, rebuilt's)."""
 
     @abstractmethod
+    def pending_deltas(self) -> int:
+        """How many community deltas the live store holds that no fold has taken yet."""
+
+    @abstractmethod
     def write(self, swap: SwapWrite) -> int:
         """Write ``swap`` into the live store, drop its pending community deltas and commit;
         return the version the rows were written with."""
@@ -150,6 +154,10 @@ class _PostgresSwap(ViewSwap):
         extra = self._conn.execute(f"{live} EXCEPT {rebuilt}").fetchall()
         missing = self._conn.execute(f"{rebuilt} EXCEPT {live}").fetchall()
         return [ConflictWrite(*c) for c in extra], [ConflictWrite(*c) for c in missing]
+
+    def pending_deltas(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM community_delta").fetchone()
+        return int(row[0]) if row else 0
 
     def write(self, swap: SwapWrite) -> int:
         committed = PostgresTransaction(self._conn).write(_batch(swap))
@@ -238,6 +246,10 @@ class _SqliteSwap(ViewSwap):
         extra = self._conn.execute(f"{live} EXCEPT {rebuilt}").fetchall()
         missing = self._conn.execute(f"{rebuilt} EXCEPT {live}").fetchall()
         return [ConflictWrite(*c) for c in extra], [ConflictWrite(*c) for c in missing]
+
+    def pending_deltas(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM main.community_delta").fetchone()
+        return int(row[0]) if row else 0
 
     def write(self, swap: SwapWrite) -> int:
         committed = SqliteTransaction(self._conn).write(_batch(swap))
