@@ -29,7 +29,7 @@ DEFAULT_PARTITIONS = 12
 DEFAULT_REPLICAS = 3
 MIN_INSYNC_REPLICAS = 2
 DAY_MS = 24 * 60 * 60 * 1000
-# Source topics are the log that `datong replay` rebuilds views from.
+# Source topics are the log that `datong views rebuild` rebuilds the views from.
 SOURCE_RETENTION_MS = 30 * DAY_MS
 # Dead letters wait for a department to fix and resend them: keep them a quarter.
 DLQ_RETENTION_MS = 90 * DAY_MS

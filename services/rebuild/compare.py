@@ -13,7 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.store.merge_store import ConflictWrite as Conflict
+
 Json = Mapping[str, Any]
+__all__ = ["EMPTY", "Comparison", "Conflict", "Difference", "Row", "summary"]
 
 SHOWN_WIDTH = 60  # a value longer than this is cut in the summary (a state's whole list)
 
@@ -45,19 +48,6 @@ class Difference:
     field: str
     live: Any
     rebuilt: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    """A refused write, as both stores record it: the rebuild records the same ones."""
-
-    view: str
-    key: str
-    field: str
-    event_id: str
-    owner: str
-    department: str
-    event_time_ms: int
 
 
 @dataclass

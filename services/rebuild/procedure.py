@@ -38,12 +38,12 @@ from services.merge.processor import MergeProcessor
 from services.merge.publisher import ViewPublisher
 from services.merge.rules import COMMUNITY_SITUATION
 from services.metrics import MergeMetrics
-from services.rebuild.compare import Comparison, Conflict, Row
+from services.rebuild.compare import Comparison, Row
 from services.rebuild.replay import Replay, Tally
 from services.registries import hub_registry
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
-from services.store.merge_store import ConflictWrite, RowWrite, StoredView, open_merge_store
+from services.store.merge_store import RowWrite, StoredView, open_merge_store
 from services.store.shadow import Shadow, shadow_of
 from services.store.view_swap import SwapWrite, ViewSwap, open_swap
 
@@ -148,9 +148,7 @@ def compare_stores(swap: ViewSwap) -> Comparison:
     for pair in swap.pairs():
         comparison.add_row(pair.view, pair.key, _row(pair.live), _row(pair.rebuilt))
     extra, missing = swap.conflicts()
-    comparison.add_conflicts(
-        [Conflict(*_conflict(c)) for c in extra], [Conflict(*_conflict(c)) for c in missing]
-    )
+    comparison.add_conflicts(extra, missing)
     return comparison
 
 
@@ -178,8 +176,8 @@ def swap_write(comparison: Comparison, now: datetime) -> SwapWrite:
         )
         if view == COMMUNITY_SITUATION.name and row.shown():
             write.snapshots.append((key, hour, dict(row.data)))
-    write.conflicts_added = [ConflictWrite(*_fields(c)) for c in comparison.conflicts_missing]
-    write.conflicts_removed = [ConflictWrite(*_fields(c)) for c in comparison.conflicts_extra]
+    write.conflicts_added = list(comparison.conflicts_missing)
+    write.conflicts_removed = list(comparison.conflicts_extra)
     return write
 
 
@@ -187,14 +185,6 @@ def _row(stored: StoredView | None) -> Row | None:
     if stored is None:
         return None
     return Row(stored.community_code, stored.visible, stored.data, stored.provenance, stored.state)
-
-
-def _conflict(c: ConflictWrite) -> tuple[str, str, str, str, str, str, int]:
-    return (c.view, c.key, c.field, c.event_id, c.owner, c.department, c.event_time_ms)
-
-
-def _fields(c: Conflict) -> tuple[str, str, str, str, str, str, int]:
-    return (c.view, c.key, c.field, c.event_id, c.owner, c.department, c.event_time_ms)
 
 
 def _consumer(settings: Settings) -> KafkaConsumer:

@@ -48,12 +48,7 @@ class Shadow:
         """Throw away whatever a previous rebuild left, and migrate an empty store."""
         self.drop()
         if self.schema is not None:
-            engine = create_engine(self.live_url)
-            try:
-                with engine.begin() as conn:
-                    conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
-            finally:
-                engine.dispose()
+            _execute(self.live_url, f'CREATE SCHEMA "{self.schema}"')
         engine = create_engine(self.url)
         try:
             migrate(engine, HISTORY, upgrade)
@@ -66,12 +61,7 @@ class Shadow:
             for suffix in _SQLITE_FILES:
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
             return
-        engine = create_engine(self.live_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
-        finally:
-            engine.dispose()
+        _execute(self.live_url, f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
 
 def shadow_of(live_url: str) -> Shadow:
@@ -93,3 +83,13 @@ def shadow_of(live_url: str) -> Shadow:
         )
     shadow: URL = parsed.update_query_dict({"options": f"-csearch_path={SCHEMA}"})
     return Shadow(live_url, shadow.render_as_string(hide_password=False), schema=SCHEMA)
+
+
+def _execute(url: str, statement: str) -> None:
+    """Run one statement of the rebuild's own (DDL) in a transaction of its own."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()

@@ -39,7 +39,8 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _stored(row: tuple[Any, ...]) -> StoredView:
+def stored_view(row: Sequence[Any]) -> StoredView:
+    """A view row as SQLite returns it (key, community, visible, JSON texts), as the merge's."""
     key, community, visible, data, provenance, state = row
     return StoredView(
         key,
@@ -70,7 +71,7 @@ class SqliteTransaction(MergeTransaction):
                 f"SELECT {_COLUMNS} FROM view_row WHERE view = ? AND key IN ({marks})",
                 (view, *part),
             )
-            found.update((r[0], _stored(r)) for r in cursor)
+            found.update((r[0], stored_view(r)) for r in cursor)
         return found
 
     peek = rows  # the write lock is the transaction's from its start
@@ -253,7 +254,7 @@ class SqliteMergeStore(MergeStore):
                     f"SELECT {_COLUMNS} FROM view_row WHERE view = ? AND key = ?", (view, key)
                 ).fetchone()
                 if row is not None:
-                    found[(view, key)] = _stored(row)
+                    found[(view, key)] = stored_view(row)
             yield found
 
     def leftovers(self, older_than_s: float, limit: int) -> list[PendingEntry]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +28,7 @@ from services.errors import StoreError
 from services.store.merge_store import BatchWrite, ConflictWrite, RowWrite, StoredView, ViewKey
 from services.store.postgres_merge import PostgresTransaction
 from services.store.shadow import Shadow
-from services.store.sqlite_merge import SqliteTransaction
+from services.store.sqlite_merge import SqliteTransaction, stored_view
 
 # How long a swap waits for the live store's writers; they wait for it the same way.
 LOCK_WAIT_S = 60
@@ -234,8 +234,8 @@ class _SqliteSwap(ViewSwap):
                 Pair(
                     view,
                     key,
-                    _sqlite_row(key, live) if has_live else None,
-                    _sqlite_row(key, rebuilt) if has_rebuilt else None,
+                    stored_view((key, *live)) if has_live else None,
+                    stored_view((key, *rebuilt)) if has_rebuilt else None,
                 )
             )
         return found
@@ -264,18 +264,6 @@ class _SqliteSwap(ViewSwap):
         self._conn.execute("DELETE FROM main.community_delta")
         self._conn.execute("COMMIT")
         return committed.version
-
-
-def _sqlite_row(key: str, columns: Sequence[Any]) -> StoredView:
-    community, visible, data, provenance, state = columns
-    return StoredView(
-        key,
-        community,
-        bool(visible),
-        orjson.loads(data),
-        orjson.loads(provenance),
-        orjson.loads(state),
-    )
 
 
 @contextmanager
