@@ -26,26 +26,18 @@ def load_progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] |
     CSV and JSON-lines files are line-counted for a total (a quoted field spanning lines
     makes it a slight over-estimate); a workbook's bar shows the count and rate only.
     """
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
+    if not enabled or not Console(stderr=True).is_terminal:
         yield None
         return
     total = _count_lines(path) if path.suffix.lower() in _LINE_COUNTED else None
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(path.name, total=total)
-        yield lambda count: progress.advance(task, count)
+    with count_progress(path.name, total) as advance:
+        yield advance
 
 
 @contextmanager
 def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
-    """A bar for ``total`` items (a replay of parked records), or None when not on a terminal."""
+    """A bar for ``total`` items (a replay of parked records, a rebuild's events), or None
+    when not on a terminal."""
     console = Console(stderr=True)
     if not console.is_terminal:
         yield None
