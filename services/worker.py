@@ -28,7 +28,9 @@ def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     create_schema(engine)
     ensure_topics(
-        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)

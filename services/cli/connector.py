@@ -262,7 +262,9 @@ def _publisher(settings: Settings) -> KafkaPublisher:
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
     ensure_topics(
-        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
     )
     return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
