@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.catalog import Catalog, dlq_topic
@@ -97,3 +97,35 @@ def ensure_topics(
         raise BrokerError(f"creating topics on {bootstrap} failed: {exc}") from exc
     finally:
         admin.close()
+
+
+def topic_retention_ms(bootstrap: str, topic: str, **client_options: object) -> int | None:
+    """The ``retention.ms`` the broker reports for ``topic``; None when it reports none.
+
+    Every config is asked for, not only the "modified" ones: the embedded broker (Tansu)
+    marks the configs a topic was created with as defaults.
+    """
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    except KafkaError as exc:
+        raise BrokerError(f"reading the configs of {topic} on {bootstrap} failed: {exc}") from exc
+    finally:
+        admin.close()
+    return _retention_of(described, topic)
+
+
+def _retention_of(described: object, topic: str) -> int | None:
+    """``retention.ms`` out of kafka-python's DescribeConfigs answer, whatever its shape."""
+    if isinstance(described, dict):
+        configs = described.get("topic", {}).get(topic, {})
+        value = configs.get("retention.ms") if isinstance(configs, dict) else None
+        if isinstance(value, dict):  # {"value": ..., "read_only": ...} in some versions
+            value = value.get("value")
+        return int(value) if value is not None else None
+    return None

@@ -1,4 +1,4 @@
-"""The embedded broker takes the topics with the retention the hub asks for."""
+"""The embedded broker keeps each topic with the retention the hub asks for."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from schemas.catalog import Catalog
-from services.topics import ensure_topics, topic_specs
+from schemas.catalog import Catalog, dlq_topic
+from services.topics import ensure_topics, topic_retention_ms, topic_specs
 
 pytestmark = pytest.mark.integration
+DAY_MS = 24 * 3600 * 1000
 
 
-def test_the_broker_creates_every_topic_with_its_retention(
+def test_the_broker_reports_every_topic_with_the_configs_it_was_created_with(
     start_broker: Callable[[], str],
 ) -> None:
     bootstrap = start_broker()
@@ -22,19 +23,29 @@ def test_the_broker_creates_every_topic_with_its_retention(
 
     created = ensure_topics(bootstrap, specs)
 
-    # The broker accepted every config, retention.ms=-1 on the source topics included.
     assert sorted(created) == sorted(s.name for s in specs)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
+        # "all": Tansu reports the configs a topic was created with as defaults, which
+        # kafka-python's usual "modified" filter would drop.
         described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs]
-        )
+            [ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs], config_filter="all"
+        )["topic"]
     finally:
         admin.close()
-    # Tansu 0.6.0 answers DescribeConfigs for each topic with no entries, so the configs
-    # cannot be read back here: tests/unit/test_topic_specs.py checks what is asked for,
-    # and tests/deploy/ what the production manifests carry. This notices the day it can.
-    assert described["topic"] == {s.name: {} for s in specs}, (
-        "the broker now describes topic configs: compare them with spec.config here"
-    )
-    assert ensure_topics(bootstrap, specs) == []  # a second start leaves them as they are
+    for spec in specs:
+        reported = {name: described[spec.name][name]["value"] for name in spec.config}
+        assert reported == spec.config, spec.name
+
+
+def test_source_topics_keep_everything_and_dead_letters_expire_on_the_broker(
+    start_broker: Callable[[], str],
+) -> None:
+    bootstrap = start_broker()
+    catalog = Catalog.load()
+    ensure_topics(bootstrap, topic_specs(catalog, 2, dlq_retention_days=7))
+    source = next(c.topic for c in catalog if c.kind == "source")
+
+    assert topic_retention_ms(bootstrap, source) == -1
+    assert topic_retention_ms(bootstrap, dlq_topic("health")) == 7 * DAY_MS
+    assert ensure_topics(bootstrap, topic_specs(catalog, 2)) == []  # existing ones are left
