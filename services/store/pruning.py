@@ -1,9 +1,10 @@
 """Deletes expired history from the view store in small transactions.
 
 What is expired is decided in ``services/retention.py``; this applies it. Each batch is
-its own short transaction, so a merge never waits long behind a prune, and each DELETE
-states the whole condition again: on PostgreSQL a row a merge reopened while the batch
-was chosen (an alert raised again under its old id) is not deleted.
+one DELETE in its own short transaction, so a merge never waits long behind a prune, and
+the DELETE states the whole condition again outside its subquery: on PostgreSQL a row a
+merge reopened while the batch was chosen (an alert raised again under its old id) is
+not deleted.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ def delete_expired(engine: sa.Engine, expiry: Expiry, batch_size: int) -> int:
         raise ValueError(f"no rows of kind {expiry.kind!r} in the view store")
     deleted = 0
     while True:
+        # One statement per batch: a SELECT then a DELETE in one SQLite transaction would
+        # fail at once (not wait) whenever a merge committed in between.
+        chosen = sa.select(*keys).where(expired).limit(batch_size)
         with engine.begin() as conn:
-            query = sa.select(*keys).where(expired).limit(batch_size)
-            chosen = [tuple(row) for row in conn.execute(query)]
-            if chosen:
-                result = conn.execute(
-                    sa.delete(table).where(sa.tuple_(*keys).in_(chosen)).where(expired)
-                )
-                deleted += result.rowcount
-        if len(chosen) < batch_size:
+            removed = conn.execute(
+                sa.delete(table).where(sa.tuple_(*keys).in_(chosen)).where(expired)
+            ).rowcount
+        deleted += removed
+        if removed < batch_size:
             return deleted
 
 
