@@ -46,7 +46,9 @@ def add_connector_commands(sub: Any) -> None:
 
     dlq = sub.add_parser("dlq", help="dead letters: list, open and resend rejected records")
     dlq_sub = dlq.add_subparsers(title="dlq commands")
-    dlq_list = dlq_sub.add_parser("list", help="what a department's connector rejected, and why")
+    dlq_list = dlq_sub.add_parser(
+        "list", help="what a department's connector rejected, why, and when it expires"
+    )
     dlq_list.add_argument("department")
     dlq_list.set_defaults(handler=cmd_dlq, action="list")
     dlq_show = dlq_sub.add_parser("show", help="open one sealed record (shows personal data)")
