@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from services.metrics import MergeMetrics
-from services.retention import Retention, expiries
+from services.retention import CLOSED_ALERT, SITUATION_SNAPSHOT, Retention, expiries
 from services.store.pruning import delete_expired
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class HistoryPruner:
         self._batch_size = batch_size
         self._metrics = metrics
         self._clock = clock
+        for kind in (CLOSED_ALERT, SITUATION_SNAPSHOT):
+            metrics.pruned.labels(kind)  # shown at 0 from the start, not after the first prune
 
     def prune(self) -> dict[str, int]:
         """Delete every expired row now; return how many of each kind went."""
