@@ -29,6 +29,7 @@ class DeadLetter:
     where: str
     details: Mapping[str, str]
     sealed: bytes
+    written_at_ms: int = 0  # the record's Kafka timestamp: what the topic's retention counts from
 
     @property
     def ref(self) -> str:
@@ -83,6 +84,7 @@ def _letter(message: object) -> DeadLetter:
         key.decode("utf-8", "replace"),
         headers,
         getattr(message, "value", b""),
+        getattr(message, "timestamp", None) or 0,
     )
 
 

@@ -90,6 +90,10 @@ def _add_channel(
     """One channel per topic, its message, and who sends and receives on it."""
     kind = contract.kind if contract is not None else "dlq"
     policy = "compact" if kind == "view" else "delete"
+    configuration: dict[str, Any] = {"cleanup.policy": [policy]}
+    if kind == "source":
+        # Kept forever: the views are rebuilt from them (services/topics.py creates them so).
+        configuration["retention.ms"] = -1
     channels[topic] = {
         "address": topic,
         "title": topic,
@@ -98,7 +102,7 @@ def _add_channel(
         "bindings": {
             "kafka": {
                 "topic": topic,
-                "topicConfiguration": {"cleanup.policy": [policy]},
+                "topicConfiguration": configuration,
                 "bindingVersion": KAFKA_BINDING,
             }
         },

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from schemas.catalog import Catalog, dlq_topic
+from services.settings import DEFAULT_DLQ_RETENTION_DAYS
 from services.topics import topic_specs
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
@@ -28,16 +29,18 @@ KAFKA_CLUSTER = "datong"
 DEFAULT_PARTITIONS = 12
 DEFAULT_REPLICAS = 3
 MIN_INSYNC_REPLICAS = 2
-DAY_MS = 24 * 60 * 60 * 1000
-# Source topics are the log that `datong views rebuild` rebuilds the views from.
-SOURCE_RETENTION_MS = 30 * DAY_MS
-# Dead letters wait for a department to fix and resend them: keep them a quarter.
-DLQ_RETENTION_MS = 90 * DAY_MS
-# Compacted view topics keep tombstones a day, so a consumer that was down sees deletions.
-VIEW_TOMBSTONE_RETENTION_MS = DAY_MS
 
 GENERATED_NOTE = (
     "Generated from the schema catalog by `datong deploy render-topics{flags}`; do not edit."
+)
+# Retention is part of the rendering, so the operator reads it where the topics are made.
+RETENTION_NOTE = (
+    "Source topics keep every event (retention.ms=-1): `datong views rebuild` replays them "
+    "from the start.",
+    "Where the cluster has tiered storage (KIP-405), add remote.storage.enable=true to them "
+    "to move old segments to object storage.",
+    f"Dead letters expire after {DEFAULT_DLQ_RETENTION_DAYS} days: keep this equal to the "
+    "hub's DATONG_DLQ_RETENTION_DAYS, which `datong dlq list` reports expiry by.",
 )
 
 _K8S_NAME_INVALID = re.compile(r"[^a-z0-9.-]")
@@ -61,8 +64,9 @@ class ClusterTopic:
 def cluster_topics(catalog: Catalog, partitions: int) -> list[ClusterTopic]:
     """Every topic the hub uses, with its production cleanup policy and retention.
 
-    Names, partition counts and compaction come from ``services.topics.topic_specs``, the
-    same list the hub creates on the embedded broker, so both stacks agree on them.
+    Names, partition counts, compaction and retention come from
+    ``services.topics.topic_specs``, the same list the hub creates on the embedded broker,
+    so both stacks agree on them; production adds only the in-sync replica floor.
 
     Args:
         catalog: the loaded schema catalog.
@@ -74,12 +78,9 @@ def cluster_topics(catalog: Catalog, partitions: int) -> list[ClusterTopic]:
     dead_letters = {dlq_topic(department) for department in catalog.departments()}
     topics: list[ClusterTopic] = []
     for spec in topic_specs(catalog, partitions):
-        if spec.compacted:
-            role, config = "view", _view_config()
-        elif spec.name in dead_letters:
-            role, config = "dlq", _delete_config(DLQ_RETENTION_MS)
-        else:
-            role, config = "source", _delete_config(SOURCE_RETENTION_MS)
+        role = "view" if spec.compacted else "dlq" if spec.name in dead_letters else "source"
+        config: dict[str, str | int] = {k: _number(v) for k, v in spec.config.items()}
+        config["min.insync.replicas"] = MIN_INSYNC_REPLICAS
         topics.append(ClusterTopic(spec.name, role, spec.partitions, config))
     return topics
 
@@ -95,7 +96,8 @@ def render_kafka_topics(catalog: Catalog, partitions: int, replicas: int) -> str
     Returns:
         The YAML text of ``deploy/k8s/topics.yaml``.
     """
-    header = f"# {GENERATED_NOTE.format(flags=_flags(partitions, replicas, 'strimzi'))}\n"
+    notes = (GENERATED_NOTE.format(flags=_flags(partitions, replicas, "strimzi")), *RETENTION_NOTE)
+    header = "".join(f"# {note}\n" for note in notes)
     documents = [_kafka_topic(topic, replicas) for topic in cluster_topics(catalog, partitions)]
     body = yaml.safe_dump_all(documents, sort_keys=False, explicit_start=True, width=100)
     return header + body
@@ -116,6 +118,7 @@ def render_topic_script(catalog: Catalog, partitions: int, replicas: int) -> str
         "#!/bin/sh",
         f"# {GENERATED_NOTE.format(flags=_flags(partitions, replicas, 'script'))}",
         "# Creates every datong topic; topics that exist already are left as they are.",
+        *(f"# {note}" for note in RETENTION_NOTE),
         "set -eu",
         'BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka-1:19092}"',
         'KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"',
@@ -162,20 +165,9 @@ def _flags(partitions: int, replicas: int, fmt: str) -> str:
     return flags
 
 
-def _delete_config(retention_ms: int) -> dict[str, str | int]:
-    return {
-        "cleanup.policy": "delete",
-        "retention.ms": retention_ms,
-        "min.insync.replicas": MIN_INSYNC_REPLICAS,
-    }
-
-
-def _view_config() -> dict[str, str | int]:
-    return {
-        "cleanup.policy": "compact",
-        "delete.retention.ms": VIEW_TOMBSTONE_RETENTION_MS,
-        "min.insync.replicas": MIN_INSYNC_REPLICAS,
-    }
+def _number(value: str) -> str | int:
+    """A config value as the manifests write it: numbers as numbers."""
+    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _kafka_topic(topic: ClusterTopic, replicas: int) -> dict[str, Any]:

@@ -83,6 +83,13 @@ class MergeMetrics:
             ["reason"],
             registry=registry,
         )
+        self.pruned = Counter(
+            "datong_pruned_rows",
+            "Expired history deleted from the view store, by kind (closed_alert, "
+            "situation_snapshot): what the retention settings bound.",
+            ["table"],
+            registry=registry,
+        )
 
     def applied(
         self,

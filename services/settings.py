@@ -6,7 +6,7 @@ import base64
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,10 @@ _PREFIX = "DATONG_"
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
 # even when records arrive, so it bounds how fast an idle hub reacts.
 DEFAULT_FETCH_WAIT_MS = 50
+# Dead letters wait for a department to fix and resend them; a month covers a monthly export.
+DEFAULT_DLQ_RETENTION_DAYS = 30
+# Closed alerts and hourly snapshots answer "what happened last year": a year and a month.
+DEFAULT_HISTORY_RETENTION_DAYS = 400
 _Number = TypeVar("_Number", int, float)
 
 
@@ -54,6 +58,11 @@ class Settings:
     ingest_max_records: int = 1000
     policy_file: Path | None = None  # None: the shipped example policy
     registry_wait_s: float = 60.0
+    dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
+    closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    prune_interval_s: float = 600.0
+    prune_batch_size: int = 1000
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -156,6 +165,19 @@ class Settings:
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
             policy_file=_path(get("POLICY_FILE")),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
+            dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
+            closed_alert_retention_days=_days(
+                get, "CLOSED_ALERT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
+            ),
+            snapshot_retention_days=_days(
+                get, "SNAPSHOT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
+            ),
+            prune_interval_s=_positive(
+                _float(get("PRUNE_INTERVAL_S", "600"), "PRUNE_INTERVAL_S"), "PRUNE_INTERVAL_S"
+            ),
+            prune_batch_size=_positive(
+                _int(get("PRUNE_BATCH_SIZE", "1000"), "PRUNE_BATCH_SIZE"), "PRUNE_BATCH_SIZE"
+            ),
         )
 
 
@@ -174,6 +196,11 @@ def _token_hashes(value: str | None) -> dict[str, str]:
             raise ConfigError(f"{_PREFIX}INGEST_TOKENS names {department} twice")
         hashes[department] = digest
     return hashes
+
+
+def _days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
+    """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
+    return _positive(_int(get(name, str(default)), name), name)
 
 
 def _path(value: str | None) -> Path | None:

@@ -1,38 +1,81 @@
-"""Creates the catalog's topics: sources, compacted views, and dead letters."""
+"""Creates the catalog's topics: sources kept forever, compacted views, dead letters that expire."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.catalog import Catalog, dlq_topic
 from services.errors import BrokerError
+from services.settings import DEFAULT_DLQ_RETENTION_DAYS
+
+DAY_MS = 24 * 60 * 60 * 1000
+# Source topics are the log `datong views rebuild` reads from the beginning: if the broker
+# dropped an event, the rebuilt views would differ from the live ones. Kafka's -1 is "never";
+# a cluster with tiered storage can move old segments to object storage instead.
+KEEP_FOREVER_MS = -1
+# Compacted view topics keep tombstones a day, so a consumer that was down sees deletions.
+VIEW_TOMBSTONE_RETENTION_MS = DAY_MS
 
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """A topic and how it is kept."""
+    """A topic and how it is kept.
+
+    ``retention_ms`` applies to a topic that is not compacted: ``-1`` keeps every record,
+    None leaves the broker's default (a bench's scratch topic).
+    """
 
     name: str
     partitions: int
     compacted: bool
+    retention_ms: int | None = None
+
+    @property
+    def config(self) -> dict[str, str]:
+        """The topic-level configs the topic is created with."""
+        if self.compacted:
+            return {
+                "cleanup.policy": "compact",
+                "delete.retention.ms": str(VIEW_TOMBSTONE_RETENTION_MS),
+            }
+        config = {"cleanup.policy": "delete"}
+        if self.retention_ms is not None:
+            config["retention.ms"] = str(self.retention_ms)
+        return config
 
 
-def topic_specs(catalog: Catalog, partitions: int) -> list[TopicSpec]:
-    """Every topic the catalog implies; all source topics share a partition count
-    so that one subject's events land on the same partition number everywhere."""
-    specs = [TopicSpec(c.topic, partitions, c.kind == "view") for c in catalog]
-    specs += [TopicSpec(dlq_topic(d), 1, False) for d in catalog.departments()]
+def topic_specs(
+    catalog: Catalog, partitions: int, dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
+) -> list[TopicSpec]:
+    """Every topic the catalog implies, with how long each keeps its records.
+
+    All source topics share a partition count so that one subject's events land on the same
+    partition number everywhere. Source topics keep everything (a rebuild replays them),
+    view topics are compacted, dead letters expire after ``dlq_retention_days``.
+    """
+    specs = [
+        TopicSpec(c.topic, partitions, True)
+        if c.kind == "view"
+        else TopicSpec(c.topic, partitions, False, KEEP_FOREVER_MS)
+        for c in catalog
+    ]
+    dlq_retention_ms = dlq_retention_days * DAY_MS
+    specs += [TopicSpec(dlq_topic(d), 1, False, dlq_retention_ms) for d in catalog.departments()]
     return sorted(specs, key=lambda s: s.name)
 
 
 def ensure_topics(
     bootstrap: str, specs: list[TopicSpec], replication: int = 1, **client_options: object
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet, with their configs; return the names created.
+
+    A topic that exists is left as it is: changing a live topic's retention is the
+    operator's decision (``kafka-configs.sh --alter``), never a side effect of a start.
+    """
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
     except KafkaError as exc:
@@ -42,10 +85,9 @@ def ensure_topics(
         missing = [s for s in specs if s.name not in existing]
         created = []
         for spec in missing:
-            config = {"cleanup.policy": "compact" if spec.compacted else "delete"}
             try:
                 admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=config)]
+                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=spec.config)]
                 )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
@@ -55,3 +97,35 @@ def ensure_topics(
         raise BrokerError(f"creating topics on {bootstrap} failed: {exc}") from exc
     finally:
         admin.close()
+
+
+def topic_retention_ms(bootstrap: str, topic: str, **client_options: object) -> int | None:
+    """The ``retention.ms`` the broker reports for ``topic``; None when it reports none.
+
+    Every config is asked for, not only the "modified" ones: the embedded broker (Tansu)
+    marks the configs a topic was created with as defaults.
+    """
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    except KafkaError as exc:
+        raise BrokerError(f"reading the configs of {topic} on {bootstrap} failed: {exc}") from exc
+    finally:
+        admin.close()
+    return _retention_of(described, topic)
+
+
+def _retention_of(described: object, topic: str) -> int | None:
+    """``retention.ms`` out of kafka-python's DescribeConfigs answer, whatever its shape."""
+    if isinstance(described, dict):
+        configs = described.get("topic", {}).get(topic, {})
+        value = configs.get("retention.ms") if isinstance(configs, dict) else None
+        if isinstance(value, dict):  # {"value": ..., "read_only": ...} in some versions
+            value = value.get("value")
+        return int(value) if value is not None else None
+    return None

@@ -11,10 +11,12 @@ from prometheus_client import CollectorRegistry
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge.app import create_app
+from services.merge.history import HistoryPruner
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
 from services.metrics_server import serve_metrics
 from services.registries import hub_registry
+from services.retention import Retention
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from services.store.merge_store import open_merge_store
@@ -28,7 +30,9 @@ def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     create_schema(engine)
     ensure_topics(
-        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
     )
     registry = CollectorRegistry()
     metrics = MergeMetrics(registry)
@@ -36,7 +40,10 @@ def run_worker(settings: Settings) -> None:
     # Two connections of the merge's own: one merges and folds, one settles what was published.
     processor = MergeProcessor(open_merge_store(settings.database_url), serde, metrics)
     processor.prepare()
-    app = create_app(settings, processor, open_merge_store(settings.database_url), metrics)
+    pruner = HistoryPruner(
+        engine, Retention.from_settings(settings), settings.prune_batch_size, metrics
+    )
+    app = create_app(settings, processor, open_merge_store(settings.database_url), metrics, pruner)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
     logging.getLogger(__name__).info(
         "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port

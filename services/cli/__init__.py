@@ -11,6 +11,7 @@ from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
 from services.cli.hub import add_hub_commands
+from services.cli.topics import add_topic_commands
 from services.errors import DatongError
 from services.settings import Settings
 
@@ -46,4 +47,5 @@ def _parser() -> argparse.ArgumentParser:
     add_connector_commands(sub)
     add_admin_commands(sub)
     add_access_commands(sub)
+    add_topic_commands(sub)
     return parser

@@ -18,6 +18,7 @@ from services.settings import Settings
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from connectors.dlq import DeadLetter
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner, RunStats
 
@@ -45,7 +46,9 @@ def add_connector_commands(sub: Any) -> None:
 
     dlq = sub.add_parser("dlq", help="dead letters: list, open and resend rejected records")
     dlq_sub = dlq.add_subparsers(title="dlq commands")
-    dlq_list = dlq_sub.add_parser("list", help="what a department's connector rejected, and why")
+    dlq_list = dlq_sub.add_parser(
+        "list", help="what a department's connector rejected, why, and when it expires"
+    )
     dlq_list.add_argument("department")
     dlq_list.set_defaults(handler=cmd_dlq, action="list")
     dlq_show = dlq_sub.add_parser("show", help="open one sealed record (shows personal data)")
@@ -262,7 +265,9 @@ def _publisher(settings: Settings) -> KafkaPublisher:
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
     ensure_topics(
-        settings.bootstrap, topic_specs(catalog, settings.partitions), **settings.kafka_options()
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
     )
     return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
@@ -285,6 +290,30 @@ def _print_summary(path: Path, stats: RunStats) -> None:
     )
 
 
+def _list_dead_letters(department: str, letters: list[DeadLetter], settings: Settings) -> None:
+    """One line per dead letter with the day it expires, then what the topic keeps."""
+    from schemas.catalog import dlq_topic
+    from services.retention import dead_letter_expiry
+    from services.topics import DAY_MS, topic_retention_ms
+
+    topic = dlq_topic(department)
+    retention_ms = topic_retention_ms(settings.bootstrap, topic, **settings.kafka_options())
+    source = f"retention.ms of {topic}"
+    if retention_ms is None:  # a broker that does not say: the hub's own setting
+        retention_ms = settings.dlq_retention_days * DAY_MS
+        source = "DATONG_DLQ_RETENTION_DAYS"
+    for letter in letters:
+        d = letter.details
+        expires = dead_letter_expiry(letter.written_at_ms, retention_ms)
+        print(
+            f"{letter.ref:>10}  {d.get('time', '')[:19]}  "
+            f"expires {expires.strftime('%Y-%m-%d') if expires else 'never'}  {letter.where}  "
+            f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
+        )
+    kept = "forever" if retention_ms < 0 else f"{retention_ms / DAY_MS:g} days after it was written"
+    print(f"{len(letters)} dead letter(s) on {topic}; each is kept {kept} ({source})")
+
+
 def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     """``datong dlq list|show|replay``."""
     from prometheus_client import CollectorRegistry
@@ -297,13 +326,7 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
             settings.bootstrap, args.department, **settings.kafka_options()
         )
         if args.action == "list":
-            for letter in letters:
-                d = letter.details
-                print(
-                    f"{letter.ref:>10}  {d.get('time', '')[:19]}  {letter.where}  "
-                    f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
-                )
-            print(f"{len(letters)} dead letter(s) on dlq.{args.department}")
+            _list_dead_letters(args.department, letters, settings)
             return 0
         letter = dlq.find(letters, args.ref)
         if args.action == "show":

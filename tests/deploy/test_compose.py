@@ -24,6 +24,9 @@ DATONG_SETTINGS = (
     "DATONG_PARTITIONS",
     "DATONG_CONSUMER_GROUP",
     "DATONG_VAR_DIR",
+    "DATONG_DLQ_RETENTION_DAYS",
+    "DATONG_CLOSED_ALERT_RETENTION_DAYS",
+    "DATONG_SNAPSHOT_RETENTION_DAYS",
 )
 
 
@@ -203,6 +206,18 @@ def test_datong_services_get_every_setting_and_one_image(compose: dict[str, Any]
         assert int(env["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
         assert svc["build"] == {"context": "..", "dockerfile": "deploy/docker/Dockerfile"}
     assert len({svc["image"] for svc in _datong(compose).values()}) == 1
+
+
+def test_the_hubs_dead_letter_days_match_the_topics_the_stack_creates(
+    compose: dict[str, Any],
+) -> None:
+    script = (DEPLOY / "kafka" / "create-topics.sh").read_text(encoding="utf-8")
+    retentions = set(re.findall(r"create dlq\.\S+ .*--config retention\.ms=(\d+)", script))
+    days = {
+        int(svc["environment"]["DATONG_DLQ_RETENTION_DAYS"]) for svc in _datong(compose).values()
+    }
+    assert retentions == {str(day * 24 * 3600 * 1000) for day in days}
+    assert days == {30}
 
 
 def test_secrets_are_required_from_the_environment_not_written_in(

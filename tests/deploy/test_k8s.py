@@ -128,6 +128,18 @@ def test_merge_workers_autoscale_up_to_the_partition_count() -> None:
     assert "cpu" in worker["resources"]["requests"], "CPU utilisation needs a CPU request"
 
 
+def test_the_hubs_dead_letter_days_match_the_dlq_topics() -> None:
+    days = int(_config()["DATONG_DLQ_RETENTION_DAYS"])
+    dead_letters = [
+        d
+        for d in _of_kind("KafkaTopic")
+        if d["metadata"]["labels"]["datong.io/topic-role"] == "dlq"
+    ]
+    assert dead_letters
+    for topic in dead_letters:
+        assert topic["spec"]["config"]["retention.ms"] == days * 24 * 3600 * 1000
+
+
 def test_keys_and_tokens_come_from_secrets() -> None:
     keys = _named("Secret", "datong-keys")["stringData"]
     assert {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY"} <= set(keys)

@@ -25,6 +25,7 @@ from tests.support.manifests import DEPLOY, K8S_DIR, load_documents
 TOPICS_YAML = K8S_DIR / "topics.yaml"
 TOPICS_SCRIPT = DEPLOY / "kafka" / "create-topics.sh"
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
+KEEP_FOREVER = -1
 
 
 def _topics_by_name() -> dict[str, dict[str, Any]]:
@@ -70,7 +71,44 @@ def test_each_topic_kind_has_its_cleanup_policy() -> None:
     for department in catalog.departments():
         spec = topics[dlq_topic(department)]["spec"]
         assert spec["config"]["cleanup.policy"] == "delete"
-        assert spec["config"]["retention.ms"] >= 3 * THIRTY_DAYS_MS
+
+
+def test_strimzi_source_topics_keep_every_event_so_views_can_be_rebuilt() -> None:
+    topics = _topics_by_name()
+    for contract in Catalog.load():
+        config = topics[contract.topic]["spec"]["config"]
+        if contract.kind == "source":
+            assert config["retention.ms"] == KEEP_FOREVER, contract.topic
+        else:
+            assert "retention.ms" not in config, contract.topic  # compaction keeps them
+
+
+def test_strimzi_dead_letters_expire_after_thirty_days() -> None:
+    topics = _topics_by_name()
+    for department in Catalog.load().departments():
+        config = topics[dlq_topic(department)]["spec"]["config"]
+        assert config["retention.ms"] == THIRTY_DAYS_MS, department
+
+
+def _script_configs() -> dict[str, dict[str, str]]:
+    """Each topic the compose stack's script creates, with its ``--config`` pairs."""
+    configs: dict[str, dict[str, str]] = {}
+    for line in TOPICS_SCRIPT.read_text(encoding="utf-8").splitlines():
+        if line.startswith("create "):
+            words = line.split()
+            pairs = (words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "--config")
+            configs[words[1]] = dict(pairs)
+    return configs
+
+
+def test_compose_source_topics_keep_every_event_and_dead_letters_thirty_days() -> None:
+    catalog = Catalog.load()
+    configs = _script_configs()
+    for contract in catalog:
+        if contract.kind == "source":
+            assert configs[contract.topic]["retention.ms"] == str(KEEP_FOREVER), contract.topic
+    for department in catalog.departments():
+        assert configs[dlq_topic(department)]["retention.ms"] == str(THIRTY_DAYS_MS)
 
 
 def _tiny_catalog(tmp_path: Path) -> Catalog:

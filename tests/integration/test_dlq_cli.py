@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,11 @@ def test_an_operator_fixes_a_rejected_row_and_it_is_published(
     assert code == 0
     line = next(li for li in listing.splitlines() if "办理时间" in li)
     assert f"{path}#2" in line and "does not exist" in line
+    # What expires and when: the topic's retention (30 days), counted from the write.
+    expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+    expiring = (expires, (datetime.now(UTC) + timedelta(days=30, minutes=-5)).strftime("%Y-%m-%d"))
+    assert any(f"expires {day}" in line for day in expiring), line
+    assert "kept 30 days after it was written (retention.ms of dlq.public-security)" in listing
     assert "周小芳" not in listing and late.id_number not in listing
     ref = line.split()[0]
 

@@ -91,6 +91,15 @@ def test_views_are_compacted_and_sources_are_not(doc: dict[str, Any]) -> None:
         assert policy == (["compact"] if topic.startswith("view.") else ["delete"])
 
 
+def test_source_topics_are_published_as_kept_forever(doc: dict[str, Any]) -> None:
+    for topic, channel in doc["channels"].items():
+        configuration = channel["bindings"]["kafka"]["topicConfiguration"]
+        if topic.startswith("src."):
+            assert configuration["retention.ms"] == -1, topic
+        else:
+            assert "retention.ms" not in configuration, topic
+
+
 def test_each_contract_message_carries_its_avro_schema(
     doc: dict[str, Any], catalog: Catalog
 ) -> None:

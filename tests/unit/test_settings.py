@@ -255,3 +255,31 @@ def test_subscriptions_beat_every_15_s_and_keep_1000_changes_per_view_by_default
 def test_a_subscription_setting_of_zero_is_a_config_error(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=f"DATONG_{name} must be greater than 0"):
         Settings.from_env(env(tmp_path, **{name: "0"}))
+
+
+def test_history_is_kept_400_days_and_dead_letters_30_by_default(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    assert settings.closed_alert_retention_days == 400
+    assert settings.snapshot_retention_days == 400
+    assert settings.dlq_retention_days == 30
+    assert (settings.prune_interval_s, settings.prune_batch_size) == (600.0, 1000)
+    tuned = Settings.from_env(
+        env(tmp_path, CLOSED_ALERT_RETENTION_DAYS="90", SNAPSHOT_RETENTION_DAYS="60")
+    )
+    assert (tuned.closed_alert_retention_days, tuned.snapshot_retention_days) == (90, 60)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DLQ_RETENTION_DAYS",
+        "CLOSED_ALERT_RETENTION_DAYS",
+        "SNAPSHOT_RETENTION_DAYS",
+        "PRUNE_INTERVAL_S",
+        "PRUNE_BATCH_SIZE",
+    ],
+)
+def test_a_retention_of_zero_is_a_config_error(tmp_path: Path, name: str) -> None:
+    # Zero days would delete history as it is written.
+    with pytest.raises(ConfigError, match=f"DATONG_{name} must be greater than 0"):
+        Settings.from_env(env(tmp_path, **{name: "0"}))

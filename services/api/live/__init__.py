@@ -54,7 +54,10 @@ def live_api(
 ) -> LiveApi:
     """Build the subscription route over one subscription hub for this process; the views
     and their key fields are the catalog's."""
-    topics = {spec.name: spec for spec in topic_specs(serde.catalog, settings.partitions)}
+    topics = {
+        spec.name: spec
+        for spec in topic_specs(serde.catalog, settings.partitions, settings.dlq_retention_days)
+    }
     key_fields = serde.catalog.view_key_fields()
     config = HubConfig(
         bootstrap=settings.bootstrap,
