@@ -135,7 +135,7 @@ def community_situation(_: int, community: str | None) -> dict[str, Any]:
 def alert(n: int, community: str | None) -> dict[str, Any]:
     """Every field of an alert row but provenance."""
     return {
-        "alert_id": f"WELFARE_CHECK:{person_key(n)[:16]}",
+        "alert_id": hashlib.sha256(f"alert {n}".encode()).hexdigest()[:32],
         "alert_type": "WELFARE_CHECK",
         "status": "OPEN",
         "subject_kind": "PERSON",
@@ -146,7 +146,8 @@ def alert(n: int, community: str | None) -> dict[str, Any]:
         "delivery_id": f"DL{n}",
         "opened_at": T0_MS,
         "closed_at": None,
-        "reason": "no water use for 26 hours",
+        "reason_code": "NO_WATER_USE",
+        "reason_params": {"hours": 26, "since": T0_MS - 26 * HOUR_MS},
     }
 
 
