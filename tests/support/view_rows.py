@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from schemas.catalog import Catalog
 from services.store.models import ViewRow
+from tests.support.memory_views import MemoryViews
 
 T0_MS = 1_709_600_000_000  # 2024-03-05
 HOUR_MS = 3_600_000
@@ -180,6 +181,16 @@ def seed_rows(communities: Sequence[str | None], per_community: int) -> list[See
                 }
                 rows.append(SeedRow(view, key, community, data, provenance))
     return rows
+
+
+def merged_rows(views: MemoryViews) -> list[SeedRow]:
+    """The rows a pure merge shows in every view, to serve them from a real store."""
+    return [
+        SeedRow(view, key, row.community_code, dict(row.record or {}), dict(row.provenance))
+        for view, rows in views.views.items()
+        for key, row in sorted(rows.items())
+        if row.visible
+    ]
 
 
 def store_rows(engine: sa.Engine, rows: Sequence[SeedRow]) -> None:
