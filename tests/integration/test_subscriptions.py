@@ -317,7 +317,7 @@ def test_a_subscription_outside_the_grant_is_refused_and_audited(live: Live) -> 
 def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
     url = live.hub.env["DATONG_DATABASE_URL"]
     engine = create_engine(url)
-    issued = create_token(engine, audience="community-dashboard")
+    issued = create_token(engine, audience="health-department")
     client = live.subscribe(
         "alert", token={"Authorization": f"Bearer {issued.secret}"}, community="N01"
     )
@@ -326,7 +326,7 @@ def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
         wait_for(lambda: client.ended, 10, what="the stream to end")
     finally:
         client.close()
-    reads = find_reads(engine, audience="community-dashboard", view="alert")
+    reads = find_reads(engine, audience="health-department", view="alert")
     assert [(r.operation, r.status, r.query) for r in reads][-1:] == [
         ("subscribe", 200, {"community": "N01"})
     ]
