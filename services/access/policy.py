@@ -178,8 +178,8 @@ def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | N
         shown = {k: v for k, v in params.items() if k in derived.reason_params}
         if REASON_PARAMS in kept:
             kept[REASON_PARAMS] = shown
-        if REASON_CODE in kept:
-            kept[REASON] = render_reason(str(record[REASON_CODE]), shown)
+        if kept.get(REASON_CODE) is not None:
+            kept[REASON] = render_reason(str(kept[REASON_CODE]), shown)
     return kept
 
 

@@ -61,6 +61,7 @@ def _alert(  # noqa: PLR0917 - one argument per field of the alert record
         "delivery_id": delivery_id,
         "opened_at": opened_at,
         "closed_at": None,
+        "reason": "",  # the contract's field of free words, kept empty for older readers
         "reason_code": code,
         "reason_params": params,
         "provenance": {"opened_at": source} if source else {},

@@ -147,6 +147,7 @@ def alert(n: int, community: str | None) -> dict[str, Any]:
         "delivery_id": f"DL{n}",
         "opened_at": T0_MS,
         "closed_at": None,
+        "reason": "no water use for 26 hours (since 2024-03-04 06:00 UTC)",  # stored before codes
         "reason_code": "NO_WATER_USE",
         "reason_params": {"hours": 26, "since": T0_MS - 26 * HOUR_MS},
     }

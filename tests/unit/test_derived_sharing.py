@@ -23,6 +23,7 @@ from services.access.policy import (
     filter_record,
     load_policy,
 )
+from services.api.read_access import Reader, ReadScope
 
 CATALOG = Catalog.load()
 SHIPPED = load_policy(DEFAULT_POLICY_FILE, CATALOG)
@@ -240,3 +241,28 @@ def test_provenance_event_ids_are_withheld_from_a_reader_not_granted_the_subject
     assert (filter_record(grid, delivery) or {})["provenance"]["opened_at"]["event_id"] == (
         "PS20240529000009"
     )
+
+
+def test_words_stored_before_reasons_were_coded_are_never_shared() -> None:
+    grid = SHIPPED.grant("grid-office-610103001001", "alert")
+    assert grid is not None
+    stored = {
+        **alert("WELFARE_CHECK", "NO_WATER_USE", {"since": H0}),
+        "reason": "elderly resident living alone: no water use for 31 hours (since 06-01 00:00)",
+    }
+    shown = filter_record(grid, stored)
+    assert shown is not None and "31 hours" not in shown["reason"]
+    legacy = {**stored, "reason_code": None, "reason_params": {}}
+    assert "reason" not in (filter_record(grid, legacy) or {})
+
+
+def test_a_live_reader_gets_no_change_of_an_alert_type_it_is_not_granted() -> None:
+    civil = SHIPPED.grant("civil-affairs", "alert")
+    assert civil is not None
+    scope = ReadScope(Reader("t1", "desk", "civil-affairs", civil.purpose), civil, None)
+    assert scope.filter(alert("RED_STATUS", "HEALTH_STATUS_RED", {})) is None
+    welfare = scope.filter(alert("WELFARE_CHECK", "NO_WATER_USE", {"since": H0}))
+    assert welfare is not None and welfare["reason"].endswith("(since 2024-06-01 00:00 UTC)")
+    # A deletion carries only the (opaque) key and community: it reaches the reader, who may
+    # have seen the row, and tells nothing of it.
+    assert scope.filter({"alert_id": "0c29535a", "community_code": "610103001001"}) is not None

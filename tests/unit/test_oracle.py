@@ -238,6 +238,7 @@ def test_a_welfare_check_opens_after_24_hours_without_water_use() -> None:
         "delivery_id": None,
         "opened_at": ms(26),
         "closed_at": None,
+        "reason": "",
         "reason_code": "NO_WATER_USE",
         "reason_params": {"hours": 24, "since": ms(2)},  # 2024-06-01 02:00 UTC
     }

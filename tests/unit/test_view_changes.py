@@ -83,6 +83,7 @@ STORED: dict[str, tuple[str, dict[str, Any], dict[str, list[Any]]]] = {
             "community_code": "C001",
             "opened_at": MS,
             "closed_at": None,
+            "reason": "",
             "reason_code": "HEALTH_STATUS_RED",
             "reason_params": {},
         },

@@ -53,6 +53,7 @@ def _alert(  # noqa: PLR0917 - one argument per field the rule decides
         "delivery_id": delivery_id,
         "opened_at": opened_at,
         "closed_at": None,
+        "reason": "",  # no words: they would embed the values
         "reason_code": reason[0],
         "reason_params": reason[1],
     }
