@@ -17,7 +17,8 @@ not read. No value of a field it is not granted may appear anywhere in what it g
 | resident counts (an isolation risk, its reason) | household.resident_count |
 | quarantine and deliveries (a quarantine-delivery alert) | household quarantined, open_deliveries |
 
-The table is read from the issue, not from the field classes: it checks them.
+The table is read from the issue, not from the field classes: it checks them. Subscriptions
+filter through the same policy; ``test_subscriptions.py`` follows an alert live.
 """
 
 from __future__ import annotations
