@@ -178,7 +178,8 @@ class _Reads:
         self, view: str, scope: ReadScope, after: tuple[str | None, str] | None, limit: int
     ) -> list[ViewRow]:
         with Session(self.engine) as session:
-            return visible_page(session, view, scope.communities, after, limit)
+            kinds = scope.grant.derived.alert_types  # alerts of other types are not its
+            return visible_page(session, view, scope.communities, after, limit, alert_types=kinds)
 
 
 def _present(**params: str | None) -> dict[str, Any]:

@@ -324,3 +324,16 @@ def test_a_welfare_check_reads_as_words_with_only_the_granted_values(served: Ser
     assert welfare["reason"].startswith(
         "elderly resident living alone: no water use for 24 hours or more (since "
     )
+
+
+def test_a_page_of_alerts_is_full_of_the_types_the_reader_is_granted(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {served.tokens['civil-affairs']}"}
+    pages, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = served.client.get("/views/alert", params=params, headers=headers).json()
+        pages.append([a["alert_type"] for a in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [["WELFARE_CHECK"], ["WELFARE_CHECK"]]
