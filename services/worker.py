@@ -38,7 +38,9 @@ def run_worker(settings: Settings) -> None:
     metrics = MergeMetrics(registry)
     serde = Serde(catalog, hub_registry(settings, engine))
     # Two connections of the merge's own: one merges and folds, one settles what was published.
-    processor = MergeProcessor(open_merge_store(settings.database_url), serde, metrics)
+    processor = MergeProcessor(
+        open_merge_store(settings.database_url), serde, metrics, settings.hmac_key
+    )
     processor.prepare()
     pruner = HistoryPruner(
         engine, Retention.from_settings(settings), settings.prune_batch_size, metrics

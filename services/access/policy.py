@@ -15,6 +15,11 @@ goes through the same three calls::
     allows_community(grant, row_community_code)   # False: the row is outside its communities
     filter_record(grant, json_record(...))        # only the granted fields, provenance too
 
+Derived data inherits the sharing class of its inputs (``derivation.py``): a policy that
+grants a derived field or an alert type without what it is made of is refused at load, an
+alert of a type not granted is not there for the reader (``filter_record`` answers None),
+and a reason is rendered with only the values the reader may see (``reasons.py``).
+
 This module is pure: it reads files and returns plain values.
 """
 
@@ -22,13 +27,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from schemas.catalog import Catalog
+from services.access.derivation import (
+    ALERT_TYPE_FIELD,
+    Derivation,
+    DerivationError,
+    DerivedGrant,
+    derived_grants,
+    load_derivation,
+)
+from services.access.reasons import render_reason
 from services.errors import ConfigError
 
 UNCONDITIONAL = "unconditional"
@@ -45,7 +59,9 @@ DEFAULT_FIELD_CLASSES_FILE = POLICY_DIR / "field_classes.yaml"
 # Audience names travel in tokens, audit records and log lines: keep them plain.
 _AUDIENCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _AUDIENCE_KEYS = frozenset({"description", "purpose", "communities", "views"})
-_GRANT_KEYS = frozenset({"fields"})
+_GRANT_KEYS = frozenset({"fields", "alert_types"})
+REASON_CODE, REASON_PARAMS, REASON = "reason_code", "reason_params", "reason"
+EVENT_ID = "event_id"
 _POLICY_KEYS = frozenset({"audiences", "field_classes"})
 
 
@@ -71,7 +87,8 @@ class Grant:
     """What one audience may read of one view.
 
     ``fields`` holds the record fields it may read (``provenance`` among them when the
-    provenance map is shared at all); ``communities`` is None for every community.
+    provenance map is shared at all); ``communities`` is None for every community;
+    ``derived`` what it reads of derived values (alert types, reason values, event ids).
     """
 
     audience: str
@@ -79,6 +96,7 @@ class Grant:
     view: str
     fields: frozenset[str]
     communities: frozenset[str] | None
+    derived: DerivedGrant = field(default_factory=DerivedGrant)
 
     @property
     def all_communities(self) -> bool:
@@ -91,7 +109,7 @@ class Grant:
         for name in wanted:
             if name not in self.fields:
                 raise FieldNotGranted(self, name)
-        return Grant(self.audience, self.purpose, self.view, frozenset(wanted), self.communities)
+        return replace(self, fields=frozenset(wanted))
 
 
 class FieldNotGranted(Exception):  # noqa: N818 - a refusal the API turns into a 403
@@ -122,6 +140,7 @@ class Policy:
     source: Path
     views: Mapping[str, ViewFields]
     audiences: Mapping[str, Audience]
+    derivation: Derivation = field(default_factory=Derivation)
 
     def grant(self, audience: str, view: str) -> Grant | None:
         """What ``audience`` may read of ``view``; None when nothing (default deny)."""
@@ -134,17 +153,33 @@ class Policy:
         return frozenset(found.classes) if found else frozenset()
 
 
-def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a rendered record (``json_record``) that ``grant`` may read.
+def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The part of a rendered record (``json_record``) that ``grant`` may read; None when
+    the reader may not know the row exists (an alert of a type it is not granted).
 
     Fields outside the grant are dropped, unknown ones too; the provenance map keeps only
-    the entries of granted fields, and is dropped when provenance itself is not granted.
+    the entries of granted fields, without event ids unless the grant shows them, and is
+    dropped when provenance itself is not granted. A reason's values are cut to those
+    granted, and its words (``reason``) rendered from what is left.
     """
+    derived = grant.derived
+    kind = record.get(ALERT_TYPE_FIELD)
+    if derived.alert_types is not None and kind is not None and kind not in derived.alert_types:
+        return None
     kept = {k: v for k, v in record.items() if k in grant.fields and k != PROVENANCE}
     if PROVENANCE in grant.fields and isinstance(record.get(PROVENANCE), Mapping):
         kept[PROVENANCE] = {
-            k: v for k, v in record[PROVENANCE].items() if k in grant.fields and k != PROVENANCE
+            k: v if derived.event_ids else {n: x for n, x in v.items() if n != EVENT_ID}
+            for k, v in record[PROVENANCE].items()
+            if k in grant.fields and k != PROVENANCE
         }
+    params = record.get(REASON_PARAMS)
+    if isinstance(params, Mapping):
+        shown = {k: v for k, v in params.items() if k in derived.reason_params}
+        if REASON_PARAMS in kept:
+            kept[REASON_PARAMS] = shown
+        if kept.get(REASON_CODE) is not None:
+            kept[REASON] = render_reason(str(kept[REASON_CODE]), shown)
     return kept
 
 
@@ -176,7 +211,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY_FILE, catalog: Catalog | None 
         classes_path = path.parent / classes_ref
     else:
         raise PolicyError(f"{path}: field_classes must be the path of a YAML file")
-    views = load_field_classes(classes_path, catalog)
+    views, derivation = load_classes(classes_path, catalog)
     audiences = document.get("audiences")
     if not isinstance(audiences, dict) or not audiences:
         raise PolicyError(f"{path}: needs an 'audiences' mapping of audience name -> grants")
@@ -184,15 +219,23 @@ def load_policy(path: Path | str = DEFAULT_POLICY_FILE, catalog: Catalog | None 
         source=path,
         views=views,
         audiences={
-            str(name): _audience(path, name, body, views) for name, body in audiences.items()
+            str(name): _audience(path, name, body, views, derivation)
+            for name, body in audiences.items()
         },
+        derivation=derivation,
     )
 
 
 def load_field_classes(path: Path, catalog: Catalog) -> dict[str, ViewFields]:
     """Load the sharing classes of every view field; PolicyError names file, view and field."""
+    return load_classes(path, catalog)[0]
+
+
+def load_classes(path: Path, catalog: Catalog) -> tuple[dict[str, ViewFields], Derivation]:
+    """The sharing classes of every view field, and what derived values are made of
+    (``derived:``); PolicyError names file, view and field of the first problem."""
     document = _read_yaml(path)
-    _no_unknown_keys(document, frozenset({"views"}), f"{path}")
+    _no_unknown_keys(document, frozenset({"views", "derived"}), f"{path}")
     views = document.get("views")
     if not isinstance(views, dict):
         raise PolicyError(f"{path}: needs a 'views' mapping of view -> field -> sharing class")
@@ -233,10 +276,30 @@ def load_field_classes(path: Path, catalog: Catalog) -> dict[str, ViewFields]:
             if name in classes and classes[name] != UNCONDITIONAL:
                 raise PolicyError(f"{where}: field {name!r}: must be unconditional: {why}")
         loaded[view] = ViewFields(view, contract.key_field, dict(classes))
-    return loaded
+    return loaded, _derivation(path, document.get("derived", {}), contracts)
 
 
-def _audience(path: Path, name: Any, body: Any, views: Mapping[str, ViewFields]) -> Audience:
+def _derivation(path: Path, section: Any, contracts: Mapping[str, Any]) -> Derivation:
+    view_fields = {view: tuple(c.field_names) for view, c in contracts.items()}
+    try:
+        return load_derivation(str(path), section, view_fields, _alert_types(contracts))
+    except DerivationError as exc:
+        raise PolicyError(str(exc)) from exc
+
+
+def _alert_types(contracts: Mapping[str, Any]) -> list[str]:
+    """The symbols of the ``alert_type`` enum of the views that have one."""
+    found: list[str] = []
+    for contract in contracts.values():
+        for item in contract.parsed["fields"]:
+            if item["name"] == ALERT_TYPE_FIELD and isinstance(item["type"], dict):
+                found += [s for s in item["type"].get("symbols", []) if s not in found]
+    return found
+
+
+def _audience(
+    path: Path, name: Any, body: Any, views: Mapping[str, ViewFields], derivation: Derivation
+) -> Audience:
     where = f"{path}: audience {name!r}"
     if not isinstance(name, str) or not _AUDIENCE_NAME.fullmatch(name):
         raise PolicyError(
@@ -256,13 +319,40 @@ def _audience(path: Path, name: Any, body: Any, views: Mapping[str, ViewFields])
     granted = body.get("views")
     if not isinstance(granted, dict) or not granted:
         raise PolicyError(f"{where}: field 'views': must map at least one view to its grant")
-    grants = {}
+    fields, alert_types = {}, {}
     for view, grant in granted.items():
         if view not in views:
             raise PolicyError(f"{where}: view {view!r}: no such view; views: {', '.join(views)}")
-        fields = _grant_fields(f"{where}: view {view!r}", grant, views[view])
-        grants[view] = Grant(name, purpose.strip(), view, fields, communities)
+        fields[view] = _grant_fields(f"{where}: view {view!r}", grant, views[view])
+        named = _grant_alert_types(f"{where}: view {view!r}", grant, views[view])
+        if named is not None:
+            alert_types[view] = named
+    try:
+        derived = derived_grants(where, derivation, fields, alert_types)
+    except DerivationError as exc:
+        raise PolicyError(str(exc)) from exc
+    grants = {
+        view: Grant(name, purpose.strip(), view, fields[view], communities, derived[view])
+        for view in fields
+    }
     return Audience(name, description, purpose.strip(), communities, grants)
+
+
+def _grant_alert_types(where: str, grant: Any, view: ViewFields) -> list[str] | None:
+    """The alert types a grant names: required of a view of alerts, refused elsewhere."""
+    named = (grant or {}).get("alert_types")
+    if ALERT_TYPE_FIELD not in view.classes:
+        if named is not None:
+            raise PolicyError(f"{where}: 'alert_types': the view has no alert types")
+        return None
+    if not isinstance(named, list) or not named or not all(isinstance(t, str) for t in named):
+        raise PolicyError(
+            f"{where}: 'alert_types': name the alert types the audience reads (a list); "
+            "each needs the fields that raise it granted"
+        )
+    if len(set(named)) != len(named):
+        raise PolicyError(f"{where}: 'alert_types': lists an alert type twice")
+    return named
 
 
 def _communities(where: str, value: Any) -> frozenset[str] | None:

@@ -62,12 +62,16 @@ class _Reads:
         try:
             scope = await self.access.authorize(request, view, fields=query.get("fields"))
             row = await asyncio.to_thread(self._row, view, key)
-            if row is None or not scope.allows(row.community_code):
+            record = None
+            if row is not None and scope.allows(row.community_code):
+                # None for a row the reader may not know of (an alert of a type it is not
+                # granted): absent for it, as a row outside its communities is.
+                record = filter_record(scope.grant, self._render(view, row))
+            if record is None:
                 raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
         except HTTPException as exc:
             await self._refused(request, exc, operation="row", query=query)
             raise
-        record = filter_record(scope.grant, self._render(view, row))
         entry = scope.audit_entry(operation="row", key=key, query=query, rows=1, status=200)
         return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
 
@@ -91,7 +95,9 @@ class _Reads:
         except HTTPException as exc:
             await self._refused(request, exc, operation="list", query=query)
             raise
-        items = [filter_record(scope.grant, self._render(view, r)) for r in rows[:limit]]
+        # Rows the reader may not know of are left out; the cursor still follows the rows read.
+        shaped = (filter_record(scope.grant, self._render(view, r)) for r in rows[:limit])
+        items = [record for record in shaped if record is not None]
         last = rows[limit - 1] if len(rows) > limit else None
         body = {
             "items": items,
@@ -127,6 +133,8 @@ class _Reads:
                 rows = await asyncio.to_thread(self._page, view, scope, after, EXPORT_PAGE)
                 for row in rows:
                     record = filter_record(scope.grant, self._render(view, row))
+                    if record is None:
+                        continue
                     yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
                     sent += 1
                 if len(rows) < EXPORT_PAGE:
@@ -170,7 +178,8 @@ class _Reads:
         self, view: str, scope: ReadScope, after: tuple[str | None, str] | None, limit: int
     ) -> list[ViewRow]:
         with Session(self.engine) as session:
-            return visible_page(session, view, scope.communities, after, limit)
+            kinds = scope.grant.derived.alert_types  # alerts of other types are not its
+            return visible_page(session, view, scope.communities, after, limit, alert_types=kinds)
 
 
 def _present(**params: str | None) -> dict[str, Any]:

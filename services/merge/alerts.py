@@ -1,14 +1,19 @@
 """Alert rules: pure functions from view state to the alerts that should be open now.
 
 An alert is open exactly while its rule holds over the current state, so re-evaluating
-on a replay or in another order finds the same alerts; its id is derived from the rule and
-the subject (and the delivery), never from the event that happened to open it.
+on a replay or in another order finds the same alerts. The rules key each alert by its
+identity, the rule and the subject (or the delivery), never by the event that happened to
+open it. That identity names a person, dwelling or delivery, so it never leaves the merge:
+the stored id is ``alert_id``, a keyed hash of it (derived data is as sensitive as what it
+is derived from). A reason is a code with the values it cites, never words embedding them:
+the API renders it for each audience with only the values that audience is granted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from services.merge.derive import family, provenance_of, resident_visible
@@ -17,11 +22,20 @@ from services.merge.rules import DELIVERY, HOSTED, MEMBER
 
 WELFARE_SILENCE_MS = 24 * 3600 * 1000
 Alert = dict[str, Any]  # the alert record without provenance, plus "provenance"
+ALERT_ID_DOMAIN = "alert-id:"  # keeps alert ids apart from person_keys made with the same key
+ALERT_ID_HEX_DIGITS = 32
 
 
-def alert_id(alert_type: str, subject: str) -> str:
-    """The deterministic id of the alert a rule raises about a subject."""
-    return f"{alert_type.lower()}:{subject}"
+def alert_identity(alert_type: str, subject: str) -> str:
+    """What an alert is about, inside the merge: the rule and its subject (or delivery)."""
+    return f"{alert_type}:{subject}"
+
+
+def alert_id(key: bytes, identity: str) -> str:
+    """The opaque id an alert is stored and published under: deterministic, so a replay
+    finds the same alert, but only the hub key can tie it to the subject it is about."""
+    message = (ALERT_ID_DOMAIN + identity).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:ALERT_ID_HEX_DIGITS]
 
 
 def _alert(  # noqa: PLR0917 - one argument per field of the alert record
@@ -30,12 +44,13 @@ def _alert(  # noqa: PLR0917 - one argument per field of the alert record
     subject_key: str,
     household: Mapping[str, Any],
     opened_at: int,
-    reason: str,
+    reason: tuple[str, dict[str, int]],
     source: list[Any] | None,
     delivery_id: str | None = None,
 ) -> Alert:
+    code, params = reason
     return {
-        "alert_id": alert_id(alert_type, delivery_id or subject_key),
+        "identity": alert_identity(alert_type, delivery_id or subject_key),
         "alert_type": alert_type,
         "status": "OPEN",
         "subject_kind": subject_kind,
@@ -46,7 +61,9 @@ def _alert(  # noqa: PLR0917 - one argument per field of the alert record
         "delivery_id": delivery_id,
         "opened_at": opened_at,
         "closed_at": None,
-        "reason": reason,
+        "reason": "",  # the contract's field of free words, kept empty for older readers
+        "reason_code": code,
+        "reason_params": params,
         "provenance": {"opened_at": source} if source else {},
     }
 
@@ -65,8 +82,7 @@ def welfare_checks(household: Mapping[str, Any], members: Mapping[str, Any]) -> 
         return []
     if not any(member["elderly_living_alone"] for member in members.values()):
         return []
-    hours = (read_at - used_at) // 3_600_000
-    since = _time(used_at)
+    reason = ("NO_WATER_USE", {"hours": (read_at - used_at) // 3_600_000, "since": used_at})
     return [
         _alert(
             "WELFARE_CHECK",
@@ -74,7 +90,7 @@ def welfare_checks(household: Mapping[str, Any], members: Mapping[str, Any]) -> 
             person_key,
             household,
             used_at + WELFARE_SILENCE_MS,
-            f"elderly resident living alone: no water use for {hours} hours (since {since})",
+            reason,
             household.get("provenance", {}).get("last_water_activity_at"),
         )
         for person_key, member in sorted(members.items())
@@ -95,8 +111,7 @@ def isolation_risk(household: Mapping[str, Any], hosted: Mapping[str, Any]) -> l
             household["dwelling_id"],
             household,
             first["starts_at"],
-            f"home quarantine where no one can isolate apart: all {household['resident_count']}"
-            " residents are isolated together",
+            ("NO_SEPARATE_ROOM", {"resident_count": household["resident_count"]}),
             first["source"],
         )
     ]
@@ -115,7 +130,7 @@ def quarantine_deliveries(
     alerts = []
     for delivery_id, request in sorted(deliveries.items()):
         due = request.get("due_at")
-        when = f", due {_time(due)}" if due is not None else ""
+        params = {} if due is None else {"due_at": due}
         alerts.append(
             _alert(
                 "QUARANTINE_DELIVERY",
@@ -123,16 +138,12 @@ def quarantine_deliveries(
                 household["dwelling_id"],
                 household,
                 request["requested_at"],
-                f"delivery to a quarantined household not yet fulfilled{when}",
+                ("DELIVERY_NOT_FULFILLED", params),
                 request.get("source"),
                 delivery_id=delivery_id,
             )
         )
     return alerts
-
-
-def _time(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def red_status(
@@ -149,13 +160,19 @@ def red_status(
     }
     return [
         _alert(
-            "RED_STATUS", "PERSON", person_key, where, opened, "health status turned RED", source
+            "RED_STATUS",
+            "PERSON",
+            person_key,
+            where,
+            opened,
+            ("HEALTH_STATUS_RED", {}),
+            source,
         )
     ]
 
 
 def household_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str, Alert]:
-    """Every alert the state of one dwelling (and the residents in it) calls for."""
+    """Every alert the state of one dwelling (and the residents in it) calls for, by identity."""
     members = family(state, MEMBER)
     deliveries = {
         delivery_id: {**request, "source": provenance_of(state, f"{DELIVERY}/{delivery_id}")}
@@ -168,12 +185,12 @@ def household_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str,
     ]
     for person_key, member in sorted(members.items()):
         alerts += red_status(person_key, member, household)
-    return {a["alert_id"]: a for a in alerts}
+    return {a["identity"]: a for a in alerts}
 
 
 def welfare_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str, Alert]:
     """The welfare checks of one dwelling: the only rule water readings alone can change."""
-    return {a["alert_id"]: a for a in welfare_checks(household, family(state, MEMBER))}
+    return {a["identity"]: a for a in welfare_checks(household, family(state, MEMBER))}
 
 
 def homeless_alerts(resident: RowState) -> dict[str, Alert]:
@@ -187,4 +204,4 @@ def homeless_alerts(resident: RowState) -> dict[str, Alert]:
         "community_code": resident.values.get("community_code"),
     }
     alerts = red_status(resident.key, member, {})
-    return {a["alert_id"]: a for a in alerts}
+    return {a["identity"]: a for a in alerts}

@@ -74,8 +74,11 @@ class _Effects:
     closed: dict[str, Alert] = field(default_factory=dict)
 
 
-def merge_batch(updates: Iterable[Update], reader: RowReader) -> BatchResult:
-    """Merge one batch of updates into the resident, household and alert views."""
+def merge_batch(updates: Iterable[Update], reader: RowReader, alert_key: bytes) -> BatchResult:
+    """Merge one batch of updates into the resident, household and alert views.
+
+    ``alert_key`` (the hub's HMAC key) makes the opaque ids alerts are stored under.
+    """
     by_view: dict[str, list[Update]] = defaultdict(list)
     for update in updates:
         by_view[update.view].append(update)
@@ -83,7 +86,7 @@ def merge_batch(updates: Iterable[Update], reader: RowReader) -> BatchResult:
     effects = _Effects()
     residents = _residents(by_view[RESIDENT_PROFILE.name], reader, out, effects)
     _households(by_view[HOUSEHOLD.name], reader, out, effects)
-    _alerts(reader, out, effects, residents)
+    _alerts(reader, out, effects, residents, alert_key)
     for update in by_view[COMMUNITY_SITUATION.name]:
         delta_for(out.deltas, update.key).updates.append(update)
     out.deltas = {c: d for c, d in out.deltas.items() if not d.is_empty()}
@@ -235,12 +238,21 @@ def _community_effects(
 
 
 def _alerts(
-    reader: RowReader, out: BatchResult, effects: _Effects, residents: Mapping[str, RowState]
+    reader: RowReader,
+    out: BatchResult,
+    effects: _Effects,
+    residents: Mapping[str, RowState],
+    key: bytes,
 ) -> None:
-    """Write alert rows: open ones shown; cleared ones kept hidden, or gone with the person."""
-    before = reader.rows(ALERT_VIEW, effects.opened.keys() | effects.closed.keys())
-    for alert_id in sorted(effects.opened):
-        alert = effects.opened[alert_id]
+    """Write alert rows: open ones shown; cleared ones kept hidden, or gone with the person.
+
+    ``effects`` hold alerts by identity, which names their subject; rows and changes carry
+    only the opaque ``alert_id`` made from it.
+    """
+    ids = {i: alert_rules.alert_id(key, i) for i in effects.opened.keys() | effects.closed.keys()}
+    before = reader.rows(ALERT_VIEW, set(ids.values()))
+    for identity in sorted(effects.opened):
+        alert, alert_id = effects.opened[identity], ids[identity]
         shown = _alert_record(alert)
         out.written.save(
             ALERT_VIEW,
@@ -248,10 +260,10 @@ def _alerts(
             stored(empty_row(alert_id), shown, alert["community_code"]),
         )
     written = out.written
-    for alert_id in sorted(effects.closed):
-        if alert_id in effects.opened:
+    for identity in sorted(effects.closed):
+        if identity in effects.opened:
             continue  # cleared for one subject, raised for another (a resident moved)
-        alert = effects.closed[alert_id]
+        alert, alert_id = effects.closed[identity], ids[identity]
         shown = _alert_record(alert)
         subject = alert["subject_key"] if alert["subject_kind"] == "PERSON" else None
         person = residents.get(subject) if subject else None
@@ -274,12 +286,12 @@ def _alert_diff(
     closed_at: int,
 ) -> None:
     """One subject's alerts that open or change, that clear, and the open counts' delta."""
-    for alert_id, alert in new.items():
-        if old.get(alert_id) != alert:
-            effects.opened[alert_id] = alert
-    for alert_id, alert in old.items():
-        if alert_id not in new:
-            effects.closed[alert_id] = {**alert, "status": "CLOSED", "closed_at": closed_at}
+    for identity, alert in new.items():
+        if old.get(identity) != alert:
+            effects.opened[identity] = alert
+    for identity, alert in old.items():
+        if identity not in new:
+            effects.closed[identity] = {**alert, "status": "CLOSED", "closed_at": closed_at}
     for sign, alerts in ((-1, old), (1, new)):
         for community, counts in alert_counts(alerts).items():
             delta_for(deltas, community).add_counts(counts, sign)
@@ -335,5 +347,5 @@ def _alerts_of(
 
 
 def _alert_record(alert: Alert) -> tuple[dict[str, Any], dict[str, list[Any]]]:
-    fields = {k: v for k, v in alert.items() if k not in ("alert_id", "provenance")}
+    fields = {k: v for k, v in alert.items() if k not in ("identity", "provenance")}
     return fields, dict(alert["provenance"])

@@ -81,9 +81,11 @@ class MergeProcessor:
         store: MergeStore,
         serde: Serde,
         metrics: MergeMetrics,
+        alert_key: bytes,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._alert_key = alert_key
         self.serde = serde
         self._serde = serde
         self._catalog: Catalog = serde.catalog
@@ -132,7 +134,7 @@ class MergeProcessor:
     def merge(self, decoded: Decoded) -> Outcome:
         """Merge a decoded batch and commit; a replayed batch commits no change."""
         with self._store.transaction() as txn:
-            result = merge_batch(decoded.updates, _Reader(txn))
+            result = merge_batch(decoded.updates, _Reader(txn), self._alert_key)
             write = self._write(result.written)
             write.deltas = [(c, d.to_json()) for c, d in sorted(result.deltas.items())]
             write.conflicts = [

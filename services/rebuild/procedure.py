@@ -84,7 +84,9 @@ def rebuild(
         shadow.recreate()
         say(f"rebuilding the views into the {shadow.describe()}")
         store = shadow.merge_store()
-        processor = MergeProcessor(store, serde, MergeMetrics(CollectorRegistry()))
+        processor = MergeProcessor(
+            store, serde, MergeMetrics(CollectorRegistry()), settings.hmac_key
+        )
         processor.prepare()
         replay = Replay(processor, lambda: _consumer(settings), settings.batch_size)
         try:

@@ -32,14 +32,20 @@ def visible_page(
     communities: Collection[str] | None,
     after: tuple[str | None, str] | None,
     limit: int,
+    *,
+    alert_types: Collection[str] | None = None,
 ) -> list[ViewRow]:
     """Up to ``limit`` visible rows of ``view`` in (community_code, key) order, after ``after``.
 
     ``communities`` None means every row: those of every community first, then the rows
     without a community (each part walks ix_view_row_community in order). ``after`` is the
-    (community_code, key) of the last row of the previous page.
+    (community_code, key) of the last row of the previous page. ``alert_types``: only rows
+    whose record has one of them (the types a reader is granted), so a page is full.
     """
     base = sa.select(ViewRow).where(ViewRow.view == view, ViewRow.visible.is_(True))
+    if alert_types is not None:
+        kind = ViewRow.data["alert_type"].as_string()
+        base = base.where(kind.in_(sorted(alert_types)))
     rows: list[ViewRow] = []
     after_community, after_key = after if after is not None else (None, None)
     if after is None or after_community is not None:

@@ -48,7 +48,7 @@ def test_two_workers_in_one_group_build_the_same_views_as_one(
     keys = {k: pair.env[k] for k in ("DATONG_HMAC_KEY", "DATONG_SEAL_KEY")}
     events = seeded_load(pair, 400, random.Random(7))
     # What one worker makes of the events: the pure merge (proved order-independent).
-    expected = pure_views(updates_of(events))
+    expected = pure_views(updates_of(events), alert_key=pair.settings.hmac_key)
 
     pair.start("worker")
     second = make_hub(

@@ -317,7 +317,7 @@ def test_a_subscription_outside_the_grant_is_refused_and_audited(live: Live) -> 
 def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
     url = live.hub.env["DATONG_DATABASE_URL"]
     engine = create_engine(url)
-    issued = create_token(engine, audience="community-dashboard")
+    issued = create_token(engine, audience="health-department")
     client = live.subscribe(
         "alert", token={"Authorization": f"Bearer {issued.secret}"}, community="N01"
     )
@@ -326,7 +326,7 @@ def test_a_revoked_token_ends_its_open_stream(live: Live) -> None:
         wait_for(lambda: client.ended, 10, what="the stream to end")
     finally:
         client.close()
-    reads = find_reads(engine, audience="community-dashboard", view="alert")
+    reads = find_reads(engine, audience="health-department", view="alert")
     assert [(r.operation, r.status, r.query) for r in reads][-1:] == [
         ("subscribe", 200, {"community": "N01"})
     ]
@@ -346,3 +346,33 @@ def test_an_api_shutting_down_ends_its_open_streams_cleanly_first(live: Live) ->
         wait_for(lambda: client.ended, 10, what="the stream's clean end")
     finally:
         client.close()
+
+
+def test_a_subscriber_gets_no_alert_of_a_type_its_policy_does_not_grant(live: Live) -> None:
+    # civil-affairs reads no health status, so no RED_STATUS alert: it gets the alert's
+    # deletion (an opaque id, telling nothing) and, before it, nothing of the alert.
+    civil = live.subscribe(
+        "alert",
+        token=reader_headers(live.hub.env["DATONG_DATABASE_URL"], "civil-affairs"),
+        community="C077",
+    )
+    health = live.subscribe("alert", community="C077")
+    try:
+        (row,) = rows(77, 1, "C077")
+        key = live.register(row)
+        live.health(key, "RED", T0 + timedelta(hours=1))
+        wait_for(lambda: health.of_kind("change"), 60, what="the RED_STATUS alert, for health")
+        ((alert_id, alert_type),) = {
+            (e.data["alert_id"], e.data["alert_type"]) for e in health.of_kind("change")
+        }
+        assert alert_type == "RED_STATUS" and key not in alert_id
+        live.health(key, "GREEN", T0 + timedelta(hours=2))
+        wait_for(
+            lambda: any(e.data["key"] == alert_id for e in civil.of_kind("delete")),
+            60,
+            what="the alert's deletion, for civil affairs",
+        )
+    finally:
+        civil.close()
+        health.close()
+    assert civil.of_kind("change") == []

@@ -15,6 +15,7 @@ from services.merge.community import Folded, fold, recount_freshness
 from services.merge.merge import Update
 from services.merge.rows import Projects, StoredRow, Written
 from services.merge.rules import COMMUNITY_SITUATION, HOUSEHOLD, RESIDENT_PROFILE
+from tests.support.keys import TEST_HMAC_KEY
 
 Stored = tuple[bool, dict[str, Any], dict[str, Any]]  # visible, record fields, provenance
 
@@ -22,7 +23,8 @@ Stored = tuple[bool, dict[str, Any], dict[str, Any]]  # visible, record fields, 
 class MemoryViews:
     """Rows by view and key, written by whole batches as the worker writes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, alert_key: bytes = TEST_HMAC_KEY) -> None:
+        self.alert_key = alert_key
         self.views: dict[str, dict[str, StoredRow]] = {}
         self.changes: list[tuple[str, str, Any]] = []
 
@@ -58,7 +60,7 @@ class MemoryViews:
 
     def merge(self, updates: Iterable[Update]) -> BatchResult:
         """Merge one batch, keep what it wrote, and fold its community deltas."""
-        result = merge_batch(list(updates), self)
+        result = merge_batch(list(updates), self, self.alert_key)
         self._keep(result.written)
         folded: Folded = fold(result.deltas, self) if result.deltas else Folded()
         self._keep(folded.written)
@@ -85,9 +87,11 @@ class MemoryViews:
 VIEWS = ("resident_profile", "household", "community_situation", "alert")
 
 
-def pure_views(updates: list[Update], batch: int = 500) -> dict[str, dict[str, Stored]]:
+def pure_views(
+    updates: list[Update], batch: int = 500, alert_key: bytes = TEST_HMAC_KEY
+) -> dict[str, dict[str, Stored]]:
     """What the pure merge makes of ``updates`` in every view: the rows each view shows."""
-    memory = MemoryViews()
+    memory = MemoryViews(alert_key)
     for start in range(0, len(updates), batch):
         memory.merge(updates[start : start + batch])
     return {view: memory.shown(view) for view in VIEWS}

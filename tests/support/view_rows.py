@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from schemas.catalog import Catalog
 from services.store.models import ViewRow
+from tests.support.memory_views import MemoryViews
 
 T0_MS = 1_709_600_000_000  # 2024-03-05
 HOUR_MS = 3_600_000
@@ -135,7 +136,7 @@ def community_situation(_: int, community: str | None) -> dict[str, Any]:
 def alert(n: int, community: str | None) -> dict[str, Any]:
     """Every field of an alert row but provenance."""
     return {
-        "alert_id": f"WELFARE_CHECK:{person_key(n)[:16]}",
+        "alert_id": hashlib.sha256(f"alert {n}".encode()).hexdigest()[:32],
         "alert_type": "WELFARE_CHECK",
         "status": "OPEN",
         "subject_kind": "PERSON",
@@ -146,7 +147,9 @@ def alert(n: int, community: str | None) -> dict[str, Any]:
         "delivery_id": f"DL{n}",
         "opened_at": T0_MS,
         "closed_at": None,
-        "reason": "no water use for 26 hours",
+        "reason": "no water use for 26 hours (since 2024-03-04 06:00 UTC)",  # stored before codes
+        "reason_code": "NO_WATER_USE",
+        "reason_params": {"hours": 26, "since": T0_MS - 26 * HOUR_MS},
     }
 
 
@@ -179,6 +182,16 @@ def seed_rows(communities: Sequence[str | None], per_community: int) -> list[See
                 }
                 rows.append(SeedRow(view, key, community, data, provenance))
     return rows
+
+
+def merged_rows(views: MemoryViews) -> list[SeedRow]:
+    """The rows a pure merge shows in every view, to serve them from a real store."""
+    return [
+        SeedRow(view, key, row.community_code, dict(row.record or {}), dict(row.provenance))
+        for view, rows in views.views.items()
+        for key, row in sorted(rows.items())
+        if row.visible
+    ]
 
 
 def store_rows(engine: sa.Engine, rows: Sequence[SeedRow]) -> None:

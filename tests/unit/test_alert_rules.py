@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -16,6 +18,7 @@ from services.merge.alerts import Alert
 from services.merge.derive import household_contributions
 from services.merge.merge import RowState, Update, apply, empty_row
 from services.merge.rules import HOUSEHOLD, RESIDENT_PROFILE, ViewSpec
+from tests.support.keys import TEST_HMAC_KEY
 from tests.support.memory_views import MemoryViews, merged_views
 from tests.support.source_updates import (
     CATALOG,
@@ -104,8 +107,8 @@ def resident_state(events: Iterable[list[Update]], person: str) -> RowState:
 
 def test_an_elder_living_alone_without_water_use_for_24_hours_gets_a_welfare_check() -> None:
     found = alerts_of(elder_alone(water(10.0, at(0)), water(10.0, at(24))))
-    assert list(found) == [f"welfare_check:{ELDER}"]
-    alert = found[f"welfare_check:{ELDER}"]
+    assert list(found) == [f"WELFARE_CHECK:{ELDER}"]
+    alert = found[f"WELFARE_CHECK:{ELDER}"]
     assert alert["alert_type"] == "WELFARE_CHECK"
     assert alert["status"] == "OPEN"
     assert (alert["subject_kind"], alert["subject_key"]) == ("PERSON", ELDER)
@@ -116,7 +119,9 @@ def test_an_elder_living_alone_without_water_use_for_24_hours_gets_a_welfare_che
     )
     assert alert["opened_at"] == ms(24)  # the moment the silence reached 24 hours
     assert alert["closed_at"] is None
-    assert "24 hours" in alert["reason"]
+    # The reason cites values, never words embedding them: the API renders it per audience.
+    assert alert["reason_code"] == "NO_WATER_USE"
+    assert alert["reason_params"] == {"hours": 24, "since": ms(0)}
     assert alert["provenance"]["opened_at"][0] == rules.UTILITIES
 
 
@@ -130,7 +135,7 @@ def test_silence_counts_from_the_last_increase_not_from_the_first_reading() -> N
     assert alerts_of(elder_alone(*readings)) == {}
     found = alerts_of(elder_alone(*readings, water(11.5, at(34))))
     assert [a["opened_at"] for a in found.values()] == [ms(34)]
-    assert "24 hours" in found[f"welfare_check:{ELDER}"]["reason"]
+    assert found[f"WELFARE_CHECK:{ELDER}"]["reason_params"] == {"hours": 24, "since": ms(10)}
 
 
 def test_the_welfare_check_closes_when_the_register_goes_up_again() -> None:
@@ -197,7 +202,7 @@ def test_water_silence_is_measured_in_event_time() -> None:
     # Readings taken an hour apart by the meter's clock but received 30 hours apart.
     readings = [water(10.0, at(0), read_at=at(0)), water(10.0, at(30), read_at=at(1))]
     found = alerts_of(elder_alone(*readings))
-    assert list(found) == [f"welfare_check:{ELDER}"]
+    assert list(found) == [f"WELFARE_CHECK:{ELDER}"]
 
 
 # --- isolation risk --------------------------------------------------------------------------
@@ -213,8 +218,8 @@ def test_home_quarantine_in_a_dwelling_unfit_to_isolate_in_raises_isolation_risk
 ) -> None:
     events = [*couple(rooms, separate_bathroom), quarantine(ELDER, "Q1", at(0))]
     found = alerts_of(events, "ISOLATION_RISK")
-    assert list(found) == [f"isolation_risk:{HOME}"]
-    alert = found[f"isolation_risk:{HOME}"]
+    assert list(found) == [f"ISOLATION_RISK:{HOME}"]
+    alert = found[f"ISOLATION_RISK:{HOME}"]
     assert (alert["subject_kind"], alert["subject_key"], alert["dwelling_id"]) == (
         "DWELLING",
         HOME,
@@ -226,7 +231,10 @@ def test_home_quarantine_in_a_dwelling_unfit_to_isolate_in_raises_isolation_risk
         None,
     )
     assert alert["opened_at"] == ms(0)
-    assert "2 residents" in alert["reason"]
+    assert (alert["reason_code"], alert["reason_params"]) == (
+        "NO_SEPARATE_ROOM",
+        {"resident_count": 2},
+    )
     assert alert["provenance"]["opened_at"][0] == rules.HEALTH
 
 
@@ -256,7 +264,7 @@ def test_a_home_order_naming_another_dwelling_puts_that_dwelling_at_risk() -> No
         quarantine(CHILD, "Q1", at(0), dwelling_id=HOME),
     ]
     found = alerts_of([*couple(), *visitor], "ISOLATION_RISK")
-    assert list(found) == [f"isolation_risk:{HOME}"]
+    assert list(found) == [f"ISOLATION_RISK:{HOME}"]
 
 
 def test_isolation_risk_opens_at_the_earliest_home_quarantine_start() -> None:
@@ -286,8 +294,8 @@ def test_isolation_risk_closes_when_the_other_resident_moves_out() -> None:
 def test_an_unfulfilled_delivery_of_a_quarantined_household_opens_an_alert() -> None:
     events = [*couple(), quarantine(ELDER, "Q1", at(0)), requested("DL-1", at(1), True)]
     found = alerts_of(events, "QUARANTINE_DELIVERY")
-    assert list(found) == ["quarantine_delivery:DL-1"]
-    alert = found["quarantine_delivery:DL-1"]
+    assert list(found) == ["QUARANTINE_DELIVERY:DL-1"]
+    alert = found["QUARANTINE_DELIVERY:DL-1"]
     assert (alert["subject_kind"], alert["subject_key"], alert["delivery_id"]) == (
         "DWELLING",
         HOME,
@@ -299,7 +307,8 @@ def test_an_unfulfilled_delivery_of_a_quarantined_household_opens_an_alert() -> 
         GRID,
     )
     assert alert["opened_at"] == ms(1)
-    assert "due 2024-03-01 13:00 UTC" in alert["reason"]
+    assert alert["reason_code"] == "DELIVERY_NOT_FULFILLED"
+    assert alert["reason_params"] == {"due_at": ms(5)}  # 2024-03-01 13:00 UTC
 
 
 def test_any_open_delivery_of_a_quarantined_household_opens_the_alert() -> None:
@@ -308,7 +317,7 @@ def test_any_open_delivery_of_a_quarantined_household_opens_the_alert() -> None:
         quarantine(ELDER, "Q1", at(0)),
         requested("DL-1", at(1), for_quarantine=False),
     ]
-    assert list(alerts_of(events)) == ["quarantine_delivery:DL-1"]
+    assert list(alerts_of(events)) == ["QUARANTINE_DELIVERY:DL-1"]
 
 
 def test_an_ordinary_delivery_of_a_household_not_in_quarantine_raises_nothing() -> None:
@@ -328,7 +337,7 @@ def test_each_open_delivery_is_its_own_alert() -> None:
         requested("DL-2", at(2)),
     ]
     found = alerts_of(events)
-    assert sorted(found) == ["quarantine_delivery:DL-1", "quarantine_delivery:DL-2"]
+    assert sorted(found) == ["QUARANTINE_DELIVERY:DL-1", "QUARANTINE_DELIVERY:DL-2"]
     assert {a["delivery_id"]: a["opened_at"] for a in found.values()} == {
         "DL-1": ms(1),
         "DL-2": ms(2),
@@ -342,7 +351,7 @@ def test_the_quarantine_delivery_alert_closes_when_the_delivery_is_fulfilled() -
         requested("DL-1", at(1), True),
         requested("DL-2", at(2), True),
     ]
-    assert list(alerts_of([*events, fulfilled("DL-1", at(3))])) == ["quarantine_delivery:DL-2"]
+    assert list(alerts_of([*events, fulfilled("DL-1", at(3))])) == ["QUARANTINE_DELIVERY:DL-2"]
 
 
 def test_a_fulfilment_arriving_before_its_request_leaves_nothing_open() -> None:
@@ -367,8 +376,8 @@ def test_the_quarantine_delivery_alert_names_the_request_as_its_source() -> None
 
 def test_a_red_status_alerts_the_grid_of_the_residents_household() -> None:
     found = alerts_of([*couple(), health(ELDER, "RED", at(1))])
-    assert list(found) == [f"red_status:{ELDER}"]
-    alert = found[f"red_status:{ELDER}"]
+    assert list(found) == [f"RED_STATUS:{ELDER}"]
+    alert = found[f"RED_STATUS:{ELDER}"]
     assert (alert["subject_kind"], alert["subject_key"]) == ("PERSON", ELDER)
     assert (alert["dwelling_id"], alert["community_code"], alert["grid_id"]) == (
         HOME,
@@ -393,14 +402,14 @@ def test_an_older_red_status_arriving_late_does_not_reopen_the_alert() -> None:
 
 def test_every_red_resident_of_a_household_gets_an_alert() -> None:
     events = [*couple(), health(ELDER, "RED", at(1)), health(SPOUSE, "RED", at(2))]
-    assert sorted(alerts_of(events)) == sorted([f"red_status:{ELDER}", f"red_status:{SPOUSE}"])
+    assert sorted(alerts_of(events)) == sorted([f"RED_STATUS:{ELDER}", f"RED_STATUS:{SPOUSE}"])
 
 
 def test_a_resident_without_a_dwelling_still_gets_a_red_status_alert() -> None:
     resident = resident_state([registered(CHILD, at(0), None), health(CHILD, "RED", at(1))], CHILD)
     found = alerts.homeless_alerts(resident)
-    assert list(found) == [f"red_status:{CHILD}"]
-    alert = found[f"red_status:{CHILD}"]
+    assert list(found) == [f"RED_STATUS:{CHILD}"]
+    alert = found[f"RED_STATUS:{CHILD}"]
     assert (alert["community_code"], alert["dwelling_id"], alert["grid_id"]) == (
         COMMUNITY,
         None,
@@ -421,6 +430,13 @@ def test_a_deregistered_resident_without_a_dwelling_has_no_alert() -> None:
 
 
 # --- through the batch merge: the alert view and the community's open alerts ----------------
+
+
+def stored_id(identity: str) -> str:
+    """The id an alert is stored under: the keyed hash of ``<RULE>:<subject>``, never the
+    subject itself (the first 32 hex digits of HMAC-SHA256 of ``alert-id:<identity>``)."""
+    message = f"alert-id:{identity}".encode()
+    return hmac.new(TEST_HMAC_KEY, message, hashlib.sha256).hexdigest()[:32]
 
 
 def shown_alerts(views: MemoryViews) -> dict[str, dict[str, Any]]:
@@ -458,10 +474,10 @@ def every_alert_open() -> list[list[Update]]:
 
 
 EVERY_ALERT = {
-    f"welfare_check:{ELDER}": "WELFARE_CHECK",
-    f"isolation_risk:{HOME}": "ISOLATION_RISK",
-    "quarantine_delivery:DL-1": "QUARANTINE_DELIVERY",
-    f"red_status:{SPOUSE}": "RED_STATUS",
+    stored_id(f"WELFARE_CHECK:{ELDER}"): "WELFARE_CHECK",
+    stored_id(f"ISOLATION_RISK:{HOME}"): "ISOLATION_RISK",
+    stored_id("QUARANTINE_DELIVERY:DL-1"): "QUARANTINE_DELIVERY",
+    stored_id(f"RED_STATUS:{SPOUSE}"): "RED_STATUS",
 }
 
 
@@ -473,6 +489,16 @@ def test_the_alert_view_shows_the_open_alerts() -> None:
     assert open_alerts(views) == dict.fromkeys(
         ["ISOLATION_RISK", "QUARANTINE_DELIVERY", "RED_STATUS", "WELFARE_CHECK"], 1
     )
+
+
+def test_an_alert_id_names_no_person_dwelling_or_delivery_and_needs_the_hub_key() -> None:
+    views = merged_views(every_alert_open())
+    subjects = (ELDER, SPOUSE, HOME, "DL-1")
+    for alert_id in shown_alerts(views):
+        assert not any(s in alert_id or alert_id in s for s in subjects), alert_id
+    elsewhere = MemoryViews(alert_key=b"another hub's key")
+    elsewhere.merge(u for made in every_alert_open() for u in made)
+    assert not set(shown_alerts(elsewhere)) & set(shown_alerts(views))
 
 
 def test_alerts_do_not_depend_on_how_events_are_batched() -> None:
@@ -497,14 +523,14 @@ def test_a_closed_alert_publishes_a_closed_record_then_a_tombstone() -> None:
     views.merge(health(SPOUSE, "GREEN", at(4)))
     changes = alert_changes(views)
     assert [(key, record is None) for key, record in changes] == [
-        (f"red_status:{SPOUSE}", False),
-        (f"red_status:{SPOUSE}", True),
+        (stored_id(f"RED_STATUS:{SPOUSE}"), False),
+        (stored_id(f"RED_STATUS:{SPOUSE}"), True),
     ]
     closed, _ = changes[0][1]
     assert closed["status"] == "CLOSED"
     assert closed["opened_at"] == ms(3)
     assert closed["closed_at"] is not None
-    assert f"red_status:{SPOUSE}" not in shown_alerts(views)
+    assert stored_id(f"RED_STATUS:{SPOUSE}") not in shown_alerts(views)
     assert "RED_STATUS" not in open_alerts(views)
     assert len(shown_alerts(views)) == 3
 
@@ -587,7 +613,7 @@ def test_a_red_alert_follows_its_resident_to_another_dwelling() -> None:
     views.merge(moved(ELDER, at(2), ELSEWHERE))
     assert [a["dwelling_id"] for a in shown_alerts(views).values()] == [ELSEWHERE]
     assert [(key, record is None) for key, record in alert_changes(views)] == [
-        (f"red_status:{ELDER}", False)
+        (stored_id(f"RED_STATUS:{ELDER}"), False)
     ]
     assert open_alerts(views) == {"RED_STATUS": 1}
 
@@ -618,16 +644,22 @@ def test_a_deregistered_residents_alerts_leave_with_only_a_tombstone() -> None:
         ]
     )
     assert sorted(shown_alerts(views)) == sorted(
-        [f"welfare_check:{ELDER}", f"red_status:{ELDER}", f"red_status:{CHILD}"]
+        [
+            stored_id(f"WELFARE_CHECK:{ELDER}"),
+            stored_id(f"RED_STATUS:{ELDER}"),
+            stored_id(f"RED_STATUS:{CHILD}"),
+        ]
     )
     assert open_alerts(views) == {"RED_STATUS": 2, "WELFARE_CHECK": 1}
     views.changes.clear()
     views.merge(deregistered(ELDER, at(40)) + deregistered(CHILD, at(40)))
-    assert sorted(alert_changes(views), key=lambda c: c[0]) == [
-        (f"red_status:{CHILD}", None),
-        (f"red_status:{ELDER}", None),
-        (f"welfare_check:{ELDER}", None),
-    ]
+    assert sorted(alert_changes(views), key=lambda c: c[0]) == sorted(
+        [
+            (stored_id(f"RED_STATUS:{CHILD}"), None),
+            (stored_id(f"RED_STATUS:{ELDER}"), None),
+            (stored_id(f"WELFARE_CHECK:{ELDER}"), None),
+        ]
+    )
     assert shown_alerts(views) == {}
     assert open_alerts(views) == {}
 

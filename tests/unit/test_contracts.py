@@ -121,6 +121,12 @@ EXPECTED_ENUMS: dict[str, tuple[str, ...]] = {
     "gov.commerce.DeliveryOutcome": ("DELIVERED", "LEFT_AT_DOOR", "CANCELLED"),
     "gov.utilities.MeterKind": ("WATER", "ELECTRICITY"),
     "gov.utilities.MeterUnit": ("CUBIC_METRE", "KILOWATT_HOUR"),
+    "gov.views.AlertReason": (
+        "NO_WATER_USE",
+        "NO_SEPARATE_ROOM",
+        "DELIVERY_NOT_FULFILLED",
+        "HEALTH_STATUS_RED",
+    ),
     "gov.views.AlertStatus": ("OPEN", "CLOSED"),
     "gov.views.AlertSubjectKind": ("PERSON", "DWELLING"),
 }

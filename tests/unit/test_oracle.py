@@ -11,6 +11,8 @@ repeats in batches of random sizes.
 from __future__ import annotations
 
 import ast
+import hashlib
+import hmac
 import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ import pytest
 
 from connectors.base import Event
 from tests.support.demo_events import demo_events, updates_of
+from tests.support.keys import TEST_HMAC_KEY
 from tests.support.memory_views import pure_views
 from tests.support.oracle import Views, oracle_views
 from tests.support.oracle import events as make
@@ -45,6 +48,13 @@ def ms(hours: float) -> int:
 def source(event: Event) -> list[object]:
     """The stored provenance an event gives the fields it wrote."""
     return [event.department, event.event_id, millis(event.record["event_time"])]
+
+
+def alert_id(rule: str, subject: str) -> str:
+    """An alert's id, from the README: the first 32 hex digits of HMAC-SHA256 under the hub
+    key of ``alert-id:<RULE>:<subject or delivery id>``; it names nobody."""
+    message = f"alert-id:{rule}:{subject}".encode()
+    return hmac.new(TEST_HMAC_KEY, message, hashlib.sha256).hexdigest()[:32]
 
 
 def merged(events: Sequence[Event], batch: int = 500) -> Views:
@@ -216,7 +226,7 @@ def test_a_welfare_check_opens_after_24_hours_without_water_use() -> None:
     assert oracle_views(_elder_alone_with_water(*silent))["alert"] == {}  # 23.5 hours
 
     events = _elder_alone_with_water(*silent, (10.5, 26))
-    data, provenance = oracle_views(events)["alert"][f"welfare_check:{ELDER}"]
+    data, provenance = oracle_views(events)["alert"][alert_id("WELFARE_CHECK", ELDER)]
     assert data == {
         "alert_type": "WELFARE_CHECK",
         "status": "OPEN",
@@ -228,8 +238,9 @@ def test_a_welfare_check_opens_after_24_hours_without_water_use() -> None:
         "delivery_id": None,
         "opened_at": ms(26),
         "closed_at": None,
-        "reason": "elderly resident living alone: no water use for 24 hours"
-        " (since 2024-06-01 02:00 UTC)",
+        "reason": "",
+        "reason_code": "NO_WATER_USE",
+        "reason_params": {"hours": 24, "since": ms(2)},  # 2024-06-01 02:00 UTC
     }
     assert provenance == {"opened_at": source(events[-1])}
     assert oracle_views(events)["community_situation"][C1][0]["open_alerts"] == {"WELFARE_CHECK": 1}
@@ -244,14 +255,15 @@ def test_an_isolation_risk_opens_for_a_home_quarantine_where_no_one_can_isolate_
         make.registered(SPOUSE, at(0), HOME, C1),
     ]
     order = make.quarantine(ELDER, "Q1", at(2))
-    data, provenance = oracle_views([*together, order])["alert"][f"isolation_risk:{HOME}"]
+    data, provenance = oracle_views([*together, order])["alert"][alert_id("ISOLATION_RISK", HOME)]
     assert (data["opened_at"], data["subject_kind"], data["subject_key"]) == (
         ms(2),
         "DWELLING",
         HOME,
     )
-    assert data["reason"] == (
-        "home quarantine where no one can isolate apart: all 2 residents are isolated together"
+    assert (data["reason_code"], data["reason_params"]) == (
+        "NO_SEPARATE_ROOM",
+        {"resident_count": 2},
     )
     assert provenance == {"opened_at": source(order)}
     lifted = [*together, order, make.lifted(ELDER, "Q1", at(5))]
@@ -270,14 +282,15 @@ def test_a_quarantined_households_delivery_is_an_alert_until_fulfilled() -> None
         request,
     ]
     views = oracle_views(events)
-    data, provenance = views["alert"]["quarantine_delivery:DL-1"]
+    data, provenance = views["alert"][alert_id("QUARANTINE_DELIVERY", "DL-1")]
     assert (data["delivery_id"], data["opened_at"], provenance) == (
         "DL-1",
         ms(3),
         {"opened_at": source(request)},
     )
-    assert data["reason"] == (
-        "delivery to a quarantined household not yet fulfilled, due 2024-06-01 09:00 UTC"
+    assert (data["reason_code"], data["reason_params"]) == (
+        "DELIVERY_NOT_FULFILLED",
+        {"due_at": ms(9)},  # 2024-06-01 09:00 UTC
     )
     situation = views["community_situation"][C1][0]
     assert (situation["pending_deliveries"], situation["quarantined_households"]) == (1, 1)
@@ -295,7 +308,10 @@ def test_a_red_status_alerts_the_grid_of_the_household_or_the_residents_communit
         make.health(LODGER, "RED", at(2)),
     ]
     alerts = oracle_views(events)["alert"]
-    housed, homeless = alerts[f"red_status:{ELDER}"][0], alerts[f"red_status:{LODGER}"][0]
+    housed, homeless = (
+        alerts[alert_id("RED_STATUS", ELDER)][0],
+        alerts[alert_id("RED_STATUS", LODGER)][0],
+    )
     assert (housed["dwelling_id"], housed["grid_id"], housed["community_code"]) == (
         HOME,
         "G-01",

@@ -484,7 +484,7 @@ function drawAlerts(newKey) {
  * either in what was read or arrives as an event. Events are whole records, so one that
  * arrived before the read wins over the read's (possibly older) copy of the same row.
  */
-function follow(view, community, { load, apply, remove, denied }) {
+function follow(view, community, { load, apply, remove, denied, optional = false }) {
   const touched = new Set();
   let loaded = false;
   return subscribe(view, community, {
@@ -515,7 +515,9 @@ function follow(view, community, { load, apply, remove, denied }) {
       setLive("reconnecting");
     },
     denied(status) {
-      setLive("denied");
+      // A view the token may not read by design (the dashboard's audience reads no alert
+      // rows, only their counts) leaves the page live.
+      if (!optional) setLive("denied");
       if (denied) denied(status);
     },
   });
@@ -592,6 +594,11 @@ function show(community) {
         state.alerts.delete(key);
         drawAlerts();
       },
+      optional: true,
+      denied: () =>
+        $("alerts-empty").replaceChildren(
+          ...label("此令牌只看预警计数", "Alerts are not shared with this token: counts only"),
+        ),
     }),
   ];
 }

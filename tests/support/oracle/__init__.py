@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from connectors.base import Event
 from schemas.catalog import Catalog
+from tests.support.keys import TEST_HMAC_KEY
 from tests.support.oracle.alerts import alert_rows
 from tests.support.oracle.communities import community_rows, freshness
 from tests.support.oracle.facts import facts
@@ -24,13 +25,19 @@ Views = dict[str, dict[str, Shown]]
 VIEWS = ("resident_profile", "household", "community_situation", "alert")
 
 
-def oracle_views(events: Iterable[Event], catalog: Catalog | None = None) -> Views:
-    """The rows every view shows once all ``events`` are merged, in whatever order."""
+def oracle_views(
+    events: Iterable[Event], catalog: Catalog | None = None, alert_key: bytes = TEST_HMAC_KEY
+) -> Views:
+    """The rows every view shows once all ``events`` are merged, in whatever order.
+
+    ``alert_key`` is the hub key alert ids are made with: a running hub's
+    (``hub.settings.hmac_key``) to compare with it.
+    """
     ordered = facts(events, catalog)
     folded = fold(ordered)
     residents = registered(folded)
     households = household_rows(folded)
-    alerts = alert_rows(households, residents)
+    alerts = alert_rows(households, residents, alert_key)
     fresh = freshness(ordered, households)
     return {
         "resident_profile": resident_rows(folded),

@@ -6,11 +6,16 @@
 | ISOLATION_RISK | a HOME quarantine is served in a dwelling that is not isolation_suitable |
 | QUARANTINE_DELIVERY | a quarantined household has an unfulfilled delivery (one per delivery) |
 | RED_STATUS | a resident's health status is RED (naming the household's grid) |
+
+An alert's id names nobody: HMAC-SHA256 under the hub key of ``alert-id:<RULE>:<subject>``
+(the delivery id instead of the subject for a delivery), its first 32 hex digits. Its reason
+is a code and the values it cites, never words.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+import hmac
 from typing import Any
 
 from tests.support.oracle.fold import Fields
@@ -21,8 +26,10 @@ DAY_MS = 24 * 3600 * 1000
 HOUR_MS = 3600 * 1000
 
 
-def _when(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def opaque_id(key: bytes, rule: str, subject: str) -> str:
+    """The id of the alert ``rule`` raises about ``subject`` (or about a delivery)."""
+    digest = hmac.new(key, f"alert-id:{rule}:{subject}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]
 
 
 def _alert(  # noqa: PLR0917 - one argument per field the rule decides
@@ -31,10 +38,10 @@ def _alert(  # noqa: PLR0917 - one argument per field the rule decides
     subject: str,
     where: dict[str, Any],
     opened_at: int,
-    reason: str,
+    reason: tuple[str, dict[str, int]],
     source: list[Any] | None,
     delivery_id: str | None = None,
-) -> tuple[str, Shown]:
+) -> tuple[tuple[str, str], Shown]:
     data = {
         "alert_type": rule,
         "status": "OPEN",
@@ -46,22 +53,21 @@ def _alert(  # noqa: PLR0917 - one argument per field the rule decides
         "delivery_id": delivery_id,
         "opened_at": opened_at,
         "closed_at": None,
-        "reason": reason,
+        "reason": "",  # no words: they would embed the values
+        "reason_code": reason[0],
+        "reason_params": reason[1],
     }
-    return f"{rule.lower()}:{delivery_id or subject}", (
+    return (rule, delivery_id or subject), (
         data,
         {"opened_at": source} if source else {},
     )
 
 
-def _welfare(h: Household) -> list[tuple[str, Shown]]:
+def _welfare(h: Household) -> list[tuple[tuple[str, str], Shown]]:
     used, read = h.data["last_water_activity_at"], h.data["last_water_reading_at"]
     if used is None or read is None or read - used < DAY_MS:
         return []
-    reason = (
-        f"elderly resident living alone: no water use for {(read - used) // HOUR_MS} hours"
-        f" (since {_when(used)})"
-    )
+    reason = ("NO_WATER_USE", {"hours": (read - used) // HOUR_MS, "since": used})
     where = {"dwelling_id": h.key, **h.data}
     source = h.provenance.get("last_water_activity_at")
     return [
@@ -71,15 +77,12 @@ def _welfare(h: Household) -> list[tuple[str, Shown]]:
     ]
 
 
-def _isolation(h: Household) -> list[tuple[str, Shown]]:
+def _isolation(h: Household) -> list[tuple[tuple[str, str], Shown]]:
     home = [hosted for hosted in h.hosted.values() if hosted.order["kind"] == "HOME"]
     if not home or h.data["isolation_suitable"] is not False:
         return []
     first = min(home, key=lambda hosted: (hosted.order["starts_at"], hosted.person_key))
-    reason = (
-        f"home quarantine where no one can isolate apart: all {h.data['resident_count']}"
-        " residents are isolated together"
-    )
+    reason = ("NO_SEPARATE_ROOM", {"resident_count": h.data["resident_count"]})
     where = {"dwelling_id": h.key, **h.data}
     return [
         _alert(
@@ -94,15 +97,13 @@ def _isolation(h: Household) -> list[tuple[str, Shown]]:
     ]
 
 
-def _deliveries(h: Household) -> list[tuple[str, Shown]]:
+def _deliveries(h: Household) -> list[tuple[tuple[str, str], Shown]]:
     if not h.data["quarantined"]:
         return []
     found = []
     for delivery_id, (request, source) in sorted(h.deliveries.items()):
         due = request["due_at"]
-        reason = "delivery to a quarantined household not yet fulfilled" + (
-            f", due {_when(due)}" if due is not None else ""
-        )
+        reason = ("DELIVERY_NOT_FULFILLED", {} if due is None else {"due_at": due})
         where = {"dwelling_id": h.key, **h.data}
         found.append(
             _alert(
@@ -119,7 +120,7 @@ def _deliveries(h: Household) -> list[tuple[str, Shown]]:
     return found
 
 
-def _red(person: str, fields: Fields, where: dict[str, Any]) -> list[tuple[str, Shown]]:
+def _red(person: str, fields: Fields, where: dict[str, Any]) -> list[tuple[tuple[str, str], Shown]]:
     if value(fields, "health_status") != "RED":
         return []
     source = provenance(fields, "health_status")
@@ -129,13 +130,15 @@ def _red(person: str, fields: Fields, where: dict[str, Any]) -> list[tuple[str, 
     }
     opened = source[2] if source else 0
     return [
-        _alert("RED_STATUS", "PERSON", person, where, opened, "health status turned RED", source)
+        _alert("RED_STATUS", "PERSON", person, where, opened, ("HEALTH_STATUS_RED", {}), source)
     ]
 
 
-def alert_rows(households: dict[str, Household], residents: dict[str, Fields]) -> dict[str, Shown]:
-    """Every open alert over the shown households and registered residents."""
-    found: list[tuple[str, Shown]] = []
+def alert_rows(
+    households: dict[str, Household], residents: dict[str, Fields], key: bytes
+) -> dict[str, Shown]:
+    """Every open alert over the shown households and registered residents, by opaque id."""
+    found: list[tuple[tuple[str, str], Shown]] = []
     for h in households.values():
         found += _welfare(h) + _isolation(h) + _deliveries(h)
         for person, fields in sorted(h.members.items()):
@@ -143,4 +146,4 @@ def alert_rows(households: dict[str, Household], residents: dict[str, Fields]) -
     for person, fields in sorted(residents.items()):
         if not value(fields, "dwelling_id"):  # no household speaks for them
             found += _red(person, fields, {})
-    return dict(found)
+    return {opaque_id(key, rule, subject): shown for (rule, subject), shown in found}
