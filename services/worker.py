@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge.app import create_app
+from services.merge.marks import open_marks
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
 from services.metrics_server import serve_metrics
@@ -34,7 +35,9 @@ def run_worker(settings: Settings) -> None:
     metrics = MergeMetrics(registry)
     serde = Serde(catalog, hub_registry(settings, engine))
     # Two connections of the merge's own: one merges and folds, one settles what was published.
-    processor = MergeProcessor(open_merge_store(settings.database_url), serde, metrics)
+    processor = MergeProcessor(
+        open_merge_store(settings.database_url), serde, metrics, marks=open_marks(settings)
+    )
     processor.prepare()
     app = create_app(settings, processor, open_merge_store(settings.database_url), metrics)
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)

@@ -3,7 +3,7 @@ worker merges: SIGSTOP of the embedded broker's process, then SIGCONT.
 
 Clients see their requests time out and their group sessions lapse, as with a partitioned
 broker. Nothing may be lost or doubled: the connector finishes its file, the worker rejoins
-and the views end equal to the truth, with the lag back at zero.
+and the views end equal to the oracle's, with the lag back at zero.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import pytest
 from services.broker import EmbeddedBroker
 from tests.support.factories import registry_rows, write_registry_csv
 from tests.support.faults.broker import broker_pid, resume
+from tests.support.faults.expected import expected_of
 from tests.support.faults.harness import assert_converged, settled, wait_checkpoint
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import BACKENDS, scale
-from tests.support.faults.truth import truth_of
 from tests.support.faults.workload import change_rows, registry_events
 from tests.support.hub import Hub
 
@@ -62,4 +62,4 @@ def test_a_broker_unreachable_for_seconds_loses_and_doubles_nothing(
         summary = json.loads((hub.tmp / "connector-2.log").read_text().strip().splitlines()[-1])
         print(f"{len(rows)} rows; broker paused {PAUSE_S}s after {at}: {summary}")
         assert summary["published"] + summary.get("already_published", 0) == len(rows)
-        assert_converged([hub], database_url, truth_of(events), monitor)
+        assert_converged([hub], database_url, expected_of(events), monitor)

@@ -20,10 +20,10 @@ from connectors.runner import Runner
 from schemas.catalog import Catalog
 from services.broker import EmbeddedBroker
 from tests.support.factories import registry_rows, write_registry_csv
+from tests.support.faults.expected import expected_of
 from tests.support.faults.harness import assert_converged, checkpoint, wait_checkpoint
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import BACKENDS, scale
-from tests.support.faults.truth import truth_of
 from tests.support.faults.workload import change_rows, registry_events
 from tests.support.hub import Hub
 from tests.support.topics import read_topic
@@ -79,4 +79,4 @@ def test_a_connector_killed_between_send_and_flush_loses_no_row_and_duplicates_n
 
     with VersionMonitor(database_url, interval_s=1.0) as monitor:
         hub.start("worker")
-        assert_converged([hub], database_url, truth_of(events), monitor)
+        assert_converged([hub], database_url, expected_of(events), monitor)
