@@ -18,9 +18,9 @@ from collections.abc import Callable
 import pytest
 
 from services.broker import EmbeddedBroker
+from tests.support.expected_views import expected_of
 from tests.support.factories import registry_rows, write_registry_csv
 from tests.support.faults.broker import broker_pid, resume
-from tests.support.faults.expected import expected_of
 from tests.support.faults.harness import assert_converged, deliver, settled, wait_checkpoint
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import BACKENDS, scale

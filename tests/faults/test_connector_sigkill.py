@@ -19,8 +19,8 @@ import pytest
 from connectors.runner import Runner
 from schemas.catalog import Catalog
 from services.broker import EmbeddedBroker
+from tests.support.expected_views import expected_of
 from tests.support.factories import registry_rows, write_registry_csv
-from tests.support.faults.expected import expected_of
 from tests.support.faults.harness import assert_converged, checkpoint, deliver, wait_checkpoint
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import BACKENDS, scale

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.broker import EmbeddedBroker, free_port
-from tests.support.faults.expected import Expected, expected_of
+from tests.support.expected_views import Expected, expected_of
 from tests.support.faults.harness import assert_converged, deliver, merged
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.postgres import restart_postgres

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from services.broker import EmbeddedBroker
-from tests.support.faults.expected import expected_of
+from tests.support.expected_views import expected_of
 from tests.support.faults.harness import assert_converged, deliver
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import POSTGRES_BACKENDS, scale

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from services.broker import EmbeddedBroker, free_port
+from tests.support.expected_views import Expected, expected_of, stored_differences
 from tests.support.factories import RegistryRow, registry_rows
-from tests.support.faults.expected import Expected, account, expected_of, stored_differences
 from tests.support.faults.harness import (
     assert_converged,
     committed,
@@ -37,7 +37,7 @@ from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import seeded
 from tests.support.faults.workload import registry_events
 from tests.support.hub import Hub
-from tests.support.oracle.compare import differences
+from tests.support.oracle.compare import account, differences
 from tests.support.stored_views import stored_views
 
 pytestmark = pytest.mark.integration

@@ -23,9 +23,10 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
-from tests.support.faults.expected import Expected, account, stored_differences
+from tests.support.expected_views import Expected, stored_differences
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.hub import Hub, make_env
+from tests.support.oracle.compare import account
 from tests.support.waiting import wait_for
 
 

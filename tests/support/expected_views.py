@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from connectors.base import Event
 from tests.support.oracle import Conflict, Views, oracle_conflicts, oracle_views
-from tests.support.oracle.compare import differences
+from tests.support.oracle.compare import account, differences
 from tests.support.stored_views import stored_views
 
 
@@ -38,11 +38,24 @@ def expected_of(events: Iterable[Event]) -> Expected:
 
 def stored_differences(database_url: str, expected: Expected) -> list[str]:
     """Every (view, key, field) where the store differs from the oracle, with both values."""
-    return differences(expected.views, stored_views(database_url))
+    check = MatchesOracle(database_url, expected.views)
+    check()
+    return check.found
 
 
-def account(found: list[str], limit: int = 8) -> str:
-    """The first few differences and how many there are, for a failure message."""
-    shown = "\n".join(f"  {line}" for line in found[:limit])
-    more = f"\n  ... and {len(found) - limit} more" if len(found) > limit else ""
-    return f"{len(found)} differences from the oracle:\n{shown}{more}"
+class MatchesOracle:
+    """A predicate for ``wait_for``: the store shows the oracle's views; after a timeout,
+    ``account()`` says how it last differed."""
+
+    def __init__(self, database_url: str, expected: Views) -> None:
+        self._database_url = database_url
+        self._expected = expected
+        self.found: list[str] = []
+
+    def __call__(self) -> bool:
+        self.found = differences(self._expected, stored_views(self._database_url))
+        return not self.found
+
+    def account(self) -> str:
+        """The first few differences of the last look."""
+        return account(self.found)
