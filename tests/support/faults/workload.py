@@ -60,7 +60,7 @@ def every_rule_events(residents: int, rng: random.Random) -> list[Event]:
 
 def resident_events(residents: int, hmac_key: bytes, rng: random.Random) -> list[Event]:
     """Registrations, then per resident several moves/deregistrations and health changes,
-    beside a tenth as many residents of the every-rule workload (``every_rule_events``).
+    beside a tenth as many (20 to 60) residents of the every-rule workload.
 
     Shuffled, so newer and older versions of one field arrive in every order.
     """
@@ -72,6 +72,6 @@ def resident_events(residents: int, hmac_key: bytes, rng: random.Random) -> list
         at = T0 + timedelta(minutes=rng.randint(0, 90))
         record = health_event(key, rng.choice(STATUSES), at, event_id=f"h-{i:07d}")
         events.append(Event("health", "health-status-changed", key, record))
-    events += every_rule_events(max(20, residents // 10), rng)
+    events += every_rule_events(min(60, max(20, residents // 10)), rng)
     rng.shuffle(events)
     return events
