@@ -63,6 +63,10 @@ class Settings:
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
+    # Test-only: where a merge worker writes its marks (services/merge/marks.py), and the
+    # mark it halts at, so that the fault tests kill it at a known point. Off when unset.
+    test_marks: Path | None = None
+    test_halt: tuple[str, int] | None = None
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -113,6 +117,9 @@ class Settings:
             return value if value not in (None, "") else default
 
         var_dir = Path(get("VAR_DIR", "var") or "var")
+        if get("TEST_HALT") and not get("TEST_MARKS"):
+            # A halt nobody can see would leave a test waiting for a mark never written.
+            raise ConfigError(f"{_PREFIX}TEST_HALT needs {_PREFIX}TEST_MARKS (the marks file)")
         database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'datong.db'}"
         state_file = var_dir / "connectors" / "state.db"
         state_url = get("CONNECTOR_STATE_URL") or f"sqlite:///{state_file}"
@@ -178,6 +185,8 @@ class Settings:
             prune_batch_size=_positive(
                 _int(get("PRUNE_BATCH_SIZE", "1000"), "PRUNE_BATCH_SIZE"), "PRUNE_BATCH_SIZE"
             ),
+            test_marks=_path(get("TEST_MARKS")),
+            test_halt=_halt(get("TEST_HALT")),
         )
 
 
@@ -201,6 +210,22 @@ def _token_hashes(value: str | None) -> dict[str, str]:
 def _days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
     """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
     return _positive(_int(get(name, str(default)), name), name)
+
+
+MARKS = ("inside", "committed")  # the merge worker's test marks (services/merge/marks.py)
+
+
+def _halt(value: str | None) -> tuple[str, int] | None:
+    """DATONG_TEST_HALT: ``<mark>:<n>``, halt at the n-th time the worker reaches the mark."""
+    if value is None:
+        return None
+    mark, _, count = value.partition(":")
+    if mark not in MARKS or not count.isdigit() or int(count) < 1:
+        raise ConfigError(
+            f"{_PREFIX}TEST_HALT must be <mark>:<n> with a mark among {', '.join(MARKS)} "
+            f"and n >= 1, got {value!r}"
+        )
+    return mark, int(count)
 
 
 def _path(value: str | None) -> Path | None:

@@ -12,6 +12,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge.app import create_app
 from services.merge.history import HistoryPruner
+from services.merge.marks import open_marks
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
 from services.metrics_server import serve_metrics
@@ -39,7 +40,11 @@ def run_worker(settings: Settings) -> None:
     serde = Serde(catalog, hub_registry(settings, engine))
     # Two connections of the merge's own: one merges and folds, one settles what was published.
     processor = MergeProcessor(
-        open_merge_store(settings.database_url), serde, metrics, settings.hmac_key
+        open_merge_store(settings.database_url),
+        serde,
+        metrics,
+        settings.hmac_key,
+        marks=open_marks(settings),
     )
     processor.prepare()
     pruner = HistoryPruner(

@@ -18,6 +18,7 @@ from schemas.serde import Serde
 from services.merge import records, rules
 from services.merge.batch import merge_batch
 from services.merge.community import CommunityDelta, fold
+from services.merge.marks import Marks
 from services.merge.merge import Update
 from services.merge.rows import Change, Projects, StoredRow, Written
 from services.merge.rules import COMMUNITY_SITUATION
@@ -82,10 +83,13 @@ class MergeProcessor:
         serde: Serde,
         metrics: MergeMetrics,
         alert_key: bytes,
+        *,
         clock: Callable[[], float] = time.time,
+        marks: Marks | None = None,
     ) -> None:
         self._store = store
         self._alert_key = alert_key
+        self._marks = marks  # test-only (DATONG_TEST_MARKS): None in production
         self.serde = serde
         self._serde = serde
         self._catalog: Catalog = serde.catalog
@@ -150,6 +154,10 @@ class MergeProcessor:
                 for c in result.conflicts
             ]
             committed = txn.write(write)
+            if self._marks is not None:
+                self._marks.reached("inside")
+        if self._marks is not None:
+            self._marks.reached("committed")
         Tally(self._metrics, decoded.origin).count(result.applied, self._clock())
         self._grown(result.written.new_rows)
         return Outcome(committed, result.changes, result.written.new_rows)

@@ -1,4 +1,4 @@
-"""PostgreSQL restarted while a worker writes batches: it retries and converges to the truth.
+"""PostgreSQL restarted while a worker writes batches: it retries and ends in the oracle's views.
 
 The restart hits the machine's whole cluster, so it happens once per run, in a module
 fixture; the tests read what the worker did through it.
@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 
 from services.broker import EmbeddedBroker, free_port
+from tests.support.expected_views import Expected, expected_of
 from tests.support.faults.harness import assert_converged, deliver, merged
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.postgres import restart_postgres
 from tests.support.faults.switches import scale, seeded
-from tests.support.faults.truth import Truth, truth_of
 from tests.support.faults.workload import resident_events
 from tests.support.hub import Hub, make_env
 from tests.support.machine import POSTGRES_URL
@@ -36,7 +36,7 @@ class Restarted:
 
     hub: Hub
     database_url: str
-    truth: Truth
+    expected: Expected
     monitor: VersionMonitor
     down_s: float  # from the restart command to the first accepted query
 
@@ -79,7 +79,9 @@ def restarted(
         hub.wait_for(lambda: merged(hub) >= at, f"{at:.0f} events merged before the restart")
         down_s = restart_postgres()
         print(f"{len(events)} events; PostgreSQL restarted after {at:.0f}, down {down_s:.1f}s")
-        yield Restarted(hub, postgres_database, truth_of(events), monitor, down_s)
+        yield Restarted(
+            hub, postgres_database, expected_of(events, hub.settings.hmac_key), monitor, down_s
+        )
     finally:
         hub.stop()
         broker.stop()
@@ -94,9 +96,9 @@ def _retries(hub: Hub) -> list[float]:
     ]
 
 
-def test_a_worker_rides_through_a_postgres_restart_to_the_truth(restarted: Restarted) -> None:
+def test_a_worker_rides_through_a_postgres_restart_to_the_oracle(restarted: Restarted) -> None:
     hub = restarted.hub
-    assert_converged([hub], restarted.database_url, restarted.truth, restarted.monitor)
+    assert_converged([hub], restarted.database_url, restarted.expected, restarted.monitor)
     assert hub.processes[0].poll() is None, "the worker is still running"
     retries = _retries(hub)
     print(f"{len(retries)} failed batch writes retried")

@@ -4,7 +4,7 @@ The paused worker is a zombie: its group forgets it, the other worker is given i
 and merges newer events on the same residents, and then the zombie wakes up in the middle of
 whatever it was doing (on PostgreSQL: chosen to be inside a batch transaction when the seed
 says so). Both must keep running, no version may go backwards, and the views must end equal
-to the truth.
+to the oracle's.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from collections.abc import Callable
 import pytest
 
 from services.broker import EmbeddedBroker
+from tests.support.expected_views import expected_of
 from tests.support.faults.harness import assert_converged, deliver, merged
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.postgres import TransactionProbe, named
 from tests.support.faults.switches import POSTGRES_BACKENDS, scale
-from tests.support.faults.truth import truth_of
 from tests.support.faults.workload import resident_events
 from tests.support.hub import Hub
 
@@ -71,7 +71,9 @@ def test_a_worker_paused_past_its_session_timeout_leaves_the_views_true(
         finally:
             paused.send_signal(signal.SIGCONT)
         print(f"{len(events)} events; paused inside a transaction: {landed} (drawn {inside})")
-        assert_converged([heir, zombie], database_url, truth_of(events), monitor)
+        assert_converged(
+            [heir, zombie], database_url, expected_of(events, heir.settings.hmac_key), monitor
+        )
     assert paused.poll() is None and heir.processes[0].poll() is None, "both keep running"
     if probe is not None:
         probe.close()

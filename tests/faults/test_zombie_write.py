@@ -16,16 +16,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pytest
 
 from services.broker import EmbeddedBroker, free_port
+from tests.support.expected_views import Expected, expected_of, stored_differences
 from tests.support.factories import RegistryRow, registry_rows
 from tests.support.faults.harness import (
     assert_converged,
     committed,
     deliver,
-    differences,
     merged,
     new_hub,
     settled,
@@ -34,10 +35,10 @@ from tests.support.faults.harness import (
 )
 from tests.support.faults.monitor import VersionMonitor
 from tests.support.faults.switches import seeded
-from tests.support.faults.truth import Truth, truth_of
 from tests.support.faults.workload import registry_events
 from tests.support.hub import Hub
-from tests.support.stored_views import view_rows
+from tests.support.oracle.compare import account, differences
+from tests.support.stored_views import stored_views
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +54,9 @@ class Woken:
     zombie: Hub
     heir: Hub
     url: str
-    truth: Truth
+    expected: Expected
     monitor: VersionMonitor
-    right_after: dict[str, object]  # the view rows the moment the zombie's batch was written
+    right_after: dict[str, dict[str, Any]]  # the views the moment the zombie's batch was written
     first_batch_lag: float  # the zombie's lag on a topic whose first batch it was blocked on
 
 
@@ -124,7 +125,7 @@ def _wake(zombie: Hub, heir: Hub, url: str, path: object, seed: int) -> Woken:
     leaving = registry_rows(20, seed=seed + 2, start=2000)
     key = zombie.settings.hmac_key
     every = rows + leaving + _deregistrations(leaving) + later + [m for ms in moves for m in ms]
-    truth = truth_of(registry_events(every, key))
+    expected = expected_of(registry_events(every, key), key)
     deliver(zombie, registry_events(rows + leaving + moves[0], key))
     paused = zombie.start("worker")
     monitor = VersionMonitor(url).start()
@@ -141,20 +142,21 @@ def _wake(zombie: Hub, heir: Hub, url: str, path: object, seed: int) -> Woken:
         lock.close()
         heir.start("worker")
         deliver(zombie, registry_events(moves[2] + later, key))
-        heir.wait_for(lambda: view_rows(url) == truth.rows, "the heir to merge everything")
+        heir.wait_for(lambda: not stored_differences(url, expected), "the heir to merge it all")
         heir.wait_for(lambda: committed(heir, MOVED) == 3 * RESIDENTS, "the moves' offsets")
     finally:
         paused.send_signal(signal.SIGCONT)
     zombie.wait_for(lambda: merged(zombie) > before, "the zombie to write its batch")
-    return Woken(zombie, heir, url, truth, monitor, dict(view_rows(url)), first_batch_lag)
+    return Woken(zombie, heir, url, expected, monitor, stored_views(url), first_batch_lag)
 
 
 def test_a_zombie_workers_late_write_undoes_no_newer_row(woken: Woken) -> None:
     # Looked at the moment it was written: a later rebalance may replay newer events over a
     # stale write and hide it.
-    assert woken.right_after == woken.truth.rows, differences(woken.right_after, woken.truth)
+    found = differences(woken.expected.views, woken.right_after)
+    assert not found, account(found)
     assert_converged(
-        [woken.zombie, woken.heir], woken.url, woken.truth, woken.monitor, [woken.heir]
+        [woken.zombie, woken.heir], woken.url, woken.expected, woken.monitor, [woken.heir]
     )
 
 
@@ -163,6 +165,7 @@ def test_a_worker_stuck_on_a_partitions_first_batch_reports_its_lag(woken: Woken
 
 
 def test_a_zombie_worker_given_its_partitions_back_reports_zero_lag(woken: Woken) -> None:
-    assert view_rows(woken.url) == woken.truth.rows
+    found = stored_differences(woken.url, woken.expected)
+    assert not found, account(found)
     wait_settled([woken.heir, woken.zombie], "both workers' lag to reach 0", timeout_s=10)
     assert settled(woken.zombie)

@@ -1,27 +1,30 @@
-"""A merge worker killed with SIGKILL at seeded points ends with the views of an unkilled one."""
+"""A merge worker SIGKILLed inside and between its transactions ends with the oracle's views.
+
+Where each kill lands is proven, not guessed: the worker writes test marks
+(``DATONG_TEST_MARKS``) and halts at a seeded batch's mark, inside its merge transaction or
+right after the commit, before anything of it is published; the kill follows the mark.
+"""
 
 from __future__ import annotations
 
 import random
-import signal
+from collections import Counter
 from collections.abc import Callable
-from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
-from tests.support.demo_events import updates_of
+from tests.support.expected_views import MatchesOracle
 from tests.support.hub import Hub
-from tests.support.memory_views import pure_views
-from tests.support.pipeline import deliver, merged_events
+from tests.support.marks import halted, kill_at_mark
+from tests.support.oracle import oracle_views
+from tests.support.pipeline import deliver
 from tests.support.seeded_load import SEED, seeded_load
-from tests.support.stored_views import shown_rows, view_rows
+from tests.support.stored_views import view_rows
 
 pytestmark = pytest.mark.integration
 
-
-def _merged_at_least(hub: Hub, count: float) -> bool:
-    return merged_events(hub) >= count
+BATCH = 40
 
 
 def _pending_outbox(url: str) -> int:
@@ -34,45 +37,37 @@ def _pending_outbox(url: str) -> int:
         engine.dispose()
 
 
-def test_a_worker_killed_at_seeded_points_ends_with_the_same_views(
+def test_a_worker_killed_inside_and_after_its_transactions_ends_with_the_oracles_views(
     start_broker: Callable[[], str],
     database_url: str,
     make_hub: Callable[..., Hub],
 ) -> None:
     rng = random.Random(SEED)
     print(f"recovery seed {SEED}")
-    batch = {"DATONG_BATCH_SIZE": "40"}
-    crashed = make_hub(start_broker(), database_url, **batch)
+    crashed = make_hub(start_broker(), database_url, DATONG_BATCH_SIZE=str(BATCH))
     events = seeded_load(crashed, 400, rng)
-    # An uninterrupted run ends in what the pure merge makes of the events (any order).
-    expected = pure_views(updates_of(events), alert_key=crashed.settings.hmac_key)
+    # An uninterrupted run ends in the oracle's views of the events, in any order.
+    expected = oracle_views(events, alert_key=crashed.settings.hmac_key)
     deliver(crashed, events)
 
-    kill_at = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
-    progress = 0.0
-    for fraction in kill_at:
-        worker = crashed.start("worker")
-        target = len(events) * fraction
-        crashed.wait_for(
-            partial(_merged_at_least, crashed, target - progress),
-            f"{target:.0f} events merged before the kill",
-        )
-        progress += merged_events(crashed)
-        crashed.kill(worker, signal.SIGKILL)
+    points = ["inside", "committed", rng.choice(("inside", "committed"))]
+    most = max(1, len(events) // BATCH // (2 * len(points)))
+    targets = [(point, rng.randint(1, most)) for point in points]
+    marks = crashed.tmp / "marks"
+    for point, batch in targets:
+        kill_at_mark(crashed, marks, point, batch)
     crashed.start("worker")
 
-    crashed.wait_for(
-        lambda: shown_rows(database_url) == expected,
-        f"the killed run (kills at {[f'{f:.2f}' for f in kill_at]}) to converge",
-        timeout_s=120,
-    )
+    matches = MatchesOracle(database_url, expected)
+    try:
+        crashed.wait_for(matches, f"the run killed at {targets} to converge", timeout_s=120)
+    except BaseException:
+        print(matches.account())
+        raise
     crashed.wait_for(lambda: _pending_outbox(database_url) == 0, "the outbox to drain")
+    assert [(h.mark, h.count) for h in halted(marks)] == targets, "every kill at its mark"
+    landed = Counter(h.mark for h in halted(marks))
+    assert landed["inside"] >= 1 and landed["committed"] >= 1, "kills at both points"
     assert any(not visible for visible, _, _ in view_rows(database_url).values()), (
         "deregistrations ran"
-    )
-    situations = [data for _, data, _ in expected["community_situation"].values()]
-    residents = expected["resident_profile"].values()
-    assert sum(s["residents"] for s in situations) == len(residents), "no double counts"
-    assert sum(sum(s["health_status_counts"].values()) for s in situations) == sum(
-        1 for _, data, _ in residents if data["health_status"]
     )

@@ -1,8 +1,9 @@
 """All four views through the real broker and a real worker, on SQLite and PostgreSQL.
 
 The demo community's events are delivered shuffled, with 10% repeated; the worker must end
-with exactly the rows of the in-order merge (computed by the pure merge; the scaling and
-recovery tests deliver in order through the broker and compare with it too). Then a
+with exactly the rows of the independent oracle (``tests/support/oracle``, which shares no
+code with the merge; the scaling and recovery tests compare with it too), every field of
+every shown row of the four views, with its provenance. Then a
 deregistration must take the resident out of every view and count, with tombstones on
 the view topics, and a department writing a field it does not own must leave a conflict.
 """
@@ -13,7 +14,6 @@ import json
 import random
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Event
 from services.store.models import MergeConflict
-from tests.support.demo_events import demo_events, updates_of
+from tests.support.demo_events import demo_events
+from tests.support.expected_views import MatchesOracle
 from tests.support.hub import Hub
-from tests.support.memory_views import pure_views
+from tests.support.oracle import Views, oracle_views
 from tests.support.pipeline import deliver
 from tests.support.stored_views import shown_rows
 from tests.support.topics import read_topic
@@ -31,14 +32,13 @@ from tests.support.topics import read_topic
 pytestmark = pytest.mark.integration
 
 
-def expected_views(events: list[Event], hub: Hub) -> dict[str, dict[str, Any]]:
-    """What the pure merge makes of the events under the hub's key."""
-    return pure_views(updates_of(events), alert_key=hub.settings.hmac_key)
-
-
-def _converged(hub: Hub, expected: dict[str, dict[str, Any]]) -> None:
-    url = hub.env["DATONG_DATABASE_URL"]
-    hub.wait_for(lambda: shown_rows(url) == expected, "the views to equal the pure merge", 120)
+def _converged(hub: Hub, expected: Views) -> None:
+    matches = MatchesOracle(hub.env["DATONG_DATABASE_URL"], expected)
+    try:
+        hub.wait_for(matches, "the views to equal the oracle's", 120)
+    except BaseException:
+        print(matches.account())
+        raise
 
 
 def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reaches_all(
@@ -48,7 +48,7 @@ def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reach
 ) -> None:
     events = list(demo_events()[1])
     hub = make_hub(start_broker(), database_url)
-    expected = expected_views(events, hub)
+    expected = oracle_views(events, alert_key=hub.settings.hmac_key)
     rng = random.Random(5)
     shuffled = events + rng.sample(events, len(events) // 10)
     rng.shuffle(shuffled)
@@ -61,11 +61,9 @@ def test_shuffled_repeated_demo_events_give_the_in_order_views_and_erasure_reach
     _a_field_written_by_its_non_owner_is_a_conflict(hub, events)
 
 
-def _erasure_reaches_every_view(
-    hub: Hub, events: list[Event], expected: dict[str, dict[str, Any]]
-) -> None:
-    alert_id, (_, welfare, _) = next(
-        (k, row) for k, row in expected["alert"].items() if row[1]["alert_type"] == "WELFARE_CHECK"
+def _erasure_reaches_every_view(hub: Hub, events: list[Event], expected: Views) -> None:
+    alert_id, (welfare, _) = next(
+        (k, row) for k, row in expected["alert"].items() if row[0]["alert_type"] == "WELFARE_CHECK"
     )
     person = welfare["subject_key"]
     registration = next(e for e in events if e.event == "resident-registered" and e.key == person)
@@ -82,13 +80,13 @@ def _erasure_reaches_every_view(
         },
     )
     deliver(hub, [out])
-    after = expected_views([*events, out], hub)
+    after = oracle_views([*events, out], alert_key=hub.settings.hmac_key)
     _converged(hub, after)
     assert person not in after["resident_profile"]
     assert alert_id not in after["alert"]
-    assert all(person not in h[1]["resident_person_keys"] for h in after["household"].values())
-    ((community, (_, situation, _)),) = expected["community_situation"].items()
-    assert after["community_situation"][community][1]["residents"] == situation["residents"] - 1
+    assert all(person not in h[0]["resident_person_keys"] for h in after["household"].values())
+    ((community, (situation, _)),) = expected["community_situation"].items()
+    assert after["community_situation"][community][0]["residents"] == situation["residents"] - 1
 
     bootstrap = hub.env["DATONG_KAFKA_BOOTSTRAP"]
     for topic, key in (("view.resident_profile", person), ("view.alert", alert_id)):

@@ -33,3 +33,11 @@ def shown_rows(database_url: str) -> dict[str, dict[str, Any]]:
         view: {k: row for k, row in view_rows(database_url, view).items() if row[0]}
         for view in VIEWS
     }
+
+
+def stored_views(database_url: str) -> dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]]:
+    """The shown rows of the four views in the oracle's shape: key -> (data, provenance)."""
+    return {
+        view: {key: (data, provenance) for key, (_, data, provenance) in rows.items()}
+        for view, rows in shown_rows(database_url).items()
+    }

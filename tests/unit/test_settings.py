@@ -283,3 +283,21 @@ def test_a_retention_of_zero_is_a_config_error(tmp_path: Path, name: str) -> Non
     # Zero days would delete history as it is written.
     with pytest.raises(ConfigError, match=f"DATONG_{name} must be greater than 0"):
         Settings.from_env(env(tmp_path, **{name: "0"}))
+
+
+def test_the_test_marks_are_off_unless_a_marks_file_is_named(tmp_path: Path) -> None:
+    plain = Settings.from_env(env(tmp_path))
+    assert (plain.test_marks, plain.test_halt) == (None, None)
+    marked = Settings.from_env(env(tmp_path, TEST_MARKS="/tmp/marks", TEST_HALT="committed:3"))
+    assert (marked.test_marks, marked.test_halt) == (Path("/tmp/marks"), ("committed", 3))
+
+
+@pytest.mark.parametrize("halt", ["inside", "inside:0", "inside:x", "published:1"])
+def test_a_halt_at_no_known_mark_is_a_config_error(tmp_path: Path, halt: str) -> None:
+    with pytest.raises(ConfigError, match="DATONG_TEST_HALT must be <mark>:<n>"):
+        Settings.from_env(env(tmp_path, TEST_MARKS="/tmp/marks", TEST_HALT=halt))
+
+
+def test_a_halt_without_a_marks_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DATONG_TEST_HALT needs DATONG_TEST_MARKS"):
+        Settings.from_env(env(tmp_path, TEST_HALT="inside:1"))

@@ -1,1 +1,1 @@
-"""What the fault tests share: the quick/full switches, delivery, the truth and the checks."""
+"""What the fault tests share: the quick/full switches, delivery, the expected views, the checks."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -23,10 +23,10 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
+from tests.support.expected_views import Expected, stored_differences
 from tests.support.faults.monitor import VersionMonitor
-from tests.support.faults.truth import Truth
 from tests.support.hub import Hub, make_env
-from tests.support.stored_views import view_rows
+from tests.support.oracle.compare import account
 from tests.support.waiting import wait_for
 
 
@@ -154,23 +154,6 @@ def unpublished(database_url: str) -> int:
         engine.dispose()
 
 
-def differences(actual: dict[str, Any], truth: Truth, limit: int = 3) -> str:
-    """A short account of how the stored rows differ from the truth (for failure messages)."""
-    missing = [k for k in truth.rows if k not in actual]
-    extra = [k for k in actual if k not in truth.rows]
-    wrong = [k for k in truth.rows if k in actual and actual[k] != truth.rows[k]]
-    lines = [f"{len(missing)} missing, {len(extra)} unexpected, {len(wrong)} different rows"]
-    for key in wrong[:limit]:
-        (_, want, want_from), (_, got, got_from) = truth.rows[key], actual[key]
-        for name in sorted(set(want) | set(got)):
-            if want.get(name) != got.get(name) or want_from.get(name) != got_from.get(name):
-                lines.append(
-                    f"  {key[:12]}.{name}: expected {want.get(name)!r} from "
-                    f"{want_from.get(name)}, stored {got.get(name)!r} from {got_from.get(name)}"
-                )
-    return "\n".join(lines)
-
-
 def settled(hub: Hub) -> bool:
     """The hub's worker reports zero lag on every partition and an empty outbox."""
     metrics = worker_metrics(hub)
@@ -202,31 +185,32 @@ def wait_settled(hubs: list[Hub], what: str, timeout_s: float = 60.0) -> None:
 def assert_converged(
     hubs: list[Hub],
     database_url: str,
-    truth: Truth,
+    expected: Expected,
     monitor: VersionMonitor | None = None,
     settle: list[Hub] | None = None,
 ) -> None:
-    """No event lost, no duplicate effect, versions never backwards, lag back to zero
-    (on the workers of ``settle``, by default every hub's).
+    """No event lost, no duplicate effect, versions never backwards, lag back to zero (on the
+    workers of ``settle``, by default every hub's): every shown row of the four views equal
+    to the oracle's, field by field with provenance, and one conflict per refused write.
 
     Waits on the workers' metrics first (cheap), then compares whole views (not cheap: a
     tight loop of full reads would starve the worker on a small machine).
     """
     settle = hubs if settle is None else settle
     wait_settled(settle, "datong_consumer_lag and datong_outbox_pending to reach 0")
-    stored: dict[str, Any] = {}
+    found: list[str] = []
 
     def equal() -> bool:
-        stored.clear()
-        stored.update(view_rows(database_url))
-        return stored == truth.rows
+        found[:] = stored_differences(database_url, expected)
+        return not found
 
     try:
-        wait_for(equal, 60, interval_s=1.0, what="the views to equal the folded truth")
+        wait_for(equal, 60, interval_s=1.0, what="the four views to equal the oracle's")
     except BaseException:
-        print(differences(stored, truth))
+        print(account(found))
         raise
-    assert sorted(conflicts(database_url)) == sorted(truth.conflicts), "one conflict per event"
+    print(f"the oracle's {coverage(expected)} all stored")
+    assert sorted(conflicts(database_url)) == sorted(expected.conflicts), "one conflict per write"
     assert unpublished(database_url) == 0
     # Again: a rebalance after a fault may replay a tail (harmlessly) and show lag meanwhile.
     wait_settled(settle, "the lag to stay at 0")
@@ -235,3 +219,10 @@ def assert_converged(
         print(f"version monitor: {report}")
         assert report.polls >= 2, "the views were polled while the fault ran"
         assert not report.backwards, f"versions went backwards: {report.backwards[:5]}"
+
+
+def coverage(expected: Expected) -> str:
+    """How many rows each view shows, and the alerts by rule (what a fault was checked on)."""
+    rules = Counter(data["alert_type"] for data, _ in expected.views["alert"].values())
+    views = ", ".join(f"{len(rows)} {view}" for view, rows in expected.views.items())
+    return f"{views} rows (alerts: {dict(sorted(rules.items()))})"

@@ -1,4 +1,5 @@
-"""Seeded event streams for the faults: many versions per resident, so order matters."""
+"""Seeded event streams for the faults: many versions per resident, so order matters, and
+every rule of every view (quarantines, deliveries, water, renovations, conflicts)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from connectors.base import Event
 from connectors.identity import person_key
 from connectors.mappings.registry_export import RegistryMapping
 from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
+from tests.support.oracle import oracle_views
+from tests.support.oracle.workload import workload
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 STATUSES = ("GREEN", "YELLOW", "RED")
 CHANGES = ("迁移", "迁移", "住址变更", "迁出", "死亡注销", "迁入")
+ALERT_RULES = {"WELFARE_CHECK", "ISOLATION_RISK", "QUARANTINE_DELIVERY", "RED_STATUS"}
 
 
 def change_rows(rows: list[RegistryRow], count: int, rng: random.Random) -> list[RegistryRow]:
@@ -42,8 +46,21 @@ def registry_events(rows: list[RegistryRow], hmac_key: bytes) -> list[Event]:
     return [mapping(dict(zip(REGISTRY_HEADER, r.cells(), strict=True))) for r in rows]
 
 
+def every_rule_events(residents: int, rng: random.Random) -> list[Event]:
+    """The oracle's workload over three communities with ``residents`` residents (and half as
+    many dwellings), drawn until every alert rule fires in it, so that each fault is checked
+    on quarantine, delivery, welfare and red-status alerts too."""
+    for _ in range(50):
+        events = workload(rng.randint(0, 2**31), residents, max(2, residents // 2))
+        fired = {data["alert_type"] for data, _ in oracle_views(events)["alert"].values()}
+        if fired >= ALERT_RULES:
+            return events
+    raise AssertionError(f"no draw of {residents} residents fired all of {sorted(ALERT_RULES)}")
+
+
 def resident_events(residents: int, hmac_key: bytes, rng: random.Random) -> list[Event]:
-    """Registrations, then per resident several moves/deregistrations and health changes.
+    """Registrations, then per resident several moves/deregistrations and health changes,
+    beside a tenth as many (20 to 60) residents of the every-rule workload.
 
     Shuffled, so newer and older versions of one field arrive in every order.
     """
@@ -55,5 +72,6 @@ def resident_events(residents: int, hmac_key: bytes, rng: random.Random) -> list
         at = T0 + timedelta(minutes=rng.randint(0, 90))
         record = health_event(key, rng.choice(STATUSES), at, event_id=f"h-{i:07d}")
         events.append(Event("health", "health-status-changed", key, record))
+    events += every_rule_events(min(60, max(20, residents // 10)), rng)
     rng.shuffle(events)
     return events

@@ -22,6 +22,7 @@ from tests.support.oracle.households import household_rows
 from tests.support.oracle.residents import Shown, registered, resident_rows
 
 Views = dict[str, dict[str, Shown]]
+Conflict = tuple[str, str, str]  # key, field, event_id
 VIEWS = ("resident_profile", "household", "community_situation", "alert")
 
 
@@ -47,4 +48,12 @@ def oracle_views(
     }
 
 
-__all__ = ["VIEWS", "Shown", "Views", "oracle_views"]
+def oracle_conflicts(
+    events: Iterable[Event], catalog: Catalog | None = None
+) -> frozenset[Conflict]:
+    """Every write refused because its department does not own the field, once per event."""
+    folded = fold(facts(events, catalog))
+    return frozenset((w.key, w.name, source.event_id) for w, source in folded.conflicts)
+
+
+__all__ = ["VIEWS", "Conflict", "Shown", "Views", "oracle_conflicts", "oracle_views"]

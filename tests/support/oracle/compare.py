@@ -35,3 +35,10 @@ def differences(
         for key in sorted(want.keys() & got.keys()):
             found += _row_differences(f"{view} {key}", want[key], got[key], ignore)
     return found
+
+
+def account(found: list[str], limit: int = 8) -> str:
+    """The first few differences and how many there are, for a failure message."""
+    shown = "\n".join(f"  {line}" for line in found[:limit])
+    more = f"\n  ... and {len(found) - limit} more" if len(found) > limit else ""
+    return f"{len(found)} differences from the oracle:\n{shown}{more}"
