@@ -42,7 +42,8 @@ def test_the_worker_halts_after_writing_the_chosen_mark(tmp_path: Path) -> None:
     # A daemon: once halted it never ends, as a halted worker waits for its SIGKILL.
     thread = threading.Thread(target=merge_three_batches, daemon=True)
     thread.start()
-    wait_for(lambda: "halted" in (tmp_path / "marks").read_text(), what="the halt")
+    file = tmp_path / "marks"  # written by the thread: it may not exist at the first look
+    wait_for(lambda: file.exists() and "halted" in file.read_text(), what="the halt")
     assert thread.is_alive(), "halted"
     assert reached == ["batch"], "the second batch halted before it could go on"
     last = (tmp_path / "marks").read_text().splitlines()[-1].split()[1:]
