@@ -23,7 +23,7 @@ from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
-from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes

@@ -16,13 +16,7 @@ from typing import Any
 from starlette.requests import Request
 
 from services.access.audit import ReadEntry
-from services.access.policy import (
-    FieldNotGranted,
-    Grant,
-    Policy,
-    allows_community,
-    filter_record,
-)
+from services.access.policy import FieldNotGranted, Grant, Policy, allows_community, filter_record
 from services.api.authentication import Authenticator, Principal
 from services.api.errors import ApiError
 

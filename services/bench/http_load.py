@@ -20,7 +20,8 @@ import aiohttp
 import psycopg
 import sqlalchemy as sa
 
-from services.access.policy import DEFAULT_POLICY_FILE, Policy, allows_community, load_policy
+from services.access.policy import Policy, allows_community
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.tokens import create_token
 from services.bench.context import VIEW
 from services.bench.data import COMMUNITIES

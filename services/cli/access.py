@@ -47,7 +47,7 @@ def add_access_commands(sub: Any) -> None:
 
 def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     """Make a token; the secret goes to stdout alone (``TOKEN=$(datong tokens create ...)``)."""
-    from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+    from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
     from services.access.tokens import create_token
 
     if args.audience is not None:

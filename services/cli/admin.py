@@ -217,12 +217,8 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.orm import Session
 
     from schemas.catalog import Catalog
-    from services.access.policy import (
-        DEFAULT_POLICY_FILE,
-        allows_community,
-        filter_record,
-        load_policy,
-    )
+    from services.access.policy import allows_community, filter_record
+    from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
     from services.api.json_records import json_record
     from services.store.database import create_engine, disposing
     from services.store.views import visible_row

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.tokens import create_token
 from services.api.app import create_api
 from services.settings import Settings

@@ -25,15 +25,14 @@ from starlette.testclient import TestClient
 from schemas.catalog import Catalog
 from services.access.audit import find_reads
 from services.access.policy import (
-    DEFAULT_POLICY_FILE,
     NOT_SHARED,
     PROVENANCE,
     Grant,
     Policy,
     PolicyError,
     allows_community,
-    load_policy,
 )
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.tokens import create_token, revoke_token
 from services.api import view_routes
 from services.api.app import create_api

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.bench.context import VIEW
 from services.bench.data import COMMUNITIES
 from services.bench.http_load import AUDIENCE, check_audience, closed_loop, request_headers

@@ -16,13 +16,8 @@ import pytest
 import yaml
 
 from schemas.catalog import Catalog
-from services.access.policy import (
-    DEFAULT_FIELD_CLASSES_FILE,
-    DEFAULT_POLICY_FILE,
-    PolicyError,
-    filter_record,
-    load_policy,
-)
+from services.access.policy import PolicyError, filter_record
+from services.access.policy_file import DEFAULT_FIELD_CLASSES_FILE, DEFAULT_POLICY_FILE, load_policy
 from services.api.read_access import Reader, ReadScope
 
 CATALOG = Catalog.load()

@@ -11,8 +11,6 @@ import yaml
 from schemas.catalog import Catalog
 from services.access.policy import (
     CONDITIONAL,
-    DEFAULT_FIELD_CLASSES_FILE,
-    DEFAULT_POLICY_FILE,
     NOT_SHARED,
     UNCONDITIONAL,
     FieldNotGranted,
@@ -20,8 +18,8 @@ from services.access.policy import (
     PolicyError,
     allows_community,
     filter_record,
-    load_policy,
 )
+from services.access.policy_file import DEFAULT_FIELD_CLASSES_FILE, DEFAULT_POLICY_FILE, load_policy
 from services.api.read_access import Reader, ReadScope
 
 CATALOG = Catalog.load()
