@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.errors import ConfigError
+from services.feed_schedule import FeedSchedule, parse_schedule
 
 _PREFIX = "DATONG_"
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
@@ -63,6 +64,8 @@ class Settings:
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
+    feed_schedule: FeedSchedule = field(default_factory=FeedSchedule)
+    freshness_interval_s: float = 30.0
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -177,6 +180,13 @@ class Settings:
             ),
             prune_batch_size=_positive(
                 _int(get("PRUNE_BATCH_SIZE", "1000"), "PRUNE_BATCH_SIZE"), "PRUNE_BATCH_SIZE"
+            ),
+            feed_schedule=parse_schedule(
+                get("FEED_CADENCE"), get("FEED_HOURS"), get("FEED_UTC_OFFSET_H")
+            ),
+            freshness_interval_s=_positive(
+                _float(get("FRESHNESS_INTERVAL_S", "30"), "FRESHNESS_INTERVAL_S"),
+                "FRESHNESS_INTERVAL_S",
             ),
         )
 

@@ -44,6 +44,8 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    # The record's Kafka timestamp (epoch ms): when the connector published it.
+    timestamp_ms: int | None = None
 
 
 @dataclass
@@ -148,7 +150,8 @@ class MergeProcessor:
                 for c in result.conflicts
             ]
             committed = txn.write(write)
-        Tally(self._metrics, decoded.origin).count(result.applied, self._clock())
+        published = [m.timestamp_ms for m in decoded.messages]
+        Tally(self._metrics, decoded.origin, published).count(result.applied, self._clock())
         self._grown(result.written.new_rows)
         return Outcome(committed, result.changes, result.written.new_rows)
 
