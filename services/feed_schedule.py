@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from services.errors import ConfigError
 
@@ -45,13 +45,14 @@ class FeedSchedule:
     to (not including) ``end`` o'clock, local time = UTC + ``utc_offset_h``.
     """
 
-    cadence_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE_S))
+    # (department, seconds) pairs, sorted: a tuple keeps the settings object hashable.
+    cadence_s: tuple[tuple[str, int], ...] = tuple(sorted(DEFAULT_CADENCE_S.items()))
     hours: tuple[int, int] = DEFAULT_HOURS
     utc_offset_h: int = DEFAULT_UTC_OFFSET_H
 
     def cadence_of(self, department: str) -> int:
         """The longest normal silence of ``department``, in seconds."""
-        return self.cadence_s.get(department, FALLBACK_CADENCE_S)
+        return dict(self.cadence_s).get(department, FALLBACK_CADENCE_S)
 
 
 def parse_schedule(
@@ -72,7 +73,7 @@ def parse_schedule(
                 f"DATONG_FEED_CADENCE: {item!r} is not department=<duration> (e.g. health=2h)"
             )
         cadence_s[department] = int(found[1]) * _UNITS[found[2] or "s"]
-    return FeedSchedule(cadence_s, _hours(hours), _offset(utc_offset_h))
+    return FeedSchedule(tuple(sorted(cadence_s.items())), _hours(hours), _offset(utc_offset_h))
 
 
 def _hours(value: str | None) -> tuple[int, int]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from services.alert_rules import EXPORTER_JOB, JOBS
-from tests.support.manifests import K8S_VERSIONS, k8s_documents, manifest_errors
+from services.settings import Settings
+from tests.support.manifests import DEPLOY, K8S_VERSIONS, k8s_documents, load_yaml, manifest_errors
 
 DOCUMENTS = [doc for _, doc in k8s_documents()]
 MONITORS = ("ServiceMonitor", "PodMonitor")
@@ -109,3 +110,11 @@ def test_the_vendored_operator_schemas_reject_broken_monitors(version: str) -> N
     assert manifest_errors(service_monitor, version) == []
     for doc in (broken, pod_monitor, bad_rule, kafka):
         assert manifest_errors(doc, version), doc["kind"]
+
+
+def test_the_deployed_cadences_are_the_defaults_spelled_out() -> None:
+    (config,) = [d for d in _of_kind("ConfigMap") if d["metadata"]["name"] == "datong-config"]
+    deployed = Settings.from_env({"DATONG_FEED_CADENCE": config["data"]["DATONG_FEED_CADENCE"]})
+    assert deployed.feed_schedule == Settings.from_env({}).feed_schedule
+    compose = load_yaml(DEPLOY / "compose.yaml")["x-connector-env"]["DATONG_FEED_CADENCE"]
+    assert compose == config["data"]["DATONG_FEED_CADENCE"]

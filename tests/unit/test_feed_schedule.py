@@ -55,3 +55,8 @@ def test_a_malformed_schedule_is_refused(
 ) -> None:
     with pytest.raises(ConfigError):
         parse_schedule(cadence, hours, offset)
+
+
+def test_settings_with_a_schedule_stay_hashable() -> None:
+    settings = Settings.from_env({"DATONG_FEED_CADENCE": "health=1h"})
+    assert hash(settings) == hash(Settings.from_env({"DATONG_FEED_CADENCE": "health=3600"}))
