@@ -13,9 +13,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
+from connectors.identity import person_key
 from services.store.database import create_engine, create_schema, disposing
 from services.store.models import ViewRow
+from tests.support.factories import health_event, registry_rows, write_registry_csv
 from tests.support.hub import Hub
+from tests.support.pipeline import T0, publish_health, run_connector
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -96,3 +99,32 @@ def test_a_fresh_worker_exports_the_stores_newest_event_per_department_at_once(
         "public-security",
         "utilities",
     }
+
+
+def test_a_department_quiet_since_before_a_restart_shows_its_age_after_it(
+    start_broker: Callable[[], str],
+    make_hub: Callable[..., Hub],
+    database_url: str,
+) -> None:
+    hub = make_hub(start_broker(), database_url, DATONG_FRESHNESS_INTERVAL_S="0.5")
+    hub.start("api")  # the connector looks its schema ids up in the API's registry
+    rows = registry_rows(3, seed=16)
+    run_connector(hub, str(write_registry_csv(hub.tmp / "registry.csv", rows)))
+    key = person_key(rows[0].id_number, hub.settings.hmac_key)
+    publish_health(hub, [health_event(key, "RED", T0)])
+    first = hub.start("worker")
+    url = f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics"
+
+    def health_seen() -> bool:
+        text = _first_exposition(url)
+        return text is not None and "health" in _samples(
+            text, "datong_feed_last_event_time_seconds"
+        )
+
+    hub.wait_for(health_seen, "the worker to fold health's event into its community")
+    hub.kill(first)  # health sends nothing more; the worker is replaced
+
+    hub.start("worker")
+
+    text = hub.wait_for(lambda: _first_exposition(url), "the new worker's first /metrics")
+    assert _samples(text, "datong_feed_last_event_time_seconds")["health"] == T0.timestamp()
