@@ -11,7 +11,6 @@ department's expected cadence, so the stale-feed alert has both from the first s
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
@@ -23,7 +22,6 @@ from services.merge.rules import COMMUNITY_SITUATION
 from services.metrics import MergeMetrics
 from services.store.views import visible_records
 
-log = logging.getLogger(__name__)
 FRESHNESS_FIELD = "department_freshness"
 
 
