@@ -1,4 +1,5 @@
-"""Deployment manifests that follow the schema catalog: every Kafka topic with its settings.
+"""Deployment manifests that follow the schema catalog: every Kafka topic with its settings;
+and the alert rules of ``services/alert_rules.py`` for both stacks.
 
 Topic names live in the catalog (ARCHITECTURE.md, schemas/), so the production topic list
 is rendered from it rather than written by hand: Strimzi ``KafkaTopic`` resources for Kubernetes
@@ -19,7 +20,8 @@ from typing import Any
 import yaml
 
 from schemas.catalog import Catalog, dlq_topic
-from services.settings import DEFAULT_DLQ_RETENTION_DAYS
+from services.alert_rules import alert_rules, render_prometheus_rule, render_rule_file
+from services.settings import DEFAULT_DLQ_RETENTION_DAYS, Settings
 from services.topics import topic_specs
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
@@ -139,10 +141,12 @@ def render_topic_script(catalog: Catalog, partitions: int, replicas: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str]) -> int:
-    """``datong deploy render-topics [--format strimzi|script] [--partitions N] [--replicas N]``.
+def main(argv: Sequence[str], settings: Settings | None = None) -> int:
+    """``datong deploy render-topics [--format strimzi|script] [--partitions N] [--replicas N]``
+    or ``datong deploy render-alerts [--format prometheus|k8s]``.
 
-    Prints the rendered manifest on standard output; returns the process exit code.
+    Prints the rendered manifest on standard output; returns the process exit code. The
+    alert rules take the feed schedule and consumer group of ``settings`` (``DATONG_*``).
     """
     parser = argparse.ArgumentParser(prog="datong deploy")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -150,10 +154,24 @@ def main(argv: Sequence[str]) -> int:
     render.add_argument("--format", choices=("strimzi", "script"), default="strimzi")
     render.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
     render.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
+    alerts = commands.add_parser("render-alerts", help="print the alert rules")
+    alerts.add_argument("--format", choices=("prometheus", "k8s"), default="prometheus")
     args = parser.parse_args(list(argv))
+    if args.command == "render-alerts":
+        print(render_alerts(settings or Settings.from_env(), args.format), end="")
+        return 0
     renderer = render_kafka_topics if args.format == "strimzi" else render_topic_script
     print(renderer(Catalog.load(), args.partitions, args.replicas), end="")
     return 0
+
+
+def render_alerts(settings: Settings, fmt: str) -> str:
+    """The alert rules for compose's Prometheus (``prometheus``) or the Prometheus Operator
+    (``k8s``), with the feed schedule and consumer group of ``settings``."""
+    rules = alert_rules(settings.feed_schedule, settings.consumer_group)
+    if fmt == "k8s":
+        return render_prometheus_rule(rules, " --format k8s")
+    return render_rule_file(rules)
 
 
 def _flags(partitions: int, replicas: int, fmt: str) -> str:

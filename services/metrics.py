@@ -39,7 +39,7 @@ class MergeMetrics:
     ) -> None:
         self._clock = clock
         self._newest: dict[tuple[str, str], float] = {}
-        self._applied: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._applied: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self.events = Counter(
             "datong_merge_events",
             "Source events merged into views, by outcome (applied, unchanged, conflict, rejected).",
@@ -51,6 +51,29 @@ class MergeMetrics:
             "From an event's event_time at the department to the view commit that applied it.",
             ["view", "department"],
             buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.ingest_to_view = Histogram(
+            "datong_ingest_to_view_seconds",
+            "From the source record's Kafka timestamp (when the connector published it) to the "
+            "view commit that applied it: the hub's own delay, which a bulk load of old events "
+            "does not inflate.",
+            ["view", "department"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.feed_last_event = Gauge(
+            "datong_feed_last_event_time_seconds",
+            "Unix time of a department's newest event in the view store (over every "
+            "community's situation), read from the store from the worker's start.",
+            ["department"],
+            registry=registry,
+        )
+        self.feed_cadence = Gauge(
+            "datong_feed_cadence_seconds",
+            "The longest silence of a department that is still normal during working hours "
+            "(DATONG_FEED_CADENCE): what the stale-feed alert compares with.",
+            ["department"],
             registry=registry,
         )
         self.freshness = Gauge(
@@ -97,18 +120,23 @@ class MergeMetrics:
         department: str,
         event_time_s: float,
         commit_time_s: float,
+        ingest_time_s: float | None = None,
     ) -> None:
-        """Count an applied event and observe its event-to-view latency."""
+        """Count an applied event and observe its event-to-view latency, and its
+        ingest-to-view latency when the record's Kafka timestamp is known."""
         key = (view, department)
         children = self._applied.get(key)
         if children is None:  # labels() takes a lock and builds a key: once per pair
             children = (
                 self.events.labels(view, department, "applied"),
                 self.event_to_view.labels(view, department),
+                self.ingest_to_view.labels(view, department),
             )
             self._applied[key] = children
         children[0].inc()
         children[1].observe(max(0.0, commit_time_s - event_time_s))
+        if ingest_time_s is not None:
+            children[2].observe(max(0.0, commit_time_s - ingest_time_s))
         if event_time_s > self._newest.get(key, float("-inf")):
             if key not in self._newest:
                 self.freshness.labels(view, department).set_function(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.errors import ConfigError
+from services.feed_schedule import FeedSchedule, parse_schedule
 
 _PREFIX = "DATONG_"
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
@@ -67,6 +68,8 @@ class Settings:
     # mark it halts at, so that the fault tests kill it at a known point. Off when unset.
     test_marks: Path | None = None
     test_halt: tuple[str, int] | None = None
+    feed_schedule: FeedSchedule = field(default_factory=FeedSchedule)
+    freshness_interval_s: float = 30.0
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -187,6 +190,13 @@ class Settings:
             ),
             test_marks=_path(get("TEST_MARKS")),
             test_halt=_halt(get("TEST_HALT")),
+            feed_schedule=parse_schedule(
+                get("FEED_CADENCE"), get("FEED_HOURS"), get("FEED_UTC_OFFSET_H")
+            ),
+            freshness_interval_s=_positive(
+                _float(get("FRESHNESS_INTERVAL_S", "30"), "FRESHNESS_INTERVAL_S"),
+                "FRESHNESS_INTERVAL_S",
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.merge.app import create_app
+from services.merge.feed_freshness import FeedFreshness
 from services.merge.history import HistoryPruner
 from services.merge.marks import open_marks
 from services.merge.processor import MergeProcessor
@@ -50,7 +51,18 @@ def run_worker(settings: Settings) -> None:
     pruner = HistoryPruner(
         engine, Retention.from_settings(settings), settings.prune_batch_size, metrics
     )
-    app = create_app(settings, processor, open_merge_store(settings.database_url), metrics, pruner)
+    # Read before the metrics are served: the first scrape after a restart already shows
+    # a department that went quiet before it.
+    freshness = FeedFreshness(engine, settings.feed_schedule, catalog.departments(), metrics)
+    freshness.refresh()
+    app = create_app(
+        settings,
+        processor,
+        open_merge_store(settings.database_url),
+        metrics,
+        pruner=pruner,
+        freshness=freshness,
+    )
     server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
     logging.getLogger(__name__).info(
         "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port

@@ -66,7 +66,8 @@ def add_admin_commands(sub: Any) -> None:
     deploy.add_argument(
         "args",
         nargs=argparse.REMAINDER,
-        help="render-topics [--format strimzi|script] [--partitions N] [--replicas N]",
+        help="render-topics [--format strimzi|script] [--partitions N] [--replicas N] | "
+        "render-alerts [--format prometheus|k8s]",
     )
     deploy.set_defaults(handler=cmd_deploy)
 
@@ -180,11 +181,12 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_deploy(args: argparse.Namespace, _: Settings) -> int:
-    """Render the topic manifests for the production stacks (deploy/README.md)."""
+def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
+    """Render the topic manifests and alert rules for the production stacks
+    (deploy/README.md)."""
     from services.deploy_manifests import main as render
 
-    return render(args.args)
+    return render(args.args, settings)
 
 
 def cmd_views_conflicts(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
 from services.merge.encoding import ViewEncoder, ViewRecord
+from services.merge.feed_freshness import FeedFreshness
 from services.merge.history import HistoryPruner
 from services.merge.intake import MergeApp
 from services.merge.lag import report_lag
@@ -74,10 +75,14 @@ def create_app(
     processor: MergeProcessor,
     publisher_store: MergeStore,
     metrics: MergeMetrics,
+    *,
     pruner: HistoryPruner | None = None,
+    freshness: FeedFreshness | None = None,
 ) -> MergeApp:
     """The merge worker's app over every source topic that feeds a view; with a ``pruner``,
-    it also deletes expired history every ``settings.prune_interval_s``."""
+    it also deletes expired history every ``settings.prune_interval_s``, and with a
+    ``freshness``, it reads each department's newest event every
+    ``settings.freshness_interval_s``."""
     app = MergeApp(
         settings.consumer_group,
         fetch_wait_ms=settings.fetch_wait_ms,
@@ -119,6 +124,8 @@ def create_app(
     _every(app, 1.0, "counting the outbox", publisher.report_pending)
     if pruner is not None:
         _every(app, settings.prune_interval_s, "pruning expired history", pruner.run)
+    if freshness is not None:
+        _every(app, settings.freshness_interval_s, "reading feed freshness", freshness.run)
 
     @app.task  # type: ignore[untyped-decorator]
     async def merge() -> None:

@@ -97,7 +97,7 @@ class _Consumer(faust_aiokafka.Consumer):
                 continue
             assigned = self.assignment()
             batch = [
-                Message(r.topic, r.partition, r.offset, r.key, r.value)
+                Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
                 for tp, found in records.items()
                 if tp in assigned and (active is None or tp in active)
                 for r in found

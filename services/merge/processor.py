@@ -45,6 +45,8 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    # The record's Kafka timestamp (epoch ms): when the connector published it.
+    timestamp_ms: int | None = None
 
 
 @dataclass
@@ -158,7 +160,8 @@ class MergeProcessor:
                 self._marks.reached("inside")
         if self._marks is not None:
             self._marks.reached("committed")
-        Tally(self._metrics, decoded.origin).count(result.applied, self._clock())
+        published = [m.timestamp_ms for m in decoded.messages]
+        Tally(self._metrics, decoded.origin, published).count(result.applied, self._clock())
         self._grown(result.written.new_rows)
         return Outcome(committed, result.changes, result.written.new_rows)
 

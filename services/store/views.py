@@ -1,4 +1,5 @@
-"""Reads of the view store for the API and the CLI; the caller owns the session.
+"""Reads of the view store for the API, the CLI and the worker's metrics; the caller owns
+the session.
 
 The merge worker writes through ``merge_store.py`` instead.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -75,4 +77,10 @@ def snapshots(session: Session, community: str, since: datetime) -> list[Situati
         .where(SituationSnapshot.community_code == community, SituationSnapshot.taken_at >= since)
         .order_by(SituationSnapshot.taken_at)
     )
+    return list(session.scalars(query))
+
+
+def visible_records(session: Session, view: str) -> list[dict[str, Any]]:
+    """The record of every visible row of ``view``: for small views only (one per community)."""
+    query = sa.select(ViewRow.data).where(ViewRow.view == view, ViewRow.visible.is_(True))
     return list(session.scalars(query))

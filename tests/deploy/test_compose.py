@@ -27,6 +27,7 @@ DATONG_SETTINGS = (
     "DATONG_DLQ_RETENTION_DAYS",
     "DATONG_CLOSED_ALERT_RETENTION_DAYS",
     "DATONG_SNAPSHOT_RETENTION_DAYS",
+    "DATONG_FEED_CADENCE",
 )
 
 
@@ -234,6 +235,26 @@ def test_secrets_are_required_from_the_environment_not_written_in(
         "GRAFANA_ADMIN_PASSWORD",
     ):
         assert re.search(rf"^{key}=", example, re.MULTILINE), key
+
+
+def test_broker_side_lag_and_alert_routing_run_beside_prometheus(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    exporter = services["kafka-exporter"]
+    assert exporter["image"].startswith("danielqsj/kafka-exporter:")
+    servers = {a.split("=", 1)[1] for a in exporter["command"] if a.startswith("--kafka.server=")}
+    assert servers == set(_env(compose)["DATONG_KAFKA_BOOTSTRAP"].split(","))
+    alertmanager = services["alertmanager"]
+    assert alertmanager["image"].startswith("prom/alertmanager:")
+    assert "./alertmanager:/etc/alertmanager:ro" in alertmanager["volumes"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert "alertmanager" in services["prometheus"]["depends_on"]
+
+
+def _env(compose: dict[str, Any]) -> dict[str, str]:
+    env: dict[str, str] = _services(compose)["worker"]["environment"]
+    return env
 
 
 def test_files_mounted_into_the_stack_exist(compose: dict[str, Any]) -> None:

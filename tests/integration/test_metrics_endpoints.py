@@ -30,6 +30,8 @@ HEALTH_TOPIC = "src.health.health-status-changed"
 WORKER_METRICS = (
     "datong_merge_events_total",
     "datong_event_to_view_seconds_bucket",
+    "datong_ingest_to_view_seconds_bucket",
+    "datong_feed_cadence_seconds",
     "datong_view_freshness_seconds",
     "datong_consumer_lag",
 )
