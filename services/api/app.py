@@ -32,6 +32,7 @@ from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
 from services.api.live.routes import SUBSCRIBE_ROUTE
+from services.api.params import RefuseNul
 from services.api.read_access import ReadAccess
 from services.api.registry_routes import registry_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
@@ -129,7 +130,7 @@ def create_api(
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(RequestCounter, metrics=metrics)],
+        middleware=[Middleware(RequestCounter, metrics=metrics), Middleware(RefuseNul)],
         lifespan=live.lifespan,
     )
     app.state.subscriptions = live.hub  # ended first when the server shuts down

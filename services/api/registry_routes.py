@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from schemas.errors import RegistryError
+from schemas.json_bounds import JsonDepthError, loads_bounded
 from schemas.registry.errors import (
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
@@ -27,10 +28,12 @@ from schemas.registry.errors import (
     SchemaNotFoundError,
 )
 from schemas.registry.port import SubjectVersion
+from services.api.params import ascii_number
 from services.store.registry_store import SqlRegistry
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1
+MAX_SCHEMA_ID = 2**31 - 1  # Confluent's ids are 32-bit, and so is the store's column
 # The catalog's largest schema is about 5 KiB; lookups need no token, so the body a caller
 # can make the API hold is bounded.
 MAX_BODY_BYTES = 256 * 1024
@@ -143,9 +146,13 @@ class _Endpoints:
 
     async def _schema_text(self, request: Request) -> str:
         raw = request.path_params["schema_id"]
-        if not raw.isdigit():
-            raise SchemaNotFoundError(f"schema id {raw!r} is not a schema id (a positive integer)")
-        text: str = await self._call(self.registry.schema_text, int(raw))
+        schema_id = ascii_number(raw)
+        if schema_id is None or schema_id > MAX_SCHEMA_ID:
+            raise SchemaNotFoundError(
+                f"schema id {raw[:40]!r} is not a schema id (a whole number in ASCII digits, "
+                f"at most {MAX_SCHEMA_ID})"
+            )
+        text: str = await self._call(self.registry.schema_text, schema_id)
         return text
 
     @_confluent
@@ -196,21 +203,22 @@ def _version(request: Request) -> int | None:
     raw = request.path_params["version"]
     if raw in ("latest", "-1"):
         return None
-    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
-        return int(raw)
+    version = ascii_number(raw)
+    if version is not None and 1 <= version <= MAX_VERSION:
+        return version
     raise InvalidVersionError(
-        f"the specified version {raw!r} is not a valid version id; allowed values are "
+        f"the specified version {raw[:40]!r} is not a valid version id; allowed values are "
         f'between [1, {MAX_VERSION}] and the string "latest"'
     )
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await _bounded_body(request) or b"null")
+        body = loads_bounded(await _bounded_body(request) or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RegistryRequestError(f"the request body is not JSON: {exc}", 400) from exc
-    except RecursionError:
-        raise RegistryRequestError("the request body is nested too deeply", 400) from None
+    except JsonDepthError as exc:
+        raise RegistryRequestError(f"the request body is {exc}", 400) from None
     if not isinstance(body, dict):
         raise RegistryRequestError("the request body must be a JSON object", 400)
     return body

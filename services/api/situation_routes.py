@@ -17,13 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.api.json_records import to_millis
 from services.api.live.access import Authorize
+from services.api.params import bounded_number
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -47,9 +47,7 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-        raise HTTPException(400, f"days must be a whole number from 1 to {MAX_DAYS}")
-    return int(text)
+    return bounded_number(text, "days", 1, MAX_DAYS)
 
 
 def _points(engine: sa.Engine, code: str, since: datetime, now: datetime) -> list[dict[str, Any]]:

@@ -27,10 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from schemas.json_bounds import JsonDepthError, loads_bounded
 from services.access.audit import AuditSink
 from services.access.policy import filter_record
 from services.api.errors import ApiError
 from services.api.json_records import json_record
+from services.api.params import bounded_number, bounded_text
 from services.api.read_access import ReadAccess, ReadScope
 from services.store.models import ViewRow
 from services.store.views import visible_page, visible_row
@@ -38,6 +40,8 @@ from services.store.views import visible_page, visible_row
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 EXPORT_PAGE = 500
+# A cursor names a view, a community code and a key: a few hundred characters at most.
+MAX_CURSOR_CHARS = 2048
 JSON_LINES = "application/x-ndjson"
 
 
@@ -178,11 +182,7 @@ def _present(**params: str | None) -> dict[str, Any]:
 
 
 def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}")
-    return int(value)
+    return DEFAULT_LIMIT if value is None else bounded_number(value, "limit", 1, MAX_LIMIT)
 
 
 def _encode_cursor(view: str, community: str | None, key: str) -> str:
@@ -192,11 +192,15 @@ def _encode_cursor(view: str, community: str | None, key: str) -> str:
 
 
 def _decode_cursor(cursor: str, view: str) -> tuple[str | None, str]:
-    bad = ApiError(400, "cursor is not one this API gave out; start again without it")
+    bad = ApiError(
+        400, "cursor is not one this API gave out; start again without it", parameter="cursor"
+    )
+    bounded_text(cursor, "cursor", MAX_CURSOR_CHARS)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError):
+        # The cursor comes back from the client: bounded like any JSON from outside.
+        position = loads_bounded(raw, max_depth=1)
+    except (binascii.Error, ValueError, JsonDepthError):
         raise bad from None
     if (
         not isinstance(position, dict)
@@ -205,5 +209,7 @@ def _decode_cursor(cursor: str, view: str) -> tuple[str | None, str]:
     ):
         raise bad
     if position.get("v") != view:
-        raise ApiError(400, f"cursor belongs to a list of another view, not {view}")
+        raise ApiError(
+            400, f"cursor belongs to a list of another view, not {view}", parameter="cursor"
+        )
     return position["c"], position["k"]

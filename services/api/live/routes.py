@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from services.api.errors import ApiError
 from services.api.live import sse
 from services.api.live.access import Authorize, LiveReader
 from services.api.live.event_ids import EventIdError, parse_position
@@ -45,7 +46,7 @@ def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: fl
         try:
             position = parse_position(last_event_id) if last_event_id else None
         except EventIdError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise ApiError(400, str(exc), parameter="Last-Event-ID") from None
         try:
             subscription = await hub.subscribe(view, position, community, reader.record_filter)
         except SubscriptionError as exc:
