@@ -17,6 +17,10 @@ from services.api.errors import ApiError
 
 # 19 digits hold every Kafka offset and every 64-bit id, and keep ``int()`` cheap.
 MAX_DIGITS = 19
+# Text that is looked up in the view store is no longer than its column (PostgreSQL refuses
+# to compare a longer value instead of finding nothing).
+MAX_KEY_CHARS = 128
+MAX_COMMUNITY_CHARS = 64
 _DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
 
 

@@ -23,6 +23,7 @@ from schemas.json_bounds import JsonDepthError, loads_bounded
 from schemas.registry.errors import (
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
+    InvalidSubjectError,
     InvalidVersionError,
     RegistryRequestError,
     SchemaNotFoundError,
@@ -33,6 +34,7 @@ from services.store.registry_store import SqlRegistry
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1
+MAX_SUBJECT_CHARS = 255  # the store's column
 MAX_SCHEMA_ID = 2**31 - 1  # Confluent's ids are 32-bit, and so is the store's column
 # The catalog's largest schema is about 5 KiB; lookups need no token, so the body a caller
 # can make the API hold is bounded.
@@ -104,7 +106,7 @@ class _Endpoints:
 
     @_confluent
     async def versions(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "POST":
             text = await _schema_body(request)
             return {"id": await self._call(self.registry.register, subject, text)}
@@ -113,7 +115,7 @@ class _Endpoints:
 
     @_confluent
     async def version(self, request: Request) -> Any:
-        subject, version = request.path_params["subject"], _version(request)
+        subject, version = _subject(request), _version(request)
         if request.method == "DELETE":
             permanent = _flag(request, "permanent")
             return await self._call(self.registry.delete_version, subject, version, permanent)
@@ -122,13 +124,13 @@ class _Endpoints:
 
     @_confluent
     async def raw_version(self, request: Request) -> Any:
-        subject, version = request.path_params["subject"], _version(request)
+        subject, version = _subject(request), _version(request)
         found = await self._call(self.registry.version, subject, version, _flag(request, "deleted"))
         return Response(found.schema_text, media_type=MEDIA_TYPE)
 
     @_confluent
     async def subject(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "DELETE":
             permanent = _flag(request, "permanent")
             return await self._call(self.registry.delete_subject, subject, permanent)
@@ -161,7 +163,7 @@ class _Endpoints:
 
     @_confluent
     async def compatible(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         version = _version(request) if "version" in request.path_params else None
         text = await _schema_body(request)
         found = await self._call(self.registry.test_compatibility, subject, text, version)
@@ -179,7 +181,7 @@ class _Endpoints:
 
     @_confluent
     async def subject_config(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "PUT":
             level = await _level_body(request)
             set_level = self.registry.set_compatibility
@@ -196,6 +198,14 @@ def _error(status: int, code: int, message: str) -> Response:
 
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").lower() == "true"
+
+
+def _subject(request: Request) -> str:
+    """The subject path parameter, refused (422) when the store could not hold it."""
+    subject: str = request.path_params["subject"]
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise InvalidSubjectError(f"a subject is at most {MAX_SUBJECT_CHARS} characters")
+    return subject
 
 
 def _version(request: Request) -> int | None:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from services.api.json_records import to_millis
 from services.api.live.access import Authorize
-from services.api.params import bounded_number
+from services.api.params import MAX_COMMUNITY_CHARS, bounded_number, bounded_text
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -35,7 +35,7 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
 
     async def history(request: Request) -> JSONResponse:
         """a community's situation over the last ?days=7 (audience token), for the dashboard"""
-        code = request.path_params["code"]
+        code = bounded_text(request.path_params["code"], "code", MAX_COMMUNITY_CHARS)
         days = _days(request.query_params.get("days", "7"))
         reader = await authorize(request, VIEW, code, "history")
         now = datetime.now(UTC)

@@ -32,7 +32,7 @@ from services.access.audit import AuditSink
 from services.access.policy import filter_record
 from services.api.errors import ApiError
 from services.api.json_records import json_record
-from services.api.params import bounded_number, bounded_text
+from services.api.params import MAX_COMMUNITY_CHARS, MAX_KEY_CHARS, bounded_number, bounded_text
 from services.api.read_access import ReadAccess, ReadScope
 from services.store.models import ViewRow
 from services.store.views import visible_page, visible_row
@@ -65,6 +65,7 @@ class _Reads:
         query = _present(fields=request.query_params.get("fields"))
         try:
             scope = await self.access.authorize(request, view, fields=query.get("fields"))
+            bounded_text(key, "key", MAX_KEY_CHARS)
             row = await asyncio.to_thread(self._row, view, key)
             if row is None or not scope.allows(row.community_code):
                 raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
@@ -206,6 +207,8 @@ def _decode_cursor(cursor: str, view: str) -> tuple[str | None, str]:
         not isinstance(position, dict)
         or not isinstance(position.get("k"), str)
         or not isinstance(position.get("c"), str | None)
+        or len(position["k"]) > MAX_KEY_CHARS
+        or len(position.get("c") or "") > MAX_COMMUNITY_CHARS
     ):
         raise bad
     if position.get("v") != view:

@@ -52,6 +52,9 @@ def client(
         ("/views/community_situation/110105001001/history?days=+7", "days"),
         ("/views/resident_profile?cursor=" + "W" * 5000, "cursor"),
         ("/views/resident_profile/%00", "path"),
+        ("/views/resident_profile/" + "k" * 129, "key"),  # longer than any key
+        ("/views/community_situation/" + "9" * 65 + "/history", "code"),
+        ("/views/resident_profile?community=" + "9" * 65, "community"),
         ("/views/resident_profile?community=%00", "query string"),
     ],
 )
@@ -91,6 +94,7 @@ def test_a_last_event_id_that_is_not_plain_digits_gets_400_naming_the_header(
         ("/registry/schemas/ids/9999999999", 404),
         (f"/registry/subjects/x/versions/{SUPERSCRIPT_TWO}", 422),
         (f"/registry/subjects/x/versions/{SUPERSCRIPT_TWO}/schema", 422),
+        ("/registry/subjects/" + "s" * 256 + "/versions", 422),
     ],
 )
 def test_the_registry_answers_unusual_numbers_as_confluent_does(
