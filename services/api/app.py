@@ -24,6 +24,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy import DEFAULT_POLICY_FILE, load_policy
+from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
@@ -92,7 +93,9 @@ def create_api(
     )
 
     # Subscriptions and the dashboard's history read under the policy, audited like reads.
-    live_readers = policy_readers(access, authenticator, partial(record_reads, engine))
+    # Every read's record is committed before its answer, concurrent ones in one transaction.
+    audit = AuditLog(partial(record_reads, engine))
+    live_readers = policy_readers(access, authenticator, audit)
     live = live_api(
         settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers
     )
@@ -112,7 +115,7 @@ def create_api(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
-        *view_routes(engine, access, partial(record_reads, engine)),
+        *view_routes(engine, access, audit),
         Route("/asyncapi.yaml", asyncapi),
         *intake,
         registry_routes(SqlRegistry(engine)),

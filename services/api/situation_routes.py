@@ -40,7 +40,12 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
         reader = await authorize(request, VIEW, code, "history")
         now = datetime.now(UTC)
         points = await asyncio.to_thread(_points, engine, code, now - timedelta(days=days), now)
-        reader.record_read(code, len(points))
+        # The code is recorded as the key only when there was something to read: a made-up
+        # code (an audience of every community may ask for any) is not kept at all.
+        asked: dict[str, Any] = {"days": days}
+        if points:
+            asked["community"] = code
+        await reader.record_answer(code if points else None, len(points), asked)
         return JSONResponse({"community_code": code, "days": days, "points": points})
 
     return [Route("/views/community_situation/{code}/history", history)]

@@ -7,7 +7,9 @@
 - ``GET /export/{view}?community=&fields=``: every row as JSON lines, streamed page by page.
 
 Every path renders a row with ``json_record``, keeps what ``filter_record`` allows, and
-writes one ``read_audit`` record (refused reads by a known token included).
+writes one ``read_audit`` record (refused reads by a known token included): committed before
+the answer is sent (an export's when its stream ends, with the rows it sent). A row's key
+is recorded only when the row is returned.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from schemas.json_bounds import JsonDepthError, loads_bounded
-from services.access.audit import AuditSink
 from services.access.policy import filter_record
+from services.api.audit_log import AuditLog
 from services.api.errors import ApiError
 from services.api.json_records import json_record
 from services.api.params import MAX_COMMUNITY_CHARS, MAX_KEY_CHARS, bounded_number, bounded_text
@@ -45,8 +46,8 @@ MAX_CURSOR_CHARS = 2048
 JSON_LINES = "application/x-ndjson"
 
 
-def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list[Route]:
-    """The read routes; ``audit`` stores read records (``services.access.audit.record_reads``)."""
+def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditLog) -> list[Route]:
+    """The read routes; ``audit`` commits each read's record before its answer."""
     reads = _Reads(engine, access, audit)
     return [
         Route("/views/{view}", reads.page, methods=["GET"]),
@@ -56,7 +57,7 @@ def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list
 
 
 class _Reads:
-    def __init__(self, engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> None:
+    def __init__(self, engine: sa.Engine, access: ReadAccess, audit: AuditLog) -> None:
         self.engine, self.access, self.audit = engine, access, audit
 
     async def row(self, request: Request) -> Response:
@@ -74,7 +75,8 @@ class _Reads:
             raise
         record = filter_record(scope.grant, self._render(view, row))
         entry = scope.audit_entry(operation="row", key=key, query=query, rows=1, status=200)
-        return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
+        await self.audit.record([entry])
+        return JSONResponse(record)
 
     async def page(self, request: Request) -> Response:
         """A page of a view's rows in (community_code, key) order, with the next page's cursor."""
@@ -105,7 +107,8 @@ class _Reads:
         entry = scope.audit_entry(
             operation="list", key=None, query=query, rows=len(items), status=200
         )
-        return JSONResponse(body, background=BackgroundTask(self.audit, [entry]))
+        await self.audit.record([entry])
+        return JSONResponse(body)
 
     async def export(self, request: Request) -> Response:
         """Every row of a view the audience may read, as JSON lines, streamed."""
@@ -145,7 +148,7 @@ class _Reads:
             entry = scope.audit_entry(
                 operation="export", key=None, query=query, rows=sent, status=status
             )
-            self.audit([entry])
+            self.audit.record_now([entry])
 
     async def _refused(
         self,
@@ -160,9 +163,8 @@ class _Reads:
         entry = self.access.refusal_entry(
             request, view, status=exc.status_code, operation=operation, query=query
         )
-        if entry is None:
-            return
-        await asyncio.to_thread(self.audit, [entry])
+        if entry is not None:
+            await self.audit.record([entry])
 
     def _render(self, view: str, row: ViewRow) -> dict[str, Any]:
         return json_record(self.access.key_fields[view], row.key, row.data, row.provenance)
