@@ -158,6 +158,7 @@ def _instant(text: str) -> datetime:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    # ASCII only: str.isdigit() passes digits such as "²" that int() refuses.
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return int(text)
