@@ -43,6 +43,11 @@ def add_access_commands(sub: Any) -> None:
     audit.add_argument("--limit", type=_positive, default=100, help="newest N reads (default 100)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(handler=cmd_audit)
+    audit_sub = audit.add_subparsers(title="audit commands")
+    verify = audit_sub.add_parser(
+        "verify", help="check the audit's hash chain; exit 1 naming the first broken record"
+    )
+    verify.set_defaults(handler=cmd_audit_verify)
 
 
 def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,6 +128,23 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             f"{_when(e.at)}  {e.status}  {e.audience}  {e.token_name} ({e.token_id})  "
             f"{e.operation} {e.view} {what}  rows={e.rows}  purpose: {e.purpose or '-'}"
         )
+    return 0
+
+
+def cmd_audit_verify(_: argparse.Namespace, settings: Settings) -> int:
+    """Verify the read audit's hash chain: 0 and each day's head when intact, else 1 and the
+    first record that was altered, or where records were deleted or inserted."""
+    from services.access.audit import verify_reads
+    from services.access.audit_chain import ChainBreak
+
+    with _engine(settings) as engine:
+        result = verify_reads(engine)
+    if isinstance(result, ChainBreak):
+        print(f"audit chain broken at record {result.record_id}: {result.reason}")
+        return 1
+    print(f"audit chain intact: {result.records} records")
+    for day, head in sorted(result.day_heads.items()):
+        print(f"{day.isoformat()}  head {head}")
     return 0
 
 
