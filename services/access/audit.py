@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from services.access.audit_chain import (
@@ -20,6 +21,7 @@ from services.access.audit_chain import (
     chained,
     verify_chain,
 )
+from services.access.audit_export import export_lines
 from services.store.access_models import AuditChainTail, ReadAudit
 
 
@@ -81,17 +83,36 @@ def verify_reads(engine: sa.Engine) -> ChainReport | ChainBreak:
     """Verify the whole read audit's hash chain (``services.access.audit_chain``)."""
     with Session(engine) as session:
         tail = session.get(AuditChainTail, CHAIN)
-        query = sa.select(ReadAudit).order_by(ReadAudit.id).execution_options(yield_per=1000)
-        records = (
-            ChainedRecord(
-                r.id,
-                {name: getattr(r, name) for name in HASHED_FIELDS},
-                r.prev_sha256,
-                r.sha256,
-            )
-            for r in session.scalars(query)
+        return verify_chain(
+            _chained_records(session, None),
+            tail.sha256 if tail else None,
+            tail.last_id if tail else None,
         )
-        return verify_chain(records, tail.sha256 if tail else None, tail.last_id if tail else None)
+
+
+def export_reads(engine: sa.Engine, since: datetime, out: TextIO, key: Ed25519PrivateKey) -> int:
+    """Write the chain from the first record at or after ``since`` to its end, signed
+    (``services.access.audit_export``); returns how many records it holds."""
+    with Session(engine) as session:
+        first = session.scalar(
+            sa.select(sa.func.min(ReadAudit.id)).where(ReadAudit.at >= since.astimezone(UTC))
+        )
+        records = _chained_records(session, first) if first is not None else iter(())
+        count = -1  # the last line is the signed head
+        for line in export_lines(records, key):
+            out.write(line)
+            count += 1
+    return count
+
+
+def _chained_records(session: Session, from_id: int | None) -> Iterator[ChainedRecord]:
+    """The records from ``from_id`` on (None: all), in chain order."""
+    query = sa.select(ReadAudit).order_by(ReadAudit.id).execution_options(yield_per=1000)
+    if from_id is not None:
+        query = query.where(ReadAudit.id >= from_id)
+    for r in session.scalars(query):
+        fields = {name: getattr(r, name) for name in HASHED_FIELDS}
+        yield ChainedRecord(r.id, fields, r.prev_sha256, r.sha256)
 
 
 def find_reads(

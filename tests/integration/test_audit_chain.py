@@ -3,6 +3,8 @@ the first record of a copy in which one was edited, deleted or inserted."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import threading
 from collections.abc import Callable
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
 from services.access.audit import ReadEntry, record_reads, verify_reads
@@ -161,3 +164,89 @@ def test_concurrent_writers_keep_one_chain(database_url: str) -> None:
     engine.dispose()
     assert not isinstance(result, ChainBreak), result
     assert isinstance(result, ChainReport) and result.records == 80
+
+
+# --- signed exports, checked offline ----------------------------------------------------------
+
+SEED = bytes(range(32))
+
+
+def public_key(seed: bytes) -> str:
+    raw = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    return base64.b64encode(raw).decode()
+
+
+def export(
+    store: Path, out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
+    monkeypatch.setenv("DATONG_DATABASE_URL", f"sqlite:///{store}")
+    monkeypatch.setenv("DATONG_VAR_DIR", str(store.parent))
+    monkeypatch.setenv("DATONG_AUDIT_SIGNING_KEY", base64.b64encode(SEED).decode())
+    assert main(["audit", "export", "--since", "2000-01-01T00:00", "--out", str(out)]) == 0
+    told = capsys.readouterr().err
+    assert public_key(SEED) in told  # the command says how to check it
+    return out.read_text().splitlines(keepends=True)
+
+
+def verify_offline(
+    path: Path, key: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    # No database: the export alone is checked.
+    monkeypatch.setenv("DATONG_DATABASE_URL", f"sqlite:///{path.parent / 'absent' / 'no.db'}")
+    code = main(["audit", "verify", "--export", str(path), "--public-key", key])
+    return code, capsys.readouterr().out
+
+
+def test_an_export_verifies_offline_with_the_signers_public_key(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = export(store, tmp_path / "audit.jsonl", monkeypatch, capsys)
+    assert len(lines) == 6  # five records and the signed head
+    code, out = verify_offline(tmp_path / "audit.jsonl", public_key(SEED), capsys, monkeypatch)
+    assert code == 0, out
+    assert "audit chain intact: 5 records" in out
+    assert not (tmp_path / "absent").exists()
+
+
+def edit_rows(lines: list[str]) -> list[str]:
+    record = json.loads(lines[1])
+    record["rows"] = 0
+    return [lines[0], json.dumps(record) + "\n", *lines[2:]]
+
+
+Edit = Callable[[list[str]], list[str]]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        (edit_rows, "2"),
+        (lambda lines: [lines[0], *lines[2:]], "3"),  # a line dropped
+        (lambda lines: [lines[0], lines[1], lines[1], *lines[2:]], "2"),  # a line repeated
+        (lambda lines: lines[:-2] + lines[-1:], "5"),  # the last record dropped
+        (lambda lines: lines[:-1], "None"),  # the signed head cut off
+    ],
+)
+def test_an_edited_export_fails_naming_the_first_broken_record(
+    store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: tuple[Edit, str],
+) -> None:
+    change, broken_at = edit
+    lines = export(store, tmp_path / "audit.jsonl", monkeypatch, capsys)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(change(lines)))
+    code, out = verify_offline(edited, public_key(SEED), capsys, monkeypatch)
+    assert code == 1, out
+    assert f"audit chain broken at record {broken_at}:" in out
+
+
+def test_an_export_does_not_verify_with_another_key(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export(store, tmp_path / "audit.jsonl", monkeypatch, capsys)
+    code, out = verify_offline(tmp_path / "audit.jsonl", public_key(bytes(32)), capsys, monkeypatch)
+    assert code == 1
+    assert "signature does not verify" in out
