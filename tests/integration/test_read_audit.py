@@ -112,6 +112,14 @@ def test_the_history_of_a_real_community_records_its_code(api: Api) -> None:
     assert entry.query == {"days": 7, "community": HOME}
 
 
+def test_a_refused_history_records_neither_key_nor_code(api: Api) -> None:
+    token_id, secret = api.token(ONE_COMMUNITY)
+    assert api.get(f"/views/community_situation/{MADE_UP}/history", secret) == 403
+    [entry] = api.reads_of(token_id)
+    assert (entry.operation, entry.key, entry.rows, entry.status) == ("history", None, 0, 403)
+    assert MADE_UP not in str(entry.query)
+
+
 def test_a_row_that_is_not_there_records_no_key(api: Api) -> None:
     token_id, secret = api.token(EVERY_COMMUNITY)
     assert api.get(f"/views/resident_profile/{'f' * 64}", secret) == 404

@@ -87,6 +87,10 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         try:
             scope = await access.authorize(request, view, community=community, fields=fields)
         except HTTPException as exc:
+            # A community named in the path (the history's) is a path segment the client made
+            # up, not a query: a refusal does not keep it (``ReadAccess.refusal_entry``).
+            if "community" not in request.query_params:
+                query.pop("community", None)
             entry = access.refusal_entry(
                 request, view, status=exc.status_code, operation=operation, query=query
             )
