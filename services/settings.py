@@ -70,6 +70,14 @@ class Settings:
     test_halt: tuple[str, int] | None = None
     feed_schedule: FeedSchedule = field(default_factory=FeedSchedule)
     freshness_interval_s: float = 30.0
+    # Signs audit exports: DATONG_AUDIT_SIGNING_KEY as given (``audit_signing_key()``).
+    audit_signing_key_text: str | None = field(default=None, repr=False)
+
+    def audit_signing_key(self) -> bytes:
+        """The audit exports' Ed25519 seed (its first 32 bytes): the variable's, or on
+        embedded defaults one generated once under ``var/keys`` (made only when first asked
+        for, by ``datong audit export``)."""
+        return _key(self.audit_signing_key_text, "AUDIT_SIGNING_KEY", self.var_dir)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -134,6 +142,7 @@ class Settings:
             connector_state_url=state_url,
             hmac_key=_key(get("HMAC_KEY"), "HMAC_KEY", var_dir),
             seal_key=_key(get("SEAL_KEY"), "SEAL_KEY", var_dir),
+            audit_signing_key_text=get("AUDIT_SIGNING_KEY"),
             api_host=get("API_HOST", "127.0.0.1") or "127.0.0.1",
             api_port=_int(get("API_PORT", "8080"), "API_PORT"),
             broker_port=_int(get("BROKER_PORT", "9092"), "BROKER_PORT"),

@@ -35,8 +35,10 @@ from connectors.base import Event
 from connectors.errors import ConnectorError, RecordError
 from connectors.sources.json_contract import JsonContract
 from schemas.catalog import Catalog
+from schemas.json_bounds import JsonDepthError, loads_bounded
 
 ROUTE = "/ingest/{department}/{event}"
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class EventSink(Protocol):
@@ -210,7 +212,9 @@ class _Intake:
     async def _body(self, request: Request) -> bytes:
         limit = self._limits.max_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        # ASCII digits only (``str.isdigit`` passes digits ``int`` refuses); the server
+        # has already refused a malformed length, this only spares reading a long body.
+        if _DIGITS.fullmatch(declared) and int(declared) > limit:
             raise IngestRefused(413, f"the body is {declared} bytes, at most {limit}")
         chunks, size = [], 0
         async for chunk in request.stream():
@@ -229,10 +233,12 @@ class _Intake:
 
 def _records(body: bytes, max_records: int) -> list[Any]:
     try:
-        data = json.loads(body)
+        data = loads_bounded(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise IngestRefused(400, f"the body is not JSON: {detail}") from None
+    except JsonDepthError as exc:
+        raise IngestRefused(400, f"the body is {exc}", errors=[_body_error(str(exc))]) from None
     if not isinstance(data, list | dict):
         reason = "must be a JSON object or an array of objects"
         raise IngestRefused(422, f"the body {reason}", errors=[_body_error(reason)])

@@ -101,6 +101,12 @@ class InvalidCompatibilityLevelError(RegistryRequestError):
     error_code = 42203
 
 
+class InvalidSubjectError(RegistryRequestError):
+    """A subject name the registry cannot hold (too long, or empty)."""
+
+    error_code = 42208
+
+
 ERRORS_BY_CODE: dict[int, type[RegistryRequestError]] = {
     cls.error_code: cls
     for cls in (
@@ -115,5 +121,6 @@ ERRORS_BY_CODE: dict[int, type[RegistryRequestError]] = {
         InvalidSchemaError,
         InvalidVersionError,
         InvalidCompatibilityLevelError,
+        InvalidSubjectError,
     )
 }

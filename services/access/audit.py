@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from services.store.access_models import ReadAudit
+from services.access.audit_chain import (
+    CHAIN,
+    GENESIS,
+    HASHED_FIELDS,
+    ChainBreak,
+    ChainedRecord,
+    ChainReport,
+    chained,
+    verify_chain,
+)
+from services.access.audit_export import export_lines
+from services.store.access_models import AuditChainTail, ReadAudit
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,69 @@ AuditSink = Callable[[Sequence[ReadEntry]], None]  # where read records go (``re
 
 
 def record_reads(engine: sa.Engine, entries: Sequence[ReadEntry]) -> None:
-    """Append audit records in one transaction."""
-    if entries:
-        with Session(engine) as session, session.begin():
-            session.execute(sa.insert(ReadAudit), [asdict(e) for e in entries])
+    """Append audit records to the hash chain in one transaction."""
+    if not entries:
+        return
+    with Session(engine) as session, session.begin():
+        tail = _locked_tail(session)
+        rows = chained(tail.sha256 or GENESIS, [asdict(e) for e in entries])
+        ids = session.scalars(
+            sa.insert(ReadAudit).returning(ReadAudit.id, sort_by_parameter_order=True), rows
+        ).all()
+        tail.sha256, tail.last_id = rows[-1]["sha256"], max(ids)
+
+
+def _locked_tail(session: Session) -> AuditChainTail:
+    """The chain's tail, locked until the transaction ends: the update comes first, so that
+    it takes PostgreSQL's row lock and SQLite's write lock before the tail is read."""
+    touched = session.execute(
+        sa.update(AuditChainTail)
+        .where(AuditChainTail.name == CHAIN)
+        .values(name=AuditChainTail.name)
+        .execution_options(synchronize_session=False)
+    )
+    if touched.rowcount == 0:  # type: ignore[attr-defined]  # a store made without migrations
+        session.add(AuditChainTail(name=CHAIN, sha256=None, last_id=None))
+        session.flush()
+    tail = session.get(AuditChainTail, CHAIN, populate_existing=True)
+    assert tail is not None  # just made sure of it
+    return tail
+
+
+def verify_reads(engine: sa.Engine) -> ChainReport | ChainBreak:
+    """Verify the whole read audit's hash chain (``services.access.audit_chain``)."""
+    with Session(engine) as session:
+        tail = session.get(AuditChainTail, CHAIN)
+        return verify_chain(
+            _chained_records(session, None),
+            tail.sha256 if tail else None,
+            tail.last_id if tail else None,
+        )
+
+
+def export_reads(engine: sa.Engine, since: datetime, out: TextIO, key: Ed25519PrivateKey) -> int:
+    """Write the chain from the first record at or after ``since`` to its end, signed
+    (``services.access.audit_export``); returns how many records it holds."""
+    with Session(engine) as session:
+        first = session.scalar(
+            sa.select(sa.func.min(ReadAudit.id)).where(ReadAudit.at >= since.astimezone(UTC))
+        )
+        records = _chained_records(session, first) if first is not None else iter(())
+        count = -1  # the last line is the signed head
+        for line in export_lines(records, key):
+            out.write(line)
+            count += 1
+    return count
+
+
+def _chained_records(session: Session, from_id: int | None) -> Iterator[ChainedRecord]:
+    """The records from ``from_id`` on (None: all), in chain order."""
+    query = sa.select(ReadAudit).order_by(ReadAudit.id).execution_options(yield_per=1000)
+    if from_id is not None:
+        query = query.where(ReadAudit.id >= from_id)
+    for r in session.scalars(query):
+        fields = {name: getattr(r, name) for name in HASHED_FIELDS}
+        yield ChainedRecord(r.id, fields, r.prev_sha256, r.sha256)
 
 
 def find_reads(

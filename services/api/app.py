@@ -24,6 +24,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
+from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
@@ -32,6 +33,7 @@ from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
 from services.api.live.routes import SUBSCRIBE_ROUTE
+from services.api.params import RefuseNul
 from services.api.read_access import ReadAccess
 from services.api.registry_routes import registry_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
@@ -91,7 +93,9 @@ def create_api(
     )
 
     # Subscriptions and the dashboard's history read under the policy, audited like reads.
-    live_readers = policy_readers(access, authenticator, partial(record_reads, engine))
+    # Every read's record is committed before its answer, concurrent ones in one transaction.
+    audit = AuditLog(partial(record_reads, engine))
+    live_readers = policy_readers(access, authenticator, audit)
     live = live_api(
         settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers
     )
@@ -111,7 +115,7 @@ def create_api(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
-        *view_routes(engine, access, partial(record_reads, engine)),
+        *view_routes(engine, access, audit),
         Route("/asyncapi.yaml", asyncapi),
         *intake,
         registry_routes(SqlRegistry(engine)),
@@ -129,7 +133,7 @@ def create_api(
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(RequestCounter, metrics=metrics)],
+        middleware=[Middleware(RequestCounter, metrics=metrics), Middleware(RefuseNul)],
         lifespan=live.lifespan,
     )
     app.state.subscriptions = live.hub  # ended first when the server shuts down

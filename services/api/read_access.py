@@ -19,6 +19,7 @@ from services.access.audit import ReadEntry
 from services.access.policy import FieldNotGranted, Grant, Policy, allows_community, filter_record
 from services.api.authentication import Authenticator, Principal
 from services.api.errors import ApiError
+from services.api.params import MAX_COMMUNITY_CHARS, bounded_text
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class ReadAccess:
         reader = Reader(principal.token_id, principal.name, grant.audience, grant.purpose)
         communities = grant.communities
         if community is not None:
+            bounded_text(community, "community", MAX_COMMUNITY_CHARS)
             if grant.communities is not None and community not in grant.communities:
                 raise ApiError(
                     403,

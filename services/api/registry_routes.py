@@ -19,18 +19,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from schemas.errors import RegistryError
+from schemas.json_bounds import JsonDepthError, loads_bounded
 from schemas.registry.errors import (
     InvalidCompatibilityLevelError,
     InvalidSchemaError,
+    InvalidSubjectError,
     InvalidVersionError,
     RegistryRequestError,
     SchemaNotFoundError,
 )
 from schemas.registry.port import SubjectVersion
+from services.api.params import ascii_number
 from services.store.registry_store import SqlRegistry
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1
+MAX_SUBJECT_CHARS = 255  # the store's column
+MAX_SCHEMA_ID = 2**31 - 1  # Confluent's ids are 32-bit, and so is the store's column
 # The catalog's largest schema is about 5 KiB; lookups need no token, so the body a caller
 # can make the API hold is bounded.
 MAX_BODY_BYTES = 256 * 1024
@@ -101,7 +106,7 @@ class _Endpoints:
 
     @_confluent
     async def versions(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "POST":
             text = await _schema_body(request)
             return {"id": await self._call(self.registry.register, subject, text)}
@@ -110,7 +115,7 @@ class _Endpoints:
 
     @_confluent
     async def version(self, request: Request) -> Any:
-        subject, version = request.path_params["subject"], _version(request)
+        subject, version = _subject(request), _version(request)
         if request.method == "DELETE":
             permanent = _flag(request, "permanent")
             return await self._call(self.registry.delete_version, subject, version, permanent)
@@ -119,13 +124,13 @@ class _Endpoints:
 
     @_confluent
     async def raw_version(self, request: Request) -> Any:
-        subject, version = request.path_params["subject"], _version(request)
+        subject, version = _subject(request), _version(request)
         found = await self._call(self.registry.version, subject, version, _flag(request, "deleted"))
         return Response(found.schema_text, media_type=MEDIA_TYPE)
 
     @_confluent
     async def subject(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "DELETE":
             permanent = _flag(request, "permanent")
             return await self._call(self.registry.delete_subject, subject, permanent)
@@ -143,9 +148,13 @@ class _Endpoints:
 
     async def _schema_text(self, request: Request) -> str:
         raw = request.path_params["schema_id"]
-        if not raw.isdigit():
-            raise SchemaNotFoundError(f"schema id {raw!r} is not a schema id (a positive integer)")
-        text: str = await self._call(self.registry.schema_text, int(raw))
+        schema_id = ascii_number(raw)
+        if schema_id is None or schema_id > MAX_SCHEMA_ID:
+            raise SchemaNotFoundError(
+                f"schema id {raw[:40]!r} is not a schema id (a whole number in ASCII digits, "
+                f"at most {MAX_SCHEMA_ID})"
+            )
+        text: str = await self._call(self.registry.schema_text, schema_id)
         return text
 
     @_confluent
@@ -154,7 +163,7 @@ class _Endpoints:
 
     @_confluent
     async def compatible(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         version = _version(request) if "version" in request.path_params else None
         text = await _schema_body(request)
         found = await self._call(self.registry.test_compatibility, subject, text, version)
@@ -172,7 +181,7 @@ class _Endpoints:
 
     @_confluent
     async def subject_config(self, request: Request) -> Any:
-        subject = request.path_params["subject"]
+        subject = _subject(request)
         if request.method == "PUT":
             level = await _level_body(request)
             set_level = self.registry.set_compatibility
@@ -191,26 +200,35 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").lower() == "true"
 
 
+def _subject(request: Request) -> str:
+    """The subject path parameter, refused (422) when the store could not hold it."""
+    subject: str = request.path_params["subject"]
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise InvalidSubjectError(f"a subject is at most {MAX_SUBJECT_CHARS} characters")
+    return subject
+
+
 def _version(request: Request) -> int | None:
     """A version path parameter: a number from 1, or "latest" / -1 (None)."""
     raw = request.path_params["version"]
     if raw in ("latest", "-1"):
         return None
-    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
-        return int(raw)
+    version = ascii_number(raw)
+    if version is not None and 1 <= version <= MAX_VERSION:
+        return version
     raise InvalidVersionError(
-        f"the specified version {raw!r} is not a valid version id; allowed values are "
+        f"the specified version {raw[:40]!r} is not a valid version id; allowed values are "
         f'between [1, {MAX_VERSION}] and the string "latest"'
     )
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await _bounded_body(request) or b"null")
+        body = loads_bounded(await _bounded_body(request) or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RegistryRequestError(f"the request body is not JSON: {exc}", 400) from exc
-    except RecursionError:
-        raise RegistryRequestError("the request body is nested too deeply", 400) from None
+    except JsonDepthError as exc:
+        raise RegistryRequestError(f"the request body is {exc}", 400) from None
     if not isinstance(body, dict):
         raise RegistryRequestError("the request body must be a JSON object", 400)
     return body

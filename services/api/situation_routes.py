@@ -17,13 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.api.json_records import to_millis
 from services.api.live.access import Authorize
+from services.api.params import MAX_COMMUNITY_CHARS, bounded_number, bounded_text
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -35,21 +35,24 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
 
     async def history(request: Request) -> JSONResponse:
         """a community's situation over the last ?days=7 (audience token), for the dashboard"""
-        code = request.path_params["code"]
+        code = bounded_text(request.path_params["code"], "code", MAX_COMMUNITY_CHARS)
         days = _days(request.query_params.get("days", "7"))
         reader = await authorize(request, VIEW, code, "history")
         now = datetime.now(UTC)
         points = await asyncio.to_thread(_points, engine, code, now - timedelta(days=days), now)
-        reader.record_read(code, len(points))
+        # The code is recorded as the key only when there was something to read: a made-up
+        # code (an audience of every community may ask for any) is not kept at all.
+        asked: dict[str, Any] = {"days": days}
+        if points:
+            asked["community"] = code
+        await reader.record_answer(code if points else None, len(points), asked)
         return JSONResponse({"community_code": code, "days": days, "points": points})
 
     return [Route("/views/community_situation/{code}/history", history)]
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-        raise HTTPException(400, f"days must be a whole number from 1 to {MAX_DAYS}")
-    return int(text)
+    return bounded_number(text, "days", 1, MAX_DAYS)
 
 
 def _points(engine: sa.Engine, code: str, since: datetime, now: datetime) -> list[dict[str, Any]]:

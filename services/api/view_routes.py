@@ -7,7 +7,9 @@
 - ``GET /export/{view}?community=&fields=``: every row as JSON lines, streamed page by page.
 
 Every path renders a row with ``json_record``, keeps what ``filter_record`` allows, and
-writes one ``read_audit`` record (refused reads by a known token included).
+writes one ``read_audit`` record (refused reads by a known token included): committed before
+the answer is sent (an export's when its stream ends, with the rows it sent). A row's key
+is recorded only when the row is returned.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from services.access.audit import AuditSink
+from schemas.json_bounds import JsonDepthError, loads_bounded
 from services.access.policy import filter_record
+from services.api.audit_log import AuditLog
 from services.api.errors import ApiError
 from services.api.json_records import json_record
+from services.api.params import MAX_COMMUNITY_CHARS, MAX_KEY_CHARS, bounded_number, bounded_text
 from services.api.read_access import ReadAccess, ReadScope
 from services.store.models import ViewRow
 from services.store.views import visible_page, visible_row
@@ -38,11 +41,13 @@ from services.store.views import visible_page, visible_row
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 EXPORT_PAGE = 500
+# A cursor names a view, a community code and a key: a few hundred characters at most.
+MAX_CURSOR_CHARS = 2048
 JSON_LINES = "application/x-ndjson"
 
 
-def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list[Route]:
-    """The read routes; ``audit`` stores read records (``services.access.audit.record_reads``)."""
+def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditLog) -> list[Route]:
+    """The read routes; ``audit`` commits each read's record before its answer."""
     reads = _Reads(engine, access, audit)
     return [
         Route("/views/{view}", reads.page, methods=["GET"]),
@@ -52,7 +57,7 @@ def view_routes(engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> list
 
 
 class _Reads:
-    def __init__(self, engine: sa.Engine, access: ReadAccess, audit: AuditSink) -> None:
+    def __init__(self, engine: sa.Engine, access: ReadAccess, audit: AuditLog) -> None:
         self.engine, self.access, self.audit = engine, access, audit
 
     async def row(self, request: Request) -> Response:
@@ -61,6 +66,7 @@ class _Reads:
         query = _present(fields=request.query_params.get("fields"))
         try:
             scope = await self.access.authorize(request, view, fields=query.get("fields"))
+            bounded_text(key, "key", MAX_KEY_CHARS)
             row = await asyncio.to_thread(self._row, view, key)
             record = None
             if row is not None and scope.allows(row.community_code):
@@ -73,7 +79,8 @@ class _Reads:
             await self._refused(request, exc, operation="row", query=query)
             raise
         entry = scope.audit_entry(operation="row", key=key, query=query, rows=1, status=200)
-        return JSONResponse(record, background=BackgroundTask(self.audit, [entry]))
+        await self.audit.record([entry])
+        return JSONResponse(record)
 
     async def page(self, request: Request) -> Response:
         """A page of a view's rows in (community_code, key) order, with the next page's cursor."""
@@ -106,7 +113,8 @@ class _Reads:
         entry = scope.audit_entry(
             operation="list", key=None, query=query, rows=len(items), status=200
         )
-        return JSONResponse(body, background=BackgroundTask(self.audit, [entry]))
+        await self.audit.record([entry])
+        return JSONResponse(body)
 
     async def export(self, request: Request) -> Response:
         """Every row of a view the audience may read, as JSON lines, streamed."""
@@ -148,7 +156,7 @@ class _Reads:
             entry = scope.audit_entry(
                 operation="export", key=None, query=query, rows=sent, status=status
             )
-            self.audit([entry])
+            self.audit.record_now([entry])
 
     async def _refused(
         self,
@@ -163,9 +171,8 @@ class _Reads:
         entry = self.access.refusal_entry(
             request, view, status=exc.status_code, operation=operation, query=query
         )
-        if entry is None:
-            return
-        await asyncio.to_thread(self.audit, [entry])
+        if entry is not None:
+            await self.audit.record([entry])
 
     def _render(self, view: str, row: ViewRow) -> dict[str, Any]:
         return json_record(self.access.key_fields[view], row.key, row.data, row.provenance)
@@ -187,11 +194,7 @@ def _present(**params: str | None) -> dict[str, Any]:
 
 
 def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}")
-    return int(value)
+    return DEFAULT_LIMIT if value is None else bounded_number(value, "limit", 1, MAX_LIMIT)
 
 
 def _encode_cursor(view: str, community: str | None, key: str) -> str:
@@ -201,18 +204,26 @@ def _encode_cursor(view: str, community: str | None, key: str) -> str:
 
 
 def _decode_cursor(cursor: str, view: str) -> tuple[str | None, str]:
-    bad = ApiError(400, "cursor is not one this API gave out; start again without it")
+    bad = ApiError(
+        400, "cursor is not one this API gave out; start again without it", parameter="cursor"
+    )
+    bounded_text(cursor, "cursor", MAX_CURSOR_CHARS)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError):
+        # The cursor comes back from the client: bounded like any JSON from outside.
+        position = loads_bounded(raw, max_depth=1)
+    except (binascii.Error, ValueError, JsonDepthError):
         raise bad from None
     if (
         not isinstance(position, dict)
         or not isinstance(position.get("k"), str)
         or not isinstance(position.get("c"), str | None)
+        or len(position["k"]) > MAX_KEY_CHARS
+        or len(position.get("c") or "") > MAX_COMMUNITY_CHARS
     ):
         raise bad
     if position.get("v") != view:
-        raise ApiError(400, f"cursor belongs to a list of another view, not {view}")
+        raise ApiError(
+            400, f"cursor belongs to a list of another view, not {view}", parameter="cursor"
+        )
     return position["c"], position["k"]

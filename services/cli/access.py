@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from services.errors import ConfigError
@@ -43,6 +44,25 @@ def add_access_commands(sub: Any) -> None:
     audit.add_argument("--limit", type=_positive, default=100, help="newest N reads (default 100)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(handler=cmd_audit)
+    audit_sub = audit.add_subparsers(title="audit commands")
+    verify = audit_sub.add_parser(
+        "verify", help="check the audit's hash chain; exit 1 naming the first broken record"
+    )
+    verify.add_argument(
+        "--export", type=Path, help="check this export file instead, offline (no database)"
+    )
+    verify.add_argument(
+        "--public-key", help="with --export: the signer's public key (base64, or a file of it)"
+    )
+    verify.set_defaults(handler=cmd_audit_verify)
+    export = audit_sub.add_parser(
+        "export", help="the chain since a time as JSON lines, its head signed (Ed25519)"
+    )
+    export.add_argument(
+        "--since", type=_instant, required=True, help="from the first read at or after this"
+    )
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.set_defaults(handler=cmd_audit_export)
 
 
 def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,6 +146,49 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Verify the read audit's hash chain (or an export of it, offline): 0 and each day's
+    head when intact, else 1 and the first record that was altered, deleted or inserted."""
+    from services.access.audit import verify_reads
+    from services.access.audit_chain import ChainBreak, ChainReport
+    from services.access.audit_export import verify_export
+
+    result: ChainReport | ChainBreak
+    if args.export is not None:
+        if not args.public_key:
+            raise ConfigError("--export needs --public-key (the signer's, from `audit export`)")
+        key_file = Path(args.public_key)
+        key = key_file.read_text() if key_file.is_file() else args.public_key
+        with args.export.open(encoding="utf-8") as lines:
+            result = verify_export(lines, key)
+    else:
+        with _engine(settings) as engine:
+            result = verify_reads(engine)
+    if isinstance(result, ChainBreak):
+        print(f"audit chain broken at record {result.record_id}: {result.reason}")
+        return 1
+    print(f"audit chain intact: {result.records} records")
+    for day, head in sorted(result.day_heads.items()):
+        print(f"{day.isoformat()}  head {head}")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the audit since ``--since`` with its signed head; print the public key to check it."""
+    from services.access.audit import export_reads
+    from services.access.audit_export import public_key_text, signing_key
+
+    key = signing_key(settings.audit_signing_key())
+    with _engine(settings) as engine, args.out.open("w", encoding="utf-8") as out:
+        count = export_reads(engine, args.since, out, key)
+    print(f"exported {count} records to {args.out}; check it with", file=sys.stderr)
+    print(
+        f"datong audit verify --export {args.out} --public-key {public_key_text(key)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Any]:
     """The view database, migrated, for one command (disposed when it ends)."""
@@ -158,6 +221,7 @@ def _instant(text: str) -> datetime:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    # ASCII only: str.isdigit() passes digits such as "²" that int() refuses.
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return int(text)

@@ -48,3 +48,18 @@ class ReadAudit(Base):
     query: Mapped[dict[str, Any]]  # the filter: community, fields, limit, cursor
     rows: Mapped[int] = mapped_column(sa.Integer)
     status: Mapped[int] = mapped_column(sa.Integer)
+    # The hash chain (``services.access.audit_chain``): the previous record's hash, and this
+    # record's hash over its fields and that one. None only on records from before the chain.
+    prev_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditChainTail(Base):
+    """The end of the read audit's hash chain: the last record's hash and id. Every audit
+    transaction updates it first, which serialises appends to the chain across processes."""
+
+    __tablename__ = "audit_chain_tail"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    last_id: Mapped[int | None] = mapped_column(sa.BigInteger)

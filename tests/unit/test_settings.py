@@ -80,6 +80,7 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
             REGISTRY_URL="http://registry:8081",
             HMAC_KEY=b64(hmac_key),
             SEAL_KEY=b64(seal_key),
+            AUDIT_SIGNING_KEY=b64(seal_key),
             API_HOST="0.0.0.0",
             API_PORT="9000",
             BROKER_PORT="29092",
@@ -99,6 +100,7 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
     assert settings.database_url == "postgresql+psycopg://datong@db/datong"
     assert settings.registry_url == "http://registry:8081"
     assert (settings.hmac_key, settings.seal_key) == (hmac_key, seal_key)
+    assert settings.audit_signing_key() == seal_key
     assert (settings.api_host, settings.api_port) == ("0.0.0.0", 9000)
     assert (settings.broker_port, settings.worker_metrics_port) == (29092, 9200)
     assert (settings.partitions, settings.consumer_group) == (12, "merge-b")

@@ -15,16 +15,14 @@ read. ``open_to_everyone`` is the ``Authorize`` of an API without sharing polici
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from services.access.audit import AuditSink
+from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.read_access import ReadAccess
 
@@ -42,6 +40,10 @@ def _unaudited(_key: str | None, _rows: int) -> None:
     return None
 
 
+async def _unaudited_answer(_key: str | None, _rows: int, _query: Mapping[str, Any]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class LiveReader:
     """One reader of one view."""
@@ -50,6 +52,11 @@ class LiveReader:
     still_allowed: Callable[[], Awaitable[bool]] = _always
     # Records the read (key, rows) in the read audit: a subscription when it ends.
     record_read: Callable[[str | None, int], None] = field(default=_unaudited)
+    # Records a read answered at once (key, rows, query), returning once it is committed:
+    # the history, before its answer.
+    record_answer: Callable[[str | None, int, Mapping[str, Any]], Awaitable[None]] = field(
+        default=_unaudited_answer
+    )
 
 
 # Resolves the reader of a request: (request, view, community or None for every one it may
@@ -69,7 +76,7 @@ async def open_to_everyone(
     return LiveReader(share_everything)
 
 
-def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: AuditSink) -> Authorize:
+def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: AuditLog) -> Authorize:
     """Resolve each live request's reader under the policy."""
 
     async def authorize(
@@ -80,10 +87,15 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         try:
             scope = await access.authorize(request, view, community=community, fields=fields)
         except HTTPException as exc:
-            refusal = partial(
-                _audit_refusal, access, audit, request, view=view, operation=operation, query=query
+            # A community named in the path (the history's) is a path segment the client made
+            # up, not a query: a refusal does not keep it (``ReadAccess.refusal_entry``).
+            if "community" not in request.query_params:
+                query.pop("community", None)
+            entry = access.refusal_entry(
+                request, view, status=exc.status_code, operation=operation, query=query
             )
-            await asyncio.to_thread(refusal, exc)
+            if entry is not None:
+                await audit.record([entry])
             raise
         principal = await authenticator.principal(request)  # known by now: remembered
 
@@ -92,26 +104,13 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
 
         def record_read(key: str | None, rows: int) -> None:
             # A blocking write: a stream may be being cancelled, no awaiting then.
-            audit([scope.audit_entry(operation=operation, key=key, query=query, rows=rows)])
+            entry = scope.audit_entry(operation=operation, key=key, query=query, rows=rows)
+            audit.record_now([entry])
 
-        return LiveReader(scope.filter, still_allowed, record_read)
+        async def record_answer(key: str | None, rows: int, asked: Mapping[str, Any]) -> None:
+            entry = scope.audit_entry(operation=operation, key=key, query=dict(asked), rows=rows)
+            await audit.record([entry])
+
+        return LiveReader(scope.filter, still_allowed, record_read, record_answer)
 
     return authorize
-
-
-def _audit_refusal(
-    access: ReadAccess,
-    audit: AuditSink,
-    request: Request,
-    exc: HTTPException,
-    *,
-    view: str,
-    operation: str,
-    query: dict[str, Any],
-) -> None:
-    """Audit a refused subscription of a known view by a known token (as the reads do)."""
-    entry = access.refusal_entry(
-        request, view, status=exc.status_code, operation=operation, query=query
-    )
-    if entry is not None:
-        audit([entry])

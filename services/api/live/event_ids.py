@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from services.api.params import ascii_number
+
 # partition -> next offset to read
 Position = dict[int, int]
 
 _MAX_PARTITIONS = 4096
+# Kafka offsets are signed 64-bit.
+_MAX_OFFSET = 2**63 - 1
+_MAX_CHARS = _MAX_PARTITIONS * 26
 
 
 class EventIdError(ValueError):
@@ -28,13 +33,22 @@ def encode_position(position: Mapping[int, int]) -> str:
 def parse_position(text: str) -> Position:
     """The position an event id names; EventIdError says what is wrong with it."""
     position: Position = {}
+    if len(text) > _MAX_CHARS:
+        raise EventIdError(f"Last-Event-ID is longer than {_MAX_CHARS} characters")
     for item in text.strip().split(","):
-        partition, sep, offset = item.partition(":")
-        if not sep or not partition.isdigit() or not offset.isdigit():
+        partition_text, sep, offset_text = item.partition(":")
+        partition, offset = ascii_number(partition_text), ascii_number(offset_text)
+        if not sep or partition is None or offset is None:
             raise EventIdError(
-                f"Last-Event-ID {text[:80]!r} is not a list of partition:offset pairs"
+                f"Last-Event-ID {text[:80]!r} is not a list of partition:offset pairs "
+                "in ASCII digits"
             )
-        if int(partition) in position or len(position) >= _MAX_PARTITIONS:
+        if partition >= _MAX_PARTITIONS or offset > _MAX_OFFSET:
+            raise EventIdError(
+                f"Last-Event-ID {text[:80]!r} names a partition from 0 to "
+                f"{_MAX_PARTITIONS - 1} and offsets up to {_MAX_OFFSET}"
+            )
+        if partition in position:
             raise EventIdError(f"Last-Event-ID {text[:80]!r} repeats a partition")
-        position[int(partition)] = int(offset)
+        position[partition] = offset
     return position

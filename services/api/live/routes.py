@@ -10,6 +10,7 @@ Comment lines every ``DATONG_SUBSCRIBE_HEARTBEAT_S`` keep the connection alive.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
@@ -20,9 +21,13 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from services.api.errors import ApiError
 from services.api.live import sse
 from services.api.live.access import Authorize, LiveReader
+from services.api.live.allowance import Allowance
+from services.api.live.changes import Change
 from services.api.live.event_ids import EventIdError, parse_position
+from services.api.live.fanout import Subscriber
 from services.api.live.hub import Subscription, SubscriptionError, SubscriptionHub
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ def subscribe_routes(hub: SubscriptionHub, authorize: Authorize, heartbeat_s: fl
         try:
             position = parse_position(last_event_id) if last_event_id else None
         except EventIdError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise ApiError(400, str(exc), parameter="Last-Event-ID") from None
         try:
             subscription = await hub.subscribe(view, position, community, reader.record_filter)
         except SubscriptionError as exc:
@@ -77,33 +82,49 @@ async def _events(
     subscription: Subscription, reader: LiveReader, heartbeat_s: float
 ) -> AsyncIterator[str]:
     subscriber = subscription.subscriber
+    # A revoked token ends the stream between two events, a backlog's included: its
+    # reconnection is then refused (401).
+    allowance = Allowance(reader.still_allowed)
     sent = 0
     # The first chunk tells the client it is subscribed: changes from here on reach it.
     yield sse.retry(RECONNECT_MS) + sse.comment("subscribed")
     try:
         async with aclosing(subscription.missed()) as missed:
             async for change in missed:
-                delivery = subscriber.deliver(change)
-                if delivery is not None:
+                if not await allowance.holds():
+                    return
+                if event := _event(subscriber, change):
                     sent += 1
-                    yield sse.event(delivery.kind, delivery.data, delivery.event_id)
-        while True:
+                    yield event
+        quiet_since = time.monotonic()
+        while not subscriber.closed:  # closed: cut off or shutting down; the client resumes
             changes = subscriber.take()
             for change in changes:
-                delivery = subscriber.deliver(change)
-                if delivery is not None:
+                if not await allowance.holds():
+                    return
+                if event := _event(subscriber, change):
                     sent += 1
-                    yield sse.event(delivery.kind, delivery.data, delivery.event_id)
+                    yield event
             if changes:
+                quiet_since = time.monotonic()
                 continue
-            if subscriber.closed:
-                return  # cut off or shutting down: the client resumes from its last id
-            if not await subscriber.wait(heartbeat_s):
-                if not await reader.still_allowed():
-                    return  # revoked: its reconnection is refused
+            # Idle: wake at least once per allowance interval to ask again.
+            await subscriber.wait(min(heartbeat_s, allowance.interval_s))
+            if not await allowance.holds():
+                return
+            if not subscriber.closed and time.monotonic() - quiet_since >= heartbeat_s:
+                quiet_since = time.monotonic()
                 yield sse.comment("heartbeat")
     except (SubscriptionError, KafkaError) as exc:
         # The client reconnects with its last id and tries again.
         log.warning("ending a %s subscription: %s", subscriber.view, exc)
     finally:
         reader.record_read(None, sent)
+
+
+def _event(subscriber: Subscriber, change: Change) -> str | None:
+    """The SSE text of what ``change`` shows this subscriber, or None."""
+    delivery = subscriber.deliver(change)
+    if delivery is None:
+        return None
+    return sse.event(delivery.kind, delivery.data, delivery.event_id)
