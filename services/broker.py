@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import socket
 import subprocess
 import time
@@ -22,11 +24,25 @@ def broker_binary() -> str:
         raise BrokerError(f"the embedded broker binary is missing: {exc}") from exc
 
 
+# Ports handed out for a process to bind later. The kernel's own choice (bind to port 0) comes
+# from the ephemeral range (32768-60999 on Linux), which every outgoing connection also draws
+# from: between the choice and the bind, a client socket could take the port. Below that range
+# only listeners live; a random start per process keeps two processes choosing apart.
+_PORTS = range(20000, 32768)
+_turn = itertools.count(random.randrange(len(_PORTS)))
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on loopback that nothing is bound to right now, outside the ephemeral range."""
+    for _ in range(len(_PORTS)):
+        port = _PORTS[next(_turn) % len(_PORTS)]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: try the next one
+            return port
+    raise BrokerError(f"no free TCP port on 127.0.0.1 in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def answers_metadata(bootstrap: str, timeout_s: float = 2.0, **client_options: Any) -> bool:
