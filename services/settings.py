@@ -63,6 +63,7 @@ class Settings:
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
+    mappings_dir: Path | None = None  # None: the shipped mappings (connectors/mappings/)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -178,6 +179,7 @@ class Settings:
             prune_batch_size=_positive(
                 _int(get("PRUNE_BATCH_SIZE", "1000"), "PRUNE_BATCH_SIZE"), "PRUNE_BATCH_SIZE"
             ),
+            mappings_dir=_path(get("MAPPINGS_DIR")),
         )
 
 

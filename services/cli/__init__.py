@@ -11,6 +11,7 @@ from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
 from services.cli.hub import add_hub_commands
+from services.cli.mapping import add_mapping_commands
 from services.cli.topics import add_topic_commands
 from services.errors import DatongError
 from services.settings import Settings
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
     add_hub_commands(sub)
     add_connector_commands(sub)
+    add_mapping_commands(sub)
     add_admin_commands(sub)
     add_access_commands(sub)
     add_topic_commands(sub)

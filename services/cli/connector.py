@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from connectors.dlq import DeadLetter
+    from connectors.mappings import MapperFactory
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner, RunStats
 
@@ -34,7 +35,15 @@ def add_connector_commands(sub: Any) -> None:
     run.add_argument(
         "--source",
         required=True,
-        help="a CSV file or a drop folder: PATH or file:///PATH?encoding=gb18030",
+        help="an export file (CSV, XLSX, JSON lines), a drop folder of them, or a SQL table: "
+        "PATH, file:///PATH?encoding=gb18030, or sql+postgresql+psycopg://…?table=T&column=C",
+    )
+    run.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="the department's own mapping YAML (default: its file in DATONG_MAPPINGS_DIR, "
+        "else the shipped one); `datong mapping check FILE` tries it first",
     )
     run.add_argument(
         "--watch",
@@ -81,7 +90,7 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     from services.metrics_server import serve_metrics
 
     registry = CollectorRegistry()
-    runner, publisher = _connector(args.department, settings, registry)
+    runner, publisher = _connector(args.department, settings, registry, args.mapping)
     server = None
     if args.watch:
         server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
@@ -94,41 +103,59 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
         if path.is_file():
             from connectors.sources.drop_folder import open_file
 
+            source = open_file(path, encoding, None)
+            whole_file_fits(runner.mapping, source)
             with load_progress(path, enabled=True) as progress:
                 runner.progress = progress
-                _print_summary(path, runner.run(open_file(path, encoding, None)))
+                _print_summary(path, runner.run(source))
             _after_file(args.department, settings)
             return 0
-        _poll_folder(args, settings, runner, path, encoding)
-        return 0
+        failed = _poll_folder(args, settings, runner, path, encoding)
+        return 1 if failed else 0
     finally:
         publisher.close()
         if server is not None:
             server.shutdown()
 
 
+def whole_file_fits(mapping: object, source: object) -> None:
+    """Refuse a file whose header fits none of the department's exports, once for the file
+    (ExportMismatch), before any row is mapped or dead-lettered."""
+    from connectors.mappings.mapper import DepartmentMapper
+
+    header = getattr(source, "header", None)  # CSV and XLSX have one; JSON lines do not
+    if isinstance(mapping, DepartmentMapper) and header is not None:
+        mapping.export_for_file(header(), Path(getattr(source, "path", "")).name)
+
+
 def _poll_folder(
     args: argparse.Namespace, settings: Settings, runner: Runner, path: Path, encoding: str | None
-) -> None:
-    """Publish every file of a drop folder; with ``--watch``, keep polling it."""
+) -> int:
+    """Publish every file of a drop folder; with ``--watch``, keep polling it.
+
+    Returns how many files went to ``failed/``.
+    """
     from connectors.errors import ConnectorError
     from connectors.sources.drop_folder import DropFolder
 
     folder = DropFolder(path, encoding)
+    failed = 0
     while True:
         for source in folder.pending():
             try:
+                whole_file_fits(runner.mapping, source)
                 with load_progress(source.path, enabled=not args.watch) as progress:
                     runner.progress = progress
                     stats = runner.run(source)
             except ConnectorError as exc:
                 log.error("%s: %s; moved to failed/", source.path.name, exc)
                 folder.finish(source, ok=False)
+                failed += 1
                 continue
             _print_summary(folder.finish(source, ok=True), stats)
             _after_file(args.department, settings)
         if not args.watch:
-            return
+            return failed
         time.sleep(args.interval)
 
 
@@ -160,16 +187,17 @@ def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _resolve_parked(settings: Settings, department: str | None) -> None:
     from connectors.gazetteer import Gazetteer
-    from connectors.mappings import MAPPINGS
+    from connectors.mappings import department_mappings
     from connectors.resolution import resolve_queue
     from connectors.state.store import open_state_store
 
     if department is not None:
         _check_department(department)
+    factories = department_mappings(settings.mappings_dir)
     state = open_state_store(settings.connector_state_url)
     publisher = _publisher(settings)
     try:
-        mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(state)) for d in MAPPINGS}
+        mappers = {d: factories[d](settings.hmac_key, Gazetteer(state)) for d in factories}
         with count_progress("parked records", None) as progress:
             stats = resolve_queue(
                 state, mappers, settings.seal_key, publisher, department, progress=progress
@@ -201,6 +229,7 @@ def _connector(
     department: str,
     settings: Settings,
     collector: CollectorRegistry,
+    mapping_file: Path | None = None,
 ) -> tuple[Runner, KafkaPublisher]:
     """The runner and publisher of a department's connector, wired to the settings.
 
@@ -209,17 +238,18 @@ def _connector(
     """
     from connectors.checkpoints import FileCheckpoints
     from connectors.gazetteer import Gazetteer
-    from connectors.mappings import MAPPINGS
     from connectors.metrics import ConnectorMetrics
     from connectors.resolution import ResolutionQueue
     from connectors.runner import Runner
     from connectors.state.store import open_state_store
 
     _check_department(department)
+    factory = mapping_factory(department, settings, mapping_file)
     state = open_state_store(settings.connector_state_url)
+    mapping = factory(settings.hmac_key, Gazetteer(state))  # a bad mapping fails before Kafka
     publisher = _publisher(settings)
     runner = Runner(
-        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(state)),
+        mapping=mapping,
         publisher=publisher,
         checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
         seal_key=settings.seal_key,
@@ -227,6 +257,20 @@ def _connector(
         parking=ResolutionQueue(state, settings.seal_key),
     )
     return runner, publisher
+
+
+def mapping_factory(
+    department: str, settings: Settings, mapping_file: Path | None
+) -> MapperFactory:
+    """The department's mapping: ``--mapping FILE``, else its file in DATONG_MAPPINGS_DIR,
+    else the shipped one."""
+    from connectors.mappings import FileMapping, department_mappings
+
+    if mapping_file is not None:
+        if not mapping_file.is_file():
+            raise DatongError(f"--mapping {mapping_file}: no such file")
+        return FileMapping(mapping_file, department)
+    return department_mappings(settings.mappings_dir)[department]
 
 
 def _check_department(department: str) -> None:
