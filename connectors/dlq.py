@@ -3,17 +3,22 @@
 The reason, field, source and position are in clear on the record's headers; the original
 row is sealed under the hub's seal key and bound to ``source#position`` (the record key),
 so only an operator holding the key can open it, and only for the place it came from.
+
+A replayed row is published with its original ``datong.source`` and ``datong.position``
+headers and keeps its event_id, so a replay can tell which rejected rows already reached
+their topic (by a replay, or by a rerun after ``datong connector reset``) and skips them:
+replaying twice publishes nothing the second time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
-from connectors.base import RecordMapper
+from connectors.base import RecordMapper, SourceRecord
 from connectors.errors import ConnectorError, RecordError
 from connectors.publisher import ERROR_HEADER, KafkaPublisher
 from connectors.sealing import unseal
@@ -30,6 +35,15 @@ class DeadLetter:
     details: Mapping[str, str]
     sealed: bytes
     written_at_ms: int = 0  # the record's Kafka timestamp: what the topic's retention counts from
+
+    @property
+    def origin(self) -> SourceRecord:
+        """The source record it was rejected from (fields left out: they are sealed)."""
+        return SourceRecord(
+            self.details.get("source", self.where.rpartition("#")[0]),
+            self.details.get("position", self.where.rpartition("#")[2]),
+            {},
+        )
 
     @property
     def ref(self) -> str:
@@ -114,6 +128,18 @@ def replay(
     Returns the published event_id; raises RecordError (naming the field) if it still fails,
     leaving the dead letter where it is.
     """
+    event_id = _send_again(letter, seal_key, fixes, mapping, publisher)
+    publisher.flush()
+    return event_id
+
+
+def _send_again(
+    letter: DeadLetter,
+    seal_key: bytes,
+    fixes: Mapping[str, str],
+    mapping: RecordMapper,
+    publisher: KafkaPublisher,
+) -> str:
     fields = open_letter(letter, seal_key)
     if "raw" in fields and len(fields) == 1 and not fixes:
         raise RecordError(
@@ -122,6 +148,43 @@ def replay(
     merged = {k: (None if v is None else str(v)) for k, v in fields.items() if k != "raw"}
     merged.update(fixes)
     event = mapping(merged)
-    publisher.publish(event)
-    publisher.flush()
+    publisher.publish(event, letter.origin)
     return event.event_id
+
+
+@dataclass
+class ReplayStats:
+    """What a bulk replay did: rows published, rows some earlier replay or rerun already
+    published, and the rows still rejected by reason (their dead letters stay)."""
+
+    replayed: int = 0
+    already_published: int = 0
+    still_rejected: dict[str, int] = field(default_factory=dict)
+
+
+def replay_all(
+    letters: Iterable[DeadLetter],
+    seal_key: bytes,
+    mapping: RecordMapper,
+    publisher: KafkaPublisher,
+    reason: str | None = None,
+) -> ReplayStats:
+    """Map every dead letter (of one reason code) again with the current mapping and
+    publish those that now map, each source row at most once across replays."""
+    chosen = {d.where: d for d in letters if reason is None or d.details.get("code") == reason}
+    dead_letters = dlq_topic(mapping.department)
+    events = [t for t in publisher.department_topics(mapping.department) if t != dead_letters]
+    published = publisher.published_origins(events)
+    stats = ReplayStats()
+    for where, letter in chosen.items():
+        if where in published:
+            stats.already_published += 1
+            continue
+        try:
+            _send_again(letter, seal_key, {}, mapping, publisher)
+        except RecordError as error:
+            stats.still_rejected[error.code] = stats.still_rejected.get(error.code, 0) + 1
+            continue
+        stats.replayed += 1
+    publisher.flush()
+    return stats

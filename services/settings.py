@@ -71,6 +71,11 @@ class Settings:
         return self.var_dir / "connectors" / "checkpoints"
 
     @property
+    def ledger_path(self) -> Path:
+        """The connectors' ledger of operator actions (resets, replays)."""
+        return self.var_dir / "connectors" / "ledger.jsonl"
+
+    @property
     def registry_http_url(self) -> str:
         """The registry reached over HTTP: DATONG_REGISTRY_URL, else the hub API's own."""
         return self.registry_url or f"http://{self.api_host}:{self.api_port}/registry"

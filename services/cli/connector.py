@@ -64,9 +64,22 @@ def add_connector_commands(sub: Any) -> None:
     dlq_show.add_argument("department")
     dlq_show.add_argument("ref", help="partition:offset, as `dlq list` prints it")
     dlq_show.set_defaults(handler=cmd_dlq, action="show")
-    dlq_replay = dlq_sub.add_parser("replay", help="fix a rejected record and publish it")
+    dlq_replay = dlq_sub.add_parser(
+        "replay",
+        help="fix a rejected record and publish it, or (--all) map every dead letter again "
+        "after a mapping fix; a row already published is never published again",
+    )
     dlq_replay.add_argument("department")
-    dlq_replay.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument("ref", nargs="?", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument(
+        "--all", action="store_true", help="every dead letter of the department (not with REF)"
+    )
+    dlq_replay.add_argument(
+        "--reason", metavar="CODE", help="with --all: only dead letters of this code (bad_enum, …)"
+    )
+    dlq_replay.add_argument(
+        "--mapping", type=Path, metavar="FILE", help="the department's own mapping YAML"
+    )
     dlq_replay.add_argument(
         "--set",
         action="append",
@@ -75,6 +88,15 @@ def add_connector_commands(sub: Any) -> None:
         help="replace a column's value before mapping (repeatable)",
     )
     dlq_replay.set_defaults(handler=cmd_dlq, action="replay")
+
+    reset = connector_sub.add_parser(
+        "reset",
+        help="start a department's sources again from their first row (rows already "
+        "published as events are skipped, rejected ones are mapped again)",
+    )
+    reset.add_argument("department")
+    reset.add_argument("--file", metavar="NAME", help="only this file (default: every source)")
+    reset.set_defaults(handler=cmd_connector_reset)
 
     resolve = connector_sub.add_parser(
         "resolve", help="retry records parked for an unresolved address (after housing loads)"
@@ -177,6 +199,35 @@ def _after_file(department: str, settings: Settings) -> None:
 
 
 HOUSING = "housing"
+
+
+def cmd_connector_reset(args: argparse.Namespace, settings: Settings) -> int:
+    """Reset a department's checkpoints (all, or one file's), and record it in the ledger."""
+    from connectors.checkpoints import FileCheckpoints
+    from connectors.ledger import Ledger
+
+    _check_department(args.department)
+    checkpoints = FileCheckpoints(settings.checkpoint_dir / f"{args.department}.json")
+    reset = checkpoints.reset(args.file)
+    if args.file is not None and not reset:
+        known = ", ".join(checkpoints.names()) or "none"
+        raise DatongError(
+            f"{args.department} has no checkpoint for a file {args.file!r} (checkpointed: {known})"
+        )
+    Ledger(settings.ledger_path).record("reset", args.department, _operator(), {"sources": reset})
+    log.info("reset %d checkpoint(s) of %s: %s", len(reset), args.department, ", ".join(reset))
+    print(json.dumps({"department": args.department, "reset": reset}, ensure_ascii=False))
+    return 0
+
+
+def _operator() -> str:
+    """Who runs this command, for the ledger."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
 
 
 def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
@@ -364,6 +415,7 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
     from connectors import dlq
     from connectors.errors import ConnectorError, RecordError
+    from connectors.ledger import Ledger
 
     try:
         letters = dlq.read_dead_letters(
@@ -372,6 +424,13 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             _list_dead_letters(args.department, letters, settings)
             return 0
+        if args.action == "replay":
+            if args.all == (args.ref is not None):
+                raise DatongError("dlq replay: give either a REF (partition:offset) or --all")
+            if args.all:
+                return _replay_all(args, settings, letters)
+            if args.reason is not None:
+                raise DatongError("dlq replay: --reason goes with --all")
         letter = dlq.find(letters, args.ref)
         if args.action == "show":
             print("# the original record: personal data, do not paste it anywhere", file=sys.stderr)
@@ -380,12 +439,38 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         fixes = dict(item.split("=", 1) for item in args.set if "=" in item)
-        runner, publisher = _connector(args.department, settings, CollectorRegistry())
+        runner, publisher = _connector(args.department, settings, CollectorRegistry(), args.mapping)
         try:
             event_id = dlq.replay(letter, settings.seal_key, fixes, runner.mapping, publisher)
         finally:
             publisher.close()
+        details = {"letters": [letter.ref], "fixed_columns": sorted(fixes)}
+        Ledger(settings.ledger_path).record("replay", args.department, _operator(), details)
         print(f"replayed {letter.ref} as {event_id}")
         return 0
     except RecordError as exc:
         raise ConnectorError(f"still rejected: {exc.field}: {exc.reason}") from exc
+
+
+def _replay_all(args: argparse.Namespace, settings: Settings, letters: list[DeadLetter]) -> int:
+    """Map every dead letter (of ``--reason``) again and publish those that now map."""
+    from prometheus_client import CollectorRegistry
+
+    from connectors.dlq import replay_all
+    from connectors.ledger import Ledger
+
+    runner, publisher = _connector(args.department, settings, CollectorRegistry(), args.mapping)
+    try:
+        stats = replay_all(letters, settings.seal_key, runner.mapping, publisher, args.reason)
+    finally:
+        publisher.close()
+    summary = {
+        "replayed": stats.replayed,
+        "already_published": stats.already_published,
+        "still_rejected": stats.still_rejected,
+    }
+    details = {"reason": args.reason, **summary}
+    Ledger(settings.ledger_path).record("replay-all", args.department, _operator(), details)
+    log.info("replayed the dead letters of %s: %s", args.department, summary)
+    print(json.dumps({"department": args.department, **summary}, ensure_ascii=False))
+    return 0
