@@ -23,6 +23,7 @@ COMPOSITION_ROOTS = {
     "services/cli/__init__.py",
     "services/cli/connector.py",
     "services/cli/mapping.py",
+    "services/cli/keys.py",
     "services/cli/admin.py",
     "services/cli/hub.py",
     "services/cli/reference.py",  # the reference pages list the connectors' metrics too

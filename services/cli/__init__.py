@@ -11,6 +11,7 @@ from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
 from services.cli.hub import add_hub_commands
+from services.cli.keys import add_key_commands
 from services.cli.mapping import add_mapping_commands
 from services.cli.topics import add_topic_commands
 from services.errors import DatongError
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     add_hub_commands(sub)
     add_connector_commands(sub)
     add_mapping_commands(sub)
+    add_key_commands(sub)
     add_admin_commands(sub)
     add_access_commands(sub)
     add_topic_commands(sub)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from services.cli.keys import verify_keys
 from services.cli.progress import count_progress, load_progress
 from services.errors import DatongError
 from services.settings import Settings
@@ -295,17 +296,18 @@ def _connector(
     from connectors.state.store import open_state_store
 
     _check_department(department)
+    hmac_key, seal_key = settings.hmac_key, settings.seal_key  # missing: stop, create nothing
     factory = mapping_factory(department, settings, mapping_file)
     state = open_state_store(settings.connector_state_url)
-    mapping = factory(settings.hmac_key, Gazetteer(state))  # a bad mapping fails before Kafka
+    mapping = factory(hmac_key, Gazetteer(state))  # a bad mapping fails before Kafka
     publisher = _publisher(settings)
     runner = Runner(
         mapping=mapping,
         publisher=publisher,
         checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
-        seal_key=settings.seal_key,
+        seal_key=seal_key,
         metrics=ConnectorMetrics(collector),
-        parking=ResolutionQueue(state, settings.seal_key),
+        parking=ResolutionQueue(state, seal_key),
     )
     return runner, publisher
 
@@ -359,6 +361,7 @@ def _publisher(settings: Settings) -> KafkaPublisher:
         )
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
+    verify_keys(settings)  # before anything is published under them
     ensure_topics(
         settings.bootstrap,
         topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
@@ -417,6 +420,8 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.errors import ConnectorError, RecordError
     from connectors.ledger import Ledger
 
+    if args.action in ("show", "replay"):
+        _ = settings.seal_key  # missing: say what to provide before reading anything
     try:
         letters = dlq.read_dead_letters(
             settings.bootstrap, args.department, **settings.kafka_options()

@@ -116,6 +116,8 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
     from services.api.server import serve
     from services.store.database import create_engine, create_schema
 
+    if settings.embedded_broker:  # a development hub: it may make its own keys
+        settings = settings.with_dev_keys()
     engine = create_engine(settings.database_url)
     create_schema(engine)
     serve(create_api(settings, engine), settings.api_host, settings.api_port)
@@ -128,6 +130,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from services.store.database import create_engine, create_schema
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # The development hub makes its keys once under var/keys/, where its API, worker and
+    # demo connectors (started below) find them.
+    settings = settings.with_dev_keys()
     create_schema(create_engine(settings.database_url))
     broker = None
     if settings.embedded_broker:
