@@ -12,11 +12,13 @@ replaying twice publishes nothing the second time.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from connectors.base import RecordMapper, SourceRecord
 from connectors.errors import ConnectorError, RecordError
@@ -64,9 +66,15 @@ def read_dead_letters(
     too low to say when the log ends.
     """
     topic = dlq_topic(department)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options
-    )
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options
+        )
+    except KafkaError as exc:
+        raise ConnectorError(
+            f"cannot reach Kafka at {bootstrap} ({exc}); start the broker or set "
+            "DATONG_KAFKA_BOOTSTRAP"
+        ) from exc
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
@@ -102,11 +110,26 @@ def _letter(message: object) -> DeadLetter:
     )
 
 
+_REF = re.compile(r"(?:(\d+):)?(\d+)")
+
+
+def parse_ref(ref: str) -> tuple[int, int]:
+    """``partition:offset`` (or just ``offset`` on partition 0) as numbers; ConnectorError
+    naming the expected form otherwise."""
+    match = _REF.fullmatch(ref.strip())
+    if match is None:
+        raise ConnectorError(
+            f"{ref!r} is not a dead letter reference: give partition:offset as "
+            "`datong dlq list` prints it, e.g. 0:17"
+        )
+    return int(match.group(1) or 0), int(match.group(2))
+
+
 def find(letters: list[DeadLetter], ref: str) -> DeadLetter:
     """The dead letter named ``partition:offset`` (or just ``offset`` on partition 0)."""
-    partition, _, offset = ref.rpartition(":")
+    partition, offset = parse_ref(ref)
     for letter in letters:
-        if letter.partition == int(partition or 0) and letter.offset == int(offset):
+        if letter.partition == partition and letter.offset == offset:
             return letter
     raise ConnectorError(f"no dead letter {ref}; `datong dlq list` shows what there is")
 

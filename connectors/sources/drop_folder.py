@@ -26,11 +26,22 @@ DONE, FAILED = "done", "failed"
 _NOT_READY = (".", "~$")
 
 
+def refuse_old_excel(path: Path) -> None:
+    """SourceError for an Excel 97-2003 workbook (.xls): no maintained reader serves it
+    safely, and the program that wrote it saves .xlsx in one step."""
+    if path.suffix.lower() == ".xls":
+        raise SourceError(
+            f"{path}: an Excel 97-2003 workbook (.xls) is not read; open it and save it as "
+            ".xlsx (Excel Workbook) or CSV UTF-8"
+        )
+
+
 def open_file(path: Path, encoding: str | None = None, name: str | None = None) -> FileSource:
-    """The source for an export file, chosen by its suffix (CSV when unknown).
+    """The source for an export file, chosen by its suffix (CSV when unknown; .xls refused).
 
     ``encoding`` applies to CSV only: XLSX declares its own and JSON lines are UTF-8.
     """
+    refuse_old_excel(path)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return XlsxFile(path, name=name)

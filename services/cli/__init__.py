@@ -23,8 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("kafka", "aiokafka", "faust", "mode", "alembic", "httpx"):
+    for noisy in ("kafka", "aiokafka", "faust", "mode", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not (getattr(args, "long_running", False) or getattr(args, "watch", False)):
+        # A one-off command reports a broker it cannot reach in its own one line; kafka-python
+        # would first log every retry of the way there.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -112,6 +112,8 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from services.metrics_server import serve_metrics
 
+    if not args.source.startswith("sql+"):
+        check_source_path(_source_path(args.source)[0], "--source")
     registry = CollectorRegistry()
     runner, publisher = _connector(args.department, settings, registry, args.mapping)
     server = None
@@ -139,6 +141,17 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
         publisher.close()
         if server is not None:
             server.shutdown()
+
+
+def check_source_path(path: Path, flag: str) -> None:
+    """Refuse, before connecting to anything, a path that is not there or a file that is
+    an old binary Excel workbook (the connector reads .xlsx)."""
+    from connectors.sources.drop_folder import refuse_old_excel
+
+    if not path.exists():
+        raise DatongError(f"{flag} {path}: no such file or folder")
+    if path.is_file():
+        refuse_old_excel(path)
 
 
 def whole_file_fits(mapping: object, source: object) -> None:
@@ -400,14 +413,26 @@ def _list_dead_letters(department: str, letters: list[DeadLetter], settings: Set
     if retention_ms is None:  # a broker that does not say: the hub's own setting
         retention_ms = settings.dlq_retention_days * DAY_MS
         source = "DATONG_DLQ_RETENTION_DAYS"
+    rows = [("REF", "WRITTEN", "EXPIRES", "SOURCE#ROW", "FIELD", "CODE", "REASON")]
     for letter in letters:
         d = letter.details
         expires = dead_letter_expiry(letter.written_at_ms, retention_ms)
-        print(
-            f"{letter.ref:>10}  {d.get('time', '')[:19]}  "
-            f"expires {expires.strftime('%Y-%m-%d') if expires else 'never'}  {letter.where}  "
-            f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
+        rows.append(
+            (
+                letter.ref,
+                d.get("time", "")[:19],
+                expires.strftime("%Y-%m-%d") if expires else "never",
+                letter.where,
+                d.get("field", "?"),
+                d.get("code", "?"),
+                d.get("reason", ""),
+            )
         )
+    if letters:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+            print("  ".join([*cells, row[-1]]).rstrip())
     kept = "forever" if retention_ms < 0 else f"{retention_ms / DAY_MS:g} days after it was written"
     print(f"{len(letters)} dead letter(s) on {topic}; each is kept {kept} ({source})")
 
@@ -420,8 +445,15 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.errors import ConnectorError, RecordError
     from connectors.ledger import Ledger
 
+    if args.action == "replay":
+        if args.all == (args.ref is not None):
+            raise DatongError("dlq replay: give either a REF (partition:offset) or --all")
+        if args.reason is not None and not args.all:
+            raise DatongError("dlq replay: --reason goes with --all")
     if args.action in ("show", "replay"):
         _ = settings.seal_key  # missing: say what to provide before reading anything
+        if args.ref is not None:
+            dlq.parse_ref(args.ref)
     try:
         letters = dlq.read_dead_letters(
             settings.bootstrap, args.department, **settings.kafka_options()
@@ -429,13 +461,8 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             _list_dead_letters(args.department, letters, settings)
             return 0
-        if args.action == "replay":
-            if args.all == (args.ref is not None):
-                raise DatongError("dlq replay: give either a REF (partition:offset) or --all")
-            if args.all:
-                return _replay_all(args, settings, letters)
-            if args.reason is not None:
-                raise DatongError("dlq replay: --reason goes with --all")
+        if args.action == "replay" and args.all:
+            return _replay_all(args, settings, letters)
         letter = dlq.find(letters, args.ref)
         if args.action == "show":
             print("# the original record: personal data, do not paste it anywhere", file=sys.stderr)
