@@ -30,6 +30,7 @@ def count_dead_letters(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
             fetch_max_wait_ms=100,
+            bootstrap_timeout_ms=5000,  # a status at a glance: an absent broker is one line
             **client_options,
         )
     except KafkaError as exc:

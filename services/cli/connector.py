@@ -19,6 +19,7 @@ from services.settings import Settings
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from connectors.base import RecordMapper, Source
     from connectors.dlq import DeadLetter
     from connectors.mappings import MapperFactory
     from connectors.publisher import KafkaPublisher
@@ -92,7 +93,8 @@ def add_connector_commands(sub: Any) -> None:
 
     reset = connector_sub.add_parser(
         "reset",
-        help="start a department's sources again from their first row (rows already "
+        help="start a department's sources again from their first row (stop its watching "
+        "connector first; rows already "
         "published as events are skipped, rejected ones are mapped again)",
     )
     reset.add_argument("department")
@@ -154,14 +156,19 @@ def check_source_path(path: Path, flag: str) -> None:
         refuse_old_excel(path)
 
 
-def whole_file_fits(mapping: object, source: object) -> None:
+def whole_file_fits(mapping: RecordMapper, source: Source[Any]) -> None:
     """Refuse a file whose header fits none of the department's exports, once for the file
     (ExportMismatch), before any row is mapped or dead-lettered."""
     from connectors.mappings.mapper import DepartmentMapper
+    from connectors.sources.csv_file import CsvFile
+    from connectors.sources.drop_folder import OldExcelFile
+    from connectors.sources.xlsx_file import XlsxFile
 
-    header = getattr(source, "header", None)  # CSV and XLSX have one; JSON lines do not
-    if isinstance(mapping, DepartmentMapper) and header is not None:
-        mapping.export_for_file(header(), Path(getattr(source, "path", "")).name)
+    # CSV and XLSX files have one header; JSON lines may change keys from line to line.
+    if isinstance(source, CsvFile | XlsxFile | OldExcelFile):
+        header = source.header()
+        if isinstance(mapping, DepartmentMapper):
+            mapping.export_for_file(header, source.path.name)
 
 
 def _poll_folder(

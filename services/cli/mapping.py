@@ -20,8 +20,9 @@ from services.errors import DatongError
 from services.settings import Settings
 
 if TYPE_CHECKING:
+    from connectors.gazetteer import Gazetteer
     from connectors.mappings.mapper import DepartmentMapper
-    from connectors.mappings.plan import ExportPlan, FieldPlan
+    from connectors.mappings.plan import DepartmentSpec, ExportPlan, FieldPlan
 
 
 def add_mapping_commands(sub: Any) -> None:
@@ -61,16 +62,12 @@ def cmd_mapping_check(args: argparse.Namespace, settings: Settings) -> int:
     return _dry_run(mapper, args.sample)
 
 
-def _gazetteer(settings: Settings, spec: Any) -> Any:
+def _gazetteer(settings: Settings, spec: DepartmentSpec) -> Gazetteer | None:
     """The connector's gazetteer, read only: a housing sample must not feed it."""
     if not spec.needs_gazetteer:
         return None
-    from connectors.gazetteer import Gazetteer
+    from connectors.gazetteer import ReadOnlyGazetteer
     from connectors.state.store import open_state_store
-
-    class ReadOnlyGazetteer(Gazetteer):
-        def add(self, dwelling: Any) -> None:
-            """A dry run changes nothing."""
 
     return ReadOnlyGazetteer(open_state_store(settings.connector_state_url))
 
