@@ -89,6 +89,8 @@ def read_dead_letters(
                 letters += [_letter(m) for m in messages]
                 last_new = time.monotonic() if messages else last_new
         return sorted(letters, key=lambda d: (d.partition, d.offset))
+    except KafkaError as exc:
+        raise ConnectorError(f"reading {topic} from Kafka at {bootstrap} failed: {exc}") from exc
     finally:
         consumer.close()
 
