@@ -8,7 +8,9 @@ on the topics (see ``connectors.runner``). One JSON file per connector, replaced
     {"reg.csv@3f2a...": {"position": 4000,
                          "since": {"src.public-security.resident-registered": {"0": 1012}}}}
 
-Files written before ``since`` existed (``{"reg.csv": 4000}``) are still read.
+Files written before ``since`` existed (``{"reg.csv": 4000}``) are still read. An operator's
+reset (``datong connector reset``) leaves ``{"position": null, "reset": true}``: the source
+starts again from its first row, skipping the rows it already published as events.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Checkpoint:
 
     position: Position | None
     since: Offsets | None
+    reset: bool = False  # an operator reset it: read back its events, not its dead letters
 
 
 class FileCheckpoints:
@@ -74,6 +77,24 @@ class FileCheckpoints:
         self._entries[source] = Checkpoint(position, merged)
         self._write()
 
+    def names(self) -> list[str]:
+        """Every source this file holds a checkpoint for."""
+        return sorted(self._entries)
+
+    def reset(self, file: str | None = None) -> list[str]:
+        """Start sources again from their first row: every one, or those of ``file``.
+
+        ``file`` matches a source's full name, its name before ``@digest`` (a drop
+        folder's file) or its last path part (a file given by path). Returns the sources
+        reset; resetting one twice is the same as once.
+        """
+        chosen = [name for name in self._entries if file is None or _names_file(name, file)]
+        for name in chosen:
+            self._entries[name] = Checkpoint(None, None, reset=True)
+        if chosen:
+            self._write()
+        return chosen
+
     def _write(self) -> None:
         """Write a temporary file, fsync, rename over the old one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +116,7 @@ def _entry(value: Any) -> Checkpoint:
         None
         if since is None
         else {t: {int(p): int(o) for p, o in parts.items()} for t, parts in since.items()},
+        bool(value.get("reset", False)),
     )
 
 
@@ -104,7 +126,15 @@ def _plain(entry: Checkpoint) -> dict[str, Any]:
         if entry.since is None
         else {t: {str(p): o for p, o in parts.items()} for t, parts in entry.since.items()}
     )
-    return {"position": entry.position, "since": since}
+    plain: dict[str, Any] = {"position": entry.position, "since": since}
+    if entry.reset:
+        plain["reset"] = True
+    return plain
+
+
+def _names_file(name: str, file: str) -> bool:
+    base = name.rpartition("@")[0] or name
+    return file in (name, base, Path(base).name)
 
 
 def _copy(offsets: Offsets) -> Offsets:

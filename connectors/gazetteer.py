@@ -215,3 +215,11 @@ def _part(text: str | None, marker: str) -> str:
 def _score(place: str, names: list[str]) -> int:
     """Length of the longest of a dwelling's names found in the address's place, 0 if none."""
     return next((len(name) for name in names if name in place), 0)
+
+
+class ReadOnlyGazetteer(Gazetteer):
+    """A gazetteer that looks addresses up and never adds a dwelling: a dry run's
+    (``datong mapping check``) housing sample must not change the connector's state."""
+
+    def add(self, dwelling: Mapping[str, Any]) -> None:
+        """Leave the gazetteer as it is."""

@@ -104,3 +104,14 @@ def mask_phone(phone: str, field: str) -> str | None:
     if len(digits) < 7:
         raise RecordError(field, "has fewer than 7 digits", "invalid_phone")
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+# Signed under a key, this fixed text gives the key's check value: the hub publishes it and
+# a connector compares it with its own key's before it publishes a person_key.
+_KEY_CHECK_TEXT = b"datong key check value v1"
+
+
+def key_check_value(key: bytes) -> str:
+    """A key's check value: 16 hex digits of an HMAC of a fixed text (reveals nothing of
+    the key, tells two keys apart)."""
+    return hmac.new(key, _KEY_CHECK_TEXT, hashlib.sha256).hexdigest()[:16]

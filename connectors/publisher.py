@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -206,10 +206,41 @@ class KafkaPublisher:
         """
         wanted = source.encode()
         found: set[str] = set()
+
+        def collect(headers: dict[str, bytes]) -> None:
+            if headers.get(SOURCE_HEADER) == wanted:
+                found.add(headers[POSITION_HEADER].decode())
+
+        self._scan(since, topics, collect, f"reading back {source}", timeout_s)
+        return found
+
+    def published_origins(self, topics: Iterable[str], timeout_s: float = 60.0) -> set[str]:
+        """``source#position`` of every record on ``topics`` sent for a source record,
+        read from the beginning (a replay asks which rejected rows were published since)."""
+        found: set[str] = set()
+
+        def collect(headers: dict[str, bytes]) -> None:
+            source, position = headers.get(SOURCE_HEADER), headers.get(POSITION_HEADER)
+            if source is not None and position is not None:
+                found.add(f"{source.decode()}#{position.decode()}")
+
+        self._scan({}, topics, collect, "reading the published events", timeout_s)
+        return found
+
+    def _scan(
+        self,
+        since: Offsets,
+        topics: Iterable[str],
+        collect: Callable[[dict[str, bytes]], None],
+        what: str,
+        timeout_s: float,
+    ) -> None:
+        """Hand every record's headers on ``topics`` from ``since`` to ``collect``, up to
+        each partition's high watermark (from the fetch responses: exact)."""
         with self._consumer() as consumer:
             tps = _partitions(consumer, topics)
             if not tps:
-                return found
+                return
             consumer.assign(tps)
             for tp in tps:
                 start = since.get(tp.topic, {}).get(tp.partition)
@@ -220,14 +251,11 @@ class KafkaPublisher:
             remaining, deadline = set(tps), time.monotonic() + timeout_s
             while remaining:
                 if time.monotonic() > deadline:
-                    raise PublishError(f"reading back {source} did not finish in {timeout_s}s")
+                    raise PublishError(f"{what} did not finish in {timeout_s}s")
                 for messages in consumer.poll(timeout_ms=200).values():
                     for message in messages:
-                        headers = dict(message.headers or ())
-                        if headers.get(SOURCE_HEADER) == wanted:
-                            found.add(headers[POSITION_HEADER].decode())
+                        collect(dict(message.headers or ()))
                 remaining = {tp for tp in remaining if not _caught_up(consumer, tp)}
-        return found
 
     def _consumer(self) -> KafkaConsumer:
         try:

@@ -44,6 +44,7 @@ from connectors.gazetteer import AddressUnresolved
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher, Outgoing
 from connectors.sealing import seal
+from schemas.catalog import dlq_topic
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class Runner:
     def _published_before(self, name: str, entry: Checkpoint | None) -> set[str]:
         """Positions of ``name`` an interrupted run published after its checkpoint."""
         topics = self.publisher.department_topics(self.mapping.department)
+        if entry is not None and entry.reset:
+            return self._published_before_reset(name, topics)
         if entry is None:
             self.checkpoints.begin(name, self.publisher.log_ends(topics))
             return set()
@@ -147,6 +150,22 @@ class Runner:
             entry.position,
             len(found),
         )
+        return found
+
+    def _published_before_reset(self, name: str, topics: list[str]) -> set[str]:
+        """Positions of ``name`` already published as events, read from the beginning of
+        the department's source topics: a reset source maps its dead-lettered rows again
+        but never publishes a row twice."""
+        events = [t for t in topics if t != dlq_topic(self.mapping.department)]
+        found = self.publisher.read_back(name, {}, events)
+        log.info(
+            "%s: reset by an operator; starting from its first row, %d of its rows already "
+            "published are not sent again",
+            name,
+            len(found),
+        )
+        # The entry stays "reset" until the first save: a run killed before it starts over
+        # the same way, and never reads back from offsets past what it needs.
         return found
 
     def _handle(self, record: SourceRecord, stats: RunStats, batch: list[_Prepared]) -> None:

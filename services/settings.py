@@ -34,8 +34,9 @@ class Settings:
     database_url: str
     registry_url: str | None
     connector_state_url: str = field(repr=False)  # a URL may carry a password
-    hmac_key: bytes = field(repr=False)
-    seal_key: bytes = field(repr=False)
+    # None: not given. Read through ``hmac_key``/``seal_key``, which say what to provide.
+    given_hmac_key: bytes | None = field(repr=False)
+    given_seal_key: bytes | None = field(repr=False)
     api_host: str
     api_port: int
     broker_port: int
@@ -77,12 +78,48 @@ class Settings:
         """The audit exports' Ed25519 seed (its first 32 bytes): the variable's, or on
         embedded defaults one generated once under ``var/keys`` (made only when first asked
         for, by ``datong audit export``)."""
-        return _key(self.audit_signing_key_text, "AUDIT_SIGNING_KEY", self.var_dir)
+        given = _key(self.audit_signing_key_text, None, "AUDIT_SIGNING_KEY", self.var_dir)
+        return given or _generated_key("AUDIT_SIGNING_KEY", self.var_dir)
+
+    mappings_dir: Path | None = None  # None: the shipped mappings (connectors/mappings/)
+    # The hub's key check values (``datong keys check-value``): a connector refuses a key
+    # that does not give them, before it publishes anything.
+    hmac_key_check: str | None = None
+    seal_key_check: str | None = None
+
+    @property
+    def hmac_key(self) -> bytes:
+        """The hub's HMAC key (person_key); ConfigError saying how to give it when unset."""
+        if self.given_hmac_key is None:
+            raise ConfigError(_missing_key("HMAC_KEY", "person_keys", self.var_dir))
+        return self.given_hmac_key
+
+    @property
+    def seal_key(self) -> bytes:
+        """The hub's seal key (dead letters); ConfigError saying how to give it when unset."""
+        if self.given_seal_key is None:
+            raise ConfigError(_missing_key("SEAL_KEY", "dead letters", self.var_dir))
+        return self.given_seal_key
+
+    def with_dev_keys(self) -> Settings:
+        """A copy whose missing keys are generated once under ``var/keys/`` (a development
+        hub on embedded defaults only: a connector or an operator's tool never makes a key,
+        since person_keys under another key would be silently wrong data)."""
+        return replace(
+            self,
+            given_hmac_key=self.given_hmac_key or _generated_key("HMAC_KEY", self.var_dir),
+            given_seal_key=self.given_seal_key or _generated_key("SEAL_KEY", self.var_dir),
+        )
 
     @property
     def checkpoint_dir(self) -> Path:
         """Where connectors keep their checkpoints: one JSON file per department."""
         return self.var_dir / "connectors" / "checkpoints"
+
+    @property
+    def ledger_path(self) -> Path:
+        """The connectors' ledger of operator actions (resets, replays)."""
+        return self.var_dir / "connectors" / "ledger.jsonl"
 
     @property
     def registry_http_url(self) -> str:
@@ -140,8 +177,8 @@ class Settings:
             database_url=database_url,
             registry_url=get("REGISTRY_URL"),
             connector_state_url=state_url,
-            hmac_key=_key(get("HMAC_KEY"), "HMAC_KEY", var_dir),
-            seal_key=_key(get("SEAL_KEY"), "SEAL_KEY", var_dir),
+            given_hmac_key=_key(get("HMAC_KEY"), get("HMAC_KEY_FILE"), "HMAC_KEY", var_dir),
+            given_seal_key=_key(get("SEAL_KEY"), get("SEAL_KEY_FILE"), "SEAL_KEY", var_dir),
             audit_signing_key_text=get("AUDIT_SIGNING_KEY"),
             api_host=get("API_HOST", "127.0.0.1") or "127.0.0.1",
             api_port=_int(get("API_PORT", "8080"), "API_PORT"),
@@ -206,6 +243,9 @@ class Settings:
                 _float(get("FRESHNESS_INTERVAL_S", "30"), "FRESHNESS_INTERVAL_S"),
                 "FRESHNESS_INTERVAL_S",
             ),
+            mappings_dir=_path(get("MAPPINGS_DIR")),
+            hmac_key_check=get("HMAC_KEY_CHECK"),
+            seal_key_check=get("SEAL_KEY_CHECK"),
         )
 
 
@@ -277,20 +317,43 @@ def _float(value: str | None, name: str) -> float:
         raise ConfigError(f"{_PREFIX}{name} must be a number, got {value!r}") from None
 
 
-def _key(value: str | None, name: str, var_dir: Path) -> bytes:
-    """A 32-byte key from base64, or on embedded defaults one generated once under ``var/``.
-
-    The generated key is kept on disk so that person keys and sealed dead letters stay
-    valid across restarts of a development hub; production sets the variable.
-    """
-    if value is not None:
+def _key(value: str | None, file: str | None, name: str, var_dir: Path) -> bytes | None:
+    """A 32-byte key from DATONG_<name> (base64), else from DATONG_<name>_FILE, else from a
+    development hub's ``var/keys/`` when one made it; None when none is given."""
+    if value is not None and file is not None:
+        raise ConfigError(f"{_PREFIX}{name} and {_PREFIX}{name}_FILE are both set: keep one")
+    if file is not None:
         try:
-            raw = base64.b64decode(value, validate=True)
-        except ValueError:
-            raise ConfigError(f"{_PREFIX}{name} must be base64") from None
-        if len(raw) < 32:
-            raise ConfigError(f"{_PREFIX}{name} must decode to at least 32 bytes, got {len(raw)}")
-        return raw
+            value = Path(file).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{_PREFIX}{name}_FILE: cannot read {file}: {exc}") from None
+        name = f"{name}_FILE"
+    if value is None:
+        path = var_dir / "keys" / name.lower()
+        if not path.exists():
+            return None
+        value, name = path.read_text().strip(), f"{name} (in {path})"
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ConfigError(f"{_PREFIX}{name} must be base64") from None
+    if len(raw) < 32:
+        raise ConfigError(f"{_PREFIX}{name} must decode to at least 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _missing_key(name: str, what: str, var_dir: Path) -> str:
+    return (
+        f"no {_PREFIX}{name}: this process needs the hub's key for {what} and never makes "
+        f"one; ask the hub operator for it and give it as {_PREFIX}{name}_FILE=<file holding "
+        f"it in base64> or {_PREFIX}{name}=<base64> (a development hub keeps it in "
+        f"{var_dir / 'keys' / name.lower()})"
+    )
+
+
+def _generated_key(name: str, var_dir: Path) -> bytes:
+    """The key generated once under ``var_dir/keys``, kept so that person keys and sealed
+    dead letters stay valid across restarts of a development hub."""
     path = var_dir / "keys" / name.lower()
     if path.exists():
         return base64.b64decode(path.read_text().strip())

@@ -62,7 +62,8 @@ class Status:
     feeds: tuple[Feed, ...]
     lag: tuple[Lag, ...]
     dead_letters: Mapping[str, float]
-    """Records sent to each department's dead-letter topic (all reasons)."""
+    """Records on each department's dead-letter topic (all reasons); the CLI counts them on
+    the topics, the connectors' metrics are what a summary of endpoints alone knows."""
     endpoints: Mapping[str, str | None]
     """Every endpoint asked: None when it answered, else what went wrong."""
 

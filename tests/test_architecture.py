@@ -22,6 +22,8 @@ PACKAGES = ("connectors", "schemas", "services")
 COMPOSITION_ROOTS = {
     "services/cli/__init__.py",
     "services/cli/connector.py",
+    "services/cli/mapping.py",
+    "services/cli/keys.py",
     "services/cli/admin.py",
     "services/cli/hub.py",
     "services/cli/reference.py",  # the reference pages list the connectors' metrics too

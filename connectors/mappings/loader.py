@@ -65,6 +65,27 @@ def load_department(directory: str, catalog: Catalog, root: Path = MAPPINGS_DIR)
     return _Loader(path.name, catalog, department_name(directory)).department(data)
 
 
+def load_mapping_file(
+    path: Path, catalog: Catalog, department: str | None = None
+) -> DepartmentSpec:
+    """Load and check a department's own mapping file, wherever it lives.
+
+    The department is the file's ``department:`` entry; when ``department`` is given (the
+    connector it is meant for) the file must name that one.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"{path}: not a readable YAML file: {exc}") from exc
+    declared = data.get("department") if isinstance(data, dict) else None
+    if not isinstance(declared, str) or declared not in catalog.departments():
+        known = ", ".join(sorted(catalog.departments()))
+        raise MappingError(f"{path}: department: must name one of {known}, got {declared!r}")
+    if department is not None and declared != department:
+        raise MappingError(f"{path}: department: is {declared!r}, this connector is {department!r}")
+    return _Loader(str(path), catalog, declared).department(data)
+
+
 class _Loader:
     """Checks one file; ``fail`` builds the error that names the file and the entry."""
 

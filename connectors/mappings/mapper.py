@@ -33,6 +33,10 @@ class MappingError(ConnectorError):
     """A mapping YAML contradicts the catalog or itself; the message names file and entry."""
 
 
+class ExportMismatch(ConnectorError):  # noqa: N818 - a file-level verdict, named for it
+    """A file's header fits none of its department's exports: the whole file is refused."""
+
+
 class ExportMapper:
     """Maps rows of one export; a RecordMapper for files known to be of this export."""
 
@@ -103,6 +107,26 @@ class DepartmentMapper:
         mapping then names the missing column on every row.
         """
         return self._choose({canonical(column) for column in header})
+
+    def export_for_file(self, header: Iterable[str], file: str) -> ExportMapper:
+        """The export a whole file is; ExportMismatch when no export has all its required
+        columns, naming the department's exports and, for the closest one, the expected
+        and the found headers (one error for the file, not one per row)."""
+        found = [column for column in header if column]
+        present = {canonical(column) for column in found}
+        plans = self.spec.exports
+        if any(present.issuperset(p.required) for p in plans):
+            return self._choose(present)
+        closest = max(plans, key=lambda p: len(present.intersection(p.required)))
+        missing = [c for c in closest.required if c not in present]
+        exports = ", ".join(f"{p.name} ({p.title})" for p in plans)
+        raise ExportMismatch(
+            f"{file}: its header fits no {self.department} export of {self.spec.path} "
+            f"(exports: {exports}); the closest is {closest.name} ({closest.title}), which "
+            f"expects {', '.join(closest.required)}; found {', '.join(found)}; "
+            f"missing {', '.join(missing)}. Rename the columns or fix the mapping "
+            "(`datong mapping check`)"
+        )
 
     def _choose(self, header: set[str]) -> ExportMapper:
         plans = self.spec.exports

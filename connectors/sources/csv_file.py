@@ -41,6 +41,21 @@ class CsvFile:
         self.name = name or str(path)
         self.encoding = encoding
 
+    def header(self) -> list[str]:
+        """The header row's column names, read without the rows (to judge the whole file)."""
+        try:
+            with open(self.path, "rb") as handle:
+                first = handle.readline()
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read: {exc.strerror}") from exc
+        encoding = self.encoding or detect_encoding(first[:4096])
+        if encoding == "utf-8-sig":
+            first = first.removeprefix(codecs.BOM_UTF8)
+            encoding = "utf-8"
+        if not first:
+            raise SourceError(f"{self.path}: the file is empty, expected a header row")
+        return _decode_header(self.path, first, encoding)
+
     def records(self, after: int | None = None) -> Iterator[SourceRecord]:
         """Yield data rows after position ``after``; undecodable rows carry an error."""
         try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -32,8 +33,25 @@ class XlsxFile:
         self.path = path
         self.name = name or str(path)
 
+    def header(self) -> list[str]:
+        """The first row's column names, read without the rows (to judge the whole file)."""
+        with closing(self._sheet()) as sheet:  # closing it closes the workbook at once
+            header, _rows = next(sheet)
+            return header
+
     def records(self, after: int | None = None) -> Iterator[SourceRecord]:
         """Yield the data rows after position ``after``; blank rows are skipped."""
+        for header, rows in self._sheet():
+            try:
+                for position, values in enumerate(rows, start=1):
+                    if position > (after or 0) and any(v not in (None, "") for v in values):
+                        yield self._record(header, values, position)
+            except _UNREADABLE as exc:
+                raise SourceError(f"{self.path}: the workbook is damaged: {exc}") from exc
+
+    def _sheet(self) -> Generator[tuple[list[str], Iterator[Sequence[object]]]]:
+        """The first sheet's header and its remaining rows, once; the workbook is closed
+        when the caller is done with them."""
         try:
             with warnings.catch_warnings():
                 # e.g. "Workbook contains no default style": harmless for reading values.
@@ -49,11 +67,9 @@ class XlsxFile:
             rows = sheet.iter_rows(min_row=1, values_only=True)
             try:
                 header = _header(self.path, next(rows, ()))
-                for position, values in enumerate(rows, start=1):
-                    if position > (after or 0) and any(v not in (None, "") for v in values):
-                        yield self._record(header, values, position)
             except _UNREADABLE as exc:
                 raise SourceError(f"{self.path}: the workbook is damaged: {exc}") from exc
+            yield header, rows
         finally:
             workbook.close()
 

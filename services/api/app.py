@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connectors.identity import key_check_value
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
@@ -45,6 +46,9 @@ from services.registries import hub_registry
 from services.settings import Settings
 from services.store.database import ping
 from services.store.registry_store import SqlRegistry
+
+# The hub's key check values, open: what a connector compares its keys with.
+KEY_CHECK_PATH = "/keys/check"
 
 
 def create_api(
@@ -100,6 +104,19 @@ def create_api(
         settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers
     )
 
+    key_checks = {
+        "hmac_key": key_check_value(settings.hmac_key),
+        "seal_key": key_check_value(settings.seal_key),
+    }
+
+    async def key_check(_: Request) -> JSONResponse:
+        """The check values of the hub's HMAC and seal keys (never the keys themselves).
+
+        A department's connector compares its keys' check values with these and refuses
+        a wrong key before it publishes.
+        """
+        return JSONResponse(key_checks)
+
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
 
@@ -117,6 +134,7 @@ def create_api(
         Route("/metrics", metrics_endpoint),
         *view_routes(engine, access, audit),
         Route("/asyncapi.yaml", asyncapi),
+        Route(KEY_CHECK_PATH, key_check),
         *intake,
         registry_routes(SqlRegistry(engine)),
         *live.routes,
@@ -128,7 +146,8 @@ def create_api(
         routes=require_tokens(
             routes,
             authenticator,
-            open_paths=OPEN_PATHS | DASHBOARD_PATHS,  # the page asks for the token itself
+            # The dashboard page asks for the token itself; key check values are public.
+            open_paths=OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH},
             self_authenticating={INGEST_ROUTE},
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),

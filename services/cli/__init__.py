@@ -11,6 +11,8 @@ from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
 from services.cli.hub import add_hub_commands
+from services.cli.keys import add_key_commands
+from services.cli.mapping import add_mapping_commands
 from services.cli.topics import add_topic_commands
 from services.errors import DatongError
 from services.settings import Settings
@@ -21,8 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("kafka", "aiokafka", "faust", "mode", "alembic", "httpx"):
+    for noisy in ("kafka", "aiokafka", "faust", "mode", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not (getattr(args, "long_running", False) or getattr(args, "watch", False)):
+        # A one-off command reports a broker it cannot reach in its own one line; kafka-python
+        # would first log every retry of the way there.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -45,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
     add_hub_commands(sub)
     add_connector_commands(sub)
+    add_mapping_commands(sub)
+    add_key_commands(sub)
     add_admin_commands(sub)
     add_access_commands(sub)
     add_topic_commands(sub)

@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.cli.rebuild import add_rebuild_command
 from services.errors import ConfigError, StoreError
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.status import Status
 
 
 def add_admin_commands(sub: Any) -> None:
@@ -140,9 +143,31 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         f"http://{host}:{settings.worker_metrics_port}/metrics",
         *args.url,
     ]
-    status = summarize(scrape(urls))
+    status = _with_dead_letters(summarize(scrape(urls)), settings)
     print(render(status), end="")
     return 1 if status.unreachable else 0
+
+
+def _with_dead_letters(status: Status, settings: Settings) -> Status:
+    """The status with dead letters counted on the topics (a one-off connector run serves
+    no metrics); a broker that cannot be read is one more unreachable endpoint."""
+    from dataclasses import replace
+
+    from schemas.catalog import Catalog
+    from services.dead_letter_counts import count_dead_letters
+    from services.errors import BrokerError
+
+    try:
+        counts = count_dead_letters(
+            settings.bootstrap, Catalog.load().departments(), **settings.kafka_options()
+        )
+    except BrokerError as exc:
+        endpoints = {**status.endpoints, f"kafka {settings.bootstrap}": str(exc)}
+        return replace(status, endpoints=endpoints)
+    endpoints = {**status.endpoints, f"kafka {settings.bootstrap}": None}
+    return replace(
+        status, dead_letters={d: float(n) for d, n in counts.items()}, endpoints=endpoints
+    )
 
 
 def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:

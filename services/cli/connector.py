@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from services.cli.keys import verify_keys
 from services.cli.progress import count_progress, load_progress
 from services.errors import DatongError
 from services.settings import Settings
@@ -18,7 +19,9 @@ from services.settings import Settings
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from connectors.base import RecordMapper, Source
     from connectors.dlq import DeadLetter
+    from connectors.mappings import MapperFactory
     from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner, RunStats
 
@@ -34,7 +37,15 @@ def add_connector_commands(sub: Any) -> None:
     run.add_argument(
         "--source",
         required=True,
-        help="a CSV file or a drop folder: PATH or file:///PATH?encoding=gb18030",
+        help="an export file (CSV, XLSX, JSON lines), a drop folder of them, or a SQL table: "
+        "PATH, file:///PATH?encoding=gb18030, or sql+postgresql+psycopg://…?table=T&column=C",
+    )
+    run.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="the department's own mapping YAML (default: its file in DATONG_MAPPINGS_DIR, "
+        "else the shipped one); `datong mapping check FILE` tries it first",
     )
     run.add_argument(
         "--watch",
@@ -55,9 +66,22 @@ def add_connector_commands(sub: Any) -> None:
     dlq_show.add_argument("department")
     dlq_show.add_argument("ref", help="partition:offset, as `dlq list` prints it")
     dlq_show.set_defaults(handler=cmd_dlq, action="show")
-    dlq_replay = dlq_sub.add_parser("replay", help="fix a rejected record and publish it")
+    dlq_replay = dlq_sub.add_parser(
+        "replay",
+        help="fix a rejected record and publish it, or (--all) map every dead letter again "
+        "after a mapping fix; a row already published is never published again",
+    )
     dlq_replay.add_argument("department")
-    dlq_replay.add_argument("ref", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument("ref", nargs="?", help="partition:offset, as `dlq list` prints it")
+    dlq_replay.add_argument(
+        "--all", action="store_true", help="every dead letter of the department (not with REF)"
+    )
+    dlq_replay.add_argument(
+        "--reason", metavar="CODE", help="with --all: only dead letters of this code (bad_enum, …)"
+    )
+    dlq_replay.add_argument(
+        "--mapping", type=Path, metavar="FILE", help="the department's own mapping YAML"
+    )
     dlq_replay.add_argument(
         "--set",
         action="append",
@@ -66,6 +90,16 @@ def add_connector_commands(sub: Any) -> None:
         help="replace a column's value before mapping (repeatable)",
     )
     dlq_replay.set_defaults(handler=cmd_dlq, action="replay")
+
+    reset = connector_sub.add_parser(
+        "reset",
+        help="start a department's sources again from their first row (stop its watching "
+        "connector first; rows already "
+        "published as events are skipped, rejected ones are mapped again)",
+    )
+    reset.add_argument("department")
+    reset.add_argument("--file", metavar="NAME", help="only this file (default: every source)")
+    reset.set_defaults(handler=cmd_connector_reset)
 
     resolve = connector_sub.add_parser(
         "resolve", help="retry records parked for an unresolved address (after housing loads)"
@@ -80,8 +114,10 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
 
     from services.metrics_server import serve_metrics
 
+    if not args.source.startswith("sql+"):
+        check_source_path(_source_path(args.source)[0], "--source")
     registry = CollectorRegistry()
-    runner, publisher = _connector(args.department, settings, registry)
+    runner, publisher = _connector(args.department, settings, registry, args.mapping)
     server = None
     if args.watch:
         server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
@@ -94,41 +130,75 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
         if path.is_file():
             from connectors.sources.drop_folder import open_file
 
+            source = open_file(path, encoding, None)
+            whole_file_fits(runner.mapping, source)
             with load_progress(path, enabled=True) as progress:
                 runner.progress = progress
-                _print_summary(path, runner.run(open_file(path, encoding, None)))
+                _print_summary(path, runner.run(source))
             _after_file(args.department, settings)
             return 0
-        _poll_folder(args, settings, runner, path, encoding)
-        return 0
+        failed = _poll_folder(args, settings, runner, path, encoding)
+        return 1 if failed else 0
     finally:
         publisher.close()
         if server is not None:
             server.shutdown()
 
 
+def check_source_path(path: Path, flag: str) -> None:
+    """Refuse, before connecting to anything, a path that is not there or a file that is
+    an old binary Excel workbook (the connector reads .xlsx)."""
+    from connectors.sources.drop_folder import refuse_old_excel
+
+    if not path.exists():
+        raise DatongError(f"{flag} {path}: no such file or folder")
+    if path.is_file():
+        refuse_old_excel(path)
+
+
+def whole_file_fits(mapping: RecordMapper, source: Source[Any]) -> None:
+    """Refuse a file whose header fits none of the department's exports, once for the file
+    (ExportMismatch), before any row is mapped or dead-lettered."""
+    from connectors.mappings.mapper import DepartmentMapper
+    from connectors.sources.csv_file import CsvFile
+    from connectors.sources.drop_folder import OldExcelFile
+    from connectors.sources.xlsx_file import XlsxFile
+
+    # CSV and XLSX files have one header; JSON lines may change keys from line to line.
+    if isinstance(source, CsvFile | XlsxFile | OldExcelFile):
+        header = source.header()
+        if isinstance(mapping, DepartmentMapper):
+            mapping.export_for_file(header, source.path.name)
+
+
 def _poll_folder(
     args: argparse.Namespace, settings: Settings, runner: Runner, path: Path, encoding: str | None
-) -> None:
-    """Publish every file of a drop folder; with ``--watch``, keep polling it."""
+) -> int:
+    """Publish every file of a drop folder; with ``--watch``, keep polling it.
+
+    Returns how many files went to ``failed/``.
+    """
     from connectors.errors import ConnectorError
     from connectors.sources.drop_folder import DropFolder
 
     folder = DropFolder(path, encoding)
+    failed = 0
     while True:
         for source in folder.pending():
             try:
+                whole_file_fits(runner.mapping, source)
                 with load_progress(source.path, enabled=not args.watch) as progress:
                     runner.progress = progress
                     stats = runner.run(source)
             except ConnectorError as exc:
                 log.error("%s: %s; moved to failed/", source.path.name, exc)
                 folder.finish(source, ok=False)
+                failed += 1
                 continue
             _print_summary(folder.finish(source, ok=True), stats)
             _after_file(args.department, settings)
         if not args.watch:
-            return
+            return failed
         time.sleep(args.interval)
 
 
@@ -152,6 +222,35 @@ def _after_file(department: str, settings: Settings) -> None:
 HOUSING = "housing"
 
 
+def cmd_connector_reset(args: argparse.Namespace, settings: Settings) -> int:
+    """Reset a department's checkpoints (all, or one file's), and record it in the ledger."""
+    from connectors.checkpoints import FileCheckpoints
+    from connectors.ledger import Ledger
+
+    _check_department(args.department)
+    checkpoints = FileCheckpoints(settings.checkpoint_dir / f"{args.department}.json")
+    reset = checkpoints.reset(args.file)
+    if args.file is not None and not reset:
+        known = ", ".join(checkpoints.names()) or "none"
+        raise DatongError(
+            f"{args.department} has no checkpoint for a file {args.file!r} (checkpointed: {known})"
+        )
+    Ledger(settings.ledger_path).record("reset", args.department, _operator(), {"sources": reset})
+    log.info("reset %d checkpoint(s) of %s: %s", len(reset), args.department, ", ".join(reset))
+    print(json.dumps({"department": args.department, "reset": reset}, ensure_ascii=False))
+    return 0
+
+
+def _operator() -> str:
+    """Who runs this command, for the ledger."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
+
+
 def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
     """Map the parked records again and publish those whose address now resolves."""
     _resolve_parked(settings, args.department)
@@ -160,16 +259,17 @@ def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _resolve_parked(settings: Settings, department: str | None) -> None:
     from connectors.gazetteer import Gazetteer
-    from connectors.mappings import MAPPINGS
+    from connectors.mappings import department_mappings
     from connectors.resolution import resolve_queue
     from connectors.state.store import open_state_store
 
     if department is not None:
         _check_department(department)
+    factories = department_mappings(settings.mappings_dir)
     state = open_state_store(settings.connector_state_url)
     publisher = _publisher(settings)
     try:
-        mappers = {d: MAPPINGS[d](settings.hmac_key, Gazetteer(state)) for d in MAPPINGS}
+        mappers = {d: factories[d](settings.hmac_key, Gazetteer(state)) for d in factories}
         with count_progress("parked records", None) as progress:
             stats = resolve_queue(
                 state, mappers, settings.seal_key, publisher, department, progress=progress
@@ -201,6 +301,7 @@ def _connector(
     department: str,
     settings: Settings,
     collector: CollectorRegistry,
+    mapping_file: Path | None = None,
 ) -> tuple[Runner, KafkaPublisher]:
     """The runner and publisher of a department's connector, wired to the settings.
 
@@ -209,24 +310,40 @@ def _connector(
     """
     from connectors.checkpoints import FileCheckpoints
     from connectors.gazetteer import Gazetteer
-    from connectors.mappings import MAPPINGS
     from connectors.metrics import ConnectorMetrics
     from connectors.resolution import ResolutionQueue
     from connectors.runner import Runner
     from connectors.state.store import open_state_store
 
     _check_department(department)
+    hmac_key, seal_key = settings.hmac_key, settings.seal_key  # missing: stop, create nothing
+    factory = mapping_factory(department, settings, mapping_file)
     state = open_state_store(settings.connector_state_url)
+    mapping = factory(hmac_key, Gazetteer(state))  # a bad mapping fails before Kafka
     publisher = _publisher(settings)
     runner = Runner(
-        mapping=MAPPINGS[department](settings.hmac_key, Gazetteer(state)),
+        mapping=mapping,
         publisher=publisher,
         checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
-        seal_key=settings.seal_key,
+        seal_key=seal_key,
         metrics=ConnectorMetrics(collector),
-        parking=ResolutionQueue(state, settings.seal_key),
+        parking=ResolutionQueue(state, seal_key),
     )
     return runner, publisher
+
+
+def mapping_factory(
+    department: str, settings: Settings, mapping_file: Path | None
+) -> MapperFactory:
+    """The department's mapping: ``--mapping FILE``, else its file in DATONG_MAPPINGS_DIR,
+    else the shipped one."""
+    from connectors.mappings import FileMapping, department_mappings
+
+    if mapping_file is not None:
+        if not mapping_file.is_file():
+            raise DatongError(f"--mapping {mapping_file}: no such file")
+        return FileMapping(mapping_file, department)
+    return department_mappings(settings.mappings_dir)[department]
 
 
 def _check_department(department: str) -> None:
@@ -264,6 +381,7 @@ def _publisher(settings: Settings) -> KafkaPublisher:
         )
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
+    verify_keys(settings)  # before anything is published under them
     ensure_topics(
         settings.bootstrap,
         topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
@@ -302,14 +420,26 @@ def _list_dead_letters(department: str, letters: list[DeadLetter], settings: Set
     if retention_ms is None:  # a broker that does not say: the hub's own setting
         retention_ms = settings.dlq_retention_days * DAY_MS
         source = "DATONG_DLQ_RETENTION_DAYS"
+    rows = [("REF", "WRITTEN", "EXPIRES", "SOURCE#ROW", "FIELD", "CODE", "REASON")]
     for letter in letters:
         d = letter.details
         expires = dead_letter_expiry(letter.written_at_ms, retention_ms)
-        print(
-            f"{letter.ref:>10}  {d.get('time', '')[:19]}  "
-            f"expires {expires.strftime('%Y-%m-%d') if expires else 'never'}  {letter.where}  "
-            f"{d.get('field', '?')}  {d.get('code', '?')}  {d.get('reason', '')}"
+        rows.append(
+            (
+                letter.ref,
+                d.get("time", "")[:19],
+                expires.strftime("%Y-%m-%d") if expires else "never",
+                letter.where,
+                d.get("field", "?"),
+                d.get("code", "?"),
+                d.get("reason", ""),
+            )
         )
+    if letters:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+            print("  ".join([*cells, row[-1]]).rstrip())
     kept = "forever" if retention_ms < 0 else f"{retention_ms / DAY_MS:g} days after it was written"
     print(f"{len(letters)} dead letter(s) on {topic}; each is kept {kept} ({source})")
 
@@ -320,7 +450,17 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
     from connectors import dlq
     from connectors.errors import ConnectorError, RecordError
+    from connectors.ledger import Ledger
 
+    if args.action == "replay":
+        if args.all == (args.ref is not None):
+            raise DatongError("dlq replay: give either a REF (partition:offset) or --all")
+        if args.reason is not None and not args.all:
+            raise DatongError("dlq replay: --reason goes with --all")
+    if args.action in ("show", "replay"):
+        _ = settings.seal_key  # missing: say what to provide before reading anything
+        if args.ref is not None:
+            dlq.parse_ref(args.ref)
     try:
         letters = dlq.read_dead_letters(
             settings.bootstrap, args.department, **settings.kafka_options()
@@ -328,6 +468,8 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             _list_dead_letters(args.department, letters, settings)
             return 0
+        if args.action == "replay" and args.all:
+            return _replay_all(args, settings, letters)
         letter = dlq.find(letters, args.ref)
         if args.action == "show":
             print("# the original record: personal data, do not paste it anywhere", file=sys.stderr)
@@ -336,12 +478,38 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         fixes = dict(item.split("=", 1) for item in args.set if "=" in item)
-        runner, publisher = _connector(args.department, settings, CollectorRegistry())
+        runner, publisher = _connector(args.department, settings, CollectorRegistry(), args.mapping)
         try:
             event_id = dlq.replay(letter, settings.seal_key, fixes, runner.mapping, publisher)
         finally:
             publisher.close()
+        details = {"letters": [letter.ref], "fixed_columns": sorted(fixes)}
+        Ledger(settings.ledger_path).record("replay", args.department, _operator(), details)
         print(f"replayed {letter.ref} as {event_id}")
         return 0
     except RecordError as exc:
         raise ConnectorError(f"still rejected: {exc.field}: {exc.reason}") from exc
+
+
+def _replay_all(args: argparse.Namespace, settings: Settings, letters: list[DeadLetter]) -> int:
+    """Map every dead letter (of ``--reason``) again and publish those that now map."""
+    from prometheus_client import CollectorRegistry
+
+    from connectors.dlq import replay_all
+    from connectors.ledger import Ledger
+
+    runner, publisher = _connector(args.department, settings, CollectorRegistry(), args.mapping)
+    try:
+        stats = replay_all(letters, settings.seal_key, runner.mapping, publisher, args.reason)
+    finally:
+        publisher.close()
+    summary = {
+        "replayed": stats.replayed,
+        "already_published": stats.already_published,
+        "still_rejected": stats.still_rejected,
+    }
+    details = {"reason": args.reason, **summary}
+    Ledger(settings.ledger_path).record("replay-all", args.department, _operator(), details)
+    log.info("replayed the dead letters of %s: %s", args.department, summary)
+    print(json.dumps({"department": args.department, **summary}, ensure_ascii=False))
+    return 0

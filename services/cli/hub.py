@@ -26,7 +26,7 @@ def add_hub_commands(sub: Any) -> None:
         help="generate the demo community and feed it through every connector",
     )
     add_demo_arguments(up)
-    up.set_defaults(handler=cmd_up)
+    up.set_defaults(handler=cmd_up, long_running=True)
 
     demo = sub.add_parser("demo", help="the synthetic demo community")
     demo_sub = demo.add_subparsers(title="demo commands")
@@ -37,13 +37,13 @@ def add_hub_commands(sub: Any) -> None:
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
     broker.add_argument("--port", type=int, help="listen port (default DATONG_BROKER_PORT, 9092)")
-    broker.set_defaults(handler=cmd_broker)
+    broker.set_defaults(handler=cmd_broker, long_running=True)
 
     worker = sub.add_parser("worker", help="run one merge worker")
-    worker.set_defaults(handler=cmd_worker)
+    worker.set_defaults(handler=cmd_worker, long_running=True)
 
     api = sub.add_parser("api", help="run the HTTP API")
-    api.set_defaults(handler=cmd_api)
+    api.set_defaults(handler=cmd_api, long_running=True)
 
 
 def add_demo_arguments(parser: Any) -> None:
@@ -116,6 +116,8 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
     from services.api.server import serve
     from services.store.database import create_engine, create_schema
 
+    if settings.embedded_broker:  # a development hub: it may make its own keys
+        settings = settings.with_dev_keys()
     engine = create_engine(settings.database_url)
     create_schema(engine)
     serve(create_api(settings, engine), settings.api_host, settings.api_port)
@@ -128,6 +130,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from services.store.database import create_engine, create_schema
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # The development hub makes its keys once under var/keys/, where its API, worker and
+    # demo connectors (started below) find them.
+    settings = settings.with_dev_keys()
     create_schema(create_engine(settings.database_url))
     broker = None
     if settings.embedded_broker:

@@ -27,7 +27,7 @@ def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
     monkeypatch.setenv("DATONG_DATABASE_URL", database_url)
     monkeypatch.setenv("DATONG_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("DATONG_POLICY_FILE", raising=False)
-    return Settings.from_env()
+    return Settings.from_env().with_dev_keys()
 
 
 def datong(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -103,7 +103,7 @@ def api(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "DATONG_DATABASE_URL": database_url,
             "DATONG_INGEST_TOKENS": f"health={hashlib.sha256(ENV_TOKEN.encode()).hexdigest()}",
         }
-    )
+    ).with_dev_keys()
     tokens = {a: create_token(engine, audience=a).secret for a in POLICY.audiences}
     tokens["dept:health"] = create_token(engine, department="health").secret
     app = create_api(settings, engine)
@@ -504,7 +504,7 @@ def test_the_api_does_not_start_on_a_bad_policy(tmp_path: Path) -> None:
     policy.write_text("audiences: {grid: {purpose: x, communities: '*', views: {alerts: {}}}}")
     settings = Settings.from_env(
         {"DATONG_VAR_DIR": str(tmp_path), "DATONG_POLICY_FILE": str(policy)}
-    )
+    ).with_dev_keys()
     engine = create_engine(f"sqlite:///{tmp_path / 'views.db'}")
     with pytest.raises(PolicyError, match=r"sharing.yaml: audience 'grid': view 'alerts'"):
         create_api(settings, engine)

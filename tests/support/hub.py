@@ -65,9 +65,10 @@ class Hub:
         *command: str,
         long_running: bool | None = None,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start ``datong <command>`` with this hub's environment (``env`` overriding some of
-        it), logging to a file.
+        it), logging to a file; it runs in the repository unless ``cwd`` names a folder.
 
         A long-running process (worker, api, up by default) that exits fails ``wait_for``.
         """
@@ -78,7 +79,7 @@ class Hub:
                 env={**os.environ, **self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=ROOT,
+                cwd=cwd or ROOT,
             )
         self.processes.append(process)
         self.commands.append(command[0])

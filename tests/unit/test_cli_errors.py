@@ -91,3 +91,54 @@ def test_the_bench_without_its_extra_says_what_to_install(tmp_path: Path) -> Non
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().endswith("pip install 'datong[bench]'")
     assert "Traceback" not in done.stderr
+
+
+def _one_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """What ``datong argv`` prints on stderr, checked to be an operator's line (exit 2)."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("datong: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_source_that_is_not_there_names_the_flag_and_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope" / "export.csv"
+    err = _one_line(capsys, ["connector", "run", "health", "--source", str(missing)])
+    assert err == f"datong: --source {missing}: no such file or folder\n"
+
+
+def test_an_xls_workbook_is_refused_with_save_as_xlsx(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "核酸.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # the OLE2 signature of a .xls
+    err = _one_line(capsys, ["connector", "run", "health", "--source", str(old)])
+    assert "(.xls) is not read; open it and save it as .xlsx" in err
+    mapping = ROOT / "connectors" / "mappings" / "health.yaml"
+    err = _one_line(capsys, ["mapping", "check", str(mapping), "--sample", str(old)])
+    assert "save it as .xlsx" in err
+
+
+@pytest.mark.parametrize("ref", ["0:62x", "zero", "1:", ":5"])
+def test_a_dead_letter_reference_that_is_not_partition_offset_says_the_form(
+    ref: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _one_line(capsys, ["dlq", "show", "health", ref])
+    assert err == (
+        f"datong: {ref!r} is not a dead letter reference: give partition:offset as "
+        "`datong dlq list` prints it, e.g. 0:17\n"
+    )
+
+
+def test_a_replay_needs_a_reference_or_all(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _one_line(capsys, ["dlq", "replay", "health"])
+    assert "give either a REF (partition:offset) or --all" in err
+
+
+def test_the_source_help_names_every_file_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["connector", "run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "CSV, XLSX, JSON lines" in help_text and "--mapping FILE" in help_text

@@ -166,8 +166,38 @@ def test_a_key_of_exactly_32_bytes_is_accepted(tmp_path: Path) -> None:
     assert Settings.from_env(env(tmp_path, HMAC_KEY=b64(key))).hmac_key == key
 
 
-def test_an_unset_key_is_generated_once_and_kept_under_the_var_dir(tmp_path: Path) -> None:
-    first = Settings.from_env(env(tmp_path))
+def test_an_unset_key_is_never_made_and_its_absence_says_what_to_provide(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    with pytest.raises(ConfigError, match="DATONG_HMAC_KEY_FILE=<file") as caught:
+        _ = settings.hmac_key
+    assert "ask the hub operator" in str(caught.value)
+    with pytest.raises(ConfigError, match="DATONG_SEAL_KEY"):
+        _ = settings.seal_key
+    assert not (tmp_path / "keys").exists()
+
+
+def test_a_key_is_read_from_the_file_a_setting_names(tmp_path: Path) -> None:
+    key = bytes(range(32))
+    (tmp_path / "hmac.key").write_text(b64(key) + "\n")
+    settings = Settings.from_env(env(tmp_path, HMAC_KEY_FILE=str(tmp_path / "hmac.key")))
+    assert settings.hmac_key == key
+
+
+def test_a_key_file_that_is_missing_is_a_config_error_naming_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DATONG_SEAL_KEY_FILE: cannot read"):
+        Settings.from_env(env(tmp_path, SEAL_KEY_FILE=str(tmp_path / "absent")))
+
+
+def test_a_key_given_twice_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "k").write_text(b64(b"k" * 32))
+    with pytest.raises(ConfigError, match="both set"):
+        Settings.from_env(env(tmp_path, HMAC_KEY=b64(b"k" * 32), HMAC_KEY_FILE=str(tmp_path / "k")))
+
+
+def test_a_development_hub_generates_its_keys_once_under_the_var_dir(tmp_path: Path) -> None:
+    first = Settings.from_env(env(tmp_path)).with_dev_keys()
     second = Settings.from_env(env(tmp_path))
     assert len(first.hmac_key) == 32
     assert len(first.seal_key) == 32
@@ -179,22 +209,22 @@ def test_an_unset_key_is_generated_once_and_kept_under_the_var_dir(tmp_path: Pat
 
 
 def test_generated_key_files_are_readable_only_by_the_owner(tmp_path: Path) -> None:
-    Settings.from_env(env(tmp_path))
+    Settings.from_env(env(tmp_path)).with_dev_keys()
     for name in ("hmac_key", "seal_key"):
         mode = stat.S_IMODE((tmp_path / "keys" / name).stat().st_mode)
         assert mode == 0o600
 
 
 def test_another_var_dir_generates_another_key(tmp_path: Path) -> None:
-    one = Settings.from_env(env(tmp_path / "one"))
-    two = Settings.from_env(env(tmp_path / "two"))
+    one = Settings.from_env(env(tmp_path / "one")).with_dev_keys()
+    two = Settings.from_env(env(tmp_path / "two")).with_dev_keys()
     assert one.hmac_key != two.hmac_key
 
 
 def test_a_set_key_wins_over_a_generated_one(tmp_path: Path) -> None:
-    generated = Settings.from_env(env(tmp_path)).hmac_key
+    generated = Settings.from_env(env(tmp_path)).with_dev_keys().hmac_key
     key = bytes(range(32))
-    assert Settings.from_env(env(tmp_path, HMAC_KEY=b64(key))).hmac_key == key
+    assert Settings.from_env(env(tmp_path, HMAC_KEY=b64(key))).with_dev_keys().hmac_key == key
     assert key != generated
 
 
@@ -207,9 +237,9 @@ def test_settings_are_frozen_and_overrides_make_a_copy(tmp_path: Path) -> None:
 
 
 def test_keys_never_appear_in_the_settings_repr(tmp_path: Path) -> None:
-    settings = Settings.from_env({"DATONG_VAR_DIR": str(tmp_path)})
+    settings = Settings.from_env({"DATONG_VAR_DIR": str(tmp_path)}).with_dev_keys()
     assert base64.b64encode(settings.hmac_key).decode() not in repr(settings)
-    assert "hmac_key" not in repr(settings) and "seal_key" not in repr(settings)
+    assert "given_hmac_key" not in repr(settings) and "given_seal_key" not in repr(settings)
 
 
 def test_sasl_and_tls_settings_become_kafka_client_options(tmp_path: Path) -> None:

@@ -46,3 +46,34 @@ def test_checkpoint_files_of_the_earlier_format_are_read(tmp_path: Path) -> None
     assert checkpoints.entry("reg.csv") == Checkpoint(7, None)
     checkpoints.save("reg.csv", 9)
     assert FileCheckpoints(path).entry("reg.csv") == Checkpoint(9, None)
+
+
+def test_a_reset_starts_a_file_again_and_is_the_same_done_twice(tmp_path: Path) -> None:
+    path = tmp_path / "cp.json"
+    checkpoints = FileCheckpoints(path)
+    checkpoints.save("核酸.xlsx@3f2a", 40, {TOPIC: {0: 12}})
+    checkpoints.save("/srv/drop/reg.csv", 7, {TOPIC: {0: 3}})
+    assert checkpoints.reset("核酸.xlsx") == ["核酸.xlsx@3f2a"]
+    assert checkpoints.reset("核酸.xlsx") == ["核酸.xlsx@3f2a"]
+    reopened = FileCheckpoints(path)
+    assert reopened.entry("核酸.xlsx@3f2a") == Checkpoint(None, None, reset=True)
+    assert reopened.get("/srv/drop/reg.csv") == 7
+    assert reopened.reset("reg.csv") == ["/srv/drop/reg.csv"]  # a file given by its path
+
+
+def test_a_reset_of_every_source_and_of_an_unknown_file(tmp_path: Path) -> None:
+    checkpoints = FileCheckpoints(tmp_path / "cp.json")
+    assert checkpoints.reset() == []
+    checkpoints.save("a.csv", 1)
+    checkpoints.save("b.csv", 2)
+    assert checkpoints.reset("c.csv") == []
+    assert sorted(checkpoints.reset()) == ["a.csv", "b.csv"]
+    assert checkpoints.names() == ["a.csv", "b.csv"]
+
+
+def test_the_first_save_after_a_reset_ends_it(tmp_path: Path) -> None:
+    checkpoints = FileCheckpoints(tmp_path / "cp.json")
+    checkpoints.save("a.csv", 9)
+    checkpoints.reset("a.csv")
+    checkpoints.save("a.csv", 3, {TOPIC: {0: 5}})
+    assert FileCheckpoints(tmp_path / "cp.json").entry("a.csv") == Checkpoint(3, {TOPIC: {0: 5}})

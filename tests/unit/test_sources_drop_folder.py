@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
+from connectors.errors import SourceError
 from connectors.sources.csv_file import CsvFile
 from connectors.sources.drop_folder import DropFolder, open_file
 from connectors.sources.jsonl_file import JsonLinesFile
@@ -42,3 +44,12 @@ def test_open_file_chooses_the_adapter_by_suffix(tmp_path: Path) -> None:
     assert isinstance(open_file(tmp_path / "x.jsonl"), JsonLinesFile)
     assert isinstance(open_file(tmp_path / "x.csv", "gb18030"), CsvFile)
     assert isinstance(open_file(tmp_path / "x.txt"), CsvFile)
+
+
+def test_an_xls_workbook_is_picked_up_to_be_refused_with_save_as_xlsx(tmp_path: Path) -> None:
+    (tmp_path / "核酸.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    folder = DropFolder(tmp_path)
+    (source,) = folder.pending()
+    with pytest.raises(SourceError, match=r"\(\.xls\) is not read; open it and save it as \.xlsx"):
+        list(source.records(None))
+    assert folder.finish(source, ok=False) == tmp_path / "failed" / "核酸.xls"
