@@ -22,6 +22,7 @@ PACKAGES = ("connectors", "schemas", "services")
 COMPOSITION_ROOTS = {
     "services/cli/__init__.py",
     "services/cli/connector.py",
+    "services/cli/dlq.py",
     "services/cli/mapping.py",
     "services/cli/keys.py",
     "services/cli/admin.py",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
 from services.cli.connector import add_connector_commands
+from services.cli.dlq import add_dlq_commands
 from services.cli.hub import add_hub_commands
 from services.cli.keys import add_key_commands
 from services.cli.mapping import add_mapping_commands
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
     add_hub_commands(sub)
     add_connector_commands(sub)
+    add_dlq_commands(sub)
     add_mapping_commands(sub)
     add_key_commands(sub)
     add_admin_commands(sub)
