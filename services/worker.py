@@ -20,7 +20,7 @@ from services.retention import Retention
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from services.store.merge_store import open_merge_store
-from services.topics import ensure_topics, topic_specs
+from services.topics import prepare_topics, topic_specs
 
 
 def run_worker(settings: Settings) -> None:
@@ -29,7 +29,8 @@ def run_worker(settings: Settings) -> None:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    ensure_topics(
+    prepare_topics(
+        settings.topics,
         settings.bootstrap,
         topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
         **settings.kafka_options(),

@@ -247,9 +247,17 @@ def _publisher(settings: Settings) -> KafkaPublisher:
     from schemas.registry.errors import RegistryUnreachableError
     from schemas.serde import Serde
     from services.registries import connector_registry
-    from services.topics import ensure_topics, topic_specs
+    from services.topics import prepare_topics, topic_specs
 
     catalog = Catalog.load()
+    # Topics first: a missing one is the operator's to create, and waiting for the
+    # registry would only delay saying so.
+    prepare_topics(
+        settings.topics,
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
+    )
     registry = connector_registry(settings)
     hint = "the hub's API serves one (`datong api`, `datong up`); DATONG_REGISTRY_URL names another"
     try:
@@ -264,11 +272,6 @@ def _publisher(settings: Settings) -> KafkaPublisher:
         )
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
-    ensure_topics(
-        settings.bootstrap,
-        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
-        **settings.kafka_options(),
-    )
     return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
 

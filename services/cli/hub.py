@@ -139,6 +139,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             **os.environ,
             "DATONG_VAR_DIR": str(settings.var_dir),
             "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap,
+            # The children see a bootstrap address, which alone would mean `require`.
+            "DATONG_TOPICS": settings.topics,
         }
         for command in ("worker", "api"):
             children.append(

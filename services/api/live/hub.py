@@ -26,9 +26,9 @@ from services.api.live.access import RecordFilter
 from services.api.live.changes import Change, TopicRecord, decode_change
 from services.api.live.event_ids import Position
 from services.api.live.fanout import Backlog, Subscriber, ViewFeed
-from services.errors import DatongError
+from services.errors import DatongError, MissingTopicsError
 from services.metrics import SubscriptionMetrics
-from services.topics import TopicSpec, ensure_topics
+from services.topics import TopicSpec, prepare_topics
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class HubConfig:
     topics: Mapping[str, TopicSpec]  # view -> its topic
     key_fields: Mapping[str, str]  # view -> key field
     buffer_size: int
+    topics_mode: str  # DATONG_TOPICS: create the view topics, or only check they exist
 
 
 @dataclass
@@ -169,6 +170,9 @@ class SubscriptionHub:
                 ]
                 if changes:
                     self._call(self._publish, changes)
+            except MissingTopicsError as exc:  # DATONG_TOPICS=require and a view topic missing
+                log.error("cannot follow the view topics: %s; retrying in 5 s", exc)
+                self._stopping.wait(5)
             except Exception:
                 # kafka-python reconnects by itself; a failed poll is retried, never hidden.
                 log.exception("reading the view topics failed; retrying in 1 s")
@@ -178,8 +182,9 @@ class SubscriptionHub:
             self._call(self._count_consumers, -1)
 
     def _open(self) -> KafkaConsumer:
-        """Create the view topics if needed, assign all their partitions, start at the end."""
-        ensure_topics(
+        """Create (or require) the view topics, assign all their partitions, start at the end."""
+        prepare_topics(
+            self._config.topics_mode,
             self._config.bootstrap,
             list(self._config.topics.values()),
             **self._config.kafka_options,
