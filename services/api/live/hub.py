@@ -86,11 +86,21 @@ class SubscriptionHub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumers = 0
+        self._trouble: str | None = None  # why the last attempt to read failed, if it did
 
     @property
     def views(self) -> Collection[str]:
         """The views the hub follows (one topic each)."""
         return self._config.topics.keys()
+
+    @property
+    def state(self) -> str:
+        """How the shared consumer is doing, from its own last attempt (no probe of ours):
+        "not started" (no subscriber yet), "following", or "retrying: <why>"."""
+        if self._started is None:
+            return "not started"
+        trouble = self._trouble
+        return "following" if trouble is None else f"retrying: {trouble}"
 
     @property
     def consumers(self) -> int:
@@ -162,6 +172,7 @@ class SubscriptionHub:
                     consumer = self._open()
                     continue
                 batch = consumer.poll(timeout_ms=_POLL_MS)
+                self._trouble = None
                 changes = [
                     change
                     for records in batch.values()
@@ -171,10 +182,12 @@ class SubscriptionHub:
                 if changes:
                     self._call(self._publish, changes)
             except MissingTopicsError as exc:  # DATONG_TOPICS=require and a view topic missing
+                self._trouble = str(exc)
                 log.error("cannot follow the view topics: %s; retrying in 5 s", exc)
                 self._stopping.wait(5)
-            except Exception:
+            except Exception as exc:
                 # kafka-python reconnects by itself; a failed poll is retried, never hidden.
+                self._trouble = f"{type(exc).__name__}: {exc}"
                 log.exception("reading the view topics failed; retrying in 1 s")
                 time.sleep(1)
         if consumer is not None:
