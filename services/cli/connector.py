@@ -6,11 +6,11 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from services.cli.poll_loop import PollLoop, StoppedBeforeStart
 from services.cli.progress import count_progress, load_progress
 from services.errors import DatongError
 from services.settings import Settings
@@ -75,20 +75,35 @@ def add_connector_commands(sub: Any) -> None:
 
 
 def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish a department's export file, drop folder or SQL table (``--watch``: forever)."""
+    """Publish a department's export file, drop folder or SQL table (``--watch``: forever).
+
+    SIGTERM (or Ctrl-C) ends it cleanly: the batch on its way is flushed and checkpointed,
+    the file it came from stays in the folder to be resumed, and the command exits 0.
+    """
     from prometheus_client import CollectorRegistry
 
+    from services.liveness import Liveness
     from services.metrics_server import serve_metrics
 
+    liveness = Liveness(settings.liveness_stall_s) if args.watch else None
+    loop = PollLoop(args.interval, liveness)
+    loop.stop_on_signals()
     registry = CollectorRegistry()
-    runner, publisher = _connector(args.department, settings, registry)
+    try:
+        runner, publisher = _connector(args.department, settings, registry)
+        loop.begin()
+    except StoppedBeforeStart:
+        return 0  # nothing was published yet: nothing to finish
+    runner.should_stop = loop.stop.is_set
     server = None
-    if args.watch:
-        server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
+    if liveness is not None:
+        server = serve_metrics(
+            registry, settings.api_host, settings.connector_metrics_port, liveness
+        )
         log.info("connector metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
     try:
         if args.source.startswith("sql+"):
-            _poll_table(args, runner)
+            _poll_table(args, runner, loop)
             return 0
         path, encoding = _source_path(args.source)
         if path.is_file():
@@ -99,7 +114,7 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
                 _print_summary(path, runner.run(open_file(path, encoding, None)))
             _after_file(args.department, settings)
             return 0
-        _poll_folder(args, settings, runner, path, encoding)
+        _poll_folder(args, settings, runner, path, encoding, loop=loop)
         return 0
     finally:
         publisher.close()
@@ -108,40 +123,53 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _poll_folder(
-    args: argparse.Namespace, settings: Settings, runner: Runner, path: Path, encoding: str | None
+    args: argparse.Namespace,
+    settings: Settings,
+    runner: Runner,
+    path: Path,
+    encoding: str | None,
+    *,
+    loop: PollLoop,
 ) -> None:
     """Publish every file of a drop folder; with ``--watch``, keep polling it."""
     from connectors.errors import ConnectorError
     from connectors.sources.drop_folder import DropFolder
 
     folder = DropFolder(path, encoding)
-    while True:
-        for source in folder.pending():
+    while not loop.stop.is_set():
+        pending = list(folder.pending())
+        loop.step(pending=bool(pending))
+        for source in pending:
+            if loop.stop.is_set():
+                return
             try:
                 with load_progress(source.path, enabled=not args.watch) as progress:
-                    runner.progress = progress
+                    runner.progress = loop.batches(progress)
                     stats = runner.run(source)
             except ConnectorError as exc:
                 log.error("%s: %s; moved to failed/", source.path.name, exc)
                 folder.finish(source, ok=False)
                 continue
+            if stats.stopped:  # the file stays; its checkpoint resumes it at the next start
+                _print_summary(source.path, stats)
+                return
             _print_summary(folder.finish(source, ok=True), stats)
             _after_file(args.department, settings)
-        if not args.watch:
+        if not args.watch or not loop.wait():
             return
-        time.sleep(args.interval)
 
 
-def _poll_table(args: argparse.Namespace, runner: Runner) -> None:
+def _poll_table(args: argparse.Namespace, runner: Runner, loop: PollLoop) -> None:
     """Publish a department table's new rows; with ``--watch``, keep polling it."""
     from connectors.sources.sql_table import sql_source
 
     table = sql_source(args.source)
-    while True:
+    runner.progress = loop.batches(None)
+    while not loop.stop.is_set():
+        loop.step(pending=False)  # new rows show only by reading them: each batch is a step
         _print_summary(Path(table.name), runner.run(table))
-        if not args.watch:
+        if not args.watch or not loop.wait():
             return
-        time.sleep(args.interval)
 
 
 def _after_file(department: str, settings: Settings) -> None:
@@ -286,6 +314,7 @@ def _print_summary(path: Path, stats: RunStats) -> None:
                 "already_published": stats.skipped,
                 "rejected_by_reason": stats.reasons,
                 "checkpoint": stats.last_position,
+                **({"stopped": True} if stats.stopped else {}),
             },
             ensure_ascii=False,
         ),
