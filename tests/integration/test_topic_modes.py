@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from kafka import KafkaAdminClient
 
 from schemas.catalog import Catalog
 from services.errors import MissingTopicsError
 from services.topics import prepare_topics, topic_specs
+from tests.support.api_tokens import reader_headers
 from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -82,3 +84,31 @@ def test_a_process_in_require_mode_stops_naming_the_missing_topics(
         assert admin.list_topics() == []  # nothing was created behind the operator's back
     finally:
         admin.close()
+
+
+def test_an_api_in_require_mode_serves_reads_and_names_the_view_topics_it_cannot_follow(
+    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'views.db'}"
+    hub = make_hub(start_broker(), database_url, DATONG_TOPICS="require")
+    hub.start("api")
+    base = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
+    hub.wait_for(lambda: _status(f"{base}/readyz") == 200, "the API ready")
+
+    subscribed = httpx.get(
+        f"{base}/subscribe/resident_profile", headers=reader_headers(database_url), timeout=60
+    )
+
+    assert subscribed.status_code == 503  # no view topic to follow, and none created
+    readiness = httpx.get(f"{base}/readyz", timeout=10)
+    assert readiness.status_code == 200  # reads need the view store only
+    state = readiness.json()["subscriptions"]
+    assert state.startswith("retrying: 4 topic(s) missing on"), state
+    assert "view.resident_profile" in state
+
+
+def _status(url: str) -> int | None:
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.TransportError:
+        return None
