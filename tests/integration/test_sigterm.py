@@ -112,6 +112,19 @@ def test_a_watching_connector_stopped_mid_file_exits_0_and_its_checkpoint_covers
     assert len({r.headers["ce_id"] for r in published}) == rows  # none twice
 
 
+def test_a_connector_stopped_while_it_waits_for_its_registry_exits_0_at_once(
+    broker: str, make_hub: Callable[..., Hub], tmp_path: Path
+) -> None:
+    hub = make_hub(broker, f"sqlite:///{tmp_path / 'views.db'}", DATONG_REGISTRY_WAIT_S="600")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    command = ("connector", "run", "health", "--watch", "--source", str(drop))
+    connector = hub.start(*command, long_running=True)  # no API: no registry answers
+    hub.wait_for(lambda: "waiting up to 600 s for the schema registry" in hub.logs(), "waiting")
+
+    assert _stop(hub, connector) == 0, hub.logs()[-4000:]  # long before its 600 s
+
+
 def test_the_api_stopped_while_serving_reads_and_a_live_stream_exits_0(
     broker: str, make_hub: Callable[..., Hub], tmp_path: Path
 ) -> None:
