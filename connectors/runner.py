@@ -57,7 +57,8 @@ _Sent = tuple[SourceRecord, int]
 @dataclass
 class RunStats:
     """What one run did; ``skipped`` records were already published by an interrupted run,
-    ``parked`` ones wait in the resolution queue for their address to resolve."""
+    ``parked`` ones wait in the resolution queue for their address to resolve; ``stopped``
+    says the run ended early, at a checkpoint, because the process was asked to stop."""
 
     published: int = 0
     rejected: int = 0
@@ -65,6 +66,7 @@ class RunStats:
     reasons: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
     parked: int = 0
+    stopped: bool = False
 
 
 class Parking(Protocol):
@@ -95,6 +97,9 @@ class Runner:
     parking: Parking | None = None  # None: an unresolved address is dead-lettered
     # Called with the number of records handled after each checkpoint (a progress bar).
     progress: Callable[[int], None] | None = None
+    # Asked after each batch is sent: True ends the run once that batch is checkpointed
+    # (SIGTERM), so a stop loses nothing and resends nothing.
+    should_stop: Callable[[], bool] | None = None
     # Sources whose every sent record this process has flushed and checkpointed: a poll of
     # the same source again (SQL table, --watch) needs no read back.
     _settled: set[str] = field(default_factory=set, init=False, repr=False)
@@ -118,6 +123,9 @@ class Runner:
             if in_batch >= self.batch_size:
                 sent = self._pass_on(source.name, stats, batch, sent, (last, in_batch))
                 in_batch = 0
+                if self.should_stop is not None and self.should_stop():
+                    stats.stopped = True
+                    break
         if last is not None and in_batch:
             sent = self._pass_on(source.name, stats, batch, sent, (last, in_batch))
         if sent is not None:

@@ -15,8 +15,19 @@ class BrokerError(ServiceError):
     """The Kafka broker could not be started or reached."""
 
 
+class MissingTopicsError(BrokerError):
+    """Topics the process needs do not exist, and it may not create them."""
+
+
 class StoreError(ServiceError):
     """The view store could not be read or written."""
 
 
-__all__ = ["BrokerError", "ConfigError", "DatongError", "ServiceError", "StoreError"]
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "DatongError",
+    "MissingTopicsError",
+    "ServiceError",
+    "StoreError",
+]

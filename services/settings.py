@@ -22,6 +22,14 @@ DEFAULT_FETCH_WAIT_MS = 50
 DEFAULT_DLQ_RETENTION_DAYS = 30
 # Closed alerts and hourly snapshots answer "what happened last year": a year and a month.
 DEFAULT_HISTORY_RETENTION_DAYS = 400
+# DATONG_TOPICS: a process creates the topics it misses (embedded and development hubs), or
+# refuses to start without them (a real cluster, where the operator creates them with their
+# replication and retention: deploy/k8s/topics.yaml).
+TOPICS_MANAGE = "manage"
+TOPICS_REQUIRE = "require"
+# How long a worker's or connector's loop may stand still with work waiting before its
+# /healthz says it is wedged: longer than any batch, retry or rebalance should take.
+DEFAULT_LIVENESS_STALL_S = 300.0
 _Number = TypeVar("_Number", int, float)
 
 
@@ -111,6 +119,9 @@ class Settings:
             given_seal_key=self.given_seal_key or _generated_key("SEAL_KEY", self.var_dir),
         )
 
+    topics: str = TOPICS_MANAGE
+    liveness_stall_s: float = DEFAULT_LIVENESS_STALL_S
+
     @property
     def checkpoint_dir(self) -> Path:
         """Where connectors keep their checkpoints: one JSON file per department."""
@@ -168,12 +179,13 @@ class Settings:
         if get("TEST_HALT") and not get("TEST_MARKS"):
             # A halt nobody can see would leave a test waiting for a mark never written.
             raise ConfigError(f"{_PREFIX}TEST_HALT needs {_PREFIX}TEST_MARKS (the marks file)")
+        bootstrap = get("KAFKA_BOOTSTRAP")
         database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'datong.db'}"
         state_file = var_dir / "connectors" / "state.db"
         state_url = get("CONNECTOR_STATE_URL") or f"sqlite:///{state_file}"
         return cls(
             var_dir=var_dir,
-            kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
+            kafka_bootstrap=bootstrap,
             database_url=database_url,
             registry_url=get("REGISTRY_URL"),
             connector_state_url=state_url,
@@ -246,6 +258,15 @@ class Settings:
             mappings_dir=_path(get("MAPPINGS_DIR")),
             hmac_key_check=get("HMAC_KEY_CHECK"),
             seal_key_check=get("SEAL_KEY_CHECK"),
+            topics=_choice(
+                get("TOPICS", TOPICS_MANAGE if bootstrap is None else TOPICS_REQUIRE) or "",
+                "TOPICS",
+                (TOPICS_MANAGE, TOPICS_REQUIRE),
+            ),
+            liveness_stall_s=_positive(
+                _float(get("LIVENESS_STALL_S", str(DEFAULT_LIVENESS_STALL_S)), "LIVENESS_STALL_S"),
+                "LIVENESS_STALL_S",
+            ),
         )
 
 

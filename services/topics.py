@@ -9,8 +9,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.catalog import Catalog, dlq_topic
-from services.errors import BrokerError
-from services.settings import DEFAULT_DLQ_RETENTION_DAYS
+from services.errors import BrokerError, MissingTopicsError
+from services.settings import DEFAULT_DLQ_RETENTION_DAYS, TOPICS_MANAGE
 
 DAY_MS = 24 * 60 * 60 * 1000
 # Source topics are the log `datong views rebuild` reads from the beginning: if the broker
@@ -19,6 +19,9 @@ DAY_MS = 24 * 60 * 60 * 1000
 KEEP_FOREVER_MS = -1
 # Compacted view topics keep tombstones a day, so a consumer that was down sees deletions.
 VIEW_TOMBSTONE_RETENTION_MS = DAY_MS
+# KIP-464 (Kafka 2.4+): -1 asks the broker for its default.replication.factor. The embedded
+# broker (Tansu) accepts it too and keeps its one copy, so no case needs a factor of ours.
+BROKER_DEFAULT_REPLICATION = -1
 
 
 @dataclass(frozen=True)
@@ -68,18 +71,39 @@ def topic_specs(
     return sorted(specs, key=lambda s: s.name)
 
 
-def ensure_topics(
-    bootstrap: str, specs: list[TopicSpec], replication: int = 1, **client_options: object
+def prepare_topics(
+    mode: str, bootstrap: str, specs: list[TopicSpec], **client_options: object
 ) -> list[str]:
+    """Make sure ``specs`` exist before a process uses them, as ``DATONG_TOPICS`` says.
+
+    ``manage`` creates the missing ones (``ensure_topics``); ``require`` creates nothing and
+    raises ``MissingTopicsError`` naming every missing topic. Returns the names created.
+    """
+    if mode == TOPICS_MANAGE:
+        return ensure_topics(bootstrap, specs, **client_options)
+    missing = missing_topics(bootstrap, specs, **client_options)
+    if missing:
+        raise MissingTopicsError(
+            f"{len(missing)} topic(s) missing on {bootstrap}: {', '.join(missing)}; "
+            "DATONG_TOPICS=require never creates topics: create them with their replication "
+            "and retention first (Kubernetes: `kubectl apply -f deploy/k8s/topics.yaml`, "
+            "made by `datong deploy render-topics`; compose: deploy/kafka/create-topics.sh, "
+            "made by `datong deploy render-topics --format script`), then start again"
+        )
+    return []
+
+
+def ensure_topics(bootstrap: str, specs: list[TopicSpec], **client_options: object) -> list[str]:
     """Create the topics that do not exist yet, with their configs; return the names created.
 
-    A topic that exists is left as it is: changing a live topic's retention is the
-    operator's decision (``kafka-configs.sh --alter``), never a side effect of a start.
+    A topic is created with the broker's default replication factor, never one of ours: a
+    factor chosen here (it was 1) would outlive the process on a real cluster, where
+    ``acks=all`` writes then fail against ``min.insync.replicas`` and the factor cannot be
+    raised without reassigning partitions. A topic that exists is left as it is: changing a
+    live topic's retention is the operator's decision (``kafka-configs.sh --alter``), never
+    a side effect of a start.
     """
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    admin = _admin(bootstrap, client_options)
     try:
         existing = set(admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
@@ -87,7 +111,14 @@ def ensure_topics(
         for spec in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=spec.config)]
+                    [
+                        NewTopic(
+                            spec.name,
+                            spec.partitions,
+                            BROKER_DEFAULT_REPLICATION,
+                            topic_configs=spec.config,
+                        )
+                    ]
                 )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
@@ -99,16 +130,32 @@ def ensure_topics(
         admin.close()
 
 
+def missing_topics(bootstrap: str, specs: list[TopicSpec], **client_options: object) -> list[str]:
+    """The names of ``specs`` the broker does not have, sorted."""
+    admin = _admin(bootstrap, client_options)
+    try:
+        existing = set(admin.list_topics())
+    except KafkaError as exc:
+        raise BrokerError(f"listing the topics on {bootstrap} failed: {exc}") from exc
+    finally:
+        admin.close()
+    return sorted(s.name for s in specs if s.name not in existing)
+
+
+def _admin(bootstrap: str, client_options: dict[str, object]) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+
+
 def topic_retention_ms(bootstrap: str, topic: str, **client_options: object) -> int | None:
     """The ``retention.ms`` the broker reports for ``topic``; None when it reports none.
 
     Every config is asked for, not only the "modified" ones: the embedded broker (Tansu)
     marks the configs a topic was created with as defaults.
     """
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    admin = _admin(bootstrap, client_options)
     try:
         described = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import signal
+from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
 
 from schemas.catalog import Catalog
 from schemas.serde import Serde
+from services.liveness import Liveness
 from services.merge.app import create_app
 from services.merge.feed_freshness import FeedFreshness
 from services.merge.history import HistoryPruner
+from services.merge.intake import MergeApp
 from services.merge.marks import open_marks
 from services.merge.processor import MergeProcessor
 from services.metrics import MergeMetrics
@@ -22,7 +27,12 @@ from services.retention import Retention
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from services.store.merge_store import open_merge_store
-from services.topics import ensure_topics, topic_specs
+from services.topics import prepare_topics, topic_specs
+
+log = logging.getLogger(__name__)
+# Under the worker's terminationGracePeriodSeconds (60 in deploy/k8s/worker.yaml), with
+# room for faust's own stop after it.
+FINISH_TIMEOUT_S = 30.0
 
 
 def run_worker(settings: Settings) -> None:
@@ -31,7 +41,8 @@ def run_worker(settings: Settings) -> None:
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
     create_schema(engine)
-    ensure_topics(
+    prepare_topics(
+        settings.topics,
         settings.bootstrap,
         topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
         **settings.kafka_options(),
@@ -55,6 +66,7 @@ def run_worker(settings: Settings) -> None:
     # a department that went quiet before it.
     freshness = FeedFreshness(engine, settings.feed_schedule, catalog.departments(), metrics)
     freshness.refresh()
+    liveness = Liveness(settings.liveness_stall_s)
     app = create_app(
         settings,
         processor,
@@ -62,17 +74,51 @@ def run_worker(settings: Settings) -> None:
         metrics,
         pruner=pruner,
         freshness=freshness,
+        liveness=liveness,
     )
-    server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port)
-    logging.getLogger(__name__).info(
-        "worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port
-    )
+    server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port, liveness)
+    log.info("worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
     _tune_garbage_collector()
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True)
+    worker = _GracefulWorker(app, loglevel="WARNING", quiet=True)
     try:
         worker.execute_from_commandline()
     finally:
         server.shutdown()
+
+
+class _GracefulWorker(faust.Worker):
+    """faust's worker, whose SIGTERM (and Ctrl-C) first lets the merge finish its batch.
+
+    faust alone cancels the merge task wherever it is: a batch committed to the store but
+    not yet published waits in the outbox for another worker's sweep, and offsets merged
+    since the last commit are merged again by the next owner. Finished first, a stop is a
+    non-event; past ``FINISH_TIMEOUT_S`` (a database that does not answer) faust's own stop
+    goes ahead, and the outbox and the replay cover what was in flight.
+    """
+
+    def __init__(self, app: MergeApp, **options: Any) -> None:
+        super().__init__(app, **options)
+        self._merge_app = app
+        self._finishing: asyncio.Future[None] | None = None
+
+    def _on_sigterm(self) -> None:
+        self._finish_then_stop(signal.SIGTERM)
+
+    def _on_sigint(self) -> None:
+        self._finish_then_stop(signal.SIGINT)
+
+    def _finish_then_stop(self, signum: signal.Signals) -> None:
+        if self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._finish(signum), loop=self.loop)
+
+    async def _finish(self, signum: signal.Signals) -> None:
+        log.info("%s: finishing the batch in hand, then stopping", signum.name)
+        try:
+            await asyncio.wait_for(self._merge_app.finish_merging(), FINISH_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("the merge did not finish in %g s; stopping anyway", FINISH_TIMEOUT_S)
+        finally:
+            self._schedule_shutdown(signum)
 
 
 def _tune_garbage_collector() -> None:

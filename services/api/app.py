@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -36,11 +34,11 @@ from services.api.live.access import policy_readers
 from services.api.live.routes import SUBSCRIBE_ROUTE
 from services.api.params import RefuseNul
 from services.api.read_access import ReadAccess
+from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
-from services.broker import answers_metadata
 from services.metrics import ApiMetrics
 from services.registries import hub_registry
 from services.settings import Settings
@@ -61,20 +59,18 @@ def create_api(
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    database = CachedCheck(lambda: ping(engine), (sa.exc.SQLAlchemyError,))
+
     async def readyz(_: Request) -> JSONResponse:
-        checks = {
-            "database": await _check(lambda: ping(engine)),
-            "broker": "ok"
-            if await asyncio.to_thread(
-                partial(answers_metadata, settings.bootstrap, **settings.kafka_options())
-            )
-            else "unreachable",
-        }
+        # Ready is what reads need; the subscriptions' state is shown, never waited for.
+        checks = {"database": await database.result()}
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "subscriptions": live.hub.state,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
@@ -184,11 +180,3 @@ class RequestCounter:
             route = scope.get("route")
             template = route.path if isinstance(route, Route) else "unmatched"
             self.metrics.requests.labels(template, f"{status['code'] // 100}xx").inc()
-
-
-async def _check(probe: Any) -> str:
-    try:
-        await asyncio.to_thread(probe)
-    except sa.exc.SQLAlchemyError as exc:
-        return f"error: {type(exc).__name__}"
-    return "ok"

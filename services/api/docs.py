@@ -40,7 +40,10 @@ _REGISTRY = "Confluent Schema Registry REST API: "
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation("liveness: the process answers"),
-    ("GET", "/readyz"): Operation("readiness: database and broker reachable (503 if not)"),
+    ("GET", "/readyz"): Operation(
+        "readiness: the view store answers (503 if not), checked at most every 2 s; "
+        "the subscriptions' Kafka consumer is reported, not required"
+    ),
     ("GET", "/metrics"): Operation("Prometheus metrics (open, for scraping)"),
     ("GET", "/openapi.json"): Operation("this document"),
     ("GET", "/docs"): Operation("this document as an HTML page"),

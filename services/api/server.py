@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Awaitable, Callable
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,6 +21,16 @@ class ApiServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, before_shutdown: Callable[[], Awaitable[None]]):
         super().__init__(config)
         self._before_shutdown = before_shutdown
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Shut down gracefully; a stop so handled ends the process with 0.
+
+        uvicorn raises a captured signal again once it has shut down, so a clean stop by
+        SIGTERM (how Kubernetes and compose stop a container) would end "killed by signal
+        15", indistinguishable from one that was not clean; Ctrl-C likewise.
+        """
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """End the subscriptions, then shut down as uvicorn does."""

@@ -81,6 +81,7 @@ def hub_env(bootstrap: str, database_url: str, var_dir: Path, partitions: int) -
         "DATONG_SESSION_TIMEOUT_S": "3",
         "DATONG_WORKER_METRICS_PORT": str(free_port()),
         "DATONG_PARTITIONS": str(partitions),
+        "DATONG_TOPICS": "manage",  # the bench's own embedded broker
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -19,8 +20,20 @@ from services.errors import DatongError
 from services.settings import Settings
 
 
+def run() -> None:
+    """The console script and ``python -m services.cli``: ``main``, then exit with its code.
+
+    Once the command has returned, a SIGTERM has nothing left to stop, and one arriving
+    while the interpreter winds down would end a finished command "killed by signal 15"
+    (Python gives signals their default action back as it exits): it is ignored from here.
+    """
+    code = main()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``datong`` console script."""
+    """Run one ``datong`` command line; return its exit code (2: an operator's error)."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,7 +1,5 @@
 """``python -m services.cli``: what the ``datong`` console script runs."""
 
-import sys
+from services.cli import run
 
-from services.cli import main
-
-sys.exit(main())
+run()

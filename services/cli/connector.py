@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from services.cli.keys import verify_keys
+from services.cli.poll_loop import PollLoop, StoppedBeforeStart
 from services.cli.progress import count_progress, load_progress
 from services.errors import DatongError
 from services.settings import Settings
@@ -71,22 +71,37 @@ def add_connector_commands(sub: Any) -> None:
 
 
 def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish a department's export file, drop folder or SQL table (``--watch``: forever)."""
+    """Publish a department's export file, drop folder or SQL table (``--watch``: forever).
+
+    SIGTERM (or Ctrl-C) ends it cleanly: the batch on its way is flushed and checkpointed,
+    the file it came from stays in the folder to be resumed, and the command exits 0.
+    """
     from prometheus_client import CollectorRegistry
 
+    from services.liveness import Liveness
     from services.metrics_server import serve_metrics
 
     if not args.source.startswith("sql+"):
         check_source_path(_source_path(args.source)[0], "--source")
+    liveness = Liveness(settings.liveness_stall_s) if args.watch else None
+    loop = PollLoop(args.interval, liveness)
+    loop.stop_on_signals()
     registry = CollectorRegistry()
-    runner, publisher = connector_for(args.department, settings, registry, args.mapping)
+    try:
+        runner, publisher = connector_for(args.department, settings, registry, args.mapping)
+        loop.begin()
+    except StoppedBeforeStart:
+        return 0  # nothing was published yet: nothing to finish
+    runner.should_stop = loop.stop.is_set
     server = None
-    if args.watch:
-        server = serve_metrics(registry, settings.api_host, settings.connector_metrics_port)
+    if liveness is not None:
+        server = serve_metrics(
+            registry, settings.api_host, settings.connector_metrics_port, liveness
+        )
         log.info("connector metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
     try:
         if args.source.startswith("sql+"):
-            _poll_table(args, runner)
+            _poll_table(args, runner, loop)
             return 0
         path, encoding = _source_path(args.source)
         if path.is_file():
@@ -99,7 +114,7 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
                 _print_summary(path, runner.run(source))
             _after_file(args.department, settings)
             return 0
-        failed = _poll_folder(args, settings, runner, path, encoding)
+        failed = _poll_folder(args, settings, runner, path, encoding, loop=loop)
         return 1 if failed else 0
     finally:
         publisher.close()
@@ -134,9 +149,15 @@ def whole_file_fits(mapping: RecordMapper, source: Source[Any]) -> None:
 
 
 def _poll_folder(
-    args: argparse.Namespace, settings: Settings, runner: Runner, path: Path, encoding: str | None
+    args: argparse.Namespace,
+    settings: Settings,
+    runner: Runner,
+    path: Path,
+    encoding: str | None,
+    *,
+    loop: PollLoop,
 ) -> int:
-    """Publish every file of a drop folder; with ``--watch``, keep polling it.
+    """Publish every file of a drop folder; with ``--watch``, keep polling it until stopped.
 
     Returns how many files went to ``failed/``.
     """
@@ -145,35 +166,43 @@ def _poll_folder(
 
     folder = DropFolder(path, encoding)
     failed = 0
-    while True:
-        for source in folder.pending():
+    while not loop.stop.is_set():
+        pending = list(folder.pending())
+        loop.step(pending=bool(pending))
+        for source in pending:
+            if loop.stop.is_set():
+                return failed
             try:
                 whole_file_fits(runner.mapping, source)
                 with load_progress(source.path, enabled=not args.watch) as progress:
-                    runner.progress = progress
+                    runner.progress = loop.batches(progress)
                     stats = runner.run(source)
             except ConnectorError as exc:
                 log.error("%s: %s; moved to failed/", source.path.name, exc)
                 folder.finish(source, ok=False)
                 failed += 1
                 continue
+            if stats.stopped:  # the file stays; its checkpoint resumes it at the next start
+                _print_summary(source.path, stats)
+                return failed
             _print_summary(folder.finish(source, ok=True), stats)
             _after_file(args.department, settings)
-        if not args.watch:
+        if not args.watch or not loop.wait():
             return failed
-        time.sleep(args.interval)
+    return failed
 
 
-def _poll_table(args: argparse.Namespace, runner: Runner) -> None:
+def _poll_table(args: argparse.Namespace, runner: Runner, loop: PollLoop) -> None:
     """Publish a department table's new rows; with ``--watch``, keep polling it."""
     from connectors.sources.sql_table import sql_source
 
     table = sql_source(args.source)
-    while True:
+    runner.progress = loop.batches(None)
+    while not loop.stop.is_set():
+        loop.step(pending=False)  # new rows show only by reading them: each batch is a step
         _print_summary(Path(table.name), runner.run(table))
-        if not args.watch:
+        if not args.watch or not loop.wait():
             return
-        time.sleep(args.interval)
 
 
 def _after_file(department: str, settings: Settings) -> None:
@@ -328,9 +357,17 @@ def _publisher(settings: Settings) -> KafkaPublisher:
     from schemas.registry.errors import RegistryUnreachableError
     from schemas.serde import Serde
     from services.registries import connector_registry
-    from services.topics import ensure_topics, topic_specs
+    from services.topics import prepare_topics, topic_specs
 
     catalog = Catalog.load()
+    # Topics first: a missing one is the operator's to create, and waiting for the
+    # registry would only delay saying so.
+    prepare_topics(
+        settings.topics,
+        settings.bootstrap,
+        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
+        **settings.kafka_options(),
+    )
     registry = connector_registry(settings)
     hint = "the hub's API serves one (`datong api`, `datong up`); DATONG_REGISTRY_URL names another"
     try:
@@ -346,11 +383,6 @@ def _publisher(settings: Settings) -> KafkaPublisher:
     except RegistryUnreachableError as exc:
         raise RegistryUnreachableError(f"{exc}; {hint}") from exc
     verify_keys(settings)  # before anything is published under them
-    ensure_topics(
-        settings.bootstrap,
-        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
-        **settings.kafka_options(),
-    )
     return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
 
@@ -365,6 +397,7 @@ def _print_summary(path: Path, stats: RunStats) -> None:
                 "already_published": stats.skipped,
                 "rejected_by_reason": stats.reasons,
                 "checkpoint": stats.last_position,
+                **({"stopped": True} if stats.stopped else {}),
             },
             ensure_ascii=False,
         ),

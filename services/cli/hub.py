@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,8 @@ def _feed_demo(
     args: argparse.Namespace,
     settings: Settings,
     env: dict[str, str],
-) -> list[subprocess.Popen[bytes]]:
+    processes: _Processes,
+) -> None:
     """Generate the demo and start its connectors: housing first (it builds the gazetteer
     every other department's addresses resolve against), then the rest in parallel."""
     from connectors.demo import generate
@@ -82,12 +83,15 @@ def _feed_demo(
 
     def connector(department: str) -> subprocess.Popen[bytes]:
         command = ["connector", "run", department, "--source", str(out / department)]
-        return subprocess.Popen([sys.executable, "-m", "services.cli", *command], env=env)
+        return processes.start(command, env, feeder=True)
 
     first, *rest = manifest.departments
-    if connector(first).wait() != 0:
+    if connector(first).wait() != 0 and not processes.stopping:
         raise DatongError(f"the demo's {first} connector failed; see the log above")
-    return [connector(department) for department in rest]
+    for department in rest:
+        if processes.stopping:
+            return
+        connector(department)
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,7 +129,11 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    """Start broker, worker and API; print where they listen; stop all on Ctrl-C."""
+    """Start broker, worker and API; print where they listen; stop all on Ctrl-C or SIGTERM.
+
+    A stop is passed on as SIGTERM (the demo's connectors first, then the worker and the
+    API; each finishes its batch), and ``up`` exits 0 once all of them stopped cleanly.
+    """
     from services.broker import EmbeddedBroker
     from services.store.database import create_engine, create_schema
 
@@ -138,44 +146,98 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedded_broker:
         broker = EmbeddedBroker(settings.broker_port, log_path=settings.var_dir / "broker.log")
         broker.start()
-    children: list[subprocess.Popen[bytes]] = []
+    processes = _Processes()
+    processes.stop_on_signals()
     try:
         env = {
             **os.environ,
             "DATONG_VAR_DIR": str(settings.var_dir),
             "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap,
+            # The children see a bootstrap address, which alone would mean `require`.
+            "DATONG_TOPICS": settings.topics,
         }
-        for command in ("worker", "api"):
-            children.append(
-                subprocess.Popen([sys.executable, "-m", "services.cli", command], env=env)
-            )
-        _stop_on_signals(lambda: None)
-        feeders = _feed_demo(args, settings, env) if args.demo else []
-        _print_urls(settings)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        failed = [
-            name
-            for name, c in zip(("worker", "api"), children, strict=True)
-            if c.poll() not in (None, 0)
-        ]
-        if failed:
-            raise DatongError(f"{', '.join(map(str, failed))} exited; see the log above")
-        return 0
+        children = [processes.start([command], env) for command in ("worker", "api")]
+        if args.demo:
+            _feed_demo(args, settings, env, processes)
+        if not processes.stopping:
+            _print_urls(settings)
+        while not processes.stopping and all(child.poll() is None for child in children):
+            processes.stopped.wait(0.5)
+        if not processes.stopping:
+            failed = [
+                name
+                for name, c in zip(("worker", "api"), children, strict=True)
+                if c.poll() not in (None, 0)
+            ]
+            raise DatongError(f"{', '.join(failed) or 'a process'} exited; see the log above")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for feeder in locals().get("feeders", []):
-            if feeder.poll() is None:
-                feeder.kill()
+        unclean = processes.stop_all()
         if broker is not None:
             broker.stop()
+    if unclean:
+        raise DatongError(f"{', '.join(unclean)} did not stop cleanly; see the log above")
+    return 0
+
+
+class _Processes:
+    """The processes ``up`` started, and the stop it passes on to them.
+
+    The demo's connectors (feeders) stop first: a connector finishing its batch still asks
+    the API's schema registry for ids, so the API and the worker stop after them.
+    """
+
+    GRACE_S = 20.0  # per tier, then SIGKILL
+
+    def __init__(self) -> None:
+        self.hub: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.feeders: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopped = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for (Ctrl-C or SIGTERM)."""
+        return self.stopped.is_set()
+
+    def start(
+        self, command: list[str], env: dict[str, str], *, feeder: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """Start ``datong <command>``; a ``feeder`` is stopped before the hub's processes."""
+        process = subprocess.Popen([sys.executable, "-m", "services.cli", *command], env=env)
+        (self.feeders if feeder else self.hub).append((" ".join(command[:3]), process))
+        return process
+
+    def stop_on_signals(self) -> None:
+        """Remember a SIGTERM or Ctrl-C and pass it on to the feeders at once (the main loop
+        then stops the rest, in order)."""
+
+        def handle(signum: int, _frame: object) -> None:
+            self.stopped.set()
+            _terminate(self.feeders)
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    def stop_all(self) -> list[str]:
+        """Stop the feeders, then the hub's processes (SIGTERM, then SIGKILL after
+        ``GRACE_S``); return those that did not end with 0 once asked to stop."""
+        unclean = []
+        for tier in (self.feeders, self.hub):
+            _terminate(tier)
+            for name, process in tier:
+                try:
+                    code = process.wait(self.GRACE_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    code = process.wait()
+                if code != 0 and self.stopping:
+                    unclean.append(f"{name} ({code})")
+        return unclean
+
+
+def _terminate(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _, process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
 
 
 def _print_urls(settings: Settings) -> None:

@@ -18,11 +18,12 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
+from services.liveness import Liveness
 from services.merge.encoding import ViewEncoder, ViewRecord
 from services.merge.feed_freshness import FeedFreshness
 from services.merge.history import HistoryPruner
 from services.merge.intake import MergeApp
-from services.merge.lag import report_lag
+from services.merge.lag import Progress, report_lag
 from services.merge.pipeline import Pipeline
 from services.merge.processor import MergeProcessor
 from services.merge.publisher import ViewPublisher
@@ -78,11 +79,13 @@ def create_app(
     *,
     pruner: HistoryPruner | None = None,
     freshness: FeedFreshness | None = None,
+    liveness: Liveness | None = None,
 ) -> MergeApp:
     """The merge worker's app over every source topic that feeds a view; with a ``pruner``,
-    it also deletes expired history every ``settings.prune_interval_s``, and with a
+    it also deletes expired history every ``settings.prune_interval_s``; with a
     ``freshness``, it reads each department's newest event every
-    ``settings.freshness_interval_s``."""
+    ``settings.freshness_interval_s``; with a ``liveness``, it reports there with each lag
+    figure whether its merges advance."""
     app = MergeApp(
         settings.consumer_group,
         fetch_wait_ms=settings.fetch_wait_ms,
@@ -114,18 +117,27 @@ def create_app(
         pipeline.forget(revoked)
         await pipeline.commit_offsets(revoked)
 
-    _every(
-        app,
-        2.0,
-        "reporting consumer lag",
-        lambda: report_lag(app, metrics, settings.consumer_group, pipeline.progress),
-    )
+    async def lag_and_liveness() -> None:
+        lag = await report_lag(app, metrics, settings.consumer_group, pipeline.progress)
+        if liveness is not None:
+            liveness.observe(*_merge_state(pipeline.progress, lag, len(app.intake)))
+
+    _every(app, 2.0, "reporting consumer lag", lag_and_liveness)
     _every(app, 0.5, "committing offsets", pipeline.commit_offsets)
     _every(app, 1.0, "counting the outbox", publisher.report_pending)
     if pruner is not None:
         _every(app, settings.prune_interval_s, "pruning expired history", pruner.run)
     if freshness is not None:
         _every(app, settings.freshness_interval_s, "reading feed freshness", freshness.run)
+
+    finished = asyncio.Event()
+
+    async def finish_merging() -> None:
+        pipeline.request_stop()
+        if "producer" in holder:  # the merge task started: wait for it to wind up
+            await finished.wait()
+
+    app.finish_merging = finish_merging
 
     @app.task  # type: ignore[untyped-decorator]
     async def merge() -> None:
@@ -143,12 +155,17 @@ def create_app(
         sweeper = asyncio.create_task(_sweep(publisher))
         try:
             await pipeline.run()
+            # Asked to stop: everything merged is acknowledged by the broker, its outbox
+            # marks are gone, and its offsets are committed before the worker leaves.
+            await publisher.drain()
+            await pipeline.commit_offsets()
         finally:
             sweeper.cancel()
             await publisher.drain()
             await producer.stop()
             pipeline.close()
             publisher.close()
+            finished.set()
 
     return app
 
@@ -168,6 +185,13 @@ def _every(app: faust.App, seconds: float, what: str, call: Callable[[], Awaitab
 
     tick.__name__ = tick.__qualname__ = what.replace(" ", "_")  # faust names timers by them
     app.timer(interval=seconds)(tick)
+
+
+def _merge_state(progress: Progress, lag: int, queued: int) -> tuple[object, bool]:
+    """How far the merges got (the offsets merged per partition) and whether work waits:
+    records behind on the broker, fetched and queued, or taken by a batch not yet merged."""
+    position = tuple(sorted((tp.topic, tp.partition, o) for tp, o in progress.merged.items()))
+    return position, lag > 0 or queued > 0 or bool(progress.waiting)
 
 
 async def _sweep(publisher: ViewPublisher) -> None:

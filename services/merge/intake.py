@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, ClassVar, cast
 
 import faust
@@ -114,6 +114,10 @@ class _Transport(faust_aiokafka.Transport):
     Consumer: ClassVar[Any] = _Consumer
 
 
+async def _nothing_to_finish() -> None:
+    return None
+
+
 class MergeApp(faust.App):
     """A faust app whose consumer feeds an ``Intake`` with whole fetches."""
 
@@ -121,6 +125,8 @@ class MergeApp(faust.App):
         super().__init__(*args, **kwargs)
         self.fetch_wait_ms = fetch_wait_ms
         self.intake = Intake(capacity)
+        # Set by ``create_app``: ends the merge cleanly before faust stops (services/worker.py).
+        self.finish_merging: Callable[[], Awaitable[None]] = _nothing_to_finish
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

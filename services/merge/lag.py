@@ -60,17 +60,21 @@ def _lag_labels(metrics: MergeMetrics) -> list[tuple[str, str, str]]:
     ]
 
 
-async def report_lag(app: faust.App, metrics: MergeMetrics, group: str, progress: Progress) -> None:
-    """Lag of every assigned partition; series of partitions no longer assigned are removed."""
+async def report_lag(app: faust.App, metrics: MergeMetrics, group: str, progress: Progress) -> int:
+    """Report the lag of every assigned partition and return their sum (known ones only);
+    series of partitions no longer assigned are removed."""
     assigned = app.consumer.assignment()
     progress.forget([tp for tp in [*progress.merged, *progress.waiting] if tp not in assigned])
     for topic, partition in {(t, p) for _, t, p in _lag_labels(metrics)}:
         if TP(topic, int(partition)) not in assigned:
             metrics.consumer_lag.remove(group, topic, partition)
+    total = 0
     for tp in sorted(assigned):
         lag = await _partition_lag(app, tp, progress)
         if lag is not None:
             metrics.consumer_lag.labels(group, tp.topic, str(tp.partition)).set(lag)
+            total += lag
+    return total
 
 
 async def _partition_lag(app: faust.App, tp: TP, progress: Progress) -> int | None:

@@ -58,9 +58,14 @@ class Pipeline:
         self._committable: dict[TP, int] = {}
         self._last_fold = 0.0
         self.producer: AIOKafkaProducer | None = None  # for dead letters, set once started
+        self._stopping = False
+
+    def request_stop(self) -> None:
+        """End ``run`` after the batch in hand is committed and handed to the publisher."""
+        self._stopping = True
 
     async def run(self) -> None:
-        """Decode and merge forever."""
+        """Decode and merge until ``request_stop`` (or cancelled)."""
         ready: asyncio.Queue[Decoded] = asyncio.Queue(maxsize=1)
         decoder = asyncio.create_task(self._decode(ready))
         try:
@@ -78,7 +83,7 @@ class Pipeline:
     async def _merge(self, ready: asyncio.Queue[Decoded]) -> None:
         decoded = await self._next(ready)
         unpublished: Outcome | None = None
-        while True:
+        while decoded is not None:
             merging = asyncio.create_task(self._until_committed(self._processor.merge, decoded))
             if unpublished is not None:
                 # The previous batch is encoded and sent while this one is in the database.
@@ -94,14 +99,22 @@ class Pipeline:
                 unpublished = outcome
             if fold_due:
                 await self._fold()
+            if self._stopping:
+                # What was taken and not merged is not committed: the next owner reads it.
+                if unpublished is not None:
+                    await self._publisher.publish(unpublished)
+                return
             decoded = following if following is not None else await self._next(ready)
 
-    async def _next(self, ready: asyncio.Queue[Decoded]) -> Decoded:
-        """The next batch, folding whatever is pending each fold interval while idle."""
+    async def _next(self, ready: asyncio.Queue[Decoded]) -> Decoded | None:
+        """The next batch, folding whatever is pending each fold interval while idle; None
+        once a stop is requested and nothing arrived."""
         while True:
             try:
                 decoded = await asyncio.wait_for(ready.get(), self._fold_interval_s)
             except TimeoutError:
+                if self._stopping:
+                    return None
                 await self._fold()  # idle: fold what other workers, or a stop, left behind
                 continue
             return self._grown(decoded, ready)

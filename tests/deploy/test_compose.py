@@ -269,7 +269,9 @@ def test_dockerfile_builds_one_datong_image_from_python_slim() -> None:
     dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
     assert re.search(r"^RUN pip install \.", dockerfile, re.MULTILINE)
-    assert re.search(r'^ENTRYPOINT \["datong"\]', dockerfile, re.MULTILINE)
+    # An init as PID 1 (tini, from Debian) forwards SIGTERM to datong and reaps children.
+    assert re.search(r"^ && apt-get install .*\btini\b", dockerfile, re.MULTILINE)
+    assert re.search(r'^ENTRYPOINT \["tini", "--", "datong"\]', dockerfile, re.MULTILINE)
     assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
     for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
         assert (ROOT / copied).exists() or copied == "README.md", copied

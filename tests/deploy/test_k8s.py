@@ -11,6 +11,7 @@ import pytest
 
 from connectors.mappings import MAPPINGS
 from schemas.catalog import Catalog
+from services.api.readiness import CHECK_TIMEOUT_S
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
 from tests.support.manifests import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
 from tests.support.manifests import manifest_errors as schema_errors
@@ -115,6 +116,23 @@ def test_every_deployment_has_liveness_and_readiness_probes() -> None:
         for container in _containers(deployment):
             for probe in ("livenessProbe", "readinessProbe"):
                 assert probe in container, f"{deployment['metadata']['name']} lacks {probe}"
+
+
+def test_datong_containers_keep_the_images_init_and_never_create_topics() -> None:
+    for deployment in _of_kind("Deployment"):
+        for container in _containers(deployment):
+            if DATONG_IMAGE.match(container["image"]):
+                # `command` would replace ENTRYPOINT ["tini", "--", "datong"]: no init as PID 1.
+                assert "command" not in container, deployment["metadata"]["name"]
+                assert container["args"], deployment["metadata"]["name"]
+    assert _config()["DATONG_TOPICS"] == "require"  # topics.yaml makes them, never a process
+
+
+def test_the_api_is_ready_on_its_own_check_within_the_probes_timeout() -> None:
+    (api,) = _containers(_named("Deployment", "datong-api"))
+    readiness = api["readinessProbe"]
+    assert readiness["httpGet"]["path"] == "/readyz"
+    assert readiness["timeoutSeconds"] > CHECK_TIMEOUT_S  # the API answers before it gives up
 
 
 def test_merge_workers_autoscale_up_to_the_partition_count() -> None:

@@ -40,6 +40,7 @@ def make_env(bootstrap: str, database_url: str, var_dir: Path, **extra: str) -> 
         "DATONG_CONSUMER_GROUP": f"merge-{uuid.uuid4().hex[:8]}",
         "DATONG_SESSION_TIMEOUT_S": "3",
         "DATONG_PARTITIONS": "4",
+        "DATONG_TOPICS": "manage",  # an embedded broker: the hub creates its topics
     }
     env.update(extra)
     return env

@@ -333,3 +333,24 @@ def test_a_halt_at_no_known_mark_is_a_config_error(tmp_path: Path, halt: str) ->
 def test_a_halt_without_a_marks_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="DATONG_TEST_HALT needs DATONG_TEST_MARKS"):
         Settings.from_env(env(tmp_path, TEST_HALT="inside:1"))
+
+
+def test_topics_are_managed_on_the_embedded_broker_and_required_on_a_real_cluster(
+    tmp_path: Path,
+) -> None:
+    assert Settings.from_env(env(tmp_path)).topics == "manage"
+    assert Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP="kafka:9092")).topics == "require"
+    managed = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP="kafka:9092", TOPICS="manage"))
+    assert managed.topics == "manage"
+
+
+def test_an_unknown_topics_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DATONG_TOPICS must be one of manage, require"):
+        Settings.from_env(env(tmp_path, TOPICS="create"))
+
+
+def test_the_liveness_stall_defaults_to_five_minutes_and_must_be_positive(tmp_path: Path) -> None:
+    assert Settings.from_env(env(tmp_path)).liveness_stall_s == 300.0
+    assert Settings.from_env(env(tmp_path, LIVENESS_STALL_S="20")).liveness_stall_s == 20.0
+    with pytest.raises(ConfigError, match="DATONG_LIVENESS_STALL_S must be greater than 0"):
+        Settings.from_env(env(tmp_path, LIVENESS_STALL_S="0"))

@@ -65,6 +65,7 @@ def live_api(
         topics={view: topics[serde.catalog.view(view).topic] for view in key_fields},
         key_fields=key_fields,
         buffer_size=settings.subscribe_buffer,
+        topics_mode=settings.topics,
     )
     hub = SubscriptionHub(config, serde, SubscriptionMetrics(registry))
     routes: list[BaseRoute] = [*subscribe_routes(hub, authorize, settings.subscribe_heartbeat_s)]

@@ -26,9 +26,9 @@ from services.api.live.access import RecordFilter
 from services.api.live.changes import Change, TopicRecord, decode_change
 from services.api.live.event_ids import Position
 from services.api.live.fanout import Backlog, Subscriber, ViewFeed
-from services.errors import DatongError
+from services.errors import DatongError, MissingTopicsError
 from services.metrics import SubscriptionMetrics
-from services.topics import TopicSpec, ensure_topics
+from services.topics import TopicSpec, prepare_topics
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class HubConfig:
     topics: Mapping[str, TopicSpec]  # view -> its topic
     key_fields: Mapping[str, str]  # view -> key field
     buffer_size: int
+    topics_mode: str  # DATONG_TOPICS: create the view topics, or only check they exist
 
 
 @dataclass
@@ -85,11 +86,21 @@ class SubscriptionHub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumers = 0
+        self._trouble: str | None = None  # why the last attempt to read failed, if it did
 
     @property
     def views(self) -> Collection[str]:
         """The views the hub follows (one topic each)."""
         return self._config.topics.keys()
+
+    @property
+    def state(self) -> str:
+        """How the shared consumer is doing, from its own last attempt (no probe of ours):
+        "not started" (no subscriber yet), "following", or "retrying: <why>"."""
+        if self._started is None:
+            return "not started"
+        trouble = self._trouble
+        return "following" if trouble is None else f"retrying: {trouble}"
 
     @property
     def consumers(self) -> int:
@@ -161,6 +172,7 @@ class SubscriptionHub:
                     consumer = self._open()
                     continue
                 batch = consumer.poll(timeout_ms=_POLL_MS)
+                self._trouble = None
                 changes = [
                     change
                     for records in batch.values()
@@ -169,8 +181,13 @@ class SubscriptionHub:
                 ]
                 if changes:
                     self._call(self._publish, changes)
-            except Exception:
+            except MissingTopicsError as exc:  # DATONG_TOPICS=require and a view topic missing
+                self._trouble = str(exc)
+                log.error("cannot follow the view topics: %s; retrying in 5 s", exc)
+                self._stopping.wait(5)
+            except Exception as exc:
                 # kafka-python reconnects by itself; a failed poll is retried, never hidden.
+                self._trouble = f"{type(exc).__name__}: {exc}"
                 log.exception("reading the view topics failed; retrying in 1 s")
                 time.sleep(1)
         if consumer is not None:
@@ -178,8 +195,9 @@ class SubscriptionHub:
             self._call(self._count_consumers, -1)
 
     def _open(self) -> KafkaConsumer:
-        """Create the view topics if needed, assign all their partitions, start at the end."""
-        ensure_topics(
+        """Create (or require) the view topics, assign all their partitions, start at the end."""
+        prepare_topics(
+            self._config.topics_mode,
             self._config.bootstrap,
             list(self._config.topics.values()),
             **self._config.kafka_options,
