@@ -36,7 +36,9 @@ def real_store(path: Path, tmp: Path) -> None:
     create_schema(engine)
     rows = seed_rows([HOME], per_community=3)
     store_rows(engine, rows)
-    settings = Settings.from_env({"DATONG_VAR_DIR": str(tmp), "DATONG_DATABASE_URL": url})
+    settings = Settings.from_env(
+        {"DATONG_VAR_DIR": str(tmp), "DATONG_DATABASE_URL": url}
+    ).with_dev_keys()
     secret = create_token(engine, audience="health-department").secret
     headers = {"Authorization": f"Bearer {secret}"}
     with TestClient(create_api(settings, engine)) as client:

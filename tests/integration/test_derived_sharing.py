@@ -94,7 +94,7 @@ def served(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     var = tmp_path_factory.mktemp("var")
     settings = Settings.from_env(
         {"DATONG_VAR_DIR": str(var), "DATONG_DATABASE_URL": module_database_url}
-    )
+    ).with_dev_keys()
     tokens = {a: create_token(engine, audience=a).secret for a in POLICY.audiences}
     with TestClient(create_api(settings, engine)) as client:
         yield Served(client, rows, tokens)

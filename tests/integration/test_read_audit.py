@@ -90,7 +90,7 @@ def api(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "DATONG_VAR_DIR": str(tmp_path_factory.mktemp("var")),
             "DATONG_DATABASE_URL": module_database_url,
         }
-    )
+    ).with_dev_keys()
     yield Api(create_api(settings, engine), engine, rows)
     engine.dispose()
 

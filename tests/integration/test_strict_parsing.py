@@ -34,7 +34,7 @@ def client(
             "DATONG_DATABASE_URL": module_database_url,
             "DATONG_INGEST_TOKENS": f"health={hashlib.sha256(ENV_TOKEN.encode()).hexdigest()}",
         }
-    )
+    ).with_dev_keys()
     secret = create_token(engine, audience="health-department").secret
     with TestClient(create_api(settings, engine)) as client:
         client.headers["Authorization"] = f"Bearer {secret}"
