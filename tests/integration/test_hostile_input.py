@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from services.access.tokens import create_token
 from services.store.database import create_engine, create_schema
 from tests.support.hub import Hub, make_env
+from tests.support.pipeline import answers_ok
 from tests.support.view_rows import seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
@@ -80,7 +81,7 @@ def target(
     try:
         hub.start("api")
         url = f"http://127.0.0.1:{env['DATONG_API_PORT']}"
-        hub.wait_for(lambda: _answers(f"{url}/healthz"), "the API")
+        hub.wait_for(lambda: answers_ok(f"{url}/healthz"), "the API")
         document = httpx.get(f"{url}/openapi.json", timeout=10).json()
         operations = [
             (method.upper(), path, operation)
@@ -91,13 +92,6 @@ def target(
         yield Target(url, operations, [r.key for r in rows], authorizations, hub)
     finally:
         hub.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 # --- what is thrown ----------------------------------------------------------------------------
@@ -355,6 +349,6 @@ def test_no_generated_request_gets_a_server_error_or_a_dropped_connection(
                 assert status < 500, f"{case} answered {status}\n{target.hub.logs()[-3000:]}"
 
             property_()
-    assert _answers(f"{target.url}/healthz")
+    assert answers_ok(f"{target.url}/healthz")
     # The cases reached the routes' answers, not only their refusals.
     assert counts.get(2, 0) > sum(counts.values()) // 20, counts

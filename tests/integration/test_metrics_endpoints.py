@@ -19,7 +19,7 @@ from services.status import render, scrape, summarize
 from tests.support.api_tokens import reader_headers
 from tests.support.factories import RegistryRow, health_event, registry_rows, write_registry_csv
 from tests.support.hub import Hub, make_env
-from tests.support.pipeline import T0, publish_health, run_connector
+from tests.support.pipeline import T0, answers_ok, publish_health, run_connector
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def _merged_everything(running: RunningHub) -> bool:
 def _exercise_api(running: RunningHub, key: str) -> None:
     """Requests whose paths hold a person_key and an ID number (neither may become a label)."""
     api = running.url("api").removesuffix("/metrics")
-    running.hub.wait_for(lambda: _answers(f"{api}/healthz"), "the API")
+    running.hub.wait_for(lambda: answers_ok(f"{api}/healthz"), "the API")
     id_number = running.rows[1].id_number
     reader = reader_headers(running.hub.env["DATONG_DATABASE_URL"])
 
@@ -116,13 +116,6 @@ def _exercise_api(running: RunningHub, key: str) -> None:
     assert status(f"/views/resident_profile/{'0' * 64}") == 404
     assert status(f"/views/{id_number}/{key}") == 404
     assert status(f"/residents/{id_number}") == 404
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _promtool_check_metrics(text: str) -> subprocess.CompletedProcess[str]:

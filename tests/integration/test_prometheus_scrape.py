@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.broker import free_port
 from tests.support.factories import registry_rows, write_registry_csv
 from tests.support.hub import Hub
-from tests.support.pipeline import run_connector
+from tests.support.pipeline import answers_ok, run_connector
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -121,13 +121,6 @@ def _worker_series(hub: Hub) -> dict[Series, float]:
     }
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _series(result: list[dict[str, Any]]) -> dict[Series, float]:
     return {
         tuple(item["metric"][name] for name in SERIES_LABELS): float(item["value"][1])
@@ -150,7 +143,7 @@ def test_prometheus_scrapes_the_hub_and_serves_its_merge_counts_back(
     hub.wait_for(lambda: _worker_series(hub).get(merged) == len(rows), "the worker to merge")
     served = _worker_series(hub)  # nothing more is coming: these counts are final
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    hub.wait_for(lambda: _answers(f"{api}/healthz"), "the API")
+    hub.wait_for(lambda: answers_ok(f"{api}/healthz"), "the API")
 
     prometheus = start_prometheus(
         {

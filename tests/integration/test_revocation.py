@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from services.access.tokens import IssuedToken, create_token, revoke_token
 from services.store.database import create_engine, create_schema
 from tests.support.hub import Hub, make_env
+from tests.support.pipeline import answers_ok
 from tests.support.sse_client import SseClient
 from tests.support.view_rows import seed_rows
 from tests.support.view_topics import publish_view_rows
@@ -71,18 +72,11 @@ def api(start_broker: Callable[[], str], tmp_path_factory: pytest.TempPathFactor
     try:
         hub.start("api")
         url = f"http://127.0.0.1:{env['DATONG_API_PORT']}"
-        hub.wait_for(lambda: _ok(f"{url}/readyz"), "the API")
+        hub.wait_for(lambda: answers_ok(f"{url}/readyz"), "the API")
         yield Api(url, engine)
     finally:
         hub.stop()
         engine.dispose()
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_a_stream_replaying_a_backlog_ends_soon_after_its_token_is_revoked(api: Api) -> None:

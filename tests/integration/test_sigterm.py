@@ -4,11 +4,9 @@ its batch, flushes, checkpoints and exits 0, well inside the grace period, losin
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.broker import free_port
 from tests.support.api_tokens import reader_headers
 from tests.support.expected_views import expected_of
 from tests.support.factories import registry_rows, write_registry_csv
@@ -28,10 +25,11 @@ from tests.support.faults.harness import (
 )
 from tests.support.faults.workload import resident_events
 from tests.support.hub import Hub
-from tests.support.machine import ROOT
+from tests.support.pipeline import answers_ok
 from tests.support.sse_client import SseClient
 from tests.support.stored_views import view_rows
 from tests.support.topics import read_topic
+from tests.support.up import start_up
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -48,13 +46,6 @@ def _stop(hub: Hub, process: subprocess.Popen[bytes]) -> int:
         return process.wait(GRACE_S)
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running {GRACE_S} s after SIGTERM:\n{hub.logs()[-4000:]}")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -133,7 +124,7 @@ def test_the_api_stopped_while_serving_reads_and_a_live_stream_exits_0(
     hub = make_hub(broker, database_url)
     api = hub.start("api")
     base = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    hub.wait_for(lambda: _answers(f"{base}/readyz"), "the API ready")
+    hub.wait_for(lambda: answers_ok(f"{base}/readyz"), "the API ready")
     headers = reader_headers(database_url)
     stream = SseClient(f"{base}/subscribe/resident_profile", headers)
     hub.wait_for(lambda: stream.status == 200, "the live stream open")
@@ -164,37 +155,18 @@ def test_the_api_stopped_while_serving_reads_and_a_live_stream_exits_0(
 def test_up_stopped_while_its_demo_loads_exits_0_with_every_process_stopped(
     tmp_path: Path,
 ) -> None:
-    api_port, broker_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATONG_")}
-    env.update(
-        {
-            "DATONG_VAR_DIR": str(tmp_path / "var"),
-            "DATONG_BROKER_PORT": str(broker_port),
-            "DATONG_API_PORT": str(api_port),
-            "DATONG_WORKER_METRICS_PORT": str(free_port()),
-            "DATONG_SESSION_TIMEOUT_S": "3",
-        }
-    )
-    log = tmp_path / "up.log"
-    with open(log, "wb") as out:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--demo", "--residents", "2000"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    up = start_up(tmp_path, "--demo", "--residents", "2000")
+    api_port = up.api_port
     try:
-        wait_for(lambda: "datong is up" in log.read_text(errors="replace"), what="the banner")
-        wait_for(lambda: _answers(f"http://127.0.0.1:{api_port}/readyz"), what="readyz")
+        up.wait_for_banner()
+        wait_for(lambda: answers_ok(f"http://127.0.0.1:{api_port}/readyz"), what="readyz")
         views = f"sqlite:///{tmp_path / 'var' / 'datong.db'}"
         wait_for(lambda: len(view_rows(views)) >= 100, what="the demo's residents arriving")
 
-        up.send_signal(signal.SIGTERM)
+        up.process.send_signal(signal.SIGTERM)
 
-        assert up.wait(GRACE_S * 2) == 0, log.read_text()[-4000:]
-        printed = log.read_text()
+        assert up.process.wait(GRACE_S * 2) == 0, up.printed()[-4000:]
+        printed = up.printed()
         assert "Traceback" not in printed, printed[printed.find("Traceback") - 3000 :][:6000]
     finally:
-        if up.poll() is None:
-            up.kill()
+        up.kill_if_running()

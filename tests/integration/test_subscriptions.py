@@ -26,6 +26,7 @@ from services.store.registry_store import SqlRegistry
 from tests.support.api_tokens import reader_headers
 from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
 from tests.support.hub import Hub, make_env
+from tests.support.pipeline import answers_ok
 from tests.support.sse_client import SseClient
 from tests.support.topics import read_topic
 from tests.support.waiting import wait_for
@@ -104,19 +105,12 @@ def live(
         hub.start("worker")
         hub.start("api")
         api = f"http://127.0.0.1:{env['DATONG_API_PORT']}"
-        hub.wait_for(lambda: _ok(f"{api}/readyz"), "the API")
+        hub.wait_for(lambda: answers_ok(f"{api}/readyz"), "the API")
         yield Live(hub, publisher, api, reader_headers(env["DATONG_DATABASE_URL"]))
     finally:
         publisher.close()
         hub.stop()
         engine.dispose()
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def rows(seed: int, count: int, community: str = "C001") -> list[RegistryRow]:
@@ -337,7 +331,7 @@ def test_an_api_shutting_down_ends_its_open_streams_cleanly_first(live: Live) ->
     second = Hub({**live.hub.env, "DATONG_API_PORT": str(free_port())}, live.hub.tmp)
     api = second.start("api")
     url = f"http://127.0.0.1:{second.env['DATONG_API_PORT']}"
-    second.wait_for(lambda: _ok(f"{url}/healthz"), "the second API")
+    second.wait_for(lambda: answers_ok(f"{url}/healthz"), "the second API")
     client = SseClient(f"{url}/subscribe/alert", live.reader)
     try:
         wait_for(lambda: "subscribed" in client.comments, 30, what="the subscription")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -13,20 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.broker import free_port
 from tests.support.api_tokens import READER
 from tests.support.machine import ROOT
+from tests.support.pipeline import answers_ok
 from tests.support.stored_views import view_rows
+from tests.support.up import start_up
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _listening(port: int) -> bool:
@@ -35,68 +28,33 @@ def _listening(port: int) -> bool:
 
 
 def test_up_serves_the_printed_urls_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    broker_port, api_port, metrics_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATONG_")}
-    env.update(
-        {
-            "DATONG_VAR_DIR": str(tmp_path / "var"),
-            "DATONG_BROKER_PORT": str(broker_port),
-            "DATONG_API_PORT": str(api_port),
-            "DATONG_WORKER_METRICS_PORT": str(metrics_port),
-            "DATONG_SESSION_TIMEOUT_S": "3",
-        }
-    )
-    log = tmp_path / "up.log"
-    with open(log, "wb") as out:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    up = start_up(tmp_path)
+    broker_port, api_port, metrics_port = up.broker_port, up.api_port, up.metrics_port
     try:
-        wait_for(lambda: "datong is up" in log.read_text(errors="replace"), what="the banner")
-        printed = log.read_text()
+        up.wait_for_banner()
+        printed = up.printed()
         assert f"http://127.0.0.1:{api_port}/healthz" in printed
         assert f"127.0.0.1:{broker_port} (embedded, memory-only)" in printed
         assert f"http://127.0.0.1:{metrics_port}/metrics" in printed
-        wait_for(lambda: _ok(f"http://127.0.0.1:{api_port}/readyz"), what="readyz")
-        assert _ok(f"http://127.0.0.1:{api_port}/healthz")
-        wait_for(lambda: _ok(f"http://127.0.0.1:{metrics_port}/metrics"), what="worker metrics")
+        wait_for(lambda: answers_ok(f"http://127.0.0.1:{api_port}/readyz"), what="readyz")
+        assert answers_ok(f"http://127.0.0.1:{api_port}/healthz")
+        wait_for(
+            lambda: answers_ok(f"http://127.0.0.1:{metrics_port}/metrics"), what="worker metrics"
+        )
         assert (tmp_path / "var" / "datong.db").exists(), "the embedded view store is SQLite"
-        up.send_signal(signal.SIGINT)
-        assert up.wait(30) in (0, 130), log.read_text()
+        up.process.send_signal(signal.SIGINT)
+        assert up.process.wait(30) in (0, 130), up.printed()
         assert not _listening(broker_port), "the embedded broker must stop with `up`"
         assert not _listening(api_port), "the API must stop with `up`"
     finally:
-        if up.poll() is None:
-            up.kill()
+        up.kill_if_running()
 
 
 def test_up_with_the_demo_feeds_every_department_into_the_views(tmp_path: Path) -> None:
-    api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATONG_")}
-    env.update(
-        {
-            "DATONG_VAR_DIR": str(tmp_path / "var"),
-            "DATONG_BROKER_PORT": str(free_port()),
-            "DATONG_API_PORT": str(api_port),
-            "DATONG_WORKER_METRICS_PORT": str(free_port()),
-            "DATONG_SESSION_TIMEOUT_S": "3",
-        }
-    )
-    log = tmp_path / "up.log"
-    with open(log, "wb") as out:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--demo", "--residents", "300"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    up = start_up(tmp_path, "--demo", "--residents", "300")
+    api_port = up.api_port
     try:
-        wait_for(lambda: "datong is up" in log.read_text(errors="replace"), what="the banner")
+        up.wait_for_banner()
         manifest = json.loads((tmp_path / "var" / "demo" / "manifest.json").read_text())
         registered = sum(f["events"].get("resident-registered", 0) for f in manifest["files"])
         url = f"sqlite:///{tmp_path / 'var' / 'datong.db'}"
@@ -108,7 +66,7 @@ def test_up_with_the_demo_feeds_every_department_into_the_views(tmp_path: Path) 
         key = next(k for k, (visible, _, _) in rows.items() if visible)
         token = subprocess.run(
             [sys.executable, "-m", "services.cli", "tokens", "create", "--audience", READER],
-            env=env,
+            env=up.env,
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -119,10 +77,10 @@ def test_up_with_the_demo_feeds_every_department_into_the_views(tmp_path: Path) 
             headers={"Authorization": f"Bearer {token}"},
         ).json()
         assert profile["person_key"] == key and profile["name_masked"]
-        assert up.poll() is None, log.read_text()
+        assert up.process.poll() is None, up.printed()
     finally:
-        up.send_signal(signal.SIGINT)
+        up.process.send_signal(signal.SIGINT)
         try:
-            up.wait(30)
+            up.process.wait(30)
         except subprocess.TimeoutExpired:
-            up.kill()
+            up.kill_if_running()

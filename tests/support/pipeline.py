@@ -62,6 +62,12 @@ def get_if_up(url: str, headers: dict[str, str] | None = None) -> httpx.Response
         return None
 
 
+def answers_ok(url: str) -> bool:
+    """Whether ``GET url`` answers 200 (False while nothing answers there yet)."""
+    response = get_if_up(url)
+    return response is not None and response.status_code == 200
+
+
 def merged_events(hub: Hub) -> float:
     """How many source events the hub's worker has merged (any outcome), from its metrics."""
     response = get_if_up(f"http://127.0.0.1:{hub.env['DATONG_WORKER_METRICS_PORT']}/metrics")
