@@ -2,8 +2,8 @@
 
 ``json.loads`` recurses once per level of nesting: a body of 50,000 ``[`` reaches Python's
 recursion limit, and an error there is no answer a client can act on. ``loads_bounded``
-measures the nesting first with a scan that does not recurse (strings removed, then the
-brackets counted), so every body gets a clear refusal naming the reason. Both the
+measures the nesting first with a scan that does not recurse (escapes and strings removed,
+then the brackets counted, all in linear time), so every body gets a clear refusal naming the reason. Both the
 connectors' HTTP intake and the hub's routes read bodies from strangers, hence it lives here.
 """
 
@@ -17,8 +17,12 @@ from schemas.errors import SchemaError
 
 MAX_DEPTH = 64
 
-# A JSON string, escapes included (the unrolled form: no backtracking on long strings).
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Escapes go first (a backslash and the byte after it), so that every quote left opens or
+# closes a string and a string is just quote, non-quotes, quote. Both passes are linear: a
+# pattern that matched escapes inside strings rescanned to the end of the body from every
+# quote of an unterminated string, quadratic in a body of one quote and many \" pairs.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
 _OPENERS = frozenset(b"[{")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -34,7 +38,7 @@ def nesting_exceeds(document: bytes | str, max_depth: int = MAX_DEPTH) -> bool:
     brackets alone; ``json.loads`` refuses it afterwards anyway.
     """
     raw = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    brackets = _STRING.sub(b"", _ESCAPE.sub(b"", raw)).translate(None, _NOT_BRACKETS)
     depth = 0
     for bracket in brackets:
         if bracket in _OPENERS:

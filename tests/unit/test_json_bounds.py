@@ -27,3 +27,18 @@ def test_a_document_a_million_deep_is_refused_not_parsed() -> None:
 def test_malformed_json_is_still_a_value_error() -> None:
     with pytest.raises(ValueError):
         loads_bounded(b'{"a": [1, 2')
+
+
+def test_an_escaped_backslash_before_a_quote_ends_the_string() -> None:
+    # "\\" is one backslash: the quote after it closes the string, so [[1]] counts.
+    assert nesting_exceeds(b'["\\\\", [[1]]]', max_depth=2)
+    assert not nesting_exceeds(b'["\\\\", [[1]]]', max_depth=3)
+
+
+def test_an_unterminated_string_of_escaped_quotes_a_mebibyte_long_is_measured() -> None:
+    # One quote, then \" pairs: a scan that matched escapes inside strings went back to the
+    # end of the body from every quote (minutes at this size, the API frozen meanwhile).
+    body = b'"' + b'\\"' * (1 << 19)
+    assert not nesting_exceeds(body)
+    with pytest.raises(ValueError):
+        loads_bounded(body)
