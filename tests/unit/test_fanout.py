@@ -171,3 +171,26 @@ def test_a_client_that_falls_too_far_behind_is_cut_off_and_keeps_what_was_queued
         view_feed.publish(change(0, offset, f"k{offset}"))
     assert slow.closed and slow.overflowed
     assert [key for _, key, _ in delivered(slow)] == ["k0", "k1"]
+
+
+def test_an_alert_of_a_type_the_reader_may_not_know_never_reaches_it_not_even_as_a_delete() -> None:
+    def no_red_status(record: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None if record.get("alert_type") == "RED_STATUS" else dict(record)
+
+    def alert(offset: int, status: str, kind: str = "RED_STATUS") -> Change:
+        record = {"alert_id": "a1", "community_code": "C1", "alert_type": kind, "status": status}
+        return Change("alert", 0, offset, "a1", record, "C1")
+
+    view_feed = ViewFeed("alert", "alert_id", {0: 0}, 100, memory=1000)
+    subscriber, _ = view_feed.subscribe(None, None, no_red_status, 100)
+    view_feed.publish(alert(0, "OPEN"))
+    view_feed.publish(alert(1, "CLOSED"))
+    view_feed.publish(Change("alert", 0, 2, "a1", None, None))  # compacted away
+    assert [subscriber.deliver(c) for c in subscriber.take()] == [None, None, None]
+
+    shown = ViewFeed("alert", "alert_id", {0: 0}, 100, memory=1000)
+    reader, _ = shown.subscribe(None, None, no_red_status, 100)
+    shown.publish(alert(0, "OPEN", "WELFARE_CHECK"))
+    shown.publish(Change("alert", 0, 1, "a1", None, None))
+    kinds = [d.kind for c in reader.take() if (d := reader.deliver(c)) is not None]
+    assert kinds == ["change", "delete"]  # a type it may know: its tombstone still arrives

@@ -25,6 +25,9 @@ class Change:
     record: dict[str, Any] | None
     community: str | None  # the row's community now; None: none, or unknown for a tombstone
     previous_community: str | None = None  # where the row was before, when the hub knows
+    # An alert's type, from its record or remembered for its tombstone: it never changes for
+    # a key and decides whether a reader may know the row exists at all.
+    kind: str | None = None
 
     @property
     def deleted(self) -> bool:

@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.access.derivation import ALERT_TYPE_FIELD
 from services.api.live.access import RecordFilter
 from services.api.live.changes import Change
 from services.api.live.event_ids import Position, encode_position
@@ -119,7 +120,10 @@ class Subscriber:
             return None
         # A tombstone of a row whose community was never seen reaches the access filter
         # with none, which only a reader of every community passes.
-        if self._filter({self._key_field: change.key, "community_code": gone_from}) is None:
+        probe: dict[str, Any] = {self._key_field: change.key, "community_code": gone_from}
+        if change.kind is not None:  # a row of a kind the reader may not know was never shown
+            probe[ALERT_TYPE_FIELD] = change.kind
+        if self._filter(probe) is None:
             return None
         return Delivery("delete", {"key": change.key}, encode_position(self.position))
 
@@ -146,7 +150,8 @@ class ViewFeed:
         self._covered: Position = dict(start)  # the buffer holds every record from here on
         self._buffer: deque[Change] = deque()
         self._buffer_size = buffer_size
-        self._communities: OrderedDict[str, str] = OrderedDict()
+        # Per key: the community it was last seen in, and its kind (an alert's type).
+        self._seen: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
         self._memory = memory
 
     def publish(self, change: Change) -> Change:
@@ -164,7 +169,8 @@ class ViewFeed:
 
     def community_of(self, key: str) -> str | None:
         """The community the feed last saw ``key`` in, if it still remembers."""
-        return self._communities.get(key)
+        seen = self._seen.get(key)
+        return None if seen is None else seen[0]
 
     def subscribe(
         self,
@@ -209,9 +215,15 @@ class ViewFeed:
 
     def _with_previous_community(self, change: Change) -> Change:
         key = change.key
-        previous = self._communities.pop(key, None) or change.previous_community
-        if change.record is not None and change.community is not None:
-            self._communities[key] = change.community
-            while len(self._communities) > self._memory:
-                self._communities.popitem(last=False)
-        return replace(change, previous_community=previous) if previous else change
+        community, kind = self._seen.pop(key, (None, None))
+        previous = community or change.previous_community
+        if change.record is not None:
+            found = change.record.get(ALERT_TYPE_FIELD)
+            kind = found if isinstance(found, str) else None
+            if change.community is not None or kind is not None:
+                self._seen[key] = (change.community, kind)
+                while len(self._seen) > self._memory:
+                    self._seen.popitem(last=False)
+        if previous == change.previous_community and kind == change.kind:
+            return change
+        return replace(change, previous_community=previous, kind=kind)
