@@ -120,10 +120,20 @@ class DepartmentMapper:
         closest = max(plans, key=lambda p: len(present.intersection(p.required)))
         missing = [c for c in closest.required if c not in present]
         exports = ", ".join(f"{p.name} ({p.title})" for p in plans)
+        # Only the columns some export knows are named: a file without a header row has a
+        # resident's name, ID number and phone where the header should be, and this message
+        # goes to the log.
+        known = {c for p in plans for c in (*p.required, *p.optional)}
+        named = [column for column in found if canonical(column) in known]
+        others = len(found) - len(named)
+        parts = [", ".join(named)] if named else []
+        if others:
+            parts.append(f"{others} column{'s' if others > 1 else ''} no export knows")
+        seen = " and ".join(parts) or "no columns"
         raise ExportMismatch(
             f"{file}: its header fits no {self.department} export of {self.spec.path} "
             f"(exports: {exports}); the closest is {closest.name} ({closest.title}), which "
-            f"expects {', '.join(closest.required)}; found {', '.join(found)}; "
+            f"expects {', '.join(closest.required)}; found {seen}; "
             f"missing {', '.join(missing)}. Rename the columns or fix the mapping "
             "(`datong mapping check`)"
         )

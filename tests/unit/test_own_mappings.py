@@ -50,6 +50,20 @@ def test_a_header_of_no_export_is_refused_for_the_whole_file(tmp_path: Path) -> 
     assert str(caught.value).startswith("核酸.xlsx: its header fits no health export of ")
     assert "the closest is district_test (区卫健委核酸检测导出)" in str(caught.value)
     assert (
-        "found 样本号, 身份证, 采样时间; missing 样本编号, 受检者身份证号, 检测结果(阴性/阳性)"
-        in str(caught.value)
+        "found 采样时间 and 2 columns no export knows; "
+        "missing 样本编号, 受检者身份证号, 检测结果(阴性/阳性)" in str(caught.value)
     )
+
+
+def test_a_file_without_a_header_row_is_refused_without_repeating_its_first_row(
+    tmp_path: Path,
+) -> None:
+    mapper = DepartmentMapper(
+        load_mapping_file(write_mapping(tmp_path / "h.yaml"), Catalog.load()), KEY
+    )
+    first_row = ["王义", "110105194912310021", "13812345678"]  # a resident, not a header
+    with pytest.raises(ExportMismatch) as caught:
+        mapper.export_for_file(first_row, "核酸.xlsx")
+    message = str(caught.value)
+    assert "found 3 columns no export knows" in message
+    assert not any(value in message for value in first_row), message
