@@ -81,13 +81,27 @@ class Settings:
     freshness_interval_s: float = 30.0
     # Signs audit exports: DATONG_AUDIT_SIGNING_KEY as given (``audit_signing_key()``).
     audit_signing_key_text: str | None = field(default=None, repr=False)
+    audit_signing_key_file: str | None = None  # DATONG_AUDIT_SIGNING_KEY_FILE
 
     def audit_signing_key(self) -> bytes:
         """The audit exports' Ed25519 seed (its first 32 bytes): the variable's, or on
-        embedded defaults one generated once under ``var/keys`` (made only when first asked
-        for, by ``datong audit export``)."""
-        given = _key(self.audit_signing_key_text, None, "AUDIT_SIGNING_KEY", self.var_dir)
-        return given or _generated_key("AUDIT_SIGNING_KEY", self.var_dir)
+        embedded defaults (a development hub) one generated once under ``var/keys`` when
+        ``datong audit export`` first asks; anywhere else ConfigError saying what to give."""
+        given = _key(
+            self.audit_signing_key_text,
+            self.audit_signing_key_file,
+            "AUDIT_SIGNING_KEY",
+            self.var_dir,
+        )
+        if given is not None:
+            return given
+        if not self.embedded_broker:
+            # A key made here would sign whatever the table holds now, edits included, and
+            # print its own public key beside the file: the export would prove nothing.
+            raise ConfigError(
+                _missing_key("AUDIT_SIGNING_KEY", "signing audit exports", self.var_dir)
+            )
+        return _generated_key("AUDIT_SIGNING_KEY", self.var_dir)
 
     mappings_dir: Path | None = None  # None: the shipped mappings (connectors/mappings/)
     # The hub's key check values (``datong keys check-value``): a connector refuses a key
@@ -192,6 +206,7 @@ class Settings:
             given_hmac_key=_key(get("HMAC_KEY"), get("HMAC_KEY_FILE"), "HMAC_KEY", var_dir),
             given_seal_key=_key(get("SEAL_KEY"), get("SEAL_KEY_FILE"), "SEAL_KEY", var_dir),
             audit_signing_key_text=get("AUDIT_SIGNING_KEY"),
+            audit_signing_key_file=get("AUDIT_SIGNING_KEY_FILE"),
             api_host=get("API_HOST", "127.0.0.1") or "127.0.0.1",
             api_port=_int(get("API_PORT", "8080"), "API_PORT"),
             broker_port=_int(get("BROKER_PORT", "9092"), "BROKER_PORT"),

@@ -354,3 +354,18 @@ def test_the_liveness_stall_defaults_to_five_minutes_and_must_be_positive(tmp_pa
     assert Settings.from_env(env(tmp_path, LIVENESS_STALL_S="20")).liveness_stall_s == 20.0
     with pytest.raises(ConfigError, match="DATONG_LIVENESS_STALL_S must be greater than 0"):
         Settings.from_env(env(tmp_path, LIVENESS_STALL_S="0"))
+
+
+def test_an_audit_export_off_a_development_hub_needs_the_signing_key_it_was_given(
+    tmp_path: Path,
+) -> None:
+    production = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP="kafka-1:9092"))
+    with pytest.raises(ConfigError, match="no DATONG_AUDIT_SIGNING_KEY"):
+        production.audit_signing_key()
+    assert not (tmp_path / "keys" / "audit_signing_key").exists()
+    key = tmp_path / "audit.key"
+    key.write_text(b64(b"s" * 32))
+    given = Settings.from_env(
+        env(tmp_path, KAFKA_BOOTSTRAP="kafka-1:9092", AUDIT_SIGNING_KEY_FILE=str(key))
+    )
+    assert given.audit_signing_key() == b"s" * 32
