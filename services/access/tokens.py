@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -110,11 +111,16 @@ def find_token(engine: sa.Engine, secret: str) -> TokenInfo | None:
         return None if row is None or row.revoked_at is not None else _info(row)
 
 
-def token_live(engine: sa.Engine, token_id: str) -> bool:
-    """Whether the token exists and is not revoked (for streams re-checking an open one)."""
-    with Session(engine) as session:
-        row = session.get(AccessToken, token_id)
-        return row is not None and row.revoked_at is None
+def live_tokens(engine: sa.Engine, token_ids: Iterable[str]) -> set[str]:
+    """Which of ``token_ids`` exist and are not revoked, in one query."""
+    wanted = sorted(set(token_ids))
+    if not wanted:
+        return set()
+    query = sa.select(AccessToken.id).where(
+        AccessToken.id.in_(wanted), AccessToken.revoked_at.is_(None)
+    )
+    with engine.connect() as conn:
+        return set(conn.scalars(query))
 
 
 def _info(row: AccessToken) -> TokenInfo:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from services.access.tokens import find_token, secret_digest, token_live
+from services.access.tokens import find_token, live_tokens, secret_digest
 from services.api.errors import unauthorized
+from services.api.token_liveness import TokenLiveness
 
 ENV_TOKEN_NAME = "DATONG_INGEST_TOKENS"
 QUERY_TOKEN = "access_token"
@@ -40,6 +41,7 @@ class Authenticator:
     def __init__(self, engine: sa.Engine, ingest_tokens: Mapping[str, str]) -> None:
         self._engine = engine
         self._env = {d: bytes.fromhex(h) for d, h in ingest_tokens.items()}
+        self._liveness = TokenLiveness(lambda ids: live_tokens(engine, ids))
 
     def identify(self, secret: str) -> Principal | None:
         """The live token's holder, or None (blocking: reads the token table)."""
@@ -57,7 +59,7 @@ class Authenticator:
         """Whether the principal's token still holds (a long-lived stream re-checks it)."""
         if principal.token_id.startswith("env:"):
             return principal.department in self._env
-        return await asyncio.to_thread(token_live, self._engine, principal.token_id)
+        return await self._liveness.holds(principal.token_id)
 
     async def principal(self, request: Request, allow_query: bool = False) -> Principal:
         """The caller of ``request`` (remembered on it); 401 without a valid bearer token.
