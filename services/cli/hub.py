@@ -108,10 +108,18 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
     """Run one merge worker."""
+    # Until faust's worker takes SIGTERM over (it finishes the batch in hand, then stops),
+    # nothing has been merged: a stop then is a clean exit, not death by the signal's
+    # default action (which `datong up`, stopping everything at once, reported as a failure).
+    signal.signal(signal.SIGTERM, _exit_before_start)
     from services.worker import run_worker
 
     run_worker(settings)
     return 0
+
+
+def _exit_before_start(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
