@@ -3,8 +3,9 @@
 ``json.loads`` recurses once per level of nesting: a body of 50,000 ``[`` reaches Python's
 recursion limit, and an error there is no answer a client can act on. ``loads_bounded``
 measures the nesting first with a scan that does not recurse (escapes and strings removed,
-then the brackets counted, all in linear time), so every body gets a clear refusal naming the reason. Both the
-connectors' HTTP intake and the hub's routes read bodies from strangers, hence it lives here.
+then the brackets counted, all in linear time), so every body gets a clear refusal naming
+the reason. Both the connectors' HTTP intake and the hub's routes read bodies from
+strangers, hence it lives here.
 """
 
 from __future__ import annotations
