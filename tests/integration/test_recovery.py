@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-import sqlalchemy as sa
 
 from tests.support.expected_views import MatchesOracle
+from tests.support.faults.harness import unpublished
 from tests.support.hub import Hub
 from tests.support.marks import halted, kill_at_mark
 from tests.support.oracle import oracle_views
@@ -25,16 +25,6 @@ from tests.support.stored_views import view_rows
 pytestmark = pytest.mark.integration
 
 BATCH = 40
-
-
-def _pending_outbox(url: str) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            count = conn.execute(sa.text("SELECT COUNT(*) FROM outbox"))
-            return int(count.scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def test_a_worker_killed_inside_and_after_its_transactions_ends_with_the_oracles_views(
@@ -64,7 +54,7 @@ def test_a_worker_killed_inside_and_after_its_transactions_ends_with_the_oracles
     except BaseException:
         print(matches.account())
         raise
-    crashed.wait_for(lambda: _pending_outbox(database_url) == 0, "the outbox to drain")
+    crashed.wait_for(lambda: unpublished(database_url) == 0, "the outbox to drain")
     assert [(h.mark, h.count) for h in halted(marks)] == targets, "every kill at its mark"
     landed = Counter(h.mark for h in halted(marks))
     assert landed["inside"] >= 1 and landed["committed"] >= 1, "kills at both points"
