@@ -9,21 +9,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from services.liveness import Liveness
+from services.metrics_access import CHALLENGE, metrics_allowed
 
 
 def serve_metrics(
-    registry: CollectorRegistry, host: str, port: int, liveness: Liveness | None = None
+    registry: CollectorRegistry,
+    host: str,
+    port: int,
+    liveness: Liveness | None = None,
+    token: str | None = None,
 ) -> ThreadingHTTPServer:
     """Serve ``registry`` on ``host:port`` (0 picks a free port) in a daemon thread.
 
-    ``/healthz`` answers from ``liveness`` (503 when the work loop is stuck); without one,
-    200 while the process runs (a connector publishing one file and exiting).
+    ``/metrics`` needs ``Authorization: Bearer <token>`` when ``token`` is given (401
+    otherwise). ``/healthz`` stays open for the kubelet and answers from ``liveness`` (503
+    when the work loop is stuck); without one, 200 while the process runs (a connector
+    publishing one file and exiting).
     """
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            extra: dict[str, str] = {}
             if self.path.split("?")[0] == "/metrics":
-                body, ctype, status = generate_latest(registry), CONTENT_TYPE_LATEST, 200
+                if metrics_allowed(self.headers.get("Authorization"), token):
+                    body, ctype, status = generate_latest(registry), CONTENT_TYPE_LATEST, 200
+                else:
+                    body, ctype, status = _UNAUTHORIZED, "application/json", 401
+                    extra["WWW-Authenticate"] = CHALLENGE
             elif self.path == "/healthz":
                 body, status = _health(liveness)
                 ctype = "application/json"
@@ -32,6 +44,8 @@ def serve_metrics(
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -41,6 +55,9 @@ def serve_metrics(
     server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
     return server
+
+
+_UNAUTHORIZED = b'{"error":"/metrics needs the metrics bearer token","status":401}'
 
 
 def _health(liveness: Liveness | None) -> tuple[bytes, int]:

@@ -18,10 +18,12 @@ from services.store.registry_store import SqlRegistry
 def hub_registry(settings: Settings, engine: sa.Engine) -> SqlRegistry | HttpRegistry:
     """The registry a hub process (API, worker, CLI over the view store) uses."""
     if settings.registry_url:
-        return HttpRegistry(settings.registry_url)
+        return HttpRegistry(settings.registry_url, auth=settings.registry_auth)
     return SqlRegistry(engine)
 
 
 def connector_registry(settings: Settings) -> HttpRegistry:
     """The registry a connector looks its schema ids up in: never the view database."""
-    return HttpRegistry(settings.registry_http_url, auto_register=False)
+    return HttpRegistry(
+        settings.registry_http_url, auto_register=False, auth=settings.registry_auth
+    )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from services.errors import ConfigError
 from services.feed_schedule import FeedSchedule, parse_schedule
@@ -30,6 +31,14 @@ TOPICS_REQUIRE = "require"
 # How long a worker's or connector's loop may stand still with work waiting before its
 # /healthz says it is wedged: longer than any batch, retry or rebalance should take.
 DEFAULT_LIVENESS_STALL_S = 300.0
+# DATONG_METRICS_AUTH: /metrics open to anyone who reaches the port (embedded and development
+# hubs), or only to a scraper that sends DATONG_METRICS_TOKEN as a bearer token (a real cluster).
+METRICS_OPEN = "open"
+METRICS_TOKEN = "token"
+# DATONG_DATABASE_TLS: a PostgreSQL URL must verify the server's certificate and name
+# (sslmode=verify-full, a real cluster), or is taken as given (embedded and development hubs).
+DATABASE_TLS_VERIFY = "verify-full"
+DATABASE_TLS_UNCHECKED = "unchecked"
 _Number = TypeVar("_Number", int, float)
 
 
@@ -135,6 +144,34 @@ class Settings:
 
     topics: str = TOPICS_MANAGE
     liveness_stall_s: float = DEFAULT_LIVENESS_STALL_S
+    metrics_auth: str = METRICS_OPEN
+    given_metrics_token: str | None = field(default=None, repr=False)
+    database_tls: str = DATABASE_TLS_UNCHECKED
+    registry_username: str | None = None
+    registry_password: str | None = field(default=None, repr=False)
+
+    @property
+    def registry_auth(self) -> tuple[str, str] | None:
+        """HTTP basic credentials for DATONG_REGISTRY_URL, when the registry needs them."""
+        if self.registry_username is None:
+            return None
+        return self.registry_username, self.registry_password or ""
+
+    @property
+    def metrics_token(self) -> str | None:
+        """The bearer token ``/metrics`` requires, or None when it is open
+        (``DATONG_METRICS_AUTH=open``); ConfigError saying what to give when it is required
+        and unset, so that a production process never serves its metrics to anyone."""
+        if self.metrics_auth == METRICS_OPEN:
+            return None
+        if self.given_metrics_token is None:
+            raise ConfigError(
+                f"{_PREFIX}METRICS_AUTH is {METRICS_TOKEN} (the default with "
+                f"{_PREFIX}KAFKA_BOOTSTRAP): give the bearer token Prometheus sends as "
+                f"{_PREFIX}METRICS_TOKEN_FILE=<file holding it> or {_PREFIX}METRICS_TOKEN, "
+                f"or set {_PREFIX}METRICS_AUTH={METRICS_OPEN} where the port is private"
+            )
+        return self.given_metrics_token
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -197,6 +234,16 @@ class Settings:
         database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'datong.db'}"
         state_file = var_dir / "connectors" / "state.db"
         state_url = get("CONNECTOR_STATE_URL") or f"sqlite:///{state_file}"
+        production = bootstrap is not None
+        database_tls = _choice(
+            get("DATABASE_TLS", DATABASE_TLS_VERIFY if production else DATABASE_TLS_UNCHECKED)
+            or "",
+            "DATABASE_TLS",
+            (DATABASE_TLS_VERIFY, DATABASE_TLS_UNCHECKED),
+        )
+        if database_tls == DATABASE_TLS_VERIFY:
+            check_database_tls(database_url, "DATABASE_URL")
+            check_database_tls(state_url, "CONNECTOR_STATE_URL")
         return cls(
             var_dir=var_dir,
             kafka_bootstrap=bootstrap,
@@ -282,7 +329,51 @@ class Settings:
                 _float(get("LIVENESS_STALL_S", str(DEFAULT_LIVENESS_STALL_S)), "LIVENESS_STALL_S"),
                 "LIVENESS_STALL_S",
             ),
+            metrics_auth=_choice(
+                get("METRICS_AUTH", METRICS_TOKEN if production else METRICS_OPEN) or "",
+                "METRICS_AUTH",
+                (METRICS_OPEN, METRICS_TOKEN),
+            ),
+            given_metrics_token=_token(get("METRICS_TOKEN"), get("METRICS_TOKEN_FILE")),
+            database_tls=database_tls,
+            registry_username=get("REGISTRY_USERNAME"),
+            registry_password=get("REGISTRY_PASSWORD"),
         )
+
+
+def check_database_tls(url: str, name: str) -> None:
+    """Refuse a PostgreSQL URL that does not verify the server (``sslmode=verify-full``):
+    without it a network attacker could stand in for the database and read every row.
+    SQLite URLs are files, with no connection to protect."""
+    parsed = urlsplit(url)
+    if not parsed.scheme.startswith("postgresql"):
+        return
+    modes = parse_qs(parsed.query).get("sslmode", [])
+    if modes != [DATABASE_TLS_VERIFY]:
+        given = f"sslmode={modes[-1]}" if modes else "no sslmode"
+        raise ConfigError(
+            f"{_PREFIX}{name} has {given}: a production hub connects to PostgreSQL only over "
+            f"TLS that checks the server, so add ?sslmode={DATABASE_TLS_VERIFY}&sslrootcert="
+            f"<the server CA's file> to it (or set {_PREFIX}DATABASE_TLS="
+            f"{DATABASE_TLS_UNCHECKED} for a development database)"
+        )
+
+
+def _token(value: str | None, file: str | None) -> str | None:
+    """DATONG_METRICS_TOKEN, else the first line of DATONG_METRICS_TOKEN_FILE; None if neither."""
+    if value is not None and file is not None:
+        raise ConfigError(
+            f"{_PREFIX}METRICS_TOKEN and {_PREFIX}METRICS_TOKEN_FILE are both set: keep one"
+        )
+    if file is not None:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{_PREFIX}METRICS_TOKEN_FILE: cannot read {file}: {exc}") from None
+    if value is not None and len(value) < 16:
+        # A short token can be guessed by a scraper on the pod network.
+        raise ConfigError(f"{_PREFIX}METRICS_TOKEN must be at least 16 characters")
+    return value
 
 
 def _token_hashes(value: str | None) -> dict[str, str]:

@@ -74,7 +74,10 @@ class Status:
 
 
 def scrape(
-    urls: Iterable[str], timeout_s: float = 2.0, client: httpx.Client | None = None
+    urls: Iterable[str],
+    timeout_s: float = 2.0,
+    client: httpx.Client | None = None,
+    token: str | None = None,
 ) -> dict[str, str | Exception]:
     """GET each ``/metrics`` URL; the body on success, the error otherwise (never raises).
 
@@ -82,14 +85,16 @@ def scrape(
         urls: the metrics endpoints to read.
         timeout_s: per-request timeout, so one hung process cannot stall the summary.
         client: the HTTP client to use (a new one, closed afterwards, when None).
+        token: the metrics bearer token (DATONG_METRICS_TOKEN), sent when given.
     """
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     own = client is None
     http = client or httpx.Client(timeout=timeout_s)
     results: dict[str, str | Exception] = {}
     try:
         for url in urls:
             try:
-                response = http.get(url, timeout=timeout_s)
+                response = http.get(url, timeout=timeout_s, headers=headers)
                 response.raise_for_status()
                 results[url] = response.text
             except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -37,6 +37,7 @@ FINISH_TIMEOUT_S = 30.0
 
 def run_worker(settings: Settings) -> None:
     """Run one merge worker until SIGINT/SIGTERM."""
+    metrics_token = settings.metrics_token  # refuses to start without one in production
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
@@ -76,7 +77,13 @@ def run_worker(settings: Settings) -> None:
         freshness=freshness,
         liveness=liveness,
     )
-    server = serve_metrics(registry, settings.api_host, settings.worker_metrics_port, liveness)
+    server = serve_metrics(
+        registry,
+        settings.api_host,
+        settings.worker_metrics_port,
+        liveness,
+        metrics_token,
+    )
     log.info("worker metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
     _tune_garbage_collector()
     worker = _GracefulWorker(app, loglevel="WARNING", quiet=True)

@@ -44,10 +44,13 @@ class HttpRegistry:
         timeout_s: float = 10.0,
         *,
         auto_register: bool = True,
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.auto_register = auto_register
-        self._client = client or httpx.Client(timeout=timeout_s)
+        # HTTP basic credentials (a registry behind auth), kept out of the URL, which error
+        # messages and the AsyncAPI document show.
+        self._client = client or httpx.Client(timeout=timeout_s, auth=auth)
         self._ids: dict[tuple[str, str], int] = {}
         self._texts: dict[int, str] = {}
 

@@ -27,7 +27,7 @@ from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
-from services.api.errors import error_body
+from services.api.errors import ApiError, error_body
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
@@ -40,6 +40,7 @@ from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
 from services.metrics import ApiMetrics
+from services.metrics_access import CHALLENGE, metrics_allowed
 from services.registries import hub_registry
 from services.settings import Settings
 from services.store.database import ping
@@ -55,6 +56,7 @@ def create_api(
     """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None)."""
     registry = registry or CollectorRegistry()
     metrics = ApiMetrics(registry)
+    metrics_token = settings.metrics_token  # refuses to start without one in production
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -116,7 +118,12 @@ def create_api(
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
 
-    async def metrics_endpoint(_: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        # Open to the hub's tokens (route_guard): Prometheus holds the metrics token instead.
+        if not metrics_allowed(request.headers.get("authorization"), metrics_token):
+            raise ApiError(
+                401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -44,7 +44,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "readiness: the view store answers (503 if not), checked at most every 2 s; "
         "the subscriptions' Kafka consumer is reported, not required"
     ),
-    ("GET", "/metrics"): Operation("Prometheus metrics (open, for scraping)"),
+    ("GET", "/metrics"): Operation(
+        "Prometheus metrics (the bearer DATONG_METRICS_TOKEN when DATONG_METRICS_AUTH=token)"
+    ),
     ("GET", "/openapi.json"): Operation("this document"),
     ("GET", "/docs"): Operation("this document as an HTML page"),
     ("GET", "/asyncapi.yaml"): Operation("AsyncAPI 3 description of every topic and its schema"),

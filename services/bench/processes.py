@@ -82,6 +82,8 @@ def hub_env(bootstrap: str, database_url: str, var_dir: Path, partitions: int) -
         "DATONG_WORKER_METRICS_PORT": str(free_port()),
         "DATONG_PARTITIONS": str(partitions),
         "DATONG_TOPICS": "manage",  # the bench's own embedded broker
+        "DATONG_METRICS_AUTH": "open",  # scraped by the bench itself, on this machine
+        "DATONG_DATABASE_TLS": "unchecked",  # the bench's own local database
     }
 
 

@@ -143,7 +143,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         f"http://{host}:{settings.worker_metrics_port}/metrics",
         *args.url,
     ]
-    status = _with_dead_letters(summarize(scrape(urls)), settings)
+    status = _with_dead_letters(
+        summarize(scrape(urls, token=settings.given_metrics_token)), settings
+    )
     print(render(status), end="")
     return 1 if status.unreachable else 0
 

@@ -84,6 +84,8 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.source.startswith("sql+"):
         check_source_path(_source_path(args.source)[0], "--source")
     liveness = Liveness(settings.liveness_stall_s) if args.watch else None
+    # A watching connector serves /metrics: in production it refuses to start without the token.
+    metrics_token = settings.metrics_token if args.watch else None
     loop = PollLoop(args.interval, liveness)
     loop.stop_on_signals()
     registry = CollectorRegistry()
@@ -96,7 +98,11 @@ def cmd_connector_run(args: argparse.Namespace, settings: Settings) -> int:
     server = None
     if liveness is not None:
         server = serve_metrics(
-            registry, settings.api_host, settings.connector_metrics_port, liveness
+            registry,
+            settings.api_host,
+            settings.connector_metrics_port,
+            liveness,
+            metrics_token,
         )
         log.info("connector metrics on http://%s:%d/metrics", settings.api_host, server.server_port)
     try:

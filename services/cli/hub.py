@@ -161,8 +161,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             **os.environ,
             "DATONG_VAR_DIR": str(settings.var_dir),
             "DATONG_KAFKA_BOOTSTRAP": settings.bootstrap,
-            # The children see a bootstrap address, which alone would mean `require`.
+            # The children see a bootstrap address, which alone would mean production:
+            # topics required, /metrics behind a token, PostgreSQL over verified TLS.
             "DATONG_TOPICS": settings.topics,
+            "DATONG_METRICS_AUTH": settings.metrics_auth,
+            "DATONG_DATABASE_TLS": settings.database_tls,
         }
         children = [processes.start([command], env) for command in ("worker", "api")]
         if args.demo:

@@ -41,6 +41,9 @@ def make_env(bootstrap: str, database_url: str, var_dir: Path, **extra: str) -> 
         "DATONG_SESSION_TIMEOUT_S": "3",
         "DATONG_PARTITIONS": "4",
         "DATONG_TOPICS": "manage",  # an embedded broker: the hub creates its topics
+        # A development hub on a test machine: open /metrics, test databases without TLS.
+        "DATONG_METRICS_AUTH": "open",
+        "DATONG_DATABASE_TLS": "unchecked",
     }
     env.update(extra)
     return env

@@ -77,6 +77,7 @@ def test_every_setting_can_be_overridden(tmp_path: Path) -> None:
             tmp_path,
             KAFKA_BOOTSTRAP="kafka-1:9092,kafka-2:9092",
             DATABASE_URL="postgresql+psycopg://datong@db/datong",
+            DATABASE_TLS="unchecked",
             REGISTRY_URL="http://registry:8081",
             HMAC_KEY=b64(hmac_key),
             SEAL_KEY=b64(seal_key),
@@ -369,3 +370,99 @@ def test_an_audit_export_off_a_development_hub_needs_the_signing_key_it_was_give
         env(tmp_path, KAFKA_BOOTSTRAP="kafka-1:9092", AUDIT_SIGNING_KEY_FILE=str(key))
     )
     assert given.audit_signing_key() == b"s" * 32
+
+
+PRODUCTION = "kafka-1:9092"
+VERIFIED = "postgresql+psycopg://datong@db/datong?sslmode=verify-full&sslrootcert=/etc/ca.crt"
+
+
+def test_metrics_are_open_on_the_embedded_broker_and_need_a_token_on_a_real_cluster(
+    tmp_path: Path,
+) -> None:
+    assert Settings.from_env(env(tmp_path)).metrics_token is None
+    token = "t" * 32
+    given = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION, METRICS_TOKEN=token))
+    assert given.metrics_auth == "token"
+    assert given.metrics_token == token
+    assert token not in repr(given)
+    opened = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION, METRICS_AUTH="open"))
+    assert opened.metrics_token is None
+
+
+def test_a_production_process_without_the_metrics_token_is_told_how_to_give_it(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION))
+    with pytest.raises(ConfigError, match="DATONG_METRICS_TOKEN_FILE=<file holding it>"):
+        _ = settings.metrics_token
+
+
+def test_the_metrics_token_is_read_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("from-a-secret-file-0123\n")
+    settings = Settings.from_env(
+        env(tmp_path, METRICS_AUTH="token", METRICS_TOKEN_FILE=str(tmp_path / "token"))
+    )
+    assert settings.metrics_token == "from-a-secret-file-0123"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"METRICS_TOKEN": "short"}, "at least 16 characters"),
+        ({"METRICS_TOKEN": "t" * 20, "METRICS_TOKEN_FILE": "/x"}, "both set"),
+        ({"METRICS_TOKEN_FILE": "/nonexistent/token"}, "cannot read /nonexistent/token"),
+        ({"METRICS_AUTH": "basic"}, "DATONG_METRICS_AUTH must be one of open, token"),
+    ],
+)
+def test_a_bad_metrics_setting_is_refused_by_name(
+    tmp_path: Path, values: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env(tmp_path, **values))
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "given"),
+    [
+        ("DATABASE_URL", "postgresql+psycopg://datong@db/datong", "no sslmode"),
+        ("DATABASE_URL", "postgresql+psycopg://datong@db/datong?sslmode=require", "require"),
+        ("DATABASE_URL", "postgresql://datong@db/datong?sslmode=disable", "disable"),
+        ("CONNECTOR_STATE_URL", "postgresql+psycopg://c@db/c?sslmode=verify-ca", "verify-ca"),
+    ],
+)
+def test_a_production_hub_refuses_a_postgresql_url_that_does_not_verify_the_server(
+    tmp_path: Path, name: str, url: str, given: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"DATONG_{name} has .*{given}.*sslmode=verify-full"):
+        Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION, **{name: url}))
+
+
+def test_a_production_hub_takes_a_verified_postgresql_url_and_sqlite_files(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION, DATABASE_URL=VERIFIED))
+    assert settings.database_tls == "verify-full"
+    assert settings.database_url == VERIFIED
+    assert settings.connector_state_url.startswith("sqlite:///")  # a file: nothing to verify
+
+
+def test_a_development_database_may_go_without_tls(tmp_path: Path) -> None:
+    plain = "postgresql+psycopg://datong@localhost/datong"
+    assert Settings.from_env(env(tmp_path, DATABASE_URL=plain)).database_tls == "unchecked"
+    unchecked = Settings.from_env(
+        env(tmp_path, KAFKA_BOOTSTRAP=PRODUCTION, DATABASE_URL=plain, DATABASE_TLS="unchecked")
+    )
+    assert unchecked.database_url == plain
+
+
+def test_registry_credentials_are_basic_auth_kept_out_of_the_url(tmp_path: Path) -> None:
+    assert Settings.from_env(env(tmp_path)).registry_auth is None
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            REGISTRY_URL="http://schema-registry:8081",
+            REGISTRY_USERNAME="datong",
+            REGISTRY_PASSWORD="registry-secret",
+        )
+    )
+    assert settings.registry_auth == ("datong", "registry-secret")
+    assert "registry-secret" not in repr(settings)
+    assert "registry-secret" not in settings.registry_http_url
