@@ -21,6 +21,7 @@ import yaml
 
 from schemas.catalog import Catalog, dlq_topic
 from services.alert_rules import alert_rules, render_prometheus_rule, render_rule_file
+from services.connector_manifests import DEFAULT_IMAGE, render_connectors
 from services.settings import DEFAULT_DLQ_RETENTION_DAYS, Settings
 from services.topics import topic_specs
 
@@ -141,12 +142,16 @@ def render_topic_script(catalog: Catalog, partitions: int, replicas: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str], settings: Settings | None = None) -> int:
-    """``datong deploy render-topics [--format strimzi|script] [--partitions N] [--replicas N]``
-    or ``datong deploy render-alerts [--format prometheus|k8s]``.
+def main(
+    argv: Sequence[str], settings: Settings | None = None, departments: Sequence[str] = ()
+) -> int:
+    """``datong deploy render-topics [--format strimzi|script] [--partitions N] [--replicas N]``,
+    ``datong deploy render-alerts [--format prometheus|k8s]`` or
+    ``datong deploy render-connectors [--image IMAGE]``.
 
     Prints the rendered manifest on standard output; returns the process exit code. The
-    alert rules take the feed schedule and consumer group of ``settings`` (``DATONG_*``).
+    alert rules take the feed schedule and consumer group of ``settings`` (``DATONG_*``);
+    the connectors are those of ``departments`` (the composition root passes the mappings').
     """
     parser = argparse.ArgumentParser(prog="datong deploy")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,7 +161,12 @@ def main(argv: Sequence[str], settings: Settings | None = None) -> int:
     render.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
     alerts = commands.add_parser("render-alerts", help="print the alert rules")
     alerts.add_argument("--format", choices=("prometheus", "k8s"), default="prometheus")
+    connectors = commands.add_parser("render-connectors", help="print the connectors' objects")
+    connectors.add_argument("--image", default=DEFAULT_IMAGE, help="registry/name:tag")
     args = parser.parse_args(list(argv))
+    if args.command == "render-connectors":
+        print(render_connectors(departments, args.image), end="")
+        return 0
     if args.command == "render-alerts":
         print(render_alerts(settings or Settings.from_env(), args.format), end="")
         return 0

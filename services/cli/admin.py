@@ -70,7 +70,7 @@ def add_admin_commands(sub: Any) -> None:
         "args",
         nargs=argparse.REMAINDER,
         help="render-topics [--format strimzi|script] [--partitions N] [--replicas N] | "
-        "render-alerts [--format prometheus|k8s]",
+        "render-alerts [--format prometheus|k8s] | render-connectors [--image IMAGE]",
     )
     deploy.set_defaults(handler=cmd_deploy)
 
@@ -211,9 +211,10 @@ def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     """Render the topic manifests and alert rules for the production stacks
     (deploy/README.md)."""
+    from connectors.mappings import MAPPINGS
     from services.deploy_manifests import main as render
 
-    return render(args.args, settings)
+    return render(args.args, settings, list(MAPPINGS))
 
 
 def cmd_views_conflicts(args: argparse.Namespace, settings: Settings) -> int:

@@ -275,3 +275,41 @@ def test_dockerfile_builds_one_datong_image_from_python_slim() -> None:
     assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
     for copied in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
         assert (ROOT / copied).exists() or copied == "README.md", copied
+
+
+def test_datong_processes_require_the_metrics_token_that_prometheus_sends(
+    compose: dict[str, Any],
+) -> None:
+    for name, svc in _datong(compose).items():
+        env = svc["environment"]
+        assert env["DATONG_METRICS_AUTH"] == "token", name
+        assert re.fullmatch(r"\$\{DATONG_METRICS_TOKEN:\?[^}]+\}", env["DATONG_METRICS_TOKEN"])
+    assert compose["secrets"]["metrics_token"] == {"environment": "DATONG_METRICS_TOKEN"}
+    assert "metrics_token" in _services(compose)["prometheus"]["secrets"]
+    config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    datong_jobs = [j for j in config["scrape_configs"] if j["job_name"].startswith("datong-")]
+    assert len(datong_jobs) == 3
+    for job in datong_jobs:
+        auth = job["authorization"]
+        assert auth == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}
+    assert re.search(r"^DATONG_METRICS_TOKEN=", (DEPLOY / ".env.example").read_text(), re.M)
+
+
+def test_the_hub_reaches_postgresql_over_tls_that_verifies_the_server(
+    compose: dict[str, Any],
+) -> None:
+    for name, svc in _datong(compose).items():
+        if name in _connectors(compose):
+            continue  # their state is a SQLite file on their own volume
+        env = svc["environment"]
+        assert env["DATONG_DATABASE_TLS"] == "verify-full", name
+        assert (
+            "sslmode=verify-full&sslrootcert=/run/secrets/postgres_ca" in env["DATONG_DATABASE_URL"]
+        ), name
+        assert "postgres_ca" in svc["secrets"], name
+    postgres = _services(compose)["postgres"]
+    assert "ssl=on" in postgres["command"]
+    assert {"postgres_cert", "postgres_key"} <= set(postgres["secrets"])
+    files = {name: spec["file"] for name, spec in compose["secrets"].items() if "file" in spec}
+    assert all(path.startswith("./certs/") for path in files.values())
+    assert "certs/" in (DEPLOY / ".gitignore").read_text().split()

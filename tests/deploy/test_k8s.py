@@ -13,7 +13,14 @@ from connectors.mappings import MAPPINGS
 from schemas.catalog import Catalog
 from services.api.readiness import CHECK_TIMEOUT_S
 from services.deploy_manifests import DEFAULT_PARTITIONS, DEFAULT_REPLICAS, MIN_INSYNC_REPLICAS
-from tests.support.manifests import K8S_DIR, K8S_VERSIONS, k8s_documents, load_documents
+from tests.support.manifests import (
+    K8S_DIR,
+    K8S_VERSIONS,
+    documented_secrets,
+    k8s_documents,
+    load_documents,
+    secret_names,
+)
 from tests.support.manifests import manifest_errors as schema_errors
 
 DOCUMENTS = list(k8s_documents())
@@ -23,7 +30,6 @@ DATONG_IMAGE = re.compile(r"^datong:")
 SASL_TLS_SETTINGS = (
     "DATONG_KAFKA_SECURITY_PROTOCOL",
     "DATONG_KAFKA_SASL_MECHANISM",
-    "DATONG_KAFKA_SASL_USERNAME",
     "DATONG_KAFKA_SSL_CAFILE",
 )
 
@@ -158,15 +164,21 @@ def test_the_hubs_dead_letter_days_match_the_dlq_topics() -> None:
         assert topic["spec"]["config"]["retention.ms"] == days * 24 * 3600 * 1000
 
 
-def test_keys_and_tokens_come_from_secrets() -> None:
-    keys = _named("Secret", "datong-keys")["stringData"]
-    assert {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY"} <= set(keys)
-    assert set(_named("Secret", "datong-tokens")["stringData"]) == {"DATONG_INGEST_TOKENS"}
-    assert "DATONG_DATABASE_URL" in _named("Secret", "datong-database")["stringData"]
-    state = _named("Secret", "datong-connector-state")["stringData"]
-    assert set(state) == {"DATONG_CONNECTOR_STATE_URL"}
+def test_no_secret_is_applied_from_the_repository() -> None:
+    # `kubectl apply -f deploy/k8s/` would overwrite the real keys with placeholders.
+    assert _of_kind("Secret") == []
     config = _config()
-    assert not {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY", "DATONG_KAFKA_SASL_PASSWORD"} & set(config)
+    secret = {"DATONG_HMAC_KEY", "DATONG_SEAL_KEY", "DATONG_KAFKA_SASL_PASSWORD"}
+    assert not (secret | {"DATONG_METRICS_TOKEN", "DATONG_REGISTRY_PASSWORD"}) & set(config)
+
+
+def test_every_secret_referenced_is_made_by_an_operator_or_a_documented_command() -> None:
+    made_by_strimzi = {doc["metadata"]["name"] for doc in _of_kind("KafkaUser")}
+    made_by_strimzi.add("datong-cluster-ca-cert")
+    referenced = set().union(*(secret_names(doc) for _, doc in DOCUMENTS))
+    assert {"datong-keys", "datong-database", "datong-metrics", "datong-api-tls"} <= referenced
+    for name in referenced - made_by_strimzi:
+        assert name in documented_secrets(), f"{name}: no `kubectl create secret` in the README"
 
 
 def test_datong_containers_get_sasl_tls_settings_and_secrets() -> None:
@@ -175,21 +187,39 @@ def test_datong_containers_get_sasl_tls_settings_and_secrets() -> None:
     assert config["DATONG_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     assert config["DATONG_KAFKA_BOOTSTRAP"] == "datong-kafka-bootstrap:9093"
     users = {doc["metadata"]["name"] for doc in _of_kind("KafkaUser")}
-    assert config["DATONG_KAFKA_SASL_USERNAME"] in users
     datong = [d for d in _of_kind("Deployment") if DATONG_IMAGE.match(_containers(d)[0]["image"])]
     assert len(datong) >= 3
+    principals = set()
     for deployment in datong:
         name = deployment["metadata"]["name"]
         container = _containers(deployment)[0]
         sources = _env_sources(container)
         store = "datong-connector-state" if _is_connector(deployment) else "datong-database"
-        assert {"datong-config", "datong-keys", store} <= sources, name
+        assert {"datong-config", "datong-keys", "datong-registry", store} <= sources, name
         env = {item["name"]: item for item in container["env"]}
+        user = env["DATONG_KAFKA_SASL_USERNAME"]["value"]
+        assert user in users, name
         password = env["DATONG_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert password == {"name": config["DATONG_KAFKA_SASL_USERNAME"], "key": "password"}
+        assert password == {"name": user, "key": "password"}
+        principals.add(user)
         mounts = [m["mountPath"] for m in container["volumeMounts"]]
         assert any(config["DATONG_KAFKA_SSL_CAFILE"].startswith(m + "/") for m in mounts), name
+        assert any(m == "/etc/datong/postgres-ca" for m in mounts), name
         assert all(key in config for key in SASL_TLS_SETTINGS)
+    assert len(principals) == len(datong), "each kind of process is a principal of its own"
+
+
+def test_production_processes_require_the_metrics_token_and_verified_database_tls() -> None:
+    config = _config()
+    assert config["DATONG_METRICS_AUTH"] == "token"
+    assert config["DATONG_DATABASE_TLS"] == "verify-full"
+    for deployment in _of_kind("Deployment"):
+        container = _containers(deployment)[0]
+        if not DATONG_IMAGE.match(container["image"]):
+            continue
+        env = {item["name"]: item for item in container["env"]}
+        token = env["DATONG_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert token == {"name": "datong-metrics", "key": "token"}, deployment["metadata"]["name"]
 
 
 def _env_sources(container: dict[str, Any]) -> set[str]:

@@ -99,8 +99,21 @@ def test_promtool_accepts_the_alert_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_promtool_accepts_the_prometheus_config() -> None:
-    result = _promtool("check", "config", "prometheus.yml")
+# Where compose mounts the metrics token for Prometheus (a compose secret).
+TOKEN_FILE = "/run/secrets/metrics_token"
+
+
+def test_promtool_accepts_the_prometheus_config(tmp_path: Path) -> None:
+    # promtool checks that the token file exists: a copy of the folder points at one here.
+    config = tmp_path / "prometheus"
+    shutil.copytree(PROMETHEUS, config)
+    (tmp_path / "metrics_token").write_text("a-token-for-promtool-only")
+    text = (config / "prometheus.yml").read_text(encoding="utf-8")
+    assert TOKEN_FILE in text
+    (config / "prometheus.yml").write_text(
+        text.replace(TOKEN_FILE, str(tmp_path / "metrics_token"))
+    )
+    result = _promtool("check", "config", "prometheus.yml", cwd=config)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "alerts.yml" in result.stdout, "the config must load the alert rules"
 

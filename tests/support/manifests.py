@@ -83,6 +83,34 @@ def k8s_documents() -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, doc
 
 
+# `kubectl -n datong create secret generic|tls <name>` in deploy/README.md's runbook.
+_CREATE_SECRET = re.compile(r"kubectl -n datong create secret (?:generic|tls) ([a-z0-9-]+)")
+
+
+def documented_secrets() -> set[str]:
+    """The Secrets deploy/README.md tells the operator to create, by name."""
+    return set(_CREATE_SECRET.findall((DEPLOY / "README.md").read_text(encoding="utf-8")))
+
+
+def secret_names(node: Any) -> set[str]:
+    """Every Secret a manifest refers to: env and envFrom, volumes, monitors' credentials
+    and an Ingress's TLS (found by the keys Kubernetes and the operators use for them)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("secretRef", "secretKeyRef", "credentials") and isinstance(value, dict):
+                found.add(value["name"])
+            elif key == "secret" and isinstance(value, dict) and "secretName" in value:
+                found.add(value["secretName"])
+            elif key == "tls" and isinstance(value, list):
+                found |= {item["secretName"] for item in value if "secretName" in item}
+            found |= secret_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= secret_names(item)
+    return found
+
+
 def errors(validator: Draft202012Validator, instance: Any) -> list[str]:
     """Readable validation errors, empty when the instance is valid."""
     return [
