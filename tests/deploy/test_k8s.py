@@ -79,12 +79,16 @@ def test_validators_reject_broken_copies(version: str) -> None:
     topic["spec"]["partitions"] = 0
     hpa = copy.deepcopy(_named("HorizontalPodAutoscaler", "datong-worker"))
     del hpa["spec"]["maxReplicas"]
+    database = copy.deepcopy(_named("Cluster", "datong-db"))
+    database["spec"]["instances"] = "three"
+    database["spec"]["backup"]["barmanObjectStore"]["wal"]["compresion"] = "gzip"
     unknown = {"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "x"}}
     assert len(schema_errors(deployment, version)) == 2
     assert schema_errors(kafka, version)
     assert schema_errors(pruned, version)
     assert schema_errors(topic, version)
     assert schema_errors(hpa, version)
+    assert len(schema_errors(database, version)) == 2
     assert schema_errors(unknown, version)
 
 
@@ -177,6 +181,7 @@ def test_every_secret_referenced_is_made_by_an_operator_or_a_documented_command(
     made_by_strimzi.add("datong-cluster-ca-cert")
     referenced = set().union(*(secret_names(doc) for _, doc in DOCUMENTS))
     assert {"datong-keys", "datong-database", "datong-metrics", "datong-api-tls"} <= referenced
+    assert {"datong-db-app", "datong-db-connectors", "datong-backup-s3"} <= referenced
     for name in referenced - made_by_strimzi:
         assert name in documented_secrets(), f"{name}: no `kubectl create secret` in the README"
 

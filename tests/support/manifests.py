@@ -1,5 +1,5 @@
 """Shared loaders and validators for the deployment tests: YAML documents, JSON schemas
-(vendored Compose, Strimzi and Prometheus Operator schemas, the Kubernetes schemas of
+(vendored Compose, Strimzi, Prometheus Operator and CloudNativePG schemas, the Kubernetes schemas of
 ``kubernetes-validate``) and the metric names that PromQL expressions refer to."""
 
 from __future__ import annotations
@@ -37,10 +37,17 @@ MONITORING_SCHEMAS = {
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor_v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule_v1.json",
 }
+CNPG_GROUP = "postgresql.cnpg.io"
+CNPG_SCHEMAS = {
+    ("postgresql.cnpg.io/v1", "Cluster"): "cluster_v1.json",
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): "scheduledbackup_v1.json",
+    ("postgresql.cnpg.io/v1", "Pooler"): "pooler_v1.json",
+}
 # Custom resource schemas by API group: the folder under SCHEMAS and the files by kind.
 CRD_SCHEMAS = {
     STRIMZI_GROUP: ("strimzi", STRIMZI_SCHEMAS),
     MONITORING_GROUP: ("prometheus-operator", MONITORING_SCHEMAS),
+    CNPG_GROUP: ("cloudnative-pg", CNPG_SCHEMAS),
 }
 
 # The metric names of docs/metrics.md, plus Prometheus' own `up`.
@@ -92,16 +99,24 @@ def documented_secrets() -> set[str]:
     return set(_CREATE_SECRET.findall((DEPLOY / "README.md").read_text(encoding="utf-8")))
 
 
+# Keys whose value names a Secret: Kubernetes' env references, the Prometheus Operator's
+# credentials, CloudNativePG's role passwords.
+_SECRET_REFERENCES = frozenset({"secretRef", "secretKeyRef", "credentials", "passwordSecret"})
+
+
 def secret_names(node: Any) -> set[str]:
-    """Every Secret a manifest refers to: env and envFrom, volumes, monitors' credentials
-    and an Ingress's TLS (found by the keys Kubernetes and the operators use for them)."""
+    """Every Secret a manifest refers to: env and envFrom, volumes, monitors' credentials,
+    an Ingress's TLS, a database's role and backup credentials (found by the keys
+    Kubernetes and the operators use for them)."""
     found: set[str] = set()
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("secretRef", "secretKeyRef", "credentials") and isinstance(value, dict):
+            if key in _SECRET_REFERENCES and isinstance(value, dict):
                 found.add(value["name"])
-            elif key == "secret" and isinstance(value, dict) and "secretName" in value:
-                found.add(value["secretName"])
+            elif key == "s3Credentials" and isinstance(value, dict):
+                found |= {ref["name"] for ref in value.values() if isinstance(ref, dict)}
+            elif key == "secret" and isinstance(value, dict):
+                found.add(value.get("secretName") or value["name"])
             elif key == "tls" and isinstance(value, list):
                 found |= {item["secretName"] for item in value if "secretName" in item}
             found |= secret_names(value)
