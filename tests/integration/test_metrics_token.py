@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.status import scrape
 from tests.support.hub import Hub, make_env
 
 pytestmark = pytest.mark.integration
@@ -98,3 +99,10 @@ def test_a_worker_asked_for_a_token_it_lacks_refuses_to_start(
     worker = hub.start("worker", long_running=False)
     assert worker.wait(60) != 0
     assert "DATONG_METRICS_TOKEN" in hub.logs()
+
+
+def test_status_reads_protected_endpoints_with_the_token(hub: Hub) -> None:
+    urls = [_metrics_url(hub, process) for process in PORTS]
+    assert all(isinstance(text, str) for text in scrape(urls, token=TOKEN).values())
+    refused = scrape(urls)
+    assert all(isinstance(error, httpx.HTTPStatusError) for error in refused.values())
