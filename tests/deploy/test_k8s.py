@@ -77,8 +77,8 @@ def test_validators_reject_broken_copies(version: str) -> None:
     pruned["spec"]["kafka"]["template"] = {"pod": {}}
     topic = copy.deepcopy(_of_kind("KafkaTopic")[0])
     topic["spec"]["partitions"] = 0
-    hpa = copy.deepcopy(_named("HorizontalPodAutoscaler", "datong-worker"))
-    del hpa["spec"]["maxReplicas"]
+    scaled = copy.deepcopy(_named("ScaledObject", "datong-worker"))
+    del scaled["spec"]["scaleTargetRef"]["name"]
     database = copy.deepcopy(_named("Cluster", "datong-db"))
     database["spec"]["instances"] = "three"
     database["spec"]["backup"]["barmanObjectStore"]["wal"]["compresion"] = "gzip"
@@ -87,7 +87,7 @@ def test_validators_reject_broken_copies(version: str) -> None:
     assert schema_errors(kafka, version)
     assert schema_errors(pruned, version)
     assert schema_errors(topic, version)
-    assert schema_errors(hpa, version)
+    assert schema_errors(scaled, version)
     assert len(schema_errors(database, version)) == 2
     assert schema_errors(unknown, version)
 
@@ -145,15 +145,28 @@ def test_the_api_is_ready_on_its_own_check_within_the_probes_timeout() -> None:
     assert readiness["timeoutSeconds"] > CHECK_TIMEOUT_S  # the API answers before it gives up
 
 
-def test_merge_workers_autoscale_up_to_the_partition_count() -> None:
-    (hpa,) = _of_kind("HorizontalPodAutoscaler")
-    target = hpa["spec"]["scaleTargetRef"]
-    assert (target["kind"], target["name"]) == ("Deployment", "datong-worker")
+def test_merge_workers_scale_on_the_groups_lag_up_to_the_partition_count() -> None:
+    assert _of_kind("HorizontalPodAutoscaler") == []  # KEDA makes the one it drives
+    (scaled,) = _of_kind("ScaledObject")
+    spec = scaled["spec"]
+    assert spec["scaleTargetRef"]["name"] == "datong-worker"
     assert _containers(_named("Deployment", "datong-worker"))[0]["args"] == ["worker"]
-    assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
-    assert hpa["spec"]["maxReplicas"] == int(_config()["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
+    assert "replicas" not in _named("Deployment", "datong-worker")["spec"], "it fights KEDA"
+    assert 2 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
+    assert spec["maxReplicaCount"] == int(_config()["DATONG_PARTITIONS"]) == DEFAULT_PARTITIONS
+    (trigger,) = spec["triggers"]
+    assert trigger["type"] == "kafka"
+    metadata = trigger["metadata"]
+    assert metadata["consumerGroup"] == _config()["DATONG_CONSUMER_GROUP"]
+    assert metadata["bootstrapServers"] == _config()["DATONG_KAFKA_BOOTSTRAP"]
+    assert (metadata["sasl"], metadata["tls"]) == ("scram_sha512", "enable")
+    auth = _named("TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    secrets = {ref["parameter"]: ref["name"] for ref in auth["secretTargetRef"]}
+    assert secrets == {"password": "datong-worker", "ca": "datong-cluster-ca-cert"}
+    (username,) = auth["env"]
     worker = _containers(_named("Deployment", "datong-worker"))[0]
-    assert "cpu" in worker["resources"]["requests"], "CPU utilisation needs a CPU request"
+    names = {env["name"]: env.get("value") for env in worker["env"]}
+    assert names[username["name"]] == "datong-worker"
 
 
 def test_the_hubs_dead_letter_days_match_the_dlq_topics() -> None:

@@ -206,8 +206,9 @@ def test_the_api_is_reached_by_the_ingress_controller_and_prometheus_only() -> N
 
 def test_every_pod_that_talks_to_kafka_is_a_listener_peer() -> None:
     (listener,) = _named("Kafka", "datong")["spec"]["kafka"]["listeners"]
-    (peer,) = listener["networkPolicyPeers"]
+    peer, keda = listener["networkPolicyPeers"]
     label = peer["podSelector"]["matchLabels"]
+    assert keda["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "keda"}
     for deployment in _of_kind("Deployment"):
         pod = deployment["spec"]["template"]["metadata"]["labels"]
         assert label.items() <= pod.items(), deployment["metadata"]["name"]

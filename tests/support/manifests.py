@@ -1,6 +1,7 @@
 """Shared loaders and validators for the deployment tests: YAML documents, JSON schemas
-(vendored Compose, Strimzi, Prometheus Operator and CloudNativePG schemas, the Kubernetes schemas of
-``kubernetes-validate``) and the metric names that PromQL expressions refer to."""
+(vendored Compose, Strimzi, Prometheus Operator, CloudNativePG and KEDA schemas, the
+Kubernetes schemas of ``kubernetes-validate``) and the metric names that PromQL expressions
+refer to."""
 
 from __future__ import annotations
 
@@ -43,11 +44,17 @@ CNPG_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): "scheduledbackup_v1.json",
     ("postgresql.cnpg.io/v1", "Pooler"): "pooler_v1.json",
 }
+KEDA_GROUP = "keda.sh"
+KEDA_SCHEMAS = {
+    ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject_v1alpha1.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication_v1alpha1.json",
+}
 # Custom resource schemas by API group: the folder under SCHEMAS and the files by kind.
 CRD_SCHEMAS = {
     STRIMZI_GROUP: ("strimzi", STRIMZI_SCHEMAS),
     MONITORING_GROUP: ("prometheus-operator", MONITORING_SCHEMAS),
     CNPG_GROUP: ("cloudnative-pg", CNPG_SCHEMAS),
+    KEDA_GROUP: ("keda", KEDA_SCHEMAS),
 }
 
 # The metric names of docs/metrics.md, plus Prometheus' own `up`.
