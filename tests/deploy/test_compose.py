@@ -313,3 +313,12 @@ def test_the_hub_reaches_postgresql_over_tls_that_verifies_the_server(
     files = {name: spec["file"] for name, spec in compose["secrets"].items() if "file" in spec}
     assert all(path.startswith("./certs/") for path in files.values())
     assert "certs/" in (DEPLOY / ".gitignore").read_text().split()
+
+
+def test_prometheus_cannot_be_shut_down_over_http_and_kafka_has_no_default_cluster_id(
+    compose: dict[str, Any],
+) -> None:
+    assert "--web.enable-lifecycle" not in _services(compose)["prometheus"]["command"]
+    cluster_id = _services(compose)["kafka-1"]["environment"]["CLUSTER_ID"]
+    assert re.fullmatch(r"\$\{KAFKA_CLUSTER_ID:\?[^}]+\}", cluster_id)
+    assert re.search(r"^KAFKA_CLUSTER_ID=", (DEPLOY / ".env.example").read_text(), re.M)
