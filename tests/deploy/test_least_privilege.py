@@ -20,6 +20,7 @@ PROMETHEUS = {"app.kubernetes.io/name": "prometheus"}
 KAFKA = {"strimzi.io/cluster": "datong", "strimzi.io/kind": "Kafka"}
 REGISTRY = {"app.kubernetes.io/name": "schema-registry"}
 DATABASE = {"cnpg.io/cluster": "datong-db"}
+POOLER = {"cnpg.io/poolerName": "datong-db-pooler-rw"}
 
 
 def _of_kind(kind: str) -> list[dict[str, Any]]:
@@ -190,6 +191,7 @@ def test_workers_reach_kafka_the_registry_and_postgresql_and_only_prometheus_rea
         (_summary(KAFKA), 9093),
         (_summary(REGISTRY), 8081),
         (_summary(DATABASE), 5432),
+        (_summary(POOLER), 5432),
     }
     assert _allowed("datong-worker", "ingress") == {(SCRAPER, 9101)}
 
@@ -201,6 +203,7 @@ def test_the_api_is_reached_by_the_ingress_controller_and_prometheus_only() -> N
         (_summary(KAFKA), 9093),
         (_summary(REGISTRY), 8081),
         (_summary(DATABASE), 5432),
+        (_summary(POOLER), 5432),
     }
 
 
