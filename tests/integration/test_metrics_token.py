@@ -106,3 +106,19 @@ def test_status_reads_protected_endpoints_with_the_token(hub: Hub) -> None:
     assert all(isinstance(text, str) for text in scrape(urls, token=TOKEN).values())
     refused = scrape(urls)
     assert all(isinstance(error, httpx.HTTPStatusError) for error in refused.values())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("api",), ("connector", "run", "health", "--source", "{drop}", "--watch")],
+    ids=["api", "connector"],
+)
+def test_the_api_and_a_watching_connector_without_a_token_refuse_to_start(
+    broker: str, make_hub: Callable[..., Hub], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    hub = make_hub(broker, f"sqlite:///{tmp_path / 'views.db'}", DATONG_METRICS_AUTH="token")
+    process = hub.start(*(arg.format(drop=drop) for arg in command), long_running=False)
+    assert process.wait(60) != 0
+    assert "DATONG_METRICS_TOKEN" in hub.logs()
