@@ -69,6 +69,9 @@ def metrics_page() -> str:
         "Written by `python -m services.cli.reference` from the metric definitions (a test",
         "fails when this page is stale). Each long-running process serves its own `/metrics`",
         "on a private registry; labels come from small closed sets, never a key or an id.",
+        "With `DATONG_METRICS_AUTH=token` (the default when `DATONG_KAFKA_BOOTSTRAP` is set)",
+        "a scrape must send `Authorization: Bearer $DATONG_METRICS_TOKEN`, else it gets 401",
+        "([operations.md](operations.md#configuration)).",
         "",
     ]
     for process, kinds in PROCESSES:
