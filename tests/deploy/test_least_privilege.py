@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.mappings import MAPPINGS
-from schemas.catalog import dlq_topic
+from schemas.catalog import Catalog, dlq_topic
 from services.connector_manifests import connector_user, render_connectors
 from tests.support.manifests import K8S_DIR, k8s_documents
 
@@ -69,6 +69,17 @@ def test_a_connector_writes_only_its_own_source_topics_and_dead_letters(departme
     # Its prefix covers none of another department's topics (the dot ends the name).
     for other in set(MAPPINGS) - {department}:
         assert not f"src.{other}.".startswith(f"src.{department}.")
+
+
+@pytest.mark.parametrize("department", sorted(MAPPINGS))
+def test_a_connectors_grants_cover_every_topic_its_department_publishes(department: str) -> None:
+    # The other side of the check above: an ACL narrower than the catalog stops the feed.
+    user = connector_user(department)
+    (prefix,) = _topics_granted(user, "Write") - {dlq_topic(department)}
+    topics = [contract.topic for contract in Catalog.load().sources(department)]
+    assert topics
+    assert all(topic.startswith(prefix) for topic in topics)
+    assert dlq_topic(department) in _topics_granted(user, "Write")
 
 
 def test_workers_read_the_sources_and_write_the_views_in_their_group() -> None:
@@ -251,3 +262,16 @@ def test_datong_pods_get_no_kubernetes_api_token() -> None:
     for deployment in _of_kind("Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["automountServiceAccountToken"] is False, deployment["metadata"]["name"]
+
+
+def test_workers_and_the_api_may_read_and_write_every_topic_of_their_part() -> None:
+    catalog = Catalog.load()
+    sources = [c.topic for c in catalog.sources()]
+    views = [c.topic for c in catalog.views()]
+    assert sources and views
+    (read,) = _topics_granted("datong-worker", "Read")
+    assert all(topic.startswith(read) for topic in sources)
+    written = _topics_granted("datong-worker", "Write")
+    assert all(any(topic.startswith(w) for w in written) for topic in views)
+    (api_read,) = _topics_granted("datong-api", "Read")
+    assert all(topic.startswith(api_read) for topic in views)
