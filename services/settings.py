@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import re
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from services.errors import ConfigError
 from services.feed_schedule import FeedSchedule, parse_schedule
 
-_PREFIX = "DATONG_"
+# The parsers and the key readers keep short private names here, so that each field of
+# from_env reads on a line or two.
+from services.hub_keys import generated_key as _generated_key
+from services.hub_keys import missing_key as _missing_key
+from services.hub_keys import read_key as _key
+from services.setting_values import PREFIX as _PREFIX
+from services.setting_values import choice as _choice
+from services.setting_values import days as _days
+from services.setting_values import halt as _halt
+from services.setting_values import integer as _int
+from services.setting_values import number as _float
+from services.setting_values import optional_path as _path
+from services.setting_values import positive as _positive
+from services.setting_values import token_hashes as _token_hashes
+
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
 # even when records arrive, so it bounds how fast an idle hub reacts.
 DEFAULT_FETCH_WAIT_MS = 50
@@ -30,7 +41,6 @@ TOPICS_REQUIRE = "require"
 # How long a worker's or connector's loop may stand still with work waiting before its
 # /healthz says it is wedged: longer than any batch, retry or rebalance should take.
 DEFAULT_LIVENESS_STALL_S = 300.0
-_Number = TypeVar("_Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -283,124 +293,3 @@ class Settings:
                 "LIVENESS_STALL_S",
             ),
         )
-
-
-def _token_hashes(value: str | None) -> dict[str, str]:
-    """DATONG_INGEST_TOKENS: ``department=<sha256 hex of its bearer token>,...``."""
-    hashes: dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in (value or "").split(","))):
-        department, sep, digest = (s.strip() for s in item.partition("="))
-        digest = digest.lower()
-        if not sep or not department or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise ConfigError(
-                f"{_PREFIX}INGEST_TOKENS: entry {len(hashes) + 1} is not "
-                "department=<64 hex digits of the token's SHA-256>"
-            )
-        if department in hashes:
-            raise ConfigError(f"{_PREFIX}INGEST_TOKENS names {department} twice")
-        hashes[department] = digest
-    return hashes
-
-
-def _days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
-    """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
-    return _positive(_int(get(name, str(default)), name), name)
-
-
-MARKS = ("inside", "committed")  # the merge worker's test marks (services/merge/marks.py)
-
-
-def _halt(value: str | None) -> tuple[str, int] | None:
-    """DATONG_TEST_HALT: ``<mark>:<n>``, halt at the n-th time the worker reaches the mark."""
-    if value is None:
-        return None
-    mark, _, count = value.partition(":")
-    if mark not in MARKS or not count.isdigit() or int(count) < 1:
-        raise ConfigError(
-            f"{_PREFIX}TEST_HALT must be <mark>:<n> with a mark among {', '.join(MARKS)} "
-            f"and n >= 1, got {value!r}"
-        )
-    return mark, int(count)
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value is not None else None
-
-
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{_PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _positive(value: _Number, name: str) -> _Number:
-    if value <= 0:
-        raise ConfigError(f"{_PREFIX}{name} must be greater than 0, got {value}")
-    return value
-
-
-def _int(value: str | None, name: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be an integer, got {value!r}") from None
-
-
-def _float(value: str | None, name: str) -> float:
-    try:
-        return float(value or "")
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be a number, got {value!r}") from None
-
-
-def _key(value: str | None, file: str | None, name: str, var_dir: Path) -> bytes | None:
-    """A 32-byte key from DATONG_<name> (base64), else from DATONG_<name>_FILE, else from a
-    development hub's ``var/keys/`` when one made it; None when none is given."""
-    if value is not None and file is not None:
-        raise ConfigError(f"{_PREFIX}{name} and {_PREFIX}{name}_FILE are both set: keep one")
-    if file is not None:
-        try:
-            value = Path(file).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{_PREFIX}{name}_FILE: cannot read {file}: {exc}") from None
-        name = f"{name}_FILE"
-    if value is None:
-        path = var_dir / "keys" / name.lower()
-        if not path.exists():
-            return None
-        value, name = path.read_text().strip(), f"{name} (in {path})"
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be base64") from None
-    if len(raw) < 32:
-        raise ConfigError(f"{_PREFIX}{name} must decode to at least 32 bytes, got {len(raw)}")
-    return raw
-
-
-def _missing_key(name: str, what: str, var_dir: Path) -> str:
-    return (
-        f"no {_PREFIX}{name}: this process needs the hub's key for {what} and never makes "
-        f"one; ask the hub operator for it and give it as {_PREFIX}{name}_FILE=<file holding "
-        f"it in base64> or {_PREFIX}{name}=<base64> (a development hub keeps it in "
-        f"{var_dir / 'keys' / name.lower()})"
-    )
-
-
-def _generated_key(name: str, var_dir: Path) -> bytes:
-    """The key generated once under ``var_dir/keys``, kept so that person keys and sealed
-    dead letters stay valid across restarts of a development hub."""
-    path = var_dir / "keys" / name.lower()
-    if path.exists():
-        return base64.b64decode(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-    tmp.chmod(0o600)
-    try:
-        os.link(tmp, path)  # fails if another process won the race: then use its key
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return base64.b64decode(path.read_text().strip())
