@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.cli.connector import connector_for, operator_name
+from services.cli.connector import operator_name
+from services.cli.connector_wiring import connector_for
 from services.errors import DatongError
 from services.settings import Settings
 
