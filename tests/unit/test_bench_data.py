@@ -16,7 +16,7 @@ from fastavro.validation import validate
 
 from connectors.dates import CHINA
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.api.json_records import json_record
@@ -43,7 +43,7 @@ def serde() -> Iterator[Serde]:
 def merged_registration(index: int) -> RowState:
     """What the worker merges from resident ``index``'s registration row, the real way."""
     cells = registration(index, random.Random(index), START)
-    event = RegistryMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
+    event = HouseholdRegisterMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
     row = None
     made = rules.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
     for update in made:
