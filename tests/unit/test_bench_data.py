@@ -22,7 +22,7 @@ from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.bench import connector, prefill
 from services.bench.data import HEADER, START, registration, resident_id, touching_export
-from services.merge import rules
+from services.merge import feeds, rules
 from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, resident_record
 from services.merge.state import row_of
@@ -30,7 +30,7 @@ from tests.support.stores import embedded_registry
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
-SUBJECTS = rules.subject_views(Catalog.load().view_key_fields())
+SUBJECTS = feeds.subject_views(Catalog.load().view_key_fields())
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def merged_registration(index: int) -> RowState:
     cells = registration(index, random.Random(index), START)
     event = HouseholdRegisterMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
     row = None
-    made = rules.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
+    made = feeds.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
     for update in made:
         row = apply(row or empty_row(update.key), update, rules.RESIDENT_PROFILE.ownership).row
     assert row is not None
