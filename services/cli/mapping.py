@@ -3,10 +3,9 @@
 It checks the file against the contracts (a column whose header or sample values show an
 ID number, a name or a phone number is refused where its field does not take it), says per
 column what it becomes and, on a sample export, per row what a run would do (published,
-parked, rejected). It publishes
-nothing and writes no checkpoint: the sample is mapped under a throwaway HMAC key (no
-person_key is shown), and addresses resolve against the connector's gazetteer without
-feeding it.
+parked, rejected). It publishes nothing and writes no checkpoint: the sample is mapped under
+a throwaway HMAC key (no person_key is shown), and addresses resolve against the
+connector's gazetteer without feeding it.
 """
 
 from __future__ import annotations

@@ -107,6 +107,22 @@ def test_a_name_column_mapped_to_a_code_field_is_refused_at_check_and_at_run(
     assert "column 受检者姓名 holds a name by its header, and lab_code is a code field" in checked
     assert "Traceback" not in checked
 
+    # Under a header that says nothing, the sample's values give the names away.
+    innocuous = write_mapping(own / "health-innocuous.yaml")  # lab_code: 检测机构
+    people = ["王义", "张三", "李四光", "刘备"]
+    names = [(*row[:5], name) for row, name in zip(district_rows(4), people, strict=True)]
+    code, sniffed = _datong(
+        hub,
+        "mapping",
+        "check",
+        str(innocuous),
+        "--sample",
+        str(write_export(own / "b.xlsx", names)),
+    )
+    assert code == 2, sniffed
+    assert "column 检测机构 holds a name by its sample values, and lab_code is a code" in sniffed
+    assert not any(name in sniffed for name in people)
+
     hub.start("api")
     code, ran = _datong(
         hub, "connector", "run", "health", "--source", str(export), "--mapping", str(mapping)
