@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 
 from connectors.identity import check_digit
 from schemas.data_classes import IDENTIFIER, NAME, PHONE
@@ -54,19 +55,32 @@ def header_class(header: str) -> str | None:
 
 
 def value_class(value: str) -> str | None:
-    """IDENTIFIER for a valid 18-digit ID number, PHONE for a mainland mobile or landline
-    number (with or without +86, spaces, dashes), else None; cheap for anything shorter
-    than a phone number, as most cells are."""
+    """IDENTIFIER for an 18-digit ID number (a province, a birth date, the check digit),
+    PHONE for a mainland mobile or landline number (with or without +86, spaces, dashes),
+    else None; cheap for anything shorter than a phone number, as most cells are."""
     if not _SHORTEST <= len(value) <= _LONGEST:
         return None
     if _LANDLINE.fullmatch(value):
         return PHONE
     compact = value.translate(_SEPARATORS)
-    if _ID.fullmatch(compact) and check_digit(compact[:17]) == compact[17].upper():
+    if _ID.fullmatch(compact) and _is_id_number(compact):
         return IDENTIFIER
     if compact.startswith("+86"):
         compact = compact[3:]
     return PHONE if _MOBILE.fullmatch(compact) else None
+
+
+def _is_id_number(digits: str) -> bool:
+    """18 characters that read as a resident ID number: a province code (11-82), a birth
+    date that exists from 1900 on, the right check digit. An 18-digit serial number (an
+    order, a record) passes the check digit one time in eleven, a real date far less."""
+    if not "11" <= digits[:2] <= "82" or not "1900" <= digits[6:10] <= "2099":
+        return False
+    try:
+        date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return False
+    return check_digit(digits[:17]) == digits[17].upper()
 
 
 def looks_like_name(value: str) -> bool:

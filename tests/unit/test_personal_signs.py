@@ -41,6 +41,8 @@ def test_a_header_names_the_personal_data_its_column_holds(header: str, expected
         (VALID_ID.lower(), "identifier"),
         ("110105 19491231 002X", "identifier"),
         (WRONG_CHECK_DIGIT, None),
+        ("20240604100000001X", None),  # a serial with a good check digit but no birth date
+        ("991231197001010014", None),  # a good check digit and date, but no province 99
         ("13812345678", "phone"),
         ("138-1234-5678", "phone"),
         ("+86 138 1234 5678", "phone"),
