@@ -30,6 +30,9 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-[0-9]{7,8}")
 _ID = re.compile(r"[0-9]{17}[0-9Xx]")
 _SHORTEST, _LONGEST = 11, 24  # a mobile number; an ID number with spaces and +86 prefixes
+# Inside free text: a run of digits that is exactly a mobile number or an ID number.
+_MOBILE_IN = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_ID_IN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,3}·[\u4e00-\u9fff]{1,6}")
 # The surnames of most residents (the hundred most common, a few of them two characters).
 _SURNAMES = frozenset(
@@ -68,6 +71,17 @@ def value_class(value: str) -> str | None:
     if compact.startswith("+86"):
         compact = compact[3:]
     return PHONE if _MOBILE.fullmatch(compact) else None
+
+
+def text_class(text: str) -> str | None:
+    """``value_class`` of the whole text, or of an ID or mobile number written inside it
+    (``联系电话13812345678``), for free text; None for text shorter than a phone number."""
+    found = value_class(text)
+    if found is not None or len(text) <= _SHORTEST:
+        return found
+    if any(_is_id_number(m.group().upper()) for m in _ID_IN.finditer(text)):
+        return IDENTIFIER
+    return PHONE if _MOBILE_IN.search(text) else None
 
 
 def _is_id_number(digits: str) -> bool:

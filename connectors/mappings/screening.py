@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping
 
 from connectors.errors import RecordError
 from connectors.mappings.plan import Screen
-from connectors.personal_signs import value_class
+from connectors.personal_signs import text_class, value_class
 from schemas.data_classes import IDENTIFIER
 
 PERSONAL_DATA = "personal_data"  # the dead letters' reason code
+# Fields whose cells are prose: a number written inside them is sniffed too.
+_TEXT = frozenset({"free_text"})
 _WHAT = {IDENTIFIER: "an ID number", "phone": "a phone number"}
 
 RowScreen = Callable[[Mapping[str, str | None]], None]
@@ -24,24 +26,26 @@ RowScreen = Callable[[Mapping[str, str | None]], None]
 def row_screen(screens: tuple[Screen, ...], columns: Mapping[str, str]) -> RowScreen | None:
     """The check of a row with canonical ``columns`` (canonical -> key), or None when no
     screened column is in the header."""
-    first: dict[str, Screen] = {}  # a column written to two fields is sniffed once
-    for screen in screens:
-        first.setdefault(screen.column, screen)
     checks = tuple(
-        (key, screen) for screen in first.values() if (key := columns.get(screen.column))
+        (key, screen, sniffer(screen)) for screen in screens if (key := columns.get(screen.column))
     )
     if not checks:
         return None
 
     def screen_row(fields: Mapping[str, str | None]) -> None:
-        for key, screen in checks:
+        for key, screen, sniff in checks:
             value = fields.get(key)
             if value is not None and len(value) >= 11:  # nothing shorter is a phone number
-                found = value_class(value.strip())
+                found = sniff(value.strip())
                 if found is not None:
                     raise RecordError(screen.column, refusal(found, screen), PERSONAL_DATA)
 
     return screen_row
+
+
+def sniffer(screen: Screen) -> Callable[[str], str | None]:
+    """How a screened column's cells are sniffed: prose for numbers inside it too."""
+    return text_class if screen.field_class in _TEXT else value_class
 
 
 def refusal(found: str, screen: Screen) -> str:

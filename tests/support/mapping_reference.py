@@ -14,8 +14,7 @@ from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
 from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
-from connectors.mappings.screening import PERSONAL_DATA, refusal
-from connectors.personal_signs import value_class
+from connectors.mappings.screening import PERSONAL_DATA, refusal, sniffer
 from connectors.transforms import Row, canonical, keyed_hash, word
 
 
@@ -33,7 +32,7 @@ def map_row(
     event = pick(plan, row)
     for screen in event.screens:  # no ID or phone number into a field that takes none
         text = row.text(screen.column)
-        found = None if text is None else value_class(text)
+        found = None if text is None else sniffer(screen)(text)
         if found is not None:
             raise RecordError(screen.column, refusal(found, screen), PERSONAL_DATA)
     record: dict[str, Any] = {

@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from connectors.errors import RecordError
+from connectors.gazetteer import Gazetteer
 from connectors.mappings.class_fit import sample_refusals
 from connectors.mappings.loader import MAPPINGS_DIR, load_department, load_mapping_file
 from connectors.mappings.mapper import DepartmentMapper, MappingError
 from schemas.catalog import Catalog
 from tests.support.district_export import HEADER, district_rows, write_mapping
 from tests.support.factories import resident_id
+from tests.support.stores import connector_state
 
 CATALOG = Catalog.load()
 KEY = b"k" * 32
@@ -102,3 +105,17 @@ def test_a_sample_id_number_in_the_event_id_column_is_refused(tmp_path: Path) ->
         "column 样本编号 holds an ID number by its sample values, and test_id is a code "
         "field: an ID number leaves only as person_key (or what it says: birth date, gender)",
     ]
+
+
+def test_a_phone_number_inside_free_text_is_rejected_a_plain_reason_is_not() -> None:
+    engine = sa.create_engine("sqlite://")
+    gazetteer = Gazetteer(connector_state(engine))  # the health mapping resolves addresses
+    mapper = DepartmentMapper(load_department("health", CATALOG), KEY, gazetteer)
+    row = {"记录编号": "R1", "证件号码": resident_id(3), "健康码状态": "红码"}
+    row["变更时间"] = "2024-06-04 10:00"
+    assert mapper({**row, "变更原因": "密接,居家观察"}).record["reason"] == "密接,居家观察"
+    with pytest.raises(RecordError) as rejected:
+        mapper({**row, "变更原因": "已电话联系13812345678,居家观察"})
+    assert (rejected.value.field, rejected.value.code) == ("变更原因", "personal_data")
+    assert rejected.value.reason.startswith("holds a phone number, and reason is a free_text")
+    engine.dispose()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.personal_signs import header_class, looks_like_name, sample_class, value_class
+from connectors.personal_signs import (
+    header_class,
+    looks_like_name,
+    sample_class,
+    text_class,
+    value_class,
+)
 
 # GB 11643-1999's own example number, and the same with its check digit changed.
 VALID_ID = "11010519491231002X"
@@ -77,3 +83,18 @@ def test_a_sample_of_mostly_names_is_a_column_of_names() -> None:
 def test_one_id_or_phone_number_in_a_sample_is_enough() -> None:
     assert sample_class(["L0101", VALID_ID, "L0102"]) == "identifier"
     assert sample_class(["L0101", "13812345678"]) == "phone"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("已电话联系,号码13812345678,明日复查", "phone"),
+        (f"代{VALID_ID}办理", "identifier"),
+        ("13812345678", "phone"),
+        ("订单2024060410000000123已送达", None),  # a longer run of digits is no phone number
+        (f"批次{WRONG_CHECK_DIGIT}", None),
+        ("老人独居,需每日电话问候", None),
+    ],
+)
+def test_free_text_is_sniffed_for_numbers_written_inside_it(text: str, expected: str) -> None:
+    assert text_class(text) == expected
