@@ -135,7 +135,9 @@ class RegistryWrites:
             answer = JSONResponse(body, status_code=403, media_type=MEDIA_TYPE)
             await answer(scope, receive, send)
             return
-        # The answer is held until its audit record is committed, as a read's is.
+        # The answer is held until its audit record is committed, as a read's is. A store
+        # that cannot take the record answers 503 (AuditLog.record): the write is done then,
+        # and the caller, told nothing went right, retries it; every write here is idempotent.
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
