@@ -137,7 +137,7 @@ class RegistryWrites:
             return
         # The answer is held until its audit record is committed, as a read's is. A store
         # that cannot take the record answers 503 (AuditLog.record): the write is done then,
-        # and the caller, told nothing went right, retries it; every write here is idempotent.
+        # unrecorded, and a retry finds it done (registering again gives the same id).
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
