@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from connectors.errors import RecordError
 from connectors.mappings.plan import Screen
 from connectors.personal_signs import text_class, value_class
-from schemas.data_classes import IDENTIFIER
+from schemas.data_classes import IDENTIFIER, PHONE
 
 PERSONAL_DATA = "personal_data"  # the dead letters' reason code
 # Fields whose cells are prose: a number written inside them is sniffed too.
 _TEXT = frozenset({"free_text"})
-_WHAT = {IDENTIFIER: "an ID number", "phone": "a phone number"}
+_WHAT = {IDENTIFIER: "an ID number", PHONE: "a phone number"}
 
 RowScreen = Callable[[Mapping[str, str | None]], None]
 
