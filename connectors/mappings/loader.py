@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from connectors.mappings.class_fit import fit_classes
 from connectors.mappings.field_specs import EventFields, ExportColumns
 from connectors.mappings.mapper import MappingError
 from connectors.mappings.plan import DepartmentSpec, EventIdPlan, EventPlan, ExportPlan
@@ -46,7 +47,8 @@ def load_department(directory: str, catalog: Catalog, root: Path = MAPPINGS_DIR)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise MappingError(f"{path.name}: not a readable YAML file: {exc}") from exc
-    return _Loader(path.name, catalog, department_name(directory)).department(data)
+    spec = _Loader(path.name, catalog, department_name(directory)).department(data)
+    return fit_classes(spec, catalog)  # personal columns only where their field takes them
 
 
 def load_mapping_file(
@@ -67,7 +69,7 @@ def load_mapping_file(
         raise MappingError(f"{path}: department: must name one of {known}, got {declared!r}")
     if department is not None and declared != department:
         raise MappingError(f"{path}: department: is {declared!r}, this connector is {department!r}")
-    return _Loader(str(path), catalog, declared).department(data)
+    return fit_classes(_Loader(str(path), catalog, declared).department(data), catalog)
 
 
 class _Loader:

@@ -36,6 +36,7 @@ from services.api.params import RefuseNul
 from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
+from services.api.registry_writes import RegistryWrites
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
@@ -132,7 +133,7 @@ def create_api(
         Route("/asyncapi.yaml", asyncapi),
         Route(KEY_CHECK_PATH, key_check),
         *intake,
-        registry_routes(SqlRegistry(engine)),
+        registry_routes(SqlRegistry(engine), RegistryWrites(authenticator, audit).wrap),
         *live.routes,
         *situation_routes(engine, live_readers),
         *dashboard_routes(),

@@ -90,13 +90,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/registry/subjects"): Operation(_REGISTRY + "list subjects"),
     ("GET", "/registry/subjects/{subject}/versions"): Operation(_REGISTRY + "list versions"),
     ("POST", "/registry/subjects/{subject}/versions"): Operation(
-        _REGISTRY + "register a schema (department token)"
+        _REGISTRY + "register a schema (the subject's department's token)"
     ),
     ("GET", "/registry/subjects/{subject}/versions/{version}"): Operation(
         _REGISTRY + "one version"
     ),
     ("DELETE", "/registry/subjects/{subject}/versions/{version}"): Operation(
-        _REGISTRY + "delete a version (department token)"
+        _REGISTRY + "delete a version (the subject's department's token)"
     ),
     ("GET", "/registry/subjects/{subject}/versions/{version}/schema"): Operation(
         _REGISTRY + "one version's schema text"
@@ -105,7 +105,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         _REGISTRY + "look up a schema under a subject"
     ),
     ("DELETE", "/registry/subjects/{subject}"): Operation(
-        _REGISTRY + "delete a subject (department token)"
+        _REGISTRY + "delete a subject (the subject's department's token)"
     ),
     ("GET", "/registry/schemas/ids/{schema_id}"): Operation(_REGISTRY + "a schema by id"),
     ("GET", "/registry/schemas/ids/{schema_id}/schema"): Operation(
@@ -120,14 +120,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/registry/config"): Operation(_REGISTRY + "global compatibility level"),
     ("PUT", "/registry/config"): Operation(
-        _REGISTRY + "set the global compatibility level (department token)"
+        _REGISTRY + "set the global compatibility level (the hub operator's: 403 to any token)"
     ),
     ("GET", "/registry/config/{subject}"): Operation(_REGISTRY + "a subject's compatibility"),
     ("PUT", "/registry/config/{subject}"): Operation(
-        _REGISTRY + "set a subject's compatibility (department token)"
+        _REGISTRY + "set a subject's compatibility (the subject's department's token)"
     ),
     ("DELETE", "/registry/config/{subject}"): Operation(
-        _REGISTRY + "reset a subject's compatibility (department token)"
+        _REGISTRY + "reset a subject's compatibility (the subject's department's token)"
     ),
 }
 
