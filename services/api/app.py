@@ -25,6 +25,7 @@ from services.access.audit import record_reads
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
+from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
 from services.api.errors import error_body
@@ -135,6 +136,7 @@ def create_api(
         registry_routes(SqlRegistry(engine)),
         *live.routes,
         *situation_routes(engine, live_readers),
+        *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
         *dashboard_routes(),
         *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
     ]
@@ -144,7 +146,8 @@ def create_api(
             authenticator,
             # The dashboard page asks for the token itself; key check values are public.
             open_paths=OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH},
-            self_authenticating={INGEST_ROUTE},
+            # The catalogue's page needs no token; its JSON checks one itself.
+            self_authenticating={INGEST_ROUTE, CATALOG_ROUTE},
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},
