@@ -4,7 +4,6 @@ browser, and ``datong catalog`` on the command line."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,17 +11,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from services.access.tokens import create_token, revoke_token
 from services.api.app import create_api
-from services.broker import free_port
 from services.cli import main
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
+from tests.support.http_server import served_over_http
 from tests.support.view_rows import HOUR_MS, T0_MS, seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
@@ -37,6 +35,7 @@ class Served:
     client: TestClient
     engine: sa.Engine
     database_url: str
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def served(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     ).with_dev_keys()
     app = create_api(settings, engine)
     with TestClient(app) as client:
-        yield Served(app, client, engine, module_database_url)
+        yield Served(app, client, engine, module_database_url, settings)
     engine.dispose()
 
 
@@ -136,19 +135,8 @@ def test_the_cli_prints_one_line_per_field_with_its_class_in_both_words(
 
 @pytest.fixture
 def http_url(served: Served) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(served.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_over_http(create_api(served.settings, served.engine)) as url:
+        yield url
 
 
 def test_the_page_shows_each_fields_owner_class_and_readers_on_a_phone(

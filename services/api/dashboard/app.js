@@ -285,9 +285,16 @@ function drawHealth(counts) {
     chart.append(arc);
     offset += share;
   }
-  const text = svg("text", { x: 60, y: 66, "text-anchor": "middle", "font-size": 18, "font-weight": 700 });
+  // The centre counts residents with any health status: labelled, as a bare number is not.
+  const text = svg("text", {
+    x: 60, y: 60, "text-anchor": "middle", "font-size": 18, "font-weight": 700,
+    "data-testid": "health-total",
+  });
   text.textContent = String(total);
-  chart.append(text);
+  const caption = svg("text", { x: 60, y: 74, "text-anchor": "middle", "font-size": 8 });
+  caption.textContent = "有健康码 with a status";
+  chart.append(text, caption);
+  chart.setAttribute("aria-label", `health status distribution: ${total} residents with a health status`);
   $("health-legend").replaceChildren(
     ...HEALTH.map(([code, zh, en, colour]) => {
       const n = counts[code] || 0;
@@ -470,11 +477,13 @@ function drawAlerts(newKey) {
     ...open.map((alert) => {
       const [zh, en] = ALERT_TYPES[alert.alert_type] || [alert.alert_type, ""];
       const where = alert.dwelling_id || alert.grid_id || alert.subject_key || "";
+      // Reasons come rendered in both languages, from what this token may see.
+      const reason = alert.reason_zh ? label(alert.reason_zh, alert.reason || "") : [alert.reason || ""];
       return el(
         "li",
         { "data-alert-id": alert.alert_id, class: alert.alert_id === newKey ? "new" : "" },
         el("div", { class: "type" }, ...label(zh, en)),
-        el("div", {}, alert.reason || ""),
+        el("div", {}, ...reason),
         el("div", { class: "meta" }, `${when(toMillis(alert.opened_at))} · ${where}`),
       );
     }),
