@@ -76,6 +76,8 @@ class Settings:
     ingest_tokens: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     ingest_max_body_bytes: int = 1 << 20
     ingest_max_records: int = 1000
+    # Resident lookups by ID number per token and minute, per API process (each tests a guess).
+    lookup_per_minute: int = 30
     policy_file: Path | None = None  # None: the shipped example policy
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
@@ -256,6 +258,9 @@ class Settings:
                 get("INGEST_MAX_BODY_BYTES", str(1 << 20)), "INGEST_MAX_BODY_BYTES"
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
+            lookup_per_minute=_positive(
+                _int(get("LOOKUP_PER_MINUTE", "30"), "LOOKUP_PER_MINUTE"), "LOOKUP_PER_MINUTE"
+            ),
             policy_file=_path(get("POLICY_FILE")),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),

@@ -48,6 +48,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/openapi.json"): Operation("this document"),
     ("GET", "/docs"): Operation("this document as an HTML page"),
     ("GET", "/asyncapi.yaml"): Operation("AsyncAPI 3 description of every topic and its schema"),
+    ("GET", "/catalog"): Operation(
+        "the data catalogue (any token): every view field's owner, sharing class and readers",
+        "Generated from the contracts, the field classes and the sharing policy, with each "
+        "owning department's newest event beside the cadence it is expected to keep. A browser "
+        "asking for HTML gets the catalogue's page instead (no token needed for the page).",
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

@@ -452,7 +452,7 @@ def assert_granted(
     where = f"{audience} reading {view}"
     # A reason code comes with its words, rendered for the reader: never the contract's
     # not_shared field of the same name (words stored before reasons were coded).
-    rendered = {"reason"} if "reason_code" in grant.fields else set()
+    rendered = {"reason", "reason_zh"} if "reason_code" in grant.fields else set()
     assert set(record) == set(grant.fields) | rendered, where
     assert not (set(record) - rendered) & not_shared, where
     if rendered:
