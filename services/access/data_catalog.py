@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.catalog import HUB_OWNER, Catalog, Contract
+from schemas.data_classes import CLASS_ATTRIBUTE
 from services.access.policy import ALL_COMMUNITIES, NOT_SHARED, Policy
 from services.feed_schedule import FeedSchedule
 
@@ -173,8 +174,10 @@ def _source(source: Contract, contracts: Catalog) -> dict[str, Any]:
             for name, owner in view.field_owners.items()
             if owner == department
         ],
+        # Each field's data class (identifier, name, code, time...): what may be written to it.
         "fields": [
-            {"name": entry["name"], "doc": entry["doc"]} for entry in source.schema["fields"]
+            {"name": entry["name"], "doc": entry["doc"], "data_class": entry.get(CLASS_ATTRIBUTE)}
+            for entry in source.schema["fields"]
         ],
     }
 

@@ -118,7 +118,9 @@ def test_source_events_are_listed_with_their_fields_and_the_view_fields_they_rea
     found = catalog()
     source = next(s for s in found["sources"] if s["topic"] == "src.utilities.meter-reading")
     assert source["department"] == "utilities"
-    assert "event_id" in [f["name"] for f in source["fields"]]
+    fields = {f["name"]: f for f in source["fields"]}
+    assert "event_id" in fields
+    assert fields["event_time"]["data_class"] == "time"
     assert "household.last_water_activity_at" in source["shared_through"]
     assert source["sharing"] == "not_shared"
 

@@ -129,7 +129,7 @@ function draw(catalog) {
         "",
         el("div", "field-name", s.topic),
         el("div", "", s.doc),
-        el("div", "hint", s.fields.map((f) => f.name).join(", ")),
+        el("div", "hint", s.fields.map((f) => `${f.name} (${f.data_class})`).join(", ")),
       ),
     ),
   );
