@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## the whole hub on embedded defaults, fed with the demo community
 	$(BIN)/datong up --demo
 
-# System tools the tests drive: promtool (Debian prometheus) and the headless browser the
-# dashboard test runs in (Debian chromium; playwright drives it, it never downloads one).
-TOOLS := /usr/bin/promtool /usr/bin/chromium
+# System tools the tests drive: promtool (Debian prometheus), the headless browser the
+# page tests run in (Debian chromium; playwright drives it, it never downloads one) and the
+# CJK fonts its screenshots need to show Chinese as text rather than boxes.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+TOOLS := /usr/bin/promtool /usr/bin/chromium $(CJK_FONT)
 /usr/bin/promtool: PACKAGE := prometheus
 /usr/bin/chromium: PACKAGE := chromium
+$(CJK_FONT): PACKAGE := fonts-noto-cjk
 $(TOOLS):
 	@if [ "$$(id -u)" != 0 ]; then echo "install Debian's $(PACKAGE) package ($@) as root"; exit 1; fi
 	apt-get update -qq

@@ -6,17 +6,25 @@ It is where a restarted connector starts reading back what an interrupted run al
 on the topics (see ``connectors.runner``). One JSON file per connector, replaced atomically::
 
     {"reg.csv@3f2a...": {"position": 4000,
-                         "since": {"src.public-security.resident-registered": {"0": 1012}}}}
+                         "since": {"src.public-security.resident-registered": {"0": 1012}},
+                         "origin": {"src.public-security.resident-registered": {"0": 870}}}}
 
-Files written before ``since`` existed (``{"reg.csv": 4000}``) are still read. An operator's
-reset (``datong connector reset``) leaves ``{"position": null, "reset": true}``: the source
-starts again from its first row, skipping the rows it already published as events.
+``origin`` is ``since`` as it was when the source began, before its first record: nothing
+the source ever published lies before it, and it never moves. An operator's reset
+(``datong connector reset``) leaves ``{"position": null, "reset": true}`` and keeps
+``origin``: the source starts again from its first row, skipping the rows it already
+published as events, which it reads back from ``origin`` rather than from the beginning of
+the topics (their whole history, which keeps growing). A bulk replay of dead letters reads
+from their sources' origins too (``origins``). Files written before ``since`` or ``origin``
+existed (``{"reg.csv": 4000}``) are still read; without an origin, reading starts at the
+beginning.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ class Checkpoint:
     position: Position | None
     since: Offsets | None
     reset: bool = False  # an operator reset it: read back its events, not its dead letters
+    origin: Offsets | None = None  # ``since`` before the source's first record; fixed
 
 
 class FileCheckpoints:
@@ -61,7 +70,7 @@ class FileCheckpoints:
 
     def begin(self, source: str, since: Offsets) -> None:
         """Note that ``source`` is about to publish its first records, after ``since``."""
-        self._entries[source] = Checkpoint(None, _copy(since))
+        self._entries[source] = Checkpoint(None, _copy(since), origin=_copy(since))
         self._write()
 
     def save(self, source: str, position: Position, since: Offsets | None = None) -> None:
@@ -74,7 +83,7 @@ class FileCheckpoints:
                 known = merged.setdefault(topic, {})
                 for partition, offset in partitions.items():
                     known[partition] = max(offset, known.get(partition, offset))
-        self._entries[source] = Checkpoint(position, merged)
+        self._entries[source] = Checkpoint(position, merged, origin=old.origin if old else None)
         self._write()
 
     def names(self) -> list[str]:
@@ -90,10 +99,26 @@ class FileCheckpoints:
         """
         chosen = [name for name in self._entries if file is None or _names_file(name, file)]
         for name in chosen:
-            self._entries[name] = Checkpoint(None, None, reset=True)
+            origin = self._entries[name].origin
+            self._entries[name] = Checkpoint(None, None, reset=True, origin=origin)
         if chosen:
             self._write()
         return chosen
+
+    def origins(self, sources: Iterable[str]) -> Offsets:
+        """Where to read to find everything ``sources`` ever published: per partition, the
+        lowest of their origins. Empty (read everything) when one of them has none: never
+        checkpointed here, or checkpointed before origins were kept."""
+        lowest: Offsets = {}
+        for name in set(sources):
+            entry = self._entries.get(name)
+            if entry is None or entry.origin is None:
+                return {}
+            for topic, partitions in entry.origin.items():
+                known = lowest.setdefault(topic, {})
+                for partition, offset in partitions.items():
+                    known[partition] = min(offset, known.get(partition, offset))
+        return lowest
 
     def _write(self) -> None:
         """Write a temporary file, fsync, rename over the old one."""
@@ -110,25 +135,32 @@ class FileCheckpoints:
 def _entry(value: Any) -> Checkpoint:
     if isinstance(value, int | str):  # the format before read-back offsets existed
         return Checkpoint(value, None)
-    since = value.get("since")
     return Checkpoint(
         value.get("position"),
-        None
-        if since is None
-        else {t: {int(p): int(o) for p, o in parts.items()} for t, parts in since.items()},
+        _offsets(value.get("since")),
         bool(value.get("reset", False)),
+        _offsets(value.get("origin")),
     )
+
+
+def _offsets(value: Any) -> Offsets | None:
+    if value is None:
+        return None
+    return {t: {int(p): int(o) for p, o in parts.items()} for t, parts in value.items()}
+
+
+def _json_offsets(offsets: Offsets | None) -> dict[str, dict[str, int]] | None:
+    if offsets is None:
+        return None
+    return {t: {str(p): o for p, o in parts.items()} for t, parts in offsets.items()}
 
 
 def _plain(entry: Checkpoint) -> dict[str, Any]:
-    since = (
-        None
-        if entry.since is None
-        else {t: {str(p): o for p, o in parts.items()} for t, parts in entry.since.items()}
-    )
-    plain: dict[str, Any] = {"position": entry.position, "since": since}
+    plain: dict[str, Any] = {"position": entry.position, "since": _json_offsets(entry.since)}
     if entry.reset:
         plain["reset"] = True
+    if entry.origin is not None:
+        plain["origin"] = _json_offsets(entry.origin)
     return plain
 
 

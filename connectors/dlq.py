@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from connectors.base import RecordMapper, SourceRecord
+from connectors.checkpoints import Offsets
 from connectors.errors import ConnectorError, RecordError
 from connectors.publisher import ERROR_HEADER, KafkaPublisher
 from connectors.sealing import unseal
@@ -193,13 +194,22 @@ def replay_all(
     mapping: RecordMapper,
     publisher: KafkaPublisher,
     reason: str | None = None,
+    *,
+    origins: Callable[[Iterable[str]], Offsets] | None = None,
 ) -> ReplayStats:
     """Map every dead letter (of one reason code) again with the current mapping and
-    publish those that now map, each source row at most once across replays."""
+    publish those that now map, each source row at most once across replays.
+
+    Which rows are already published is read from the event topics, from ``origins(the
+    letters' sources)`` on (their checkpoints' origins: nothing of theirs lies before) or,
+    without it, from the beginning.
+    """
     chosen = {d.where: d for d in letters if reason is None or d.details.get("code") == reason}
     dead_letters = dlq_topic(mapping.department)
     events = [t for t in publisher.department_topics(mapping.department) if t != dead_letters]
-    published = publisher.published_origins(events)
+    sources = {str(letter.origin.source) for letter in chosen.values()}
+    since = origins(sources) if origins is not None and chosen else {}
+    published = publisher.published_origins(events, since)
     stats = ReplayStats()
     for where, letter in chosen.items():
         if where in published:

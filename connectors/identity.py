@@ -15,7 +15,9 @@ from connectors.errors import RecordError
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ZEROS = ord("0") * sum(_WEIGHTS)  # what the ASCII codes add over the digits' values
-_ID_FORM = re.compile(r"^\d{17}[\dX]$")
+# re.ASCII: without it \d also takes full-width and other scripts' digits, which would reach
+# the HMAC as different bytes (or none) than the same number typed in ASCII.
+_ID_FORM = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 _PHONE_FORM = re.compile(r"^\+?[\d\- ]{7,20}$")
 _NOT_DIGIT = re.compile(r"\D")
 

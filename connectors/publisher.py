@@ -214,9 +214,12 @@ class KafkaPublisher:
         self._scan(since, topics, collect, f"reading back {source}", timeout_s)
         return found
 
-    def published_origins(self, topics: Iterable[str], timeout_s: float = 60.0) -> set[str]:
+    def published_origins(
+        self, topics: Iterable[str], since: Offsets | None = None, timeout_s: float = 60.0
+    ) -> set[str]:
         """``source#position`` of every record on ``topics`` sent for a source record,
-        read from the beginning (a replay asks which rejected rows were published since)."""
+        read from ``since`` (partitions it leaves out: from the beginning); a replay asks
+        which rejected rows were published since."""
         found: set[str] = set()
 
         def collect(headers: dict[str, bytes]) -> None:
@@ -224,7 +227,7 @@ class KafkaPublisher:
             if source is not None and position is not None:
                 found.add(f"{source.decode()}#{position.decode()}")
 
-        self._scan({}, topics, collect, "reading the published events", timeout_s)
+        self._scan(since or {}, topics, collect, "reading the published events", timeout_s)
         return found
 
     def _scan(

@@ -141,7 +141,7 @@ class Runner:
         """Positions of ``name`` an interrupted run published after its checkpoint."""
         topics = self.publisher.department_topics(self.mapping.department)
         if entry is not None and entry.reset:
-            return self._published_before_reset(name, topics)
+            return self._published_before_reset(name, entry, topics)
         if entry is None:
             self.checkpoints.begin(name, self.publisher.log_ends(topics))
             return set()
@@ -160,12 +160,13 @@ class Runner:
         )
         return found
 
-    def _published_before_reset(self, name: str, topics: list[str]) -> set[str]:
-        """Positions of ``name`` already published as events, read from the beginning of
-        the department's source topics: a reset source maps its dead-lettered rows again
-        but never publishes a row twice."""
+    def _published_before_reset(self, name: str, entry: Checkpoint, topics: list[str]) -> set[str]:
+        """Positions of ``name`` already published as events, read from the offsets the
+        department's source topics had before the source's first record (its checkpoint's
+        ``origin``; the beginning for a checkpoint older than origins): a reset source maps
+        its dead-lettered rows again but never publishes a row twice."""
         events = [t for t in topics if t != dlq_topic(self.mapping.department)]
-        found = self.publisher.read_back(name, {}, events)
+        found = self.publisher.read_back(name, entry.origin or {}, events)
         log.info(
             "%s: reset by an operator; starting from its first row, %d of its rows already "
             "published are not sent again",

@@ -24,6 +24,10 @@ AVRO_ROOT = Path(__file__).parent / "avro"
 COMMON_DIR = "common"
 VIEWS_DIR = "views"
 KEY_ATTRIBUTE = "datong.key"
+# Each field of a view names the department that owns its values, or the hub for values it
+# derives (counts, alerts, provenance): the data catalogue (``GET /catalog``) shows it.
+OWNER_ATTRIBUTE = "datong.owner"
+HUB_OWNER = "datong"
 
 Kind = Literal["source", "view"]
 
@@ -79,6 +83,14 @@ class Contract:
         return json.dumps(self.schema, ensure_ascii=False, separators=(",", ":"))
 
     @property
+    def field_owners(self) -> dict[str, str]:
+        """Each field -> its owning department (views; a source event's is its department)."""
+        return {
+            f["name"]: str(f.get(OWNER_ATTRIBUTE, self.department or HUB_OWNER))
+            for f in self.schema["fields"]
+        }
+
+    @property
     def field_names(self) -> tuple[str, ...]:
         """Names of the record's fields, in schema order."""
         return tuple(f["name"] for f in self.schema["fields"])
@@ -104,7 +116,16 @@ class Catalog:
         duplicates = {t for t in topics if topics.count(t) > 1}
         if duplicates:
             raise CatalogError(f"two schemas map to the same topic: {sorted(duplicates)}")
-        return cls(contracts)
+        catalog = cls(contracts)
+        owners = {*catalog.departments(), HUB_OWNER}
+        for view in catalog.views():
+            for entry in view.schema["fields"]:
+                if entry.get(OWNER_ATTRIBUTE) not in owners:
+                    raise CatalogError(
+                        f"view {view.name}: field {entry['name']!r}: {OWNER_ATTRIBUTE!r} must "
+                        f"name its owning department or {HUB_OWNER!r}; one of {sorted(owners)}"
+                    )
+        return catalog
 
     def __iter__(self) -> Iterator[Contract]:
         return iter(self._by_topic.values())

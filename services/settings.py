@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import re
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 from services.errors import ConfigError
 from services.feed_schedule import FeedSchedule, parse_schedule
 
-_PREFIX = "DATONG_"
+# The parsers and the key readers keep short private names here, so that each field of
+# from_env reads on a line or two.
+from services.hub_keys import generated_key as _generated_key
+from services.hub_keys import missing_key as _missing_key
+from services.hub_keys import read_key as _key
+from services.setting_values import PREFIX as _PREFIX
+from services.setting_values import check_database_tls as _check_database_tls
+from services.setting_values import choice as _choice
+from services.setting_values import days as _days
+from services.setting_values import halt as _halt
+from services.setting_values import integer as _int
+from services.setting_values import metrics_token as _metrics_token
+from services.setting_values import number as _float
+from services.setting_values import optional_path as _path
+from services.setting_values import positive as _positive
+from services.setting_values import token_hashes as _token_hashes
+
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
 # even when records arrive, so it bounds how fast an idle hub reacts.
 DEFAULT_FETCH_WAIT_MS = 50
@@ -39,7 +51,6 @@ METRICS_TOKEN = "token"
 # (sslmode=verify-full, a real cluster), or is taken as given (embedded and development hubs).
 DATABASE_TLS_VERIFY = "verify-full"
 DATABASE_TLS_UNCHECKED = "unchecked"
-_Number = TypeVar("_Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,8 @@ class Settings:
     ingest_tokens: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     ingest_max_body_bytes: int = 1 << 20
     ingest_max_records: int = 1000
+    # Resident lookups by ID number per token and minute, per API process (each tests a guess).
+    lookup_per_minute: int = 30
     policy_file: Path | None = None  # None: the shipped example policy
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
@@ -242,8 +255,8 @@ class Settings:
             (DATABASE_TLS_VERIFY, DATABASE_TLS_UNCHECKED),
         )
         if database_tls == DATABASE_TLS_VERIFY:
-            check_database_tls(database_url, "DATABASE_URL")
-            check_database_tls(state_url, "CONNECTOR_STATE_URL")
+            _check_database_tls(database_url, "DATABASE_URL", DATABASE_TLS_UNCHECKED)
+            _check_database_tls(state_url, "CONNECTOR_STATE_URL", DATABASE_TLS_UNCHECKED)
         return cls(
             var_dir=var_dir,
             kafka_bootstrap=bootstrap,
@@ -293,6 +306,9 @@ class Settings:
                 get("INGEST_MAX_BODY_BYTES", str(1 << 20)), "INGEST_MAX_BODY_BYTES"
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
+            lookup_per_minute=_positive(
+                _int(get("LOOKUP_PER_MINUTE", "30"), "LOOKUP_PER_MINUTE"), "LOOKUP_PER_MINUTE"
+            ),
             policy_file=_path(get("POLICY_FILE")),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
@@ -334,164 +350,8 @@ class Settings:
                 "METRICS_AUTH",
                 (METRICS_OPEN, METRICS_TOKEN),
             ),
-            given_metrics_token=_token(get("METRICS_TOKEN"), get("METRICS_TOKEN_FILE")),
+            given_metrics_token=_metrics_token(get("METRICS_TOKEN"), get("METRICS_TOKEN_FILE")),
             database_tls=database_tls,
             registry_username=get("REGISTRY_USERNAME"),
             registry_password=get("REGISTRY_PASSWORD"),
         )
-
-
-def check_database_tls(url: str, name: str) -> None:
-    """Refuse a PostgreSQL URL that does not verify the server (``sslmode=verify-full``):
-    without it a network attacker could stand in for the database and read every row.
-    SQLite URLs are files, with no connection to protect."""
-    parsed = urlsplit(url)
-    if not parsed.scheme.startswith("postgresql"):
-        return
-    modes = parse_qs(parsed.query).get("sslmode", [])
-    if modes != [DATABASE_TLS_VERIFY]:
-        given = f"sslmode={modes[-1]}" if modes else "no sslmode"
-        raise ConfigError(
-            f"{_PREFIX}{name} has {given}: a production hub connects to PostgreSQL only over "
-            f"TLS that checks the server, so add ?sslmode={DATABASE_TLS_VERIFY}&sslrootcert="
-            f"<the server CA's file> to it (or set {_PREFIX}DATABASE_TLS="
-            f"{DATABASE_TLS_UNCHECKED} for a development database)"
-        )
-
-
-def _token(value: str | None, file: str | None) -> str | None:
-    """DATONG_METRICS_TOKEN, else the first line of DATONG_METRICS_TOKEN_FILE; None if neither."""
-    if value is not None and file is not None:
-        raise ConfigError(
-            f"{_PREFIX}METRICS_TOKEN and {_PREFIX}METRICS_TOKEN_FILE are both set: keep one"
-        )
-    if file is not None:
-        try:
-            value = Path(file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{_PREFIX}METRICS_TOKEN_FILE: cannot read {file}: {exc}") from None
-    if value is not None and len(value) < 16:
-        # A short token can be guessed by a scraper on the pod network.
-        raise ConfigError(f"{_PREFIX}METRICS_TOKEN must be at least 16 characters")
-    return value
-
-
-def _token_hashes(value: str | None) -> dict[str, str]:
-    """DATONG_INGEST_TOKENS: ``department=<sha256 hex of its bearer token>,...``."""
-    hashes: dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in (value or "").split(","))):
-        department, sep, digest = (s.strip() for s in item.partition("="))
-        digest = digest.lower()
-        if not sep or not department or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise ConfigError(
-                f"{_PREFIX}INGEST_TOKENS: entry {len(hashes) + 1} is not "
-                "department=<64 hex digits of the token's SHA-256>"
-            )
-        if department in hashes:
-            raise ConfigError(f"{_PREFIX}INGEST_TOKENS names {department} twice")
-        hashes[department] = digest
-    return hashes
-
-
-def _days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
-    """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
-    return _positive(_int(get(name, str(default)), name), name)
-
-
-MARKS = ("inside", "committed")  # the merge worker's test marks (services/merge/marks.py)
-
-
-def _halt(value: str | None) -> tuple[str, int] | None:
-    """DATONG_TEST_HALT: ``<mark>:<n>``, halt at the n-th time the worker reaches the mark."""
-    if value is None:
-        return None
-    mark, _, count = value.partition(":")
-    if mark not in MARKS or not count.isdigit() or int(count) < 1:
-        raise ConfigError(
-            f"{_PREFIX}TEST_HALT must be <mark>:<n> with a mark among {', '.join(MARKS)} "
-            f"and n >= 1, got {value!r}"
-        )
-    return mark, int(count)
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value is not None else None
-
-
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{_PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _positive(value: _Number, name: str) -> _Number:
-    if value <= 0:
-        raise ConfigError(f"{_PREFIX}{name} must be greater than 0, got {value}")
-    return value
-
-
-def _int(value: str | None, name: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be an integer, got {value!r}") from None
-
-
-def _float(value: str | None, name: str) -> float:
-    try:
-        return float(value or "")
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be a number, got {value!r}") from None
-
-
-def _key(value: str | None, file: str | None, name: str, var_dir: Path) -> bytes | None:
-    """A 32-byte key from DATONG_<name> (base64), else from DATONG_<name>_FILE, else from a
-    development hub's ``var/keys/`` when one made it; None when none is given."""
-    if value is not None and file is not None:
-        raise ConfigError(f"{_PREFIX}{name} and {_PREFIX}{name}_FILE are both set: keep one")
-    if file is not None:
-        try:
-            value = Path(file).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{_PREFIX}{name}_FILE: cannot read {file}: {exc}") from None
-        name = f"{name}_FILE"
-    if value is None:
-        path = var_dir / "keys" / name.lower()
-        if not path.exists():
-            return None
-        value, name = path.read_text().strip(), f"{name} (in {path})"
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except ValueError:
-        raise ConfigError(f"{_PREFIX}{name} must be base64") from None
-    if len(raw) < 32:
-        raise ConfigError(f"{_PREFIX}{name} must decode to at least 32 bytes, got {len(raw)}")
-    return raw
-
-
-def _missing_key(name: str, what: str, var_dir: Path) -> str:
-    return (
-        f"no {_PREFIX}{name}: this process needs the hub's key for {what} and never makes "
-        f"one; ask the hub operator for it and give it as {_PREFIX}{name}_FILE=<file holding "
-        f"it in base64> or {_PREFIX}{name}=<base64> (a development hub keeps it in "
-        f"{var_dir / 'keys' / name.lower()})"
-    )
-
-
-def _generated_key(name: str, var_dir: Path) -> bytes:
-    """The key generated once under ``var_dir/keys``, kept so that person keys and sealed
-    dead letters stay valid across restarts of a development hub."""
-    path = var_dir / "keys" / name.lower()
-    if path.exists():
-        return base64.b64decode(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-    tmp.chmod(0o600)
-    try:
-        os.link(tmp, path)  # fails if another process won the race: then use its key
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return base64.b64decode(path.read_text().strip())

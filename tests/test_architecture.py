@@ -22,6 +22,8 @@ PACKAGES = ("connectors", "schemas", "services")
 COMPOSITION_ROOTS = {
     "services/cli/__init__.py",
     "services/cli/connector.py",
+    "services/cli/connector_resolve.py",
+    "services/cli/connector_wiring.py",
     "services/cli/dlq.py",
     "services/cli/mapping.py",
     "services/cli/keys.py",

@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import replace
 
-from connectors.demo.table import Cell, Row, Table
+from connectors.demo.table import Cell, ExportRow, Table
 from connectors.identity import check_digit
 
 DIRT_SHARE = 0.015
@@ -54,7 +54,7 @@ def soil(table: Table, rng: random.Random, share: float = DIRT_SHARE) -> None:
         return
     kinds = kinds_for(table)
     start = rng.randrange(len(kinds))
-    spoiled: dict[int, list[Row]] = {}
+    spoiled: dict[int, list[ExportRow]] = {}
     filled = {
         kind: [i for i, row in enumerate(clean) if row.cells.get(column)]
         for kind, column in ((INVALID_ID, table.id_column), (UNRESOLVED, table.address_column))
@@ -76,7 +76,7 @@ def _pick(filled: list[int] | None, rows: int, rng: random.Random) -> int | None
     return rng.choice(filled) if filled else None
 
 
-def _spoil(table: Table, row: Row, kind: str, rng: random.Random) -> Row:
+def _spoil(table: Table, row: ExportRow, kind: str, rng: random.Random) -> ExportRow:
     cells: dict[str, Cell] = dict(row.cells)
     if kind == INVALID_ID and table.id_column:
         cells[table.id_column] = wrong_check_digit(str(cells[table.id_column]))

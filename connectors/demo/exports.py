@@ -17,7 +17,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from connectors.demo.table import Cell, Row, Table, seconds
+from connectors.demo.table import Cell, ExportRow, Table, seconds
 
 EXTRA_CELL = "备用"  # what a stray cell right of the last column usually holds
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
@@ -62,7 +62,7 @@ def xlsx_bytes(table: Table, as_of: datetime) -> bytes:
     return _repack(buffer.getvalue(), as_of)
 
 
-def _cells(table: Table, row: Row) -> list[Cell]:
+def _cells(table: Table, row: ExportRow) -> list[Cell]:
     cells = [row.cells.get(name) for name in table.header]
     if row.short:
         cells = cells[:-1]

@@ -24,8 +24,8 @@ XLSX = ("xlsx", None)
 
 
 @dataclass
-class Row:
-    """One data row; ``event`` is what a clean row is published as (kebab-case event name)."""
+class ExportRow:
+    """One row of a demo export; ``event`` is what a clean row is published as (kebab-case)."""
 
     cells: dict[str, Cell]
     event: str
@@ -49,7 +49,7 @@ class Table:
     form: tuple[str, str | None]
     header: tuple[str, ...]
     time_column: str
-    rows: list[Row] = field(default_factory=list)
+    rows: list[ExportRow] = field(default_factory=list)
     id_column: str | None = None
     text_column: str | None = None
     enum_column: str | None = None
@@ -72,7 +72,7 @@ class Table:
         unknown = cells.keys() - self.header_set
         if unknown:
             raise ValueError(f"{self.export}: cells outside the header: {sorted(unknown)}")
-        self.rows.append(Row(dict(cells), event))
+        self.rows.append(ExportRow(dict(cells), event))
 
 
 def columns(names: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
 from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
+from connectors.mappings.screening import RowScreen, row_screen
 from connectors.transforms import Row, cell_text, keyed_hash, word
 
 Fields = Mapping[str, str | None]
@@ -43,6 +44,8 @@ def compile_export(
         for check in checks:
             check(row)
         event = pick(row)
+        if event.screen is not None:  # no ID or phone number into a field not taking one
+            event.screen(fields)
         record: dict[str, Any] = {"event_id": event.event_id(row), "department": department}
         for target, compute in event.fields:
             record[target] = compute(row)
@@ -64,6 +67,7 @@ class _Event:
     event_id: Compute
     fields: tuple[tuple[str, Compute], ...]
     defaults: tuple[tuple[str, Any], ...]
+    screen: RowScreen | None
 
 
 def _picker(department: str, plan: ExportPlan, columns: Mapping[str, str]) -> Compute:
@@ -98,6 +102,7 @@ def _event(
         _event_id(template, department, plan.event, columns),
         tuple((field.target, compile_field(field, columns)) for field in plan.fields),
         plan.defaults,
+        row_screen(plan.screens, columns),
     )
 
 

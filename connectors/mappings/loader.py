@@ -6,29 +6,24 @@ field without a default is produced; transforms are known, their arguments valid
 output fits the field's type (enum words map to symbols of the enum); every column that a
 field, a transform or the event_id reads is declared; a column holding personal data (read
 by person_key, mask_name, mask_phone, ...) is never copied as it is, nor shown in an
-event_id except through ``hash(...)``.
+event_id except through ``hash(...)``. Each event's field specs are checked against its
+Avro schema by ``field_specs.py``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from connectors.mappings.class_fit import fit_classes
+from connectors.mappings.field_specs import EventFields, ExportColumns
 from connectors.mappings.mapper import MappingError
-from connectors.mappings.plan import (
-    NOTHING,
-    DepartmentSpec,
-    EventIdPlan,
-    EventPlan,
-    ExportPlan,
-    FieldPlan,
-)
-from connectors.transforms import SAME, Apply, build, canonical, word
+from connectors.mappings.plan import DepartmentSpec, EventIdPlan, EventPlan, ExportPlan
+from connectors.transforms import canonical, word
 from schemas.catalog import Catalog, department_name
 from schemas.errors import CatalogError
 
@@ -36,16 +31,6 @@ MAPPINGS_DIR = Path(__file__).parent
 ENGINE_FIELDS = ("event_id", "department")  # the engine sets them: template, constant
 _EXPORT_KEYS = {"title", "file_pattern", "required_columns", "optional_columns", "event"}
 _EXPORT_KEYS |= {"event_by", "event_id", "fields", "events", "gazetteer"}
-_FIELD_KEYS = {"from", "value", "record", "transforms", "when", "otherwise", "default"}
-_FIELD_KEYS |= {"required"}
-_PRIMITIVE_KINDS = {
-    "string": {"string"},
-    "int": {"int"},
-    "long": {"int", "long"},
-    "float": {"double", "int"},
-    "double": {"double", "int"},
-    "boolean": {"boolean"},
-}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -62,7 +47,8 @@ def load_department(directory: str, catalog: Catalog, root: Path = MAPPINGS_DIR)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise MappingError(f"{path.name}: not a readable YAML file: {exc}") from exc
-    return _Loader(path.name, catalog, department_name(directory)).department(data)
+    spec = _Loader(path.name, catalog, department_name(directory)).department(data)
+    return fit_classes(spec, catalog)  # personal columns only where their field takes them
 
 
 def load_mapping_file(
@@ -83,7 +69,7 @@ def load_mapping_file(
         raise MappingError(f"{path}: department: must name one of {known}, got {declared!r}")
     if department is not None and declared != department:
         raise MappingError(f"{path}: department: is {declared!r}, this connector is {department!r}")
-    return _Loader(str(path), catalog, declared).department(data)
+    return fit_classes(_Loader(str(path), catalog, declared).department(data), catalog)
 
 
 class _Loader:
@@ -118,7 +104,7 @@ class _Loader:
             raise self.fail(where, f"must be a mapping with keys from {sorted(_EXPORT_KEYS)}")
         required = self.columns(f"{where}.required_columns", spec.get("required_columns"))
         optional = self.columns(f"{where}.optional_columns", spec.get("optional_columns") or [])
-        scope = _Scope(self, set(required) | set(optional))
+        scope = ExportColumns(self, set(required) | set(optional))
         event_column, words, bodies = self.events(where, spec, scope)
         events = {
             event: self.event_plan(
@@ -157,7 +143,7 @@ class _Loader:
         return tuple(canonical(c) for c in value)
 
     def events(
-        self, where: str, spec: dict[str, Any], scope: _Scope
+        self, where: str, spec: dict[str, Any], scope: ExportColumns
     ) -> tuple[str | None, dict[str, str], dict[str, Any]]:
         """(column picking the event, word -> event, event -> its own field specs)."""
         if ("event" in spec) == ("event_by" in spec):
@@ -181,7 +167,9 @@ class _Loader:
             raise self.fail(f"{where}.events", f"must give the fields of exactly {expected}")
         return column, words, {str(k): v or {} for k, v in bodies.items()}
 
-    def event_plan(self, where: str, event: str, common: Any, own: Any, scope: _Scope) -> EventPlan:
+    def event_plan(
+        self, where: str, event: str, common: Any, own: Any, scope: ExportColumns
+    ) -> EventPlan:
         try:
             contract = self.catalog.event(self.department_name, event)
         except CatalogError as exc:
@@ -191,7 +179,7 @@ class _Loader:
             raise self.fail(where, "fields must be a mapping of target field -> spec")
         if set(common) & set(own):
             raise self.fail(where, f"sets {sorted(set(common) & set(own))} twice")
-        fields = _Fields(self, scope, contract.schema)
+        fields = EventFields(self, scope, contract.schema)
         plans = []
         for target, spec in {**common, **own}.items():
             if target in ENGINE_FIELDS:
@@ -207,7 +195,7 @@ class _Loader:
         return EventPlan(event, contract.key_field, tuple(plans), defaults)
 
     def event_id(
-        self, where: str, template: Any, required: tuple[str, ...], scope: _Scope
+        self, where: str, template: Any, required: tuple[str, ...], scope: ExportColumns
     ) -> EventIdPlan:
         if not isinstance(template, str) or not _PLACEHOLDER.search(template):
             raise self.fail(where, "needs a template such as '{department}:{业务流水号}'")
@@ -229,165 +217,3 @@ class _Loader:
                     raise self.fail(where, f"{column!r} holds personal data: use hash({column})")
             parts.append(("hash" if hashed else "column", columns))
         return EventIdPlan(tuple(parts))
-
-
-@dataclass
-class _Scope:
-    """The columns an export declares, and what its fields found out about them."""
-
-    loader: _Loader
-    columns: set[str]
-    personal: set[str] = field(default_factory=set)  # read by person_key, mask_name, ...
-    plain: set[str] = field(default_factory=set)  # copied by non-personal transforms only
-    gazetteer: bool = False
-
-    def use(self, where: str, column: Any) -> str:
-        if not isinstance(column, str) or canonical(column) not in self.columns:
-            raise self.loader.fail(where, f"{column!r} is not a declared column of the export")
-        return canonical(column)
-
-
-class _Fields:
-    """Compiles field specs of one event against its Avro schema."""
-
-    def __init__(self, loader: _Loader, scope: _Scope, schema: dict[str, Any]) -> None:
-        self.loader = loader
-        self.scope = scope
-        self.avro: dict[str, dict[str, Any]] = {f["name"]: f for f in schema["fields"]}
-        self.named: dict[str, dict[str, Any]] = {}
-        self._collect(schema, schema.get("namespace", ""))
-
-    def _collect(self, node: Any, namespace: str) -> None:
-        if isinstance(node, list):
-            for item in node:
-                self._collect(item, namespace)
-        elif isinstance(node, dict):
-            if node.get("type") in ("record", "enum", "fixed") and "name" in node:
-                namespace = node.get("namespace", namespace)
-                full = node["name"] if "." in node["name"] else f"{namespace}.{node['name']}"
-                self.named[full] = self.named[node["name"]] = node
-            for key in ("type", "items", "fields"):
-                self._collect(node.get(key), namespace)
-
-    def _type(self, avro: dict[str, Any]) -> tuple[Any, bool]:
-        """(the field's type without null, whether null is allowed)."""
-        kind = avro["type"]
-        nullable = isinstance(kind, list) and "null" in kind
-        if isinstance(kind, list):
-            (kind,) = [m for m in kind if m != "null"]
-        return self.named.get(kind, kind) if isinstance(kind, str) else kind, nullable
-
-    def _accepts(self, kind: Any) -> tuple[set[str], frozenset[str]]:
-        """Which transform outputs the type takes, and its enum symbols."""
-        if isinstance(kind, str):
-            return _PRIMITIVE_KINDS[kind], frozenset()
-        logical = {"date": "date", "timestamp-millis": "timestamp"}.get(kind.get("logicalType"))
-        if logical:
-            return {logical}, frozenset()
-        output = {"enum": "symbol", "array": "array", "record": "record"}[kind["type"]]
-        return {output}, frozenset(kind.get("symbols", ()))
-
-    def compile(self, where: str, target: str, spec: Any, avro: Any = None) -> FieldPlan:
-        avro = avro or self.avro[target]
-        spec = {"from": spec} if isinstance(spec, str) else spec
-        if not isinstance(spec, dict) or set(spec) - _FIELD_KEYS:
-            raise self.loader.fail(where, f"must be a column or a mapping of {sorted(_FIELD_KEYS)}")
-        if len({"from", "value", "record"} & set(spec)) != 1:
-            raise self.loader.fail(where, "needs exactly one of 'from', 'value' and 'record'")
-        kind, nullable = self._type(avro)
-        accepted = self._accepts(kind)
-        if "record" in spec:
-            return self._record(where, target, spec["record"], kind)
-        if "value" in spec:
-            self._constant(where, spec["value"], accepted, nullable)
-            return FieldPlan(target, constant=spec["value"])
-        column = self.scope.use(where, spec["from"])
-        steps = self._transforms(where, spec.get("transforms") or [], column, accepted)
-        default = spec.get("default", NOTHING)
-        if default is not NOTHING:
-            self._constant(f"{where}.default", default, accepted, nullable)
-        required = bool(spec.get("required", not nullable and "default" not in avro))
-        if default is NOTHING and not required:
-            default = avro.get("default", NOTHING)
-        when = self._when(f"{where}.when", spec.get("when"), nullable or default is not NOTHING)
-        otherwise = None
-        if "otherwise" in spec:
-            otherwise = self.compile(f"{where}.otherwise", target, spec["otherwise"], avro)
-        return FieldPlan(
-            target,
-            column,
-            steps,
-            when=when,
-            otherwise=otherwise,
-            default=default,
-            required=required,
-        )
-
-    def _record(self, where: str, target: str, spec: Any, kind: Any) -> FieldPlan:
-        if not isinstance(kind, dict) or kind.get("type") != "record" or not isinstance(spec, dict):
-            raise self.loader.fail(where, "'record' needs a record field and a mapping of parts")
-        inner = {f["name"]: f for f in kind["fields"]}
-        parts = []
-        for name, part in spec.items():
-            if name not in inner:
-                raise self.loader.fail(f"{where}.{name}", "the record has no such field")
-            parts.append(self.compile(f"{where}.{name}", str(name), part, inner[name]))
-        missing = [n for n, f in inner.items() if n not in spec and "default" not in f]
-        if missing:
-            raise self.loader.fail(where, f"does not produce the required fields {missing}")
-        parts += [FieldPlan(n, constant=f["default"]) for n, f in inner.items() if n not in spec]
-        return FieldPlan(target, record=tuple(parts))
-
-    def _transforms(
-        self, where: str, specs: Any, column: str, accepted: tuple[set[str], frozenset[str]]
-    ) -> tuple[Apply, ...]:
-        if not isinstance(specs, list):
-            raise self.loader.fail(f"{where}.transforms", "must be a list")
-        output, made, personal, steps = "string", frozenset[str](), False, []
-        for index, spec in enumerate(specs):
-            try:
-                transform = build(spec)
-            except ValueError as exc:
-                raise self.loader.fail(f"{where}.transforms[{index}]", str(exc)) from None
-            for other in transform.columns:
-                self.scope.use(f"{where}.transforms[{index}]", other)
-            personal |= transform.personal
-            self.scope.gazetteer |= transform.gazetteer
-            if transform.kind != SAME:
-                output, made = transform.kind, transform.symbols
-            steps.append(transform.apply)
-        (self.scope.personal if personal else self.scope.plain).add(column)
-        kinds, symbols = accepted
-        if output not in kinds:
-            takes = " or ".join(sorted(kinds))
-            raise self.loader.fail(where, f"produces {output}, the field takes {takes}")
-        if output == "symbol" and not made <= symbols:
-            raise self.loader.fail(where, f"maps to {sorted(made - symbols)}: not in the enum")
-        return tuple(steps)
-
-    def _when(self, where: str, spec: Any, may_be_empty: bool) -> tuple[str, frozenset[str]] | None:
-        if spec is None:
-            return None
-        if not isinstance(spec, dict) or not isinstance(spec.get("in"), list):
-            raise self.loader.fail(where, "needs 'column' and a list 'in'")
-        if not may_be_empty:
-            raise self.loader.fail(where, "the field cannot be empty, so it cannot be conditional")
-        column = self.scope.use(where, spec.get("column"))
-        return column, frozenset(word(str(value)) for value in spec["in"])
-
-    def _constant(
-        self, where: str, value: Any, accepted: tuple[set[str], frozenset[str]], nullable: bool
-    ) -> None:
-        kinds, symbols = accepted
-        if value is None:
-            fits = nullable
-        elif isinstance(value, bool):
-            fits = "boolean" in kinds
-        elif isinstance(value, int | float):
-            fits = bool(kinds & ({"double"} if isinstance(value, float) else {"int", "long"}))
-        elif isinstance(value, str):
-            fits = "string" in kinds or ("symbol" in kinds and value in symbols)
-        else:
-            fits = isinstance(value, list) and "array" in kinds
-        if not fits:
-            raise self.loader.fail(where, f"the constant does not fit {' or '.join(sorted(kinds))}")

@@ -38,6 +38,17 @@ class EventIdPlan:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A column whose every value is sniffed for ID and phone numbers before it is written
+    into ``target``, a field of class ``field_class`` that takes neither
+    (``connectors.mappings.class_fit``)."""
+
+    column: str
+    target: str
+    field_class: str
+
+
+@dataclass(frozen=True)
 class EventPlan:
     """One event an export yields: its contract's key field and the fields to compute."""
 
@@ -45,6 +56,7 @@ class EventPlan:
     key_field: str
     fields: tuple[FieldPlan, ...]
     defaults: tuple[tuple[str, Any], ...]  # Avro defaults of the fields the YAML leaves out
+    screens: tuple[Screen, ...] = ()  # set once the columns' classes are checked
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ ALL_COMMUNITIES = "*"
 PROVENANCE = "provenance"
 
 REASON_CODE, REASON_PARAMS, REASON = "reason_code", "reason_params", "reason"
+REASON_ZH = "reason_zh"  # the same reason in Chinese, rendered beside ``reason``
 EVENT_ID = "event_id"
 
 
@@ -165,6 +166,7 @@ def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | N
             kept[REASON_PARAMS] = shown
         if kept.get(REASON_CODE) is not None:
             kept[REASON] = render_reason(str(kept[REASON_CODE]), shown)
+            kept[REASON_ZH] = render_reason(str(kept[REASON_CODE]), shown, "zh")
     return kept
 
 

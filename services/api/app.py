@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connectors.identity import key_check_value
+from connectors.errors import RecordError
+from connectors.identity import key_check_value, normalize_id, person_key
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
@@ -25,6 +26,7 @@ from services.access.audit import record_reads
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
+from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import docs_routes
 from services.api.errors import ApiError, error_body
@@ -32,10 +34,14 @@ from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
 from services.api.live.routes import SUBSCRIBE_ROUTE
+from services.api.lookup_routes import FIELD as LOOKUP_FIELD
+from services.api.lookup_routes import IdNumberError, lookup_routes
 from services.api.params import RefuseNul
+from services.api.rate_limit import RateLimit
 from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
+from services.api.registry_writes import RegistryWrites
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
@@ -115,6 +121,13 @@ def create_api(
         """
         return JSONResponse(key_checks)
 
+    def pseudonymize(id_number: str) -> str:
+        # The same check and key as a connector's, so the key finds what the merge stored.
+        try:
+            return person_key(normalize_id(id_number, LOOKUP_FIELD), settings.hmac_key)
+        except RecordError as exc:
+            raise IdNumberError(exc.reason) from None
+
     async def asyncapi(_: Request) -> Response:
         return Response(asyncapi_yaml, media_type="application/yaml")
 
@@ -131,17 +144,21 @@ def create_api(
             return JSONResponse({"error": "internal error", "status": 500}, status_code=500)
         return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
+    reads = view_routes(engine, access, audit)
+    row = next(r.endpoint for r in reads if r.path == "/views/{view}/{key}")
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
-        *view_routes(engine, access, audit),
+        *lookup_routes(row, authenticator, pseudonymize, RateLimit(settings.lookup_per_minute)),
+        *reads,
         Route("/asyncapi.yaml", asyncapi),
         Route(KEY_CHECK_PATH, key_check),
         *intake,
-        registry_routes(SqlRegistry(engine)),
+        registry_routes(SqlRegistry(engine), RegistryWrites(authenticator, audit).wrap),
         *live.routes,
         *situation_routes(engine, live_readers),
+        *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
         *dashboard_routes(),
         *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
     ]
@@ -151,7 +168,8 @@ def create_api(
             authenticator,
             # The dashboard page asks for the token itself; key check values are public.
             open_paths=OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH},
-            self_authenticating={INGEST_ROUTE},
+            # The catalogue's page needs no token; its JSON checks one itself.
+            self_authenticating={INGEST_ROUTE, CATALOG_ROUTE},
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},

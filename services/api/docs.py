@@ -50,6 +50,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/openapi.json"): Operation("this document"),
     ("GET", "/docs"): Operation("this document as an HTML page"),
     ("GET", "/asyncapi.yaml"): Operation("AsyncAPI 3 description of every topic and its schema"),
+    ("GET", "/catalog"): Operation(
+        "the data catalogue (any token): every view field's owner, sharing class and readers",
+        "Generated from the contracts, the field classes and the sharing policy, with each "
+        "owning department's newest event beside the cadence it is expected to keep. A browser "
+        "asking for HTML gets the catalogue's page instead (no token needed for the page).",
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "
@@ -92,13 +98,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/registry/subjects"): Operation(_REGISTRY + "list subjects"),
     ("GET", "/registry/subjects/{subject}/versions"): Operation(_REGISTRY + "list versions"),
     ("POST", "/registry/subjects/{subject}/versions"): Operation(
-        _REGISTRY + "register a schema (department token)"
+        _REGISTRY + "register a schema (the subject's department's token)"
     ),
     ("GET", "/registry/subjects/{subject}/versions/{version}"): Operation(
         _REGISTRY + "one version"
     ),
     ("DELETE", "/registry/subjects/{subject}/versions/{version}"): Operation(
-        _REGISTRY + "delete a version (department token)"
+        _REGISTRY + "delete a version (the subject's department's token)"
     ),
     ("GET", "/registry/subjects/{subject}/versions/{version}/schema"): Operation(
         _REGISTRY + "one version's schema text"
@@ -107,7 +113,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         _REGISTRY + "look up a schema under a subject"
     ),
     ("DELETE", "/registry/subjects/{subject}"): Operation(
-        _REGISTRY + "delete a subject (department token)"
+        _REGISTRY + "delete a subject (the subject's department's token)"
     ),
     ("GET", "/registry/schemas/ids/{schema_id}"): Operation(_REGISTRY + "a schema by id"),
     ("GET", "/registry/schemas/ids/{schema_id}/schema"): Operation(
@@ -122,14 +128,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/registry/config"): Operation(_REGISTRY + "global compatibility level"),
     ("PUT", "/registry/config"): Operation(
-        _REGISTRY + "set the global compatibility level (department token)"
+        _REGISTRY + "set the global compatibility level (the hub operator's: 403 to any token)"
     ),
     ("GET", "/registry/config/{subject}"): Operation(_REGISTRY + "a subject's compatibility"),
     ("PUT", "/registry/config/{subject}"): Operation(
-        _REGISTRY + "set a subject's compatibility (department token)"
+        _REGISTRY + "set a subject's compatibility (the subject's department's token)"
     ),
     ("DELETE", "/registry/config/{subject}"): Operation(
-        _REGISTRY + "reset a subject's compatibility (department token)"
+        _REGISTRY + "reset a subject's compatibility (the subject's department's token)"
     ),
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from schemas.errors import RegistryError
 from schemas.json_bounds import JsonDepthError, loads_bounded
@@ -49,10 +50,16 @@ class RegistryResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-def registry_routes(registry: SqlRegistry) -> Mount:
-    """The registry's routes, to mount into the API: ``routes=[..., registry_routes(r)]``."""
+def registry_routes(
+    registry: SqlRegistry, gate: Callable[[str, ASGIApp], ASGIApp] | None = None
+) -> Mount:
+    """The registry's routes, to mount into the API: ``routes=[..., registry_routes(r)]``.
+
+    ``gate(path, app)`` wraps each route (the API's: writes scoped to their department and
+    audited, ``services.api.registry_writes``).
+    """
     api = _Endpoints(registry)
-    return Mount(
+    mount = Mount(
         "/registry",
         routes=[
             Route("/subjects", api.subjects, methods=["GET"]),
@@ -73,6 +80,10 @@ def registry_routes(registry: SqlRegistry) -> Mount:
             Route("/config/{subject}", api.subject_config, methods=["GET", "PUT", "DELETE"]),
         ],
     )
+    for route in mount.routes:
+        if gate is not None and isinstance(route, Route):
+            route.app = gate(route.path, route.app)
+    return mount
 
 
 def _confluent(endpoint: Callable[[Any, Request], Awaitable[Any]]) -> Any:

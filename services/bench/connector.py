@@ -20,7 +20,7 @@ from connectors.base import Event
 from connectors.checkpoints import FileCheckpoints
 from connectors.demo import generate
 from connectors.identity import birth_of, gender_of, person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher
 from connectors.runner import Runner
@@ -60,14 +60,14 @@ def run_connector(
     seal_key: bytes,
     var_dir: Path,
 ) -> ConnectorRun:
-    """Publish ``csv_path`` through Runner + KafkaPublisher + RegistryMapping + CsvFile.
+    """Publish ``csv_path`` through Runner + KafkaPublisher + HouseholdRegisterMapping + CsvFile.
 
     Only ``Runner.run`` is timed: connecting the producer and registering schemas are
     start-up costs the raw producers do not pay either.
     """
     publisher = KafkaPublisher(bootstrap, serde)
     runner = Runner(
-        mapping=RegistryMapping(hmac_key),
+        mapping=HouseholdRegisterMapping(hmac_key),
         publisher=publisher,
         checkpoints=FileCheckpoints(var_dir / "checkpoints" / "bench.json"),
         seal_key=seal_key,
@@ -86,7 +86,7 @@ def run_connector(
 
 def encode_export(serde: Serde, hmac_key: bytes, csv_path: Path) -> list[Payload]:
     """The export's records encoded with the same mapping, Serde and headers as the connector."""
-    mapping = RegistryMapping(hmac_key)
+    mapping = HouseholdRegisterMapping(hmac_key)
     payloads = []
     for record in CsvFile(csv_path, "utf-8").records(None):
         payloads.append(encode_event(serde, mapping(record.fields)))
@@ -119,7 +119,7 @@ class LiveRegistrations:
         rng = random.Random(seed)
         self._serde = serde
         self._hmac_key = hmac_key
-        self._template = RegistryMapping(hmac_key)(
+        self._template = HouseholdRegisterMapping(hmac_key)(
             dict(zip(HEADER, registration(1, rng, datetime.now(UTC)), strict=True))
         )
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from connectors.dates import CHINA
 from connectors.identity import birth_of, check_digit, gender_of, mask_name
-from connectors.mappings import registry_export as ps
+from connectors.mappings import household_register as ps
 
 HEADER = list(ps.HEADER)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

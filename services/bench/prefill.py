@@ -22,9 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.bench.data import START, placement, registered_values
+from services.merge.feeds import to_millis
 from services.merge.merge import Provenance, Update, apply, empty_row
 from services.merge.records import resident_record
-from services.merge.rules import RESIDENT_PROFILE, to_millis
+from services.merge.rules import RESIDENT_PROFILE
 from services.merge.state import state_json
 from services.store.database import create_engine
 from services.store.models import ViewRow

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from services.cli.access import add_access_commands
 from services.cli.admin import add_admin_commands
+from services.cli.catalog import add_catalog_commands
 from services.cli.connector import add_connector_commands
 from services.cli.dlq import add_dlq_commands
 from services.cli.hub import add_hub_commands
@@ -71,4 +72,5 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_commands(sub)
     add_access_commands(sub)
     add_topic_commands(sub)
+    add_catalog_commands(sub)
     return parser

@@ -1,4 +1,8 @@
-"""Connector commands: run, resolve, and the dead-letter tools (a composition root)."""
+"""Connector commands: run, reset and resolve (a composition root).
+
+The connector a command runs is built in ``connector_wiring.py``; parked records are mapped
+again in ``connector_resolve.py``; the dead-letter tools are ``dlq.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from services.cli.keys import verify_keys
+from services.cli.connector_resolve import cmd_connector_resolve, resolve_parked
+from services.cli.connector_wiring import check_department, connector_for
 from services.cli.poll_loop import PollLoop, StoppedBeforeStart
-from services.cli.progress import count_progress, load_progress
+from services.cli.progress import load_progress
 from services.errors import DatongError
 from services.settings import Settings
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
-
     from connectors.base import RecordMapper, Source
-    from connectors.mappings import MapperFactory
-    from connectors.publisher import KafkaPublisher
     from connectors.runner import Runner, RunStats
 
 log = logging.getLogger("datong")
@@ -213,7 +214,7 @@ def _poll_table(args: argparse.Namespace, runner: Runner, loop: PollLoop) -> Non
 
 def _after_file(department: str, settings: Settings) -> None:
     if department == HOUSING:  # new dwellings may resolve addresses parked earlier
-        _resolve_parked(settings, None)
+        resolve_parked(settings, None)
 
 
 HOUSING = "housing"
@@ -224,7 +225,7 @@ def cmd_connector_reset(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.checkpoints import FileCheckpoints
     from connectors.ledger import Ledger
 
-    _check_department(args.department)
+    check_department(args.department)
     checkpoints = FileCheckpoints(settings.checkpoint_dir / f"{args.department}.json")
     reset = checkpoints.reset(args.file)
     if args.file is not None and not reset:
@@ -250,146 +251,11 @@ def operator_name() -> str:
         return "unknown"
 
 
-def cmd_connector_resolve(args: argparse.Namespace, settings: Settings) -> int:
-    """Map the parked records again and publish those whose address now resolves."""
-    _resolve_parked(settings, args.department)
-    return 0
-
-
-def _resolve_parked(settings: Settings, department: str | None) -> None:
-    from connectors.gazetteer import Gazetteer
-    from connectors.mappings import department_mappings
-    from connectors.resolution import resolve_queue
-    from connectors.state.store import open_state_store
-
-    if department is not None:
-        _check_department(department)
-    factories = department_mappings(settings.mappings_dir)
-    state = open_state_store(settings.connector_state_url)
-    publisher = _publisher(settings)
-    try:
-        mappers = {d: factories[d](settings.hmac_key, Gazetteer(state)) for d in factories}
-        with count_progress("parked records", None) as progress:
-            stats = resolve_queue(
-                state, mappers, settings.seal_key, publisher, department, progress=progress
-            )
-    finally:
-        publisher.close()
-    print(
-        json.dumps(
-            {
-                "resolution_queue": {
-                    "resolved": stats.resolved,
-                    "rejected": stats.rejected,
-                    "still_parked": stats.parked,
-                }
-            }
-        ),
-        flush=True,
-    )
-
-
 def _source_path(source: str) -> tuple[Path, str | None]:
     uri = urlparse(source)
     if uri.scheme == "file":
         return Path(uri.path), parse_qs(uri.query).get("encoding", [None])[0]
     return Path(source), None
-
-
-def connector_for(
-    department: str,
-    settings: Settings,
-    collector: CollectorRegistry,
-    mapping_file: Path | None = None,
-) -> tuple[Runner, KafkaPublisher]:
-    """The runner and publisher of a department's connector, wired to the settings.
-
-    It opens the connectors' state store and a schema registry over HTTP, never the view
-    store: a connector holds no credentials on the hub's database.
-    """
-    from connectors.checkpoints import FileCheckpoints
-    from connectors.gazetteer import Gazetteer
-    from connectors.metrics import ConnectorMetrics
-    from connectors.resolution import ResolutionQueue
-    from connectors.runner import Runner
-    from connectors.state.store import open_state_store
-
-    _check_department(department)
-    hmac_key, seal_key = settings.hmac_key, settings.seal_key  # missing: stop, create nothing
-    factory = mapping_factory(department, settings, mapping_file)
-    state = open_state_store(settings.connector_state_url)
-    mapping = factory(hmac_key, Gazetteer(state))  # a bad mapping fails before Kafka
-    publisher = _publisher(settings)
-    runner = Runner(
-        mapping=mapping,
-        publisher=publisher,
-        checkpoints=FileCheckpoints(settings.checkpoint_dir / f"{department}.json"),
-        seal_key=seal_key,
-        metrics=ConnectorMetrics(collector),
-        parking=ResolutionQueue(state, seal_key),
-    )
-    return runner, publisher
-
-
-def mapping_factory(
-    department: str, settings: Settings, mapping_file: Path | None
-) -> MapperFactory:
-    """The department's mapping: ``--mapping FILE``, else its file in DATONG_MAPPINGS_DIR,
-    else the shipped one."""
-    from connectors.mappings import FileMapping, department_mappings
-
-    if mapping_file is not None:
-        if not mapping_file.is_file():
-            raise DatongError(f"--mapping {mapping_file}: no such file")
-        return FileMapping(mapping_file, department)
-    return department_mappings(settings.mappings_dir)[department]
-
-
-def _check_department(department: str) -> None:
-    from connectors.mappings import MAPPINGS
-
-    if department not in MAPPINGS:
-        raise DatongError(
-            f"no connector mapping for department {department!r} yet; "
-            f"available: {', '.join(sorted(MAPPINGS))}"
-        )
-
-
-def _publisher(settings: Settings) -> KafkaPublisher:
-    """A publisher to the settings' broker, its schema ids looked up in the registry over
-    HTTP once it answers (the hub registered them)."""
-    from connectors.publisher import KafkaPublisher
-    from schemas.catalog import Catalog
-    from schemas.registry.errors import RegistryUnreachableError
-    from schemas.serde import Serde
-    from services.registries import connector_registry
-    from services.topics import prepare_topics, topic_specs
-
-    catalog = Catalog.load()
-    # Topics first: a missing one is the operator's to create, and waiting for the
-    # registry would only delay saying so.
-    prepare_topics(
-        settings.topics,
-        settings.bootstrap,
-        topic_specs(catalog, settings.partitions, settings.dlq_retention_days),
-        **settings.kafka_options(),
-    )
-    registry = connector_registry(settings)
-    hint = "the hub's API serves one (`datong api`, `datong up`); DATONG_REGISTRY_URL names another"
-    try:
-        registry.wait_until_answering(
-            settings.registry_wait_s,
-            lambda why: log.info(
-                "waiting up to %g s for the schema registry: %s; %s",
-                settings.registry_wait_s,
-                why,
-                hint,
-            ),
-        )
-    except RegistryUnreachableError as exc:
-        raise RegistryUnreachableError(f"{exc}; {hint}") from exc
-    verify_keys(settings)  # before anything is published under them
-    return KafkaPublisher(settings.bootstrap, Serde(catalog, registry), **settings.kafka_options())
 
 
 def _print_summary(path: Path, stats: RunStats) -> None:

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.cli.connector import connector_for, operator_name
+from services.cli.connector import operator_name
+from services.cli.connector_wiring import connector_for
 from services.errors import DatongError
 from services.settings import Settings
 
@@ -152,7 +153,14 @@ def _replay_all(args: argparse.Namespace, settings: Settings, letters: list[Dead
 
     runner, publisher = connector_for(args.department, settings, CollectorRegistry(), args.mapping)
     try:
-        stats = replay_all(letters, settings.seal_key, runner.mapping, publisher, args.reason)
+        stats = replay_all(
+            letters,
+            settings.seal_key,
+            runner.mapping,
+            publisher,
+            args.reason,
+            origins=runner.checkpoints.origins,  # read from where the letters' sources began
+        )
     finally:
         publisher.close()
     summary = {

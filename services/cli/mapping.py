@@ -1,10 +1,11 @@
 """``datong mapping check``: a department's own mapping file tried before it runs.
 
-It checks the file against the contracts, says per column what it becomes and, on a
-sample export, per row what a run would do (published, parked, rejected). It publishes
-nothing and writes no checkpoint: the sample is mapped under a throwaway HMAC key (no
-person_key is shown), and addresses resolve against the connector's gazetteer without
-feeding it.
+It checks the file against the contracts (a column whose header or sample values show an
+ID number, a name or a phone number is refused where its field does not take it), says per
+column what it becomes and, on a sample export, per row what a run would do (published,
+parked, rejected). It publishes nothing and writes no checkpoint: the sample is mapped under
+a throwaway HMAC key (no person_key is shown), and addresses resolve against the
+connector's gazetteer without feeding it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import secrets
 from collections import Counter
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from connectors.gazetteer import Gazetteer
     from connectors.mappings.mapper import DepartmentMapper
     from connectors.mappings.plan import DepartmentSpec, ExportPlan, FieldPlan
+    from connectors.sources.drop_folder import FileSource
 
 
 def add_mapping_commands(sub: Any) -> None:
@@ -80,6 +83,7 @@ def _dry_run(mapper: DepartmentMapper, sample: Path) -> int:
 
     source = open_file(sample)
     whole_file_fits(mapper, source)
+    _sniff(mapper, source, sample)
     outcomes: Counter[str] = Counter()
     shown_header: tuple[str, ...] | None = None
     for record in source.records(None):
@@ -105,6 +109,21 @@ def _dry_run(mapper: DepartmentMapper, sample: Path) -> int:
         f"parked, {outcomes['rejected']} rejected; nothing was published"
     )
     return 0
+
+
+def _sniff(mapper: DepartmentMapper, source: FileSource, sample: Path) -> None:
+    """Refuse the mapping when the sample's values show personal data (ID or phone numbers,
+    names) in a column written as it is into a field that does not take it."""
+    from connectors.mappings.class_fit import SAMPLE_ROWS, sample_refusals
+    from connectors.mappings.mapper import MappingError
+
+    rows = [r.fields for r in islice(source.records(None), SAMPLE_ROWS) if r.fields]
+    if not rows:
+        return
+    header = tuple(rows[0])
+    refusals = sample_refusals(mapper.export_for(header).plan, header, rows)
+    if refusals:
+        raise MappingError(f"{sample.name}: {'; '.join(refusals)}; nothing was published")
 
 
 def _print_export(plan: ExportPlan, header: tuple[str, ...] | None) -> None:

@@ -193,7 +193,7 @@ def welfare_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str, A
     return {a["identity"]: a for a in welfare_checks(household, family(state, MEMBER))}
 
 
-def homeless_alerts(resident: RowState) -> dict[str, Alert]:
+def resident_alerts_without_dwelling(resident: RowState) -> dict[str, Alert]:
     """Alerts about a registered resident with no dwelling (who no household speaks for)."""
     if not resident_visible(resident) or resident.values.get("dwelling_id"):
         return {}

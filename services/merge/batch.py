@@ -16,11 +16,15 @@ from typing import Any
 
 from services.merge import alerts as alert_rules
 from services.merge import records
-from services.merge.alerts import Alert
+from services.merge.batch_alerts import (
+    AlertChanges,
+    shown_household_alerts,
+    shown_welfare_alerts,
+    write_alert_rows,
+)
 from services.merge.community import Deltas, delta_for
 from services.merge.derive import (
     Counts,
-    alert_counts,
     freshness,
     household_contributions,
     household_counts,
@@ -29,7 +33,6 @@ from services.merge.derive import (
 from services.merge.merge import Conflict, RowState, Update, apply, empty_row
 from services.merge.rows import Applied, Change, Record, RowReader, StoredRow, Written, stored
 from services.merge.rules import (
-    ALERT_VIEW,
     COMMUNITY_SITUATION,
     FRESH,
     HOUSEHOLD,
@@ -70,8 +73,8 @@ class _Effects:
     # put into it): when an alert that cleared was closed.
     resident_touched: dict[str, int] = field(default_factory=dict)
     household_touched: dict[str, int] = field(default_factory=dict)
-    opened: dict[str, Alert] = field(default_factory=dict)
-    closed: dict[str, Alert] = field(default_factory=dict)
+    # Alerts the changed rows open and clear, written once both kinds of rows are merged.
+    alerts: AlertChanges = field(default_factory=AlertChanges)
 
 
 def merge_batch(updates: Iterable[Update], reader: RowReader, alert_key: bytes) -> BatchResult:
@@ -86,7 +89,7 @@ def merge_batch(updates: Iterable[Update], reader: RowReader, alert_key: bytes) 
     effects = _Effects()
     residents = _residents(by_view[RESIDENT_PROFILE.name], reader, out, effects)
     _households(by_view[HOUSEHOLD.name], reader, out, effects)
-    _alerts(reader, out, effects, residents, alert_key)
+    write_alert_rows(reader, out.written, effects.alerts, residents, alert_key)
     for update in by_view[COMMUNITY_SITUATION.name]:
         delta_for(out.deltas, update.key).updates.append(update)
     out.deltas = {c: d for c, d in out.deltas.items() if not d.is_empty()}
@@ -142,11 +145,10 @@ def _residents(
         for dwelling in old_homes.keys() | new_homes.keys():
             _touch(effects.household_touched, dwelling, effects.resident_touched.get(key, 0))
         when = effects.resident_touched.get(key) or _newest_time(row)
-        _alert_diff(
-            effects,
+        effects.alerts.diff(
             out.deltas,
-            alert_rules.homeless_alerts(old),
-            alert_rules.homeless_alerts(row),
+            alert_rules.resident_alerts_without_dwelling(old),
+            alert_rules.resident_alerts_without_dwelling(row),
             when,
         )
     return after
@@ -182,17 +184,17 @@ def _households(
             _community_effects(out.deltas, old_stored, new_stored, _household_counts)
             continue
         community = _community_of(row)
-        alerts_of = _household_alerts
+        alerts_of = shown_household_alerts
         if old_shown is not None and parts is not None and parts <= {FRESH, WATER}:
             shown: Record | None = records.with_water(old_shown, row)
-            alerts_of = _welfare_alerts
+            alerts_of = shown_welfare_alerts
         else:
             shown = records.household_record(row, projects.get(community or "", {}))
         new_stored = stored(row, shown, community)
         out.written.save(HOUSEHOLD.name, old_stored, new_stored)
         _community_effects(out.deltas, old_stored, new_stored, _household_counts)
         when = effects.household_touched.get(key) or _newest_time(row)
-        _alert_diff(effects, out.deltas, alerts_of(old_row, old_shown), alerts_of(row, shown), when)
+        effects.alerts.diff(out.deltas, alerts_of(old_row, old_shown), alerts_of(row, shown), when)
 
 
 def _changed_parts(old: RowState, new: RowState) -> set[str]:
@@ -237,66 +239,6 @@ def _community_effects(
         delta_for(deltas, now_in).credit(freshness(after.row))
 
 
-def _alerts(
-    reader: RowReader,
-    out: BatchResult,
-    effects: _Effects,
-    residents: Mapping[str, RowState],
-    key: bytes,
-) -> None:
-    """Write alert rows: open ones shown; cleared ones kept hidden, or gone with the person.
-
-    ``effects`` hold alerts by identity, which names their subject; rows and changes carry
-    only the opaque ``alert_id`` made from it.
-    """
-    ids = {i: alert_rules.alert_id(key, i) for i in effects.opened.keys() | effects.closed.keys()}
-    before = reader.rows(ALERT_VIEW, set(ids.values()))
-    for identity in sorted(effects.opened):
-        alert, alert_id = effects.opened[identity], ids[identity]
-        shown = _alert_record(alert)
-        out.written.save(
-            ALERT_VIEW,
-            before.get(alert_id),
-            stored(empty_row(alert_id), shown, alert["community_code"]),
-        )
-    written = out.written
-    for identity in sorted(effects.closed):
-        if identity in effects.opened:
-            continue  # cleared for one subject, raised for another (a resident moved)
-        alert, alert_id = effects.closed[identity], ids[identity]
-        shown = _alert_record(alert)
-        subject = alert["subject_key"] if alert["subject_kind"] == "PERSON" else None
-        person = residents.get(subject) if subject else None
-        erased = person is not None and not person.values.get("registered")
-        # A closed alert is kept, hidden, as history; a person who left takes theirs along.
-        kept = None if erased else shown
-        hidden = stored(empty_row(alert_id), kept, alert["community_code"], visible=False)
-        written.keep(ALERT_VIEW, before.get(alert_id), hidden)
-        if not erased:
-            # Live subscribers see the closure before the tombstone compacts it away.
-            written.changes.append(Change(ALERT_VIEW, alert_id, shown, alert["community_code"]))
-        written.changes.append(Change(ALERT_VIEW, alert_id, None, alert["community_code"]))
-
-
-def _alert_diff(
-    effects: _Effects,
-    deltas: Deltas,
-    old: Mapping[str, Alert],
-    new: Mapping[str, Alert],
-    closed_at: int,
-) -> None:
-    """One subject's alerts that open or change, that clear, and the open counts' delta."""
-    for identity, alert in new.items():
-        if old.get(identity) != alert:
-            effects.opened[identity] = alert
-    for identity, alert in old.items():
-        if identity not in new:
-            effects.closed[identity] = {**alert, "status": "CLOSED", "closed_at": closed_at}
-    for sign, alerts in ((-1, old), (1, new)):
-        for community, counts in alert_counts(alerts).items():
-            delta_for(deltas, community).add_counts(counts, sign)
-
-
 def _set_entries(row: RowState, entries: Mapping[str, Any], removed: Iterable[str]) -> RowState:
     values = dict(row.values)
     for name in removed:
@@ -323,29 +265,3 @@ def _touch(times: dict[str, int], key: str, millis: int) -> None:
 
 def _newest_time(row: RowState) -> int:
     return max((p.event_time_ms for p in row.provenance.values()), default=0)
-
-
-def _household_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
-    return _alerts_of(alert_rules.household_alerts, row, shown)
-
-
-def _welfare_alerts(row: RowState, shown: Record | None) -> dict[str, Alert]:
-    """The only alerts water readings can change: every other stays as it was."""
-    return _alerts_of(alert_rules.welfare_alerts, row, shown)
-
-
-def _alerts_of(
-    rules: Callable[[RowState, Mapping[str, Any]], dict[str, Alert]],
-    row: RowState,
-    shown: Record | None,
-) -> dict[str, Alert]:
-    """What ``rules`` make of a shown household (none while it is not shown)."""
-    if shown is None:
-        return {}
-    fields, provenance = shown
-    return rules(row, {"dwelling_id": row.key, **fields, "provenance": provenance})
-
-
-def _alert_record(alert: Alert) -> tuple[dict[str, Any], dict[str, list[Any]]]:
-    fields = {k: v for k, v in alert.items() if k not in ("identity", "provenance")}
-    return fields, dict(alert["provenance"])

@@ -11,28 +11,14 @@ department's expected cadence, so the stale-feed alert has both from the first s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.feed_schedule import FeedSchedule
-from services.merge.community import newest
-from services.merge.rules import COMMUNITY_SITUATION
 from services.metrics import MergeMetrics
-from services.store.views import visible_records
-
-FRESHNESS_FIELD = "department_freshness"
-
-
-def newest_by_department(records: Iterable[Mapping[str, object]]) -> dict[str, int]:
-    """Per department, the newest event time (epoch ms) over community situation records."""
-    maps: list[dict[str, int]] = []
-    for record in records:
-        fresh = record.get(FRESHNESS_FIELD)
-        if isinstance(fresh, Mapping):
-            maps.append({str(d): int(t) for d, t in fresh.items() if t is not None})
-    return newest(*maps)
+from services.store.views import newest_events
 
 
 class FeedFreshness:
@@ -53,7 +39,7 @@ class FeedFreshness:
     def refresh(self) -> dict[str, int]:
         """Read the newest event time of every department now and export it; return it."""
         with Session(self._engine) as session:
-            found = newest_by_department(visible_records(session, COMMUNITY_SITUATION.name))
+            found = newest_events(session)
         for department, millis in found.items():
             self._metrics.feed_last_event.labels(department).set(millis / 1000)
         return found

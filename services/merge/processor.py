@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
 from schemas.serde import Serde
-from services.merge import records, rules
+from services.merge import feeds, records
 from services.merge.batch import merge_batch
 from services.merge.community import CommunityDelta, fold
 from services.merge.marks import Marks
@@ -95,7 +95,7 @@ class MergeProcessor:
         self.serde = serde
         self._serde = serde
         self._catalog: Catalog = serde.catalog
-        self._subjects = rules.subject_views(self._catalog.view_key_fields())
+        self._subjects = feeds.subject_views(self._catalog.view_key_fields())
         self._metrics = metrics
         self._clock = clock
         self._rows_written = 0
@@ -124,7 +124,7 @@ class MergeProcessor:
                         f"field 'department' says {record.get('department')!r} but "
                         f"{message.topic} belongs to {contract.department}"
                     )
-                made = rules.updates_for(
+                made = feeds.updates_for(
                     contract.full_name,
                     str(contract.department),
                     contract.key_field,

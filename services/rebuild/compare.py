@@ -16,13 +16,13 @@ from typing import Any
 from services.store.merge_store import ConflictWrite as Conflict
 
 Json = Mapping[str, Any]
-__all__ = ["EMPTY", "Comparison", "Conflict", "Difference", "Row", "summary"]
+__all__ = ["EMPTY", "ComparedRow", "Comparison", "Conflict", "Difference", "summary"]
 
 SHOWN_WIDTH = 60  # a value longer than this is cut in the summary (a state's whole list)
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class ComparedRow:
     """One view row as both stores keep it."""
 
     community_code: str | None
@@ -36,7 +36,7 @@ class Row:
         return self.visible and bool(self.data)
 
 
-EMPTY = Row(None, False, {}, {}, {})
+EMPTY = ComparedRow(None, False, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,8 @@ class Comparison:
     """Every difference found, and which rows a switch must write."""
 
     differences: list[Difference] = field(default_factory=list)
-    rows: dict[tuple[str, str], Row] = field(default_factory=dict)  # the rebuilt rows to write
+    # The rebuilt rows to write.
+    rows: dict[tuple[str, str], ComparedRow] = field(default_factory=dict)
     new: set[tuple[str, str]] = field(default_factory=set)  # rows the live store lacks
     gone: set[tuple[str, str]] = field(default_factory=set)  # rows the rebuilt store lacks
     republish: list[tuple[str, str]] = field(default_factory=list)  # whose record changes
@@ -65,7 +66,9 @@ class Comparison:
     def __bool__(self) -> bool:
         return bool(self.differences)
 
-    def add_row(self, view: str, key: str, live: Row | None, rebuilt: Row | None) -> None:
+    def add_row(
+        self, view: str, key: str, live: ComparedRow | None, rebuilt: ComparedRow | None
+    ) -> None:
         """Compare one row; remember what a switch writes if it differs."""
         found = row_differences(view, key, live or EMPTY, rebuilt or EMPTY)
         if not found:
@@ -99,7 +102,9 @@ class Comparison:
         return dict(sorted(Counter(view for view, _ in self.rows).items()))
 
 
-def row_differences(view: str, key: str, live: Row, rebuilt: Row) -> list[Difference]:
+def row_differences(
+    view: str, key: str, live: ComparedRow, rebuilt: ComparedRow
+) -> list[Difference]:
     """Every field of one row that differs: ``row.visible`` and ``row.community_code`` (the
     row's own columns), the record's fields by name, ``provenance.<field>``, ``state.<entry>``."""
     found = []
@@ -145,7 +150,7 @@ def summary(comparison: Comparison, limit: int) -> list[str]:
     return lines
 
 
-def _published(row: Row) -> tuple[Any, ...]:
+def _published(row: ComparedRow) -> tuple[Any, ...]:
     """What subscribers receive of a row: its record, provenance and community, or nothing."""
     if not row.shown():
         return (None,)

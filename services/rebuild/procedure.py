@@ -38,7 +38,7 @@ from services.merge.processor import MergeProcessor
 from services.merge.publisher import ViewPublisher
 from services.merge.rules import ALERT_VIEW, COMMUNITY_SITUATION
 from services.metrics import MergeMetrics
-from services.rebuild.compare import Comparison, Row
+from services.rebuild.compare import ComparedRow, Comparison
 from services.rebuild.replay import Replay, Tally
 from services.registries import hub_registry
 from services.settings import Settings
@@ -197,10 +197,12 @@ def _history(view: str, stored: StoredView | None) -> bool:
     return stored is None or (view == ALERT_VIEW and not stored.visible)
 
 
-def _row(stored: StoredView | None) -> Row | None:
+def _row(stored: StoredView | None) -> ComparedRow | None:
     if stored is None:
         return None
-    return Row(stored.community_code, stored.visible, stored.data, stored.provenance, stored.state)
+    return ComparedRow(
+        stored.community_code, stored.visible, stored.data, stored.provenance, stored.state
+    )
 
 
 def _consumer(settings: Settings) -> KafkaConsumer:

@@ -34,98 +34,20 @@ from services.store.merge_store import (
     MergeStore,
     MergeTransaction,
     PendingEntry,
-    RowWrite,
     StoredView,
     ViewKey,
 )
-
-# Any constants work: they only have to be the same in every datong process.
-_RENOVATION_LOCK = 0x6461746F6E6701  # merges share it; a fold changing projects takes it alone
-_COMMUNITY_LOCKS = 0x64617401  # namespace of the per-community fold locks (two-key form)
-
-# A worker frozen mid-transaction must not hold other workers' rows for long: its session is
-# ended by the server, its batch is merged again by whoever owns the partition now.
-_SESSION = (
-    "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s';"
-    " SET statement_timeout = '120s'"
+from services.store.postgres_merge_sql import (
+    COLUMNS,
+    COMMUNITY_LOCKS,
+    CREATE_PLACEHOLDERS,
+    PLACEHOLDER_VERSION,
+    RENOVATION_LOCK,
+    SESSION,
+    WRITE_BATCH,
+    json_text,
+    row_json,
 )
-
-_COLUMNS = "key, community_code, visible, data, provenance, state"
-
-# Each table's rows travel as one JSON array, unpacked by the server: handing psycopg arrays
-# of thousands of strings costs more (it escapes each element in Python) than the merge.
-_WRITE = """
-WITH v AS (SELECT nextval('view_version') AS version),
-upd AS (
-    UPDATE view_row AS r
-    SET community_code = u.community_code, visible = u.visible, data = u.data,
-        provenance = u.provenance, state = u.state, version = v.version
-    FROM jsonb_to_recordset(%(updated)s::jsonb)
-         AS u(view text, key text, community_code text, visible bool, data jsonb,
-              provenance jsonb, state jsonb), v
-    WHERE r.view = u.view AND r.key = u.key
-    RETURNING 1
-),
-ins AS (
-    INSERT INTO view_row (view, key, community_code, visible, data, provenance, state, version)
-    SELECT n.view, n.key, n.community_code, n.visible, n.data, n.provenance, n.state, v.version
-    FROM jsonb_to_recordset(%(created)s::jsonb)
-         AS n(view text, key text, community_code text, visible bool, data jsonb,
-              provenance jsonb, state jsonb), v
-    ORDER BY n.view, n.key
-    ON CONFLICT (view, key) DO NOTHING
-    RETURNING 1
-),
-ob AS (
-    INSERT INTO outbox (view, key, version, created_at)
-    SELECT o.e ->> 0, o.e ->> 1, v.version, %(now)s
-    FROM jsonb_array_elements(%(outbox)s::jsonb) WITH ORDINALITY AS o(e, n), v
-    ORDER BY o.n
-    RETURNING id
-),
-cd AS (
-    INSERT INTO community_delta (community_code, delta, created_at)
-    SELECT d.community_code, d.delta, %(now)s
-    FROM jsonb_to_recordset(%(deltas)s::jsonb) AS d(community_code text, delta jsonb)
-),
-cf AS (
-    INSERT INTO merge_conflict (view, key, field, event_id, owner, department, event_time_ms)
-    SELECT c.view, c.key, c.field, c.event_id, c.owner, c.department, c.event_time_ms
-    FROM jsonb_to_recordset(%(conflicts)s::jsonb)
-         AS c(view text, key text, field text, event_id text, owner text, department text,
-              event_time_ms bigint)
-    ON CONFLICT DO NOTHING
-),
-gone AS (
-    DELETE FROM view_row AS r
-    USING jsonb_array_elements(%(unwritten)s::jsonb) AS u(e)
-    WHERE r.view = u.e ->> 0 AND r.key = u.e ->> 1 AND r.version = -1
-),
-sn AS (
-    INSERT INTO situation_snapshot (community_code, taken_at, data)
-    SELECT s.community_code, s.taken_at, s.data
-    FROM jsonb_to_recordset(%(snapshots)s::jsonb)
-         AS s(community_code text, taken_at timestamptz, data jsonb)
-    ON CONFLICT (community_code, taken_at) DO UPDATE SET data = EXCLUDED.data
-)
-SELECT (SELECT version FROM v), (SELECT count(*) FROM ins),
-       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM ob)
-"""
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-# A row no batch has written yet is created empty ("placeholder", version -1) before it is
-# locked, so that two batches needing the same new row take turns on it like on any other
-# row instead of both creating it; one left unwritten is deleted with the batch's writes.
-_PLACEHOLDERS = (
-    "INSERT INTO view_row (view, key, community_code, visible, data, provenance, state, version)"
-    " SELECT %s, k, NULL, false, '{}', '{}', '{}', -1 FROM unnest(%s::text[]) AS k"
-    " ORDER BY k ON CONFLICT (view, key) DO NOTHING"
-)
-_PLACEHOLDER = -1
 
 
 class PostgresTransaction(MergeTransaction):
@@ -142,16 +64,16 @@ class PostgresTransaction(MergeTransaction):
         ordered = sorted(keys)
         # Two statements, one round trip: the lock's snapshot comes after the inserts.
         with self._conn.pipeline():
-            self._conn.execute(_PLACEHOLDERS, (view, ordered))
+            self._conn.execute(CREATE_PLACEHOLDERS, (view, ordered))
             cursor = self._conn.execute(
-                f"SELECT {_COLUMNS}, version FROM view_row WHERE view = %s AND key = ANY(%s)"
+                f"SELECT {COLUMNS}, version FROM view_row WHERE view = %s AND key = ANY(%s)"
                 " ORDER BY key FOR UPDATE",
                 (view, ordered),
             )
             found = cursor.fetchall()
         rows = {}
         for *columns, version in found:
-            if version == _PLACEHOLDER:
+            if version == PLACEHOLDER_VERSION:
                 self.placeholders.add((view, columns[0]))
             else:
                 rows[columns[0]] = StoredView(*columns)
@@ -161,8 +83,8 @@ class PostgresTransaction(MergeTransaction):
         if not keys:
             return {}
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM view_row WHERE view = %s AND key = ANY(%s)"
-            f" AND version <> {_PLACEHOLDER}",
+            f"SELECT {COLUMNS} FROM view_row WHERE view = %s AND key = ANY(%s)"
+            f" AND version <> {PLACEHOLDER_VERSION}",
             (view, sorted(keys)),
         ).fetchall()
         return {r[0]: StoredView(*r) for r in rows}
@@ -196,7 +118,7 @@ class PostgresTransaction(MergeTransaction):
         rows = self._conn.execute(
             "SELECT c FROM unnest(%s::text[]) AS c"
             " WHERE pg_try_advisory_xact_lock(%s, hashtext(c))",
-            (sorted(communities), _COMMUNITY_LOCKS + self._locks),
+            (sorted(communities), COMMUNITY_LOCKS + self._locks),
         ).fetchall()
         return sorted(r[0] for r in rows)
 
@@ -211,29 +133,31 @@ class PostgresTransaction(MergeTransaction):
         return [(community, delta) for _, community, delta in sorted(rows)]
 
     def exclusive(self) -> None:
-        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_RENOVATION_LOCK + self._locks,))
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (RENOVATION_LOCK + self._locks,))
 
     def write(self, batch: BatchWrite) -> Committed:
         rows = sorted(batch.rows, key=lambda r: (r.view, r.key))
         held = self.placeholders
-        created = [_row_json(r) for r in rows if r.new and (r.view, r.key) not in held]
+        created = [row_json(r) for r in rows if r.new and (r.view, r.key) not in held]
         unwritten = held - {(r.view, r.key) for r in rows}
         params: dict[str, Any] = {
             "now": datetime.now(UTC),
-            "updated": _dumps([_row_json(r) for r in rows if not r.new or (r.view, r.key) in held]),
-            "unwritten": _dumps(sorted(unwritten)),
-            "created": _dumps(created),
-            "outbox": _dumps(batch.outbox),
-            "deltas": _dumps([{"community_code": c, "delta": d} for c, d in batch.deltas]),
-            "conflicts": _dumps([asdict(c) for c in batch.conflicts]),
-            "snapshots": _dumps(
+            "updated": json_text(
+                [row_json(r) for r in rows if not r.new or (r.view, r.key) in held]
+            ),
+            "unwritten": json_text(sorted(unwritten)),
+            "created": json_text(created),
+            "outbox": json_text(batch.outbox),
+            "deltas": json_text([{"community_code": c, "delta": d} for c, d in batch.deltas]),
+            "conflicts": json_text([asdict(c) for c in batch.conflicts]),
+            "snapshots": json_text(
                 [
                     {"community_code": c, "taken_at": t.isoformat(), "data": d}
                     for c, t, d in batch.snapshots
                 ]
             ),
         }
-        found = self._conn.execute(_WRITE, params).fetchone()
+        found = self._conn.execute(WRITE_BATCH, params).fetchone()
         assert found is not None
         version, inserted, ids = found
         if inserted != len(created):
@@ -241,18 +165,6 @@ class PostgresTransaction(MergeTransaction):
                 "new_row", "another worker created a row this batch found absent"
             )
         return Committed(int(version), list(ids))
-
-
-def _row_json(row: RowWrite) -> Json:
-    return {
-        "view": row.view,
-        "key": row.key,
-        "community_code": row.community_code,
-        "visible": row.visible,
-        "data": row.data,
-        "provenance": row.provenance,
-        "state": row.state,
-    }
 
 
 class PostgresMergeStore(MergeStore):
@@ -271,7 +183,7 @@ class PostgresMergeStore(MergeStore):
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(self._conninfo, autocommit=False)
             set_json_loads(orjson.loads, self._conn)
-            self._conn.execute(_SESSION)
+            self._conn.execute(SESSION)
             self._conn.commit()
         return self._conn
 
@@ -281,7 +193,7 @@ class PostgresMergeStore(MergeStore):
         try:
             if merge:
                 conn.execute(
-                    "SELECT pg_advisory_xact_lock_shared(%s)", (_RENOVATION_LOCK + self._locks,)
+                    "SELECT pg_advisory_xact_lock_shared(%s)", (RENOVATION_LOCK + self._locks,)
                 )
             yield PostgresTransaction(conn, self._locks)
             conn.commit()
@@ -330,7 +242,7 @@ class PostgresMergeStore(MergeStore):
         conn = self._connection()
         try:
             rows = conn.execute(
-                f"SELECT r.view, {', '.join('r.' + c for c in _COLUMNS.split(', '))}"
+                f"SELECT r.view, {', '.join('r.' + c for c in COLUMNS.split(', '))}"
                 " FROM view_row r JOIN unnest(%s::text[], %s::text[]) AS p(view, key)"
                 " ON r.view = p.view AND r.key = p.key ORDER BY r.view, r.key FOR SHARE OF r",
                 ([v for v, _ in keys], [k for _, k in keys]),

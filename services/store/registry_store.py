@@ -10,8 +10,6 @@ API) sits on top, in ``services.api.registry_routes``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -23,7 +21,6 @@ from schemas.errors import RegistryError
 from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
-    InvalidSchemaError,
     SchemaNotFoundError,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
@@ -35,59 +32,15 @@ from schemas.registry.errors import (
 from schemas.registry.levels import DEFAULT_LEVEL, default_level
 from schemas.registry.port import Registration, SubjectVersion
 from services.store.registry_tables import config_table, schema_table, version_table
+from services.store.registry_versions import (
+    canonical,
+    insert_version,
+    schema_fingerprint,
+    version_rows,
+)
 
 T = TypeVar("T")
 _GLOBAL = ""  # the config row of the registry as a whole
-
-
-def canonical(schema_text: str) -> str:
-    """The stored form of a schema: valid Avro, compact JSON; InvalidSchemaError says why not."""
-    try:
-        compat.parse_schema(schema_text)
-    except compat.InvalidSchemaTextError as exc:
-        raise InvalidSchemaError(f"{exc}") from exc
-    return json.dumps(json.loads(schema_text), ensure_ascii=False, separators=(",", ":"))
-
-
-def _fingerprint(schema_text: str) -> str:
-    return hashlib.sha256(schema_text.encode()).hexdigest()
-
-
-def _versions(subject: str) -> sa.Select[int, int, str, bool]:
-    """The subject's version rows with their schema text, oldest first."""
-    return (
-        sa.select(
-            version_table.c.version,
-            version_table.c.schema_id,
-            schema_table.c.schema_text,
-            version_table.c.deleted,
-        )
-        .join(schema_table, schema_table.c.id == version_table.c.schema_id)
-        .where(version_table.c.subject == subject)
-        .order_by(version_table.c.version)
-    )
-
-
-def _insert_version(
-    conn: sa.Connection, subject: str, text: str, fingerprint: str, schema_id: int | None
-) -> Registration:
-    """Store the schema (once) and add it to ``subject`` as its next version."""
-    if schema_id is None:
-        inserted = conn.execute(
-            schema_table.insert().values(fingerprint=fingerprint, schema_text=text)
-        ).inserted_primary_key
-        assert inserted is not None  # an INSERT always reports its primary key
-        schema_id = int(inserted[0])
-    latest = conn.execute(
-        sa.select(sa.func.max(version_table.c.version)).where(version_table.c.subject == subject)
-    ).scalar()
-    version = (latest or 0) + 1  # numbers are not reused while any version row remains
-    conn.execute(
-        version_table.insert().values(
-            subject=subject, version=version, schema_id=schema_id, deleted=False
-        )
-    )
-    return Registration(subject, schema_id, version, created=True)
 
 
 class SqlRegistry:
@@ -113,11 +66,11 @@ class SqlRegistry:
         raise RegistryError(f"registering {subject}: kept colliding with concurrent writers")
 
     def _register_once(self, conn: sa.Connection, subject: str, text: str) -> Registration:
-        fingerprint = _fingerprint(text)
+        fingerprint = schema_fingerprint(text)
         schema_id = conn.execute(
             sa.select(schema_table.c.id).where(schema_table.c.fingerprint == fingerprint)
         ).scalar()
-        live = conn.execute(_versions(subject).where(version_table.c.deleted.is_(False))).all()
+        live = conn.execute(version_rows(subject).where(version_table.c.deleted.is_(False))).all()
         for row in live:
             if row.schema_id == schema_id:
                 return Registration(subject, int(row.schema_id), row.version, created=False)
@@ -134,7 +87,7 @@ class SqlRegistry:
                 f"{subject!r}: " + "; ".join(reasons),
                 reasons,
             )
-        return _insert_version(conn, subject, text, fingerprint, schema_id)
+        return insert_version(conn, subject, text, fingerprint, schema_id)
 
     def schema_text(self, schema_id: int) -> str:
         """The schema registered under ``schema_id``; SchemaNotFoundError when unknown."""
@@ -176,7 +129,7 @@ class SqlRegistry:
         raise VersionNotFoundError(f"subject {subject!r} has no version {version}")
 
     def _rows(self, subject: str) -> list[SubjectVersion]:
-        rows = self._run(lambda conn: conn.execute(_versions(subject)).all())
+        rows = self._run(lambda conn: conn.execute(version_rows(subject)).all())
         return [SubjectVersion(subject, r[0], int(r[1]), str(r[2]), bool(r[3])) for r in rows]
 
     def lookup(self, subject: str, schema_text: str, deleted: bool = False) -> SubjectVersion:

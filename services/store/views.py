@@ -6,7 +6,7 @@ The merge worker writes through ``merge_store.py`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,3 +84,27 @@ def visible_records(session: Session, view: str) -> list[dict[str, Any]]:
     """The record of every visible row of ``view``: for small views only (one per community)."""
     query = sa.select(ViewRow.data).where(ViewRow.view == view, ViewRow.visible.is_(True))
     return list(session.scalars(query))
+
+
+# The community situation's per-department newest event time (epoch ms), folded by the
+# worker from every resident's and household's rows.
+FRESHNESS_FIELD = "department_freshness"
+COMMUNITY_SITUATION_VIEW = "community_situation"
+
+
+def newest_by_department(records: Iterable[Mapping[str, object]]) -> dict[str, int]:
+    """Per department, the newest event time (epoch ms) over community situation records."""
+    found: dict[str, int] = {}
+    for record in records:
+        fresh = record.get(FRESHNESS_FIELD)
+        if not isinstance(fresh, Mapping):
+            continue
+        for department, millis in fresh.items():
+            if millis is not None and int(millis) > found.get(str(department), -1):
+                found[str(department)] = int(millis)
+    return found
+
+
+def newest_events(session: Session) -> dict[str, int]:
+    """Per department, the newest event time the hub has merged (epoch ms), from the store."""
+    return newest_by_department(visible_records(session, COMMUNITY_SITUATION_VIEW))

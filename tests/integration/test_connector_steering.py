@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from connectors.publisher import POSITION_HEADER, SOURCE_HEADER
 from services.settings import Settings
 from tests.support.district_export import district_rows, write_export, write_mapping
 from tests.support.hub import Hub
-from tests.support.topics import read_topic
+from tests.support.topics import plant_record, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +108,49 @@ def test_resetting_a_file_without_a_checkpoint_names_the_ones_there_are(
         "datong: health has no checkpoint for a file 'nothing.xlsx' (checkpointed: none)" in output
     )
     assert "Traceback" not in output
+
+
+def test_a_reset_and_a_bulk_replay_read_from_where_their_sources_began(
+    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Path
+) -> None:
+    # History older than the sources: a record claiming row 3 of each export. Read from
+    # the topic's beginning, it would pass for row 3's event and row 3 would never be
+    # published; read from the offsets the checkpoints recorded when the sources began,
+    # it is never seen.
+    bootstrap = start_broker()
+    hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    mapping = write_mapping(tmp_path / "health.yaml", words=("阴性",))  # rows 3, 6 rejected
+    reset_export = write_export(tmp_path / "核酸_0608.xlsx", district_rows(6))
+    replay_export = write_export(tmp_path / "核酸_0609.xlsx", district_rows(6))
+    partitions = Settings.from_env(hub.env).partitions
+    for export in (reset_export, replay_export):
+        headers = {SOURCE_HEADER: str(export), POSITION_HEADER: "3"}
+        plant_record(bootstrap, partitions, TOPIC, headers)
+    hub.start("api")
+    for export in (reset_export, replay_export):
+        run = ("connector", "run", "health", "--source", str(export), "--mapping", str(mapping))
+        code, first = _datong(hub, *run)
+        assert code == 0, first
+        assert _summary(first)["rejected_by_reason"] == {"bad_enum": 2}
+    write_mapping(mapping)
+
+    code, _ = _datong(hub, "connector", "reset", "health", "--file", reset_export.name)
+    assert code == 0
+    run = ("connector", "run", "health", "--source", str(reset_export), "--mapping", str(mapping))
+    code, rerun = _datong(hub, *run)
+    assert code == 0, rerun
+    assert _summary(rerun)["published"] == 2 and _summary(rerun)["already_published"] == 4
+    code, replayed = _datong(hub, "dlq", "replay", "health", "--all", "--mapping", str(mapping))
+    assert code == 0, replayed
+    assert _summary(replayed)["replayed"] == 2  # the replay export's rows 3 and 6
+    assert _summary(replayed)["already_published"] == 2  # the reset export's, by the rerun
+
+    records = read_topic(bootstrap, TOPIC, expect=14)
+    published = sorted(
+        (r.headers[SOURCE_HEADER].decode(), int(r.headers[POSITION_HEADER]))
+        for r in records
+        if r.value != b"planted"
+    )
+    assert published == sorted(
+        (str(export), row) for export in (reset_export, replay_export) for row in range(1, 7)
+    )

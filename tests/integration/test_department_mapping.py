@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.district_export import district_rows, write_export, write_mapping
 from tests.support.hub import Hub
-from tests.support.topics import read_topic
+from tests.support.topics import read_topic, records_on
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +89,83 @@ def test_a_file_of_the_wrong_export_fails_once_and_nothing_reaches_the_dead_lett
     assert (drop / "failed" / "核酸_0605.xlsx").exists()
     assert read_topic(bootstrap, "dlq.health", expect=0) == []
     assert read_topic(bootstrap, TOPIC, expect=0) == []
+
+
+def test_a_name_column_mapped_to_a_code_field_is_refused_at_check_and_at_run(
+    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Path
+) -> None:
+    # The issue's own example: `lab_code: 受检者姓名` sent '王义' off the connector in clear.
+    bootstrap = start_broker()
+    hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    own = tmp_path / "district-it"
+    own.mkdir()
+    mapping = write_mapping(own / "health.yaml", lab_code="受检者姓名")
+    export = write_export(own / "核酸_0606.xlsx", district_rows(4))
+
+    code, checked = _datong(hub, "mapping", "check", str(mapping), "--sample", str(export))
+    assert code == 2, checked
+    assert "column 受检者姓名 holds a name by its header, and lab_code is a code field" in checked
+    assert "Traceback" not in checked
+
+    # Under a header that says nothing, the sample's values give the names away.
+    innocuous = write_mapping(own / "health-innocuous.yaml")  # lab_code: 检测机构
+    people = ["王义", "张三", "李四光", "刘备"]
+    names = [(*row[:5], name) for row, name in zip(district_rows(4), people, strict=True)]
+    code, sniffed = _datong(
+        hub,
+        "mapping",
+        "check",
+        str(innocuous),
+        "--sample",
+        str(write_export(own / "b.xlsx", names)),
+    )
+    assert code == 2, sniffed
+    assert "column 检测机构 holds a name by its sample values, and lab_code is a code" in sniffed
+    assert not any(name in sniffed for name in people)
+
+    hub.start("api")
+    code, ran = _datong(
+        hub, "connector", "run", "health", "--source", str(export), "--mapping", str(mapping)
+    )
+    assert code == 2, ran
+    assert "column 受检者姓名 holds a name by its header" in ran
+    assert records_on(bootstrap, TOPIC) == []
+
+
+def test_rows_with_an_id_number_in_a_code_column_go_to_the_dead_letters_alone(
+    start_broker: Callable[[], str], make_hub: Callable[..., Hub], tmp_path: Path
+) -> None:
+    bootstrap = start_broker()
+    hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
+    mapping = write_mapping(tmp_path / "health.yaml")  # lab_code: 检测机构, a legit code
+    rows = district_rows(6)
+    leaked = [(*row[:5], row[1]) if n % 3 == 0 else row for n, row in enumerate(rows, 1)]
+    export = write_export(tmp_path / "核酸_0607.xlsx", leaked)
+    hub.start("api")
+
+    code, ran = _datong(
+        hub, "connector", "run", "health", "--source", str(export), "--mapping", str(mapping)
+    )
+
+    assert code == 0, ran
+    published = read_topic(bootstrap, TOPIC, expect=4)
+    assert sorted(r.headers["ce_id"] for r in published) == [
+        f"health:test:HS{n:05d}".encode() for n in (1, 2, 4, 5)
+    ]
+    letters = read_topic(bootstrap, "dlq.health", expect=2)
+    assert [
+        (
+            h["__datong.errors.field"].decode(),
+            h["__datong.errors.code"].decode(),
+            h["__datong.errors.reason"].decode(),
+        )
+        for h in (letter.headers for letter in letters)
+    ] == [
+        (
+            "检测机构",
+            "personal_data",
+            "holds an ID number, and lab_code is a code field: personal data leaves the "
+            "connector only as person_key or a mask; fix the export or the mapping",
+        )
+    ] * 2
+    assert all(row[1].encode() not in (r.value or b"") for row in rows for r in published)

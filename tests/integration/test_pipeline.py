@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from connectors.sealing import unseal
 from tests.support.api_tokens import reader_headers
 from tests.support.factories import (
@@ -176,7 +176,7 @@ def test_malformed_rows_go_to_the_dead_letter_topic_while_good_rows_arrive(
 
 def _scenario_events(hub: Hub) -> list[Event]:
     """Registrations, a move, a deregistration and health changes, with equal-time ties."""
-    mapping = RegistryMapping(hub.settings.hmac_key)
+    mapping = HouseholdRegisterMapping(hub.settings.hmac_key)
     rows = registry_rows(12, seed=5)
     moved = RegistryRow(
         "RB8000001",

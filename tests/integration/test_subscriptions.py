@@ -15,7 +15,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
 from schemas.serde import Serde
@@ -54,7 +54,7 @@ class Live:
 
     def register(self, row: RegistryRow) -> str:
         """Register a resident through the public-security mapping; return its person_key."""
-        mapping = RegistryMapping(self.hub.settings.hmac_key)
+        mapping = HouseholdRegisterMapping(self.hub.settings.hmac_key)
         self.publish(mapping(dict(zip(REGISTRY_HEADER, row.cells(), strict=True))))
         return person_key(row.id_number, self.hub.settings.hmac_key)
 

@@ -176,6 +176,66 @@ def test_a_registry_lookup_needs_no_token_a_registry_delete_does(api: Api) -> No
     assert api.client.delete(path).status_code == 401
 
 
+PUBLIC_SECURITY_SUBJECT = "src.public-security.resident-registered-value"
+HEALTH_SUBJECT = "src.health.scope-probe-value"
+
+
+def registry_writes(subject: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(operation, method, path, body) of every kind of write on ``subject``, in an order
+    that succeeds on a subject the caller may write."""
+    schema = {"schema": '{"type": "string"}'}
+    level = {"compatibility": "FULL"}
+    at = f"/registry/subjects/{subject}"
+    return [
+        ("register", "POST", f"{at}/versions", schema),
+        ("set-config", "PUT", f"/registry/config/{subject}", level),
+        ("delete-config", "DELETE", f"/registry/config/{subject}", {}),
+        ("delete-subject", "DELETE", at, {}),
+        ("delete-version", "DELETE", f"{at}/versions/1?permanent=true", {}),
+    ]
+
+
+def registry_audit(api: Api) -> list[tuple[str, str | None, int]]:
+    return [(r.operation, r.key, r.status) for r in find_reads(api.engine, view="registry")]
+
+
+def test_a_department_token_writes_only_its_own_departments_subjects(api: Api) -> None:
+    health = bearer(create_token(api.engine, department="health").secret)
+    before = registry_audit(api)
+    for _, method, path, body in registry_writes(PUBLIC_SECURITY_SUBJECT):
+        refused = api.client.request(method, path, json=body or None, headers=health)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["error_code"] == 40301
+        assert "public-security's" in refused.json()["message"]
+        assert "src.health.*" in refused.json()["message"]
+    global_level = api.client.put(
+        "/registry/config", json={"compatibility": "NONE"}, headers=health
+    )
+    assert global_level.status_code == 403
+    assert api.client.get("/registry/config").json() == {"compatibilityLevel": "BACKWARD"}
+    for _, method, path, body in registry_writes(HEALTH_SUBJECT):
+        allowed = api.client.request(method, path, json=body or None, headers=health)
+        assert allowed.status_code == 200, (path, allowed.text)
+
+    operations = [op for op, *_ in registry_writes("")]
+    assert registry_audit(api)[len(before) :] == [
+        *((op, PUBLIC_SECURITY_SUBJECT, 403) for op in operations),
+        ("set-config", None, 403),
+        *((op, HEALTH_SUBJECT, 200) for op in operations),
+    ]
+
+
+def test_an_audience_token_may_write_no_subject_and_is_audited(api: Api) -> None:
+    response = api.client.post(
+        f"/registry/subjects/{HEALTH_SUBJECT}/versions",
+        json={"schema": '{"type": "string"}'},
+        headers=bearer(api.tokens[GRID]),
+    )
+    assert response.status_code == 403
+    assert "department" in response.json()["message"]
+    assert registry_audit(api)[-1] == ("register", HEALTH_SUBJECT, 403)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -392,7 +452,7 @@ def assert_granted(
     where = f"{audience} reading {view}"
     # A reason code comes with its words, rendered for the reader: never the contract's
     # not_shared field of the same name (words stored before reasons were coded).
-    rendered = {"reason"} if "reason_code" in grant.fields else set()
+    rendered = {"reason", "reason_zh"} if "reason_code" in grant.fields else set()
     assert set(record) == set(grant.fields) | rendered, where
     assert not (set(record) - rendered) & not_shared, where
     if rendered:

@@ -16,7 +16,7 @@ from connectors.gazetteer import Gazetteer
 from connectors.mappings import MAPPINGS
 from connectors.sources.drop_folder import DropFolder
 from schemas.catalog import Catalog
-from services.merge import rules
+from services.merge import feeds
 from services.merge.merge import Update
 from tests.support.stores import connector_state
 
@@ -49,11 +49,11 @@ def demo_events(
 def updates_of(events: tuple[Event, ...] | list[Event]) -> list[Update]:
     """The view updates of each event, in the events' order."""
     catalog = Catalog.load()
-    subjects = rules.subject_views(catalog.view_key_fields())
+    subjects = feeds.subject_views(catalog.view_key_fields())
     updates: list[Update] = []
     for event in events:
         contract = catalog.event(event.department, event.event)
-        updates += rules.updates_for(
+        updates += feeds.updates_for(
             contract.full_name, event.department, contract.key_field, event.record, subjects
         )
     return updates

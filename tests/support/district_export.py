@@ -33,16 +33,18 @@ exports:
         from: 检测结果(阴性/阳性)
         transforms:
           - enum: {{{words}}}
-      lab_code: 检测机构
+      lab_code: {lab_code}
 """
 
 
-def write_mapping(path: Path, words: Sequence[str] = ("阴性", "阳性")) -> Path:
-    """The district's mapping file, knowing the result ``words`` given."""
+def write_mapping(
+    path: Path, words: Sequence[str] = ("阴性", "阳性"), lab_code: str = "检测机构"
+) -> Path:
+    """The district's mapping file, knowing the result ``words`` given, writing the column
+    ``lab_code`` into the lab_code field."""
     symbols = {"阴性": "NEGATIVE", "阳性": "POSITIVE"}
-    path.write_text(
-        MAPPING.format(words=", ".join(f"{w}: {symbols[w]}" for w in words)), encoding="utf-8"
-    )
+    text = MAPPING.format(words=", ".join(f"{w}: {symbols[w]}" for w in words), lab_code=lab_code)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.identity import check_digit
-from connectors.mappings import registry_export as ps
+from connectors.mappings import household_register as ps
 
 REGISTRY_HEADER = list(ps.HEADER)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

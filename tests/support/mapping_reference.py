@@ -14,6 +14,7 @@ from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
 from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
+from connectors.mappings.screening import PERSONAL_DATA, refusal, sniffer
 from connectors.transforms import Row, canonical, keyed_hash, word
 
 
@@ -29,6 +30,11 @@ def map_row(
     for column in plan.required:
         required_text(row, column)
     event = pick(plan, row)
+    for screen in event.screens:  # no ID or phone number into a field that takes none
+        text = row.text(screen.column)
+        found = None if text is None else sniffer(screen)(text)
+        if found is not None:
+            raise RecordError(screen.column, refusal(found, screen), PERSONAL_DATA)
     record: dict[str, Any] = {
         "event_id": render(plan.event_id, row, department, event.event),
         "department": department,

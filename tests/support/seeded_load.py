@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
 from tests.support.hub import Hub
 from tests.support.pipeline import T0
@@ -19,7 +19,7 @@ STATUSES = ("GREEN", "YELLOW", "RED")
 
 def seeded_load(hub: Hub, residents: int, rng: random.Random) -> list[Event]:
     """Registrations, then moves, deregistrations and health changes in seeded order."""
-    mapping = RegistryMapping(hub.settings.hmac_key)
+    mapping = HouseholdRegisterMapping(hub.settings.hmac_key)
     rows = registry_rows(residents, seed=SEED)
     events = [mapping(dict(zip(REGISTRY_HEADER, r.cells(), strict=True))) for r in rows]
     for i, row in enumerate(rng.sample(rows, residents // 5)):

@@ -13,11 +13,11 @@ from typing import Any
 import fastavro
 
 from schemas.catalog import Catalog
-from services.merge import rules
+from services.merge import feeds
 from services.merge.merge import Update
 
 CATALOG = Catalog.load()
-SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
+SUBJECTS = feeds.subject_views(CATALOG.view_key_fields())
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ELDER = "e1" * 32
 SPOUSE = "5a" * 32
@@ -34,7 +34,7 @@ def at(hours: float) -> datetime:
 
 
 def ms(hours: float) -> int:
-    return rules.to_millis(at(hours))
+    return feeds.to_millis(at(hours))
 
 
 # --- factories: decoded source events (checked against their contracts) -> updates ----------
@@ -52,7 +52,7 @@ def event(full_name: str, when: datetime, tag: str = "", **fields: Any) -> list[
         **fields,
     }
     fastavro.validate(record, contract.parsed, raise_errors=True)
-    return rules.updates_for(full_name, contract.department, contract.key_field, record, SUBJECTS)
+    return feeds.updates_for(full_name, contract.department, contract.key_field, record, SUBJECTS)
 
 
 def registered(
@@ -260,7 +260,7 @@ def renovation(
 def millis_of(value: Any) -> Any:
     """``value`` with every datetime as epoch milliseconds (the wire's timestamp-millis)."""
     if isinstance(value, datetime):
-        return rules.to_millis(value)
+        return feeds.to_millis(value)
     if isinstance(value, dict):
         return {k: millis_of(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -1,11 +1,14 @@
-"""Reading the real broker's topics back in tests."""
+"""Reading the real broker's topics back in tests (and planting a record on one)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas.catalog import Catalog
+from services.topics import ensure_topics, topic_specs
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,15 @@ def records_on(bootstrap: str, topic: str, expect: int = 0) -> list[Consumed]:
     finally:
         consumer.close()
     return read_topic(bootstrap, topic, expect) if exists else []
+
+
+def plant_record(bootstrap: str, partitions: int, topic: str, headers: dict[str, str]) -> None:
+    """One record with ``headers`` on ``topic`` (created first as the hub creates its
+    topics), standing for history older than anything a test's connector publishes."""
+    ensure_topics(bootstrap, topic_specs(Catalog.load(), partitions))
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    try:
+        encoded = [(name, value.encode()) for name, value in headers.items()]
+        producer.send(topic, b"planted", b"planted", headers=encoded).get(timeout=30)
+    finally:
+        producer.close()

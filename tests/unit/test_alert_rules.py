@@ -407,7 +407,7 @@ def test_every_red_resident_of_a_household_gets_an_alert() -> None:
 
 def test_a_resident_without_a_dwelling_still_gets_a_red_status_alert() -> None:
     resident = resident_state([registered(CHILD, at(0), None), health(CHILD, "RED", at(1))], CHILD)
-    found = alerts.homeless_alerts(resident)
+    found = alerts.resident_alerts_without_dwelling(resident)
     assert list(found) == [f"RED_STATUS:{CHILD}"]
     alert = found[f"RED_STATUS:{CHILD}"]
     assert (alert["community_code"], alert["dwelling_id"], alert["grid_id"]) == (
@@ -420,13 +420,13 @@ def test_a_resident_without_a_dwelling_still_gets_a_red_status_alert() -> None:
 
 def test_a_resident_with_a_dwelling_is_left_to_the_household_rules() -> None:
     housed = resident_state([registered(CHILD, at(0)), health(CHILD, "RED", at(1))], CHILD)
-    assert alerts.homeless_alerts(housed) == {}
+    assert alerts.resident_alerts_without_dwelling(housed) == {}
 
 
 def test_a_deregistered_resident_without_a_dwelling_has_no_alert() -> None:
     events = [registered(CHILD, at(0), None), health(CHILD, "RED", at(1))]
     gone = resident_state([*events, deregistered(CHILD, at(2))], CHILD)
-    assert alerts.homeless_alerts(gone) == {}
+    assert alerts.resident_alerts_without_dwelling(gone) == {}
 
 
 # --- through the batch merge: the alert view and the community's open alerts ----------------

@@ -16,13 +16,13 @@ from fastavro.validation import validate
 
 from connectors.dates import CHINA
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.api.json_records import json_record
 from services.bench import connector, prefill
 from services.bench.data import HEADER, START, registration, resident_id, touching_export
-from services.merge import rules
+from services.merge import feeds, rules
 from services.merge.merge import RowState, apply, empty_row
 from services.merge.records import avro_record, resident_record
 from services.merge.state import row_of
@@ -30,7 +30,7 @@ from tests.support.stores import embedded_registry
 
 HMAC_KEY = secrets.token_bytes(32)
 REGISTERED = "gov.public_security.ResidentRegistered"
-SUBJECTS = rules.subject_views(Catalog.load().view_key_fields())
+SUBJECTS = feeds.subject_views(Catalog.load().view_key_fields())
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def serde() -> Iterator[Serde]:
 def merged_registration(index: int) -> RowState:
     """What the worker merges from resident ``index``'s registration row, the real way."""
     cells = registration(index, random.Random(index), START)
-    event = RegistryMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
+    event = HouseholdRegisterMapping(HMAC_KEY)(dict(zip(HEADER, cells, strict=True)))
     row = None
-    made = rules.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
+    made = feeds.updates_for(REGISTERED, "public-security", "person_key", event.record, SUBJECTS)
     for update in made:
         row = apply(row or empty_row(update.key), update, rules.RESIDENT_PROFILE.ownership).row
     assert row is not None

@@ -38,6 +38,13 @@ def good_event(name: str = "CheckupLogged", namespace: str = "gov.health") -> di
     }
 
 
+def good_view(name: str, owner: str = "health") -> dict[str, Any]:
+    """A minimal, valid view schema: every field names its owning department."""
+    schema = good_event(name, "gov.views")
+    schema["fields"] = [{**f, "datong.owner": owner} for f in schema["fields"]]
+    return schema
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """An avro tree holding only the shared types."""
@@ -90,8 +97,8 @@ def test_a_department_directory_with_underscores_gives_a_kebab_topic(tree: Path)
 
 def test_each_view_is_keyed_by_the_field_its_contract_names(tree: Path) -> None:
     write(tree, "health/CheckupLogged.avsc", good_event())
-    write(tree, "views/Checkups.avsc", {**good_event("Checkups", "gov.views")})
-    ward = {**good_event("WardRound", "gov.views"), "datong.key": "event_id"}
+    write(tree, "views/Checkups.avsc", good_view("Checkups"))
+    ward = {**good_view("WardRound", "datong"), "datong.key": "event_id"}
     write(tree, "views/WardRound.avsc", ward)
     assert Catalog.load(tree).view_key_fields() == {
         "checkups": "person_key",
@@ -235,3 +242,10 @@ def test_an_unknown_topic_or_name_is_a_catalog_error_naming_it() -> None:
 )
 def test_names_convert_to_kebab_and_snake_case(name: str, kebab_name: str, snake_name: str) -> None:
     assert (kebab(name), snake(name)) == (kebab_name, snake_name)
+
+
+def test_a_view_field_owned_by_an_unknown_department_names_the_field(tree: Path) -> None:
+    write(tree, "health/CheckupLogged.avsc", good_event())
+    write(tree, "views/Checkups.avsc", good_view("Checkups", owner="weather-bureau"))
+    message = str(load_error(tree))
+    assert "field 'event_id'" in message and "datong.owner" in message

@@ -383,6 +383,49 @@ def test_no_field_can_hold_an_id_number_name_or_phone_in_clear(
     assert flagged == []
 
 
+FIELD_CLASSES = {
+    "pseudonym",
+    "birth_date",
+    "masked_name",
+    "masked_phone",
+    "category",
+    "code",
+    "address",
+    "free_text",
+    "label",
+    "count",
+    "quantity",
+    "time",
+}
+
+
+@pytest.mark.parametrize("topic", SOURCE_TOPICS)
+def test_every_source_field_declares_a_data_class_and_none_is_personal(
+    catalog: Catalog, topic: str
+) -> None:
+    # identifier, name and phone are what a column may hold, never what a field carries.
+    classes = {
+        f"{record}.{field['name']}": field.get("datong.class")
+        for record, field in all_fields(catalog.by_topic(topic))
+    }
+    assert {f: c for f, c in classes.items() if c not in FIELD_CLASSES} == {}
+
+
+@pytest.mark.parametrize("topic", SOURCE_TOPICS)
+def test_data_classes_agree_with_the_fields_types(catalog: Catalog, topic: str) -> None:
+    contract = catalog.by_topic(topic)
+    names = dict(named_types(contract.schema))
+    for record, field in all_fields(contract):
+        (kind,) = non_null(field["type"], names)
+        where = f"{record}.{field['name']}"
+        if field["name"] == "person_key":
+            assert field["datong.class"] == "pseudonym", where
+        if logical(kind) == "timestamp-millis":
+            assert field["datong.class"] == "time", where
+        if kind_of(kind) in ("enum", "boolean"):
+            assert field["datong.class"] == "category", where
+
+
 # --- the wire format ---------------------------------------------------------------------
 
 

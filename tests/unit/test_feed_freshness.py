@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.merge.feed_freshness import newest_by_department
+from services.store.views import newest_by_department
 
 
 def test_the_newest_time_of_each_department_over_every_community_wins() -> None:

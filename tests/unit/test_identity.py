@@ -213,3 +213,8 @@ def test_mask_phone_rejects_what_is_not_a_phone_number(phone: str) -> None:
         mask_phone(phone, "联系电话")
     assert (caught.value.field, caught.value.code) == ("联系电话", "invalid_phone")
     assert phone not in str(caught.value)
+
+
+def test_an_id_number_in_full_width_digits_is_refused_not_hashed_as_other_bytes() -> None:
+    with pytest.raises(RecordError, match="17 digits"):
+        normalize_id("１１０１０５１９４９１２３１００２" + "X", "id_number")

@@ -13,7 +13,7 @@ import sqlalchemy
 
 from schemas.catalog import Catalog
 from schemas.serde import Serde
-from services.merge import derive, records, rules
+from services.merge import derive, feeds, records, rules
 from services.merge.merge import Conflict, Provenance, Result, RowState, Update, apply, empty_row
 from tests.support.factories import health_event
 from tests.support.stores import embedded_registry
@@ -25,7 +25,7 @@ HEALTH_CHANGED = "gov.health.HealthStatusChanged"
 PS = rules.PUBLIC_SECURITY
 SPEC = rules.RESIDENT_PROFILE
 CATALOG = Catalog.load()
-SUBJECTS = rules.subject_views(CATALOG.view_key_fields())
+SUBJECTS = feeds.subject_views(CATALOG.view_key_fields())
 OWNERS = SPEC.owners
 PERSON = "9c" * 32
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -88,7 +88,7 @@ def health(status: str, when: datetime, event_id: str | None = None) -> dict[str
 def update(full_name: str, record: dict[str, Any], department: str | None = None) -> Update:
     """The one resident_profile field update a decoded event makes (freshness left aside)."""
     department = department or record["department"]
-    made = rules.updates_for(full_name, department, "person_key", record, SUBJECTS)
+    made = feeds.updates_for(full_name, department, "person_key", record, SUBJECTS)
     (only,) = [u for u in made if u.erase or any(not n.startswith("fresh/") for n in u.values)]
     fields = {n: v for n, v in only.values.items() if not n.startswith("fresh/")}
     return Update(only.view, only.key, only.source, fields, only.erase)
@@ -376,7 +376,7 @@ def test_conflicts_do_not_depend_on_order() -> None:
 )
 def test_to_millis_is_exact_for_whole_milliseconds(moment: datetime) -> None:
     exact = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
-    assert rules.to_millis(moment) == exact
+    assert feeds.to_millis(moment) == exact
 
 
 def test_an_event_one_millisecond_newer_wins_whatever_its_event_id() -> None:
@@ -438,7 +438,7 @@ def test_fields_without_a_value_have_no_provenance_in_the_view_record() -> None:
 def test_each_resident_event_type_writes_the_resident_profile_only() -> None:
     for name in (REGISTERED, MOVED, HEALTH_CHANGED):
         record = registered(at(0)) | {"status": "RED"}
-        made = rules.updates_for(name, PS, "person_key", record, SUBJECTS)
+        made = feeds.updates_for(name, PS, "person_key", record, SUBJECTS)
         assert {u.view for u in made} == {"resident_profile"}
 
 

@@ -308,7 +308,7 @@ def test_a_red_status_alerts_the_grid_of_the_household_or_the_residents_communit
         make.health(LODGER, "RED", at(2)),
     ]
     alerts = oracle_views(events)["alert"]
-    housed, homeless = (
+    housed, lodger = (
         alerts[alert_id("RED_STATUS", ELDER)][0],
         alerts[alert_id("RED_STATUS", LODGER)][0],
     )
@@ -317,12 +317,12 @@ def test_a_red_status_alerts_the_grid_of_the_household_or_the_residents_communit
         "G-01",
         C1,
     )
-    assert (homeless["dwelling_id"], homeless["grid_id"], homeless["community_code"]) == (
+    assert (lodger["dwelling_id"], lodger["grid_id"], lodger["community_code"]) == (
         None,
         None,
         C2,
     )
-    assert (housed["opened_at"], homeless["opened_at"]) == (ms(1), ms(2))
+    assert (housed["opened_at"], lodger["opened_at"]) == (ms(1), ms(2))
 
 
 def test_of_the_projects_covering_a_building_the_latest_reported_is_shown() -> None:

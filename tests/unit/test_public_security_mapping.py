@@ -19,8 +19,8 @@ from connectors.dates import parse_date, parse_datetime, utc
 from connectors.errors import RecordError
 from connectors.identity import person_key
 from connectors.mappings import MAPPINGS
-from connectors.mappings import registry_export as ps
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings import household_register as ps
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from tests.support.factories import (
@@ -268,7 +268,7 @@ def test_no_output_holds_the_raw_id_number_name_or_phone(action: str) -> None:
 
 
 def test_registry_mapping_is_the_yaml_mapping() -> None:
-    assert RegistryMapping(HMAC_KEY)(fields()) == map_row(fields())
+    assert HouseholdRegisterMapping(HMAC_KEY)(fields()) == map_row(fields())
 
 
 def test_the_registry_header_picks_the_registry_export() -> None:
@@ -305,7 +305,7 @@ def _legacy_text(values: dict[str, str | None], name: str, required: bool = Fals
 
 
 def legacy_map(values: dict[str, str | None], key: bytes = HMAC_KEY) -> Event:
-    """A frozen copy of the hand-written RegistryMapping (commit 1ad7e4f), the oracle."""
+    """A frozen copy of the hand-written HouseholdRegisterMapping (commit 1ad7e4f), the oracle."""
     required = {n: _legacy_text(values, n, True) for n in (ps.SERIAL, ps.ACTION, ps.ID_NUMBER)}
     required[ps.EFFECTIVE] = _legacy_text(values, ps.EFFECTIVE, True)
     if required[ps.ACTION] not in LEGACY_ACTIONS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.rebuild.compare import EMPTY, Comparison, Conflict, Difference, Row, summary
+from services.rebuild.compare import EMPTY, ComparedRow, Comparison, Conflict, Difference, summary
 from services.rebuild.procedure import swap_write
 
 NOW = datetime(2026, 12, 7, 14, 35, 12, tzinfo=UTC)
@@ -18,9 +18,9 @@ def row(
     state: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
     **data: Any,
-) -> Row:
+) -> ComparedRow:
     """A view row: ``data`` is its record; provenance defaults to one health event per field."""
-    return Row(
+    return ComparedRow(
         community,
         visible,
         data,
@@ -29,7 +29,7 @@ def row(
     )
 
 
-def compared(*pairs: tuple[str, str, Row | None, Row | None]) -> Comparison:
+def compared(*pairs: tuple[str, str, ComparedRow | None, ComparedRow | None]) -> Comparison:
     comparison = Comparison()
     for view, key, live, rebuilt in pairs:
         comparison.add_row(view, key, live, rebuilt)
@@ -37,8 +37,8 @@ def compared(*pairs: tuple[str, str, Row | None, Row | None]) -> Comparison:
 
 
 def test_rows_equal_in_value_have_no_difference_whatever_their_key_order() -> None:
-    live = Row("C1", True, {"a": 1, "b": 2}, {}, {"v": {"x": 1, "y": 2}})
-    rebuilt = Row("C1", True, {"b": 2, "a": 1}, {}, {"v": {"y": 2, "x": 1}})
+    live = ComparedRow("C1", True, {"a": 1, "b": 2}, {}, {"v": {"x": 1, "y": 2}})
+    rebuilt = ComparedRow("C1", True, {"b": 2, "a": 1}, {}, {"v": {"y": 2, "x": 1}})
 
     assert not compared(("resident_profile", "p1", live, rebuilt))
 

@@ -14,7 +14,9 @@ def test_a_new_source_begins_with_offsets_and_no_position(tmp_path: Path) -> Non
     path = tmp_path / "cp.json"
     FileCheckpoints(path).begin("reg.csv", {TOPIC: {0: 10, 1: 7}})
     reopened = FileCheckpoints(path)
-    assert reopened.entry("reg.csv") == Checkpoint(None, {TOPIC: {0: 10, 1: 7}})
+    assert reopened.entry("reg.csv") == Checkpoint(
+        None, {TOPIC: {0: 10, 1: 7}}, origin={TOPIC: {0: 10, 1: 7}}
+    )
     assert reopened.get("reg.csv") is None
     assert reopened.entry("other.csv") is None
 
@@ -28,7 +30,7 @@ def test_saved_offsets_only_move_forward_and_untouched_partitions_keep_theirs(
     checkpoints.save("reg.csv", 1000, {TOPIC: {0: 500}, "dlq.public-security": {0: 3}})
     checkpoints.save("reg.csv", 2000, {TOPIC: {0: 400}})
     assert FileCheckpoints(path).entry("reg.csv") == Checkpoint(
-        2000, {TOPIC: {0: 500, 1: 7}, "dlq.public-security": {0: 3}}
+        2000, {TOPIC: {0: 500, 1: 7}, "dlq.public-security": {0: 3}}, origin={TOPIC: {0: 10, 1: 7}}
     )
 
 
@@ -77,3 +79,32 @@ def test_the_first_save_after_a_reset_ends_it(tmp_path: Path) -> None:
     checkpoints.reset("a.csv")
     checkpoints.save("a.csv", 3, {TOPIC: {0: 5}})
     assert FileCheckpoints(tmp_path / "cp.json").entry("a.csv") == Checkpoint(3, {TOPIC: {0: 5}})
+
+
+def test_where_a_source_began_is_kept_through_saves_and_resets(tmp_path: Path) -> None:
+    path = tmp_path / "cp.json"
+    checkpoints = FileCheckpoints(path)
+    checkpoints.begin("a.csv", {TOPIC: {0: 10, 1: 7}})
+    checkpoints.save("a.csv", 500, {TOPIC: {0: 900, 1: 800}})
+    checkpoints.reset("a.csv")
+    assert FileCheckpoints(path).entry("a.csv") == Checkpoint(
+        None, None, reset=True, origin={TOPIC: {0: 10, 1: 7}}
+    )
+    checkpoints.save("a.csv", 3, {TOPIC: {0: 950}})
+    assert FileCheckpoints(path).entry("a.csv") == Checkpoint(
+        3, {TOPIC: {0: 950}}, origin={TOPIC: {0: 10, 1: 7}}
+    )
+
+
+def test_the_origins_of_several_sources_are_their_lowest_offsets(tmp_path: Path) -> None:
+    checkpoints = FileCheckpoints(tmp_path / "cp.json")
+    checkpoints.begin("a.csv", {TOPIC: {0: 10, 1: 7}})
+    checkpoints.begin("b.csv", {TOPIC: {0: 4, 1: 9}, "dlq.public-security": {0: 2}})
+    checkpoints.save("legacy.csv", 5, {TOPIC: {0: 1}})  # saved before origins were kept
+    assert checkpoints.origins(["a.csv", "b.csv"]) == {
+        TOPIC: {0: 4, 1: 7},
+        "dlq.public-security": {0: 2},
+    }
+    assert checkpoints.origins(["a.csv"]) == {TOPIC: {0: 10, 1: 7}}
+    assert checkpoints.origins(["a.csv", "legacy.csv"]) == {}  # from the beginning
+    assert checkpoints.origins(["a.csv", "never-seen.csv"]) == {}

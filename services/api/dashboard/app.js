@@ -116,11 +116,15 @@ class HttpError extends Error {
   }
 }
 
-async function getJson(path) {
-  const response = await fetch(path, {
-    headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
-    cache: "no-store",
-  });
+async function getJson(path, body) {
+  const headers = { Authorization: `Bearer ${state.token}`, Accept: "application/json" };
+  const request = { headers, cache: "no-store" };
+  if (body !== undefined) {
+    // A POST keeps what it carries (an ID number) out of the URL, logs and history.
+    Object.assign(request, { method: "POST", body: JSON.stringify(body) });
+    headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(path, request);
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try {
@@ -281,9 +285,16 @@ function drawHealth(counts) {
     chart.append(arc);
     offset += share;
   }
-  const text = svg("text", { x: 60, y: 66, "text-anchor": "middle", "font-size": 18, "font-weight": 700 });
+  // The centre counts residents with any health status: labelled, as a bare number is not.
+  const text = svg("text", {
+    x: 60, y: 60, "text-anchor": "middle", "font-size": 18, "font-weight": 700,
+    "data-testid": "health-total",
+  });
   text.textContent = String(total);
-  chart.append(text);
+  const caption = svg("text", { x: 60, y: 74, "text-anchor": "middle", "font-size": 8 });
+  caption.textContent = "有健康码 with a status";
+  chart.append(text, caption);
+  chart.setAttribute("aria-label", `health status distribution: ${total} residents with a health status`);
   $("health-legend").replaceChildren(
     ...HEALTH.map(([code, zh, en, colour]) => {
       const n = counts[code] || 0;
@@ -466,11 +477,13 @@ function drawAlerts(newKey) {
     ...open.map((alert) => {
       const [zh, en] = ALERT_TYPES[alert.alert_type] || [alert.alert_type, ""];
       const where = alert.dwelling_id || alert.grid_id || alert.subject_key || "";
+      // Reasons come rendered in both languages, from what this token may see.
+      const reason = alert.reason_zh ? label(alert.reason_zh, alert.reason || "") : [alert.reason || ""];
       return el(
         "li",
         { "data-alert-id": alert.alert_id, class: alert.alert_id === newKey ? "new" : "" },
         el("div", { class: "type" }, ...label(zh, en)),
-        el("div", {}, alert.reason || ""),
+        el("div", {}, ...reason),
         el("div", { class: "meta" }, `${when(toMillis(alert.opened_at))} · ${where}`),
       );
     }),
@@ -615,13 +628,20 @@ const PROFILE_FIELDS = [
   ["disability_grade", "残疾等级", "Disability grade"],
 ];
 
-async function lookUp(key) {
+const ID_NUMBER = /^\d{17}[\dX]$/;
+
+async function lookUp(typed) {
   const message = $("lookup-message");
   const result = $("lookup-result");
   result.replaceChildren();
   message.textContent = "";
+  const compact = typed.replace(/\s/g, "").toUpperCase();
+  const byId = ID_NUMBER.test(compact);
+  if (byId) $("lookup-key").value = ""; // the number is not left on the screen
   try {
-    const profile = await getJson(`/views/resident_profile/${encodeURIComponent(key)}`);
+    const profile = byId
+      ? await getJson("/views/resident_profile/lookup", { id_number: compact })
+      : await getJson(`/views/resident_profile/${encodeURIComponent(typed)}`);
     result.replaceChildren(
       ...PROFILE_FIELDS.filter(([field]) => field in profile).flatMap(([field, zh, en]) => [
         el("dt", {}, ...label(zh, en)),
@@ -634,6 +654,10 @@ async function lookUp(key) {
       message.textContent = "此令牌的共享策略不包括居民档案 · Resident profiles are not shared with this token";
     } else if (error.status === 404) {
       message.textContent = "未找到该居民 · No such resident in your communities";
+    } else if (error.status === 422 && byId) {
+      message.textContent = `身份证号无效 · Not a valid ID number: ${error.message}`;
+    } else if (error.status === 429) {
+      message.textContent = "查询过于频繁，请稍后再试 · Too many lookups: try again in a minute";
     } else {
       message.textContent = error.message;
     }

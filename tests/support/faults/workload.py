@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Event
 from connectors.identity import person_key
-from connectors.mappings.registry_export import RegistryMapping
+from connectors.mappings.household_register import HouseholdRegisterMapping
 from tests.support.factories import REGISTRY_HEADER, RegistryRow, health_event, registry_rows
 from tests.support.oracle import oracle_views
 from tests.support.oracle.workload import workload
@@ -42,7 +42,7 @@ def change_rows(rows: list[RegistryRow], count: int, rng: random.Random) -> list
 
 def registry_events(rows: list[RegistryRow], hmac_key: bytes) -> list[Event]:
     """The connector's events for registry rows."""
-    mapping = RegistryMapping(hmac_key)
+    mapping = HouseholdRegisterMapping(hmac_key)
     return [mapping(dict(zip(REGISTRY_HEADER, r.cells(), strict=True))) for r in rows]
 
 

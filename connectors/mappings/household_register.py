@@ -45,7 +45,7 @@ HEADER = (
 )
 
 
-class RegistryMapping(DepartmentMapper):
+class HouseholdRegisterMapping(DepartmentMapper):
     """The registry export's mapper from ``public_security.yaml``, keyed by ``hmac_key``."""
 
     def __init__(self, hmac_key: bytes) -> None:

@@ -1,0 +1,128 @@
+"""The values of ``DATONG_*`` variables, parsed and checked: numbers, choices, paths, tokens.
+
+Each parser takes the variable's text (None when unset) and its name without the prefix,
+and raises ConfigError saying what the variable must hold. ``Settings.from_env`` uses them;
+nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from services.errors import ConfigError
+
+PREFIX = "DATONG_"
+_Number = TypeVar("_Number", int, float)
+
+
+def token_hashes(value: str | None) -> dict[str, str]:
+    """DATONG_INGEST_TOKENS: ``department=<sha256 hex of its bearer token>,...``."""
+    hashes: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in (value or "").split(","))):
+        department, sep, digest = (s.strip() for s in item.partition("="))
+        digest = digest.lower()
+        if not sep or not department or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ConfigError(
+                f"{PREFIX}INGEST_TOKENS: entry {len(hashes) + 1} is not "
+                "department=<64 hex digits of the token's SHA-256>"
+            )
+        if department in hashes:
+            raise ConfigError(f"{PREFIX}INGEST_TOKENS names {department} twice")
+        hashes[department] = digest
+    return hashes
+
+
+def days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
+    """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
+    return positive(integer(get(name, str(default)), name), name)
+
+
+MARKS = ("inside", "committed")  # the merge worker's test marks (services/merge/marks.py)
+
+
+def halt(value: str | None) -> tuple[str, int] | None:
+    """DATONG_TEST_HALT: ``<mark>:<n>``, halt at the n-th time the worker reaches the mark."""
+    if value is None:
+        return None
+    mark, _, count = value.partition(":")
+    if mark not in MARKS or not count.isdigit() or int(count) < 1:
+        raise ConfigError(
+            f"{PREFIX}TEST_HALT must be <mark>:<n> with a mark among {', '.join(MARKS)} "
+            f"and n >= 1, got {value!r}"
+        )
+    return mark, int(count)
+
+
+def optional_path(value: str | None) -> Path | None:
+    """A path, or None when the variable is unset."""
+    return Path(value) if value is not None else None
+
+
+def choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def positive(value: _Number, name: str) -> _Number:
+    """``value`` when it is greater than 0."""
+    if value <= 0:
+        raise ConfigError(f"{PREFIX}{name} must be greater than 0, got {value}")
+    return value
+
+
+def integer(value: str | None, name: str) -> int:
+    """The variable's whole number."""
+    try:
+        return int(value or "")
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be an integer, got {value!r}") from None
+
+
+def number(value: str | None, name: str) -> float:
+    """The variable's number, decimals allowed."""
+    try:
+        return float(value or "")
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a number, got {value!r}") from None
+
+
+def metrics_token(value: str | None, file: str | None) -> str | None:
+    """DATONG_METRICS_TOKEN, else the text of DATONG_METRICS_TOKEN_FILE; None if neither."""
+    if value is not None and file is not None:
+        raise ConfigError(
+            f"{PREFIX}METRICS_TOKEN and {PREFIX}METRICS_TOKEN_FILE are both set: keep one"
+        )
+    if file is not None:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{PREFIX}METRICS_TOKEN_FILE: cannot read {file}: {exc}") from None
+    if value is not None and len(value) < 16:
+        # A short token can be guessed by a scraper on the pod network.
+        raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 16 characters")
+    return value
+
+
+def check_database_tls(url: str, name: str, opt_out: str) -> None:
+    """Refuse a PostgreSQL URL that does not verify the server (``sslmode=verify-full``):
+    without it a network attacker could stand in for the database and read every row.
+    SQLite URLs are files, with no connection to protect. ``opt_out`` is the
+    DATONG_DATABASE_TLS value the message offers for a development database."""
+    parsed = urlsplit(url)
+    if not parsed.scheme.startswith("postgresql"):
+        return
+    modes = parse_qs(parsed.query).get("sslmode", [])
+    if modes != ["verify-full"]:
+        given = f"sslmode={modes[-1]}" if modes else "no sslmode"
+        raise ConfigError(
+            f"{PREFIX}{name} has {given}: a production hub connects to PostgreSQL only over "
+            "TLS that checks the server, so add ?sslmode=verify-full&sslrootcert=<the server "
+            f"CA's file> to it (or set {PREFIX}DATABASE_TLS={opt_out} for a development "
+            "database)"
+        )
