@@ -118,14 +118,21 @@ def _tiny_catalog(tmp_path: Path) -> Catalog:
     (root / "civil_affairs").mkdir()
     (root / "views").mkdir()
     fields = [
-        {"name": "event_id", "type": "string", "doc": "Unique id."},
+        {"name": "event_id", "datong.class": "code", "type": "string", "doc": "Unique id."},
         {
             "name": "event_time",
+            "datong.class": "time",
             "type": {"type": "long", "logicalType": "timestamp-millis"},
             "doc": "When it happened.",
         },
-        {"name": "department", "type": "string", "doc": "Source department."},
-        {"name": "person_key", "type": "string", "doc": "Pseudonymous resident key."},
+        {"name": "department", "datong.class": "code", "type": "string", "doc": "Department."},
+        {
+            "name": "person_key",
+            "datong.class": "pseudonym",
+            "datong.owner": "datong",
+            "type": "string",
+            "doc": "Pseudonymous resident key.",
+        },
     ]
     event = {
         "type": "record",
