@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from connectors.base import Event
 from connectors.demo import generate
@@ -23,6 +23,7 @@ from schemas.serde import Serde
 from services.access.tokens import create_token
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
+from tests.support.browser import phone_page
 from tests.support.factories import health_event
 from tests.support.hub import Hub
 from tests.support.pipeline import merged_events
@@ -30,17 +31,11 @@ from tests.support.stored_views import view_rows
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; `make test` installs it (never a downloaded build)
-
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-        finally:
-            browser.close()
+    with phone_page() as page:
+        yield page
 
 
 def feed_demo(hub: Hub) -> int:

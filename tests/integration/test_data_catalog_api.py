@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -20,12 +20,12 @@ from services.api.app import create_api
 from services.cli import main
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
+from tests.support.browser import phone_page
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import HOUR_MS, T0_MS, seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 GRID = "grid-office-110105001001"
 
 
@@ -143,19 +143,14 @@ def test_the_page_shows_each_fields_owner_class_and_readers_on_a_phone(
     served: Served, http_url: str, tmp_path: Path
 ) -> None:
     token = create_token(served.engine, audience=GRID).secret
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(f"{http_url}/catalog?token={token}")
-            health = page.locator('[data-field="resident_profile.health_status"]')
-            expect(health).to_contain_text("health")
-            expect(health.locator('[data-sharing="conditional"]')).to_contain_text("有条件共享")
-            expect(health.locator(f'[data-audience="{GRID}"]')).to_be_visible()
-            water = page.locator('[data-field="household.last_water_reading"]')
-            expect(water).to_contain_text("不予共享")
-            expect(page.get_by_test_id("departments")).to_contain_text(iso(T0_MS))
-            assert "token=" not in page.url  # the secret leaves the address bar
-            page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
-        finally:
-            browser.close()
+    with phone_page() as page:
+        page.goto(f"{http_url}/catalog?token={token}")
+        health = page.locator('[data-field="resident_profile.health_status"]')
+        expect(health).to_contain_text("health")
+        expect(health.locator('[data-sharing="conditional"]')).to_contain_text("有条件共享")
+        expect(health.locator(f'[data-audience="{GRID}"]')).to_be_visible()
+        water = page.locator('[data-field="household.last_water_reading"]')
+        expect(water).to_contain_text("不予共享")
+        expect(page.get_by_test_id("departments")).to_contain_text(iso(T0_MS))
+        assert "token=" not in page.url  # the secret leaves the address bar
+        page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)

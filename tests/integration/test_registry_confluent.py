@@ -7,7 +7,6 @@ broker, and confluent-kafka's ``SchemaRegistryClient`` + ``AvroDeserializer`` de
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -27,10 +25,10 @@ from schemas.headers import cloudevent_headers
 from schemas.registry.http_client import HttpRegistry
 from schemas.serde import Serde
 from services.api.registry_routes import registry_routes
-from services.broker import free_port
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
 from services.topics import TopicSpec, ensure_topics
+from tests.support.http_server import served_over_http
 
 pytestmark = pytest.mark.integration
 
@@ -119,17 +117,8 @@ def registry_url(database_url: str) -> Iterator[str]:
     engine = create_engine(database_url)
     create_schema(engine)
     app = Starlette(routes=[registry_routes(SqlRegistry(engine))])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/registry"
-    server.should_exit = True
-    thread.join(10)
+    with served_over_http(app) as url:
+        yield f"{url}/registry"
     engine.dispose()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -22,12 +22,12 @@ from services.access.tokens import create_token
 from services.api.app import create_api
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
+from tests.support.browser import phone_page
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import SeedRow, resident_profile, seed_rows, store_rows
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 HOME, OTHER = "110105001001", "110105001002"
 GRID = "grid-office-110105001001"
 LOOKUP = "/views/resident_profile/lookup"
@@ -216,21 +216,16 @@ def test_the_dashboard_finds_a_resident_by_id_number(
     served: Served, http_url: str, tmp_path: Path
 ) -> None:
     secret = token(served)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            requested: list[str] = []
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(f"{http_url}/?token={secret}&community={HOME}")
-            page.locator("#lookup-key").fill(RESIDENT_ID)
-            page.locator("#lookup-form button").click()
-            expect(page.get_by_test_id("profile-name_masked")).to_have_text("李*英")
-            expect(page.locator("#lookup-key")).to_have_value("")  # not left on the screen
-            assert not [url for url in requested if RESIDENT_ID in url]  # never in a URL
-            page.screenshot(path=str(tmp_path / "lookup.png"), full_page=True)
-        finally:
-            browser.close()
+    with phone_page() as page:
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(f"{http_url}/?token={secret}&community={HOME}")
+        page.locator("#lookup-key").fill(RESIDENT_ID)
+        page.locator("#lookup-form button").click()
+        expect(page.get_by_test_id("profile-name_masked")).to_have_text("李*英")
+        expect(page.locator("#lookup-key")).to_have_value("")  # not left on the screen
+        assert not [url for url in requested if RESIDENT_ID in url]  # never in a URL
+        page.screenshot(path=str(tmp_path / "lookup.png"), full_page=True)
 
 
 def test_the_dashboard_words_an_alert_in_both_languages_and_labels_the_donut(
@@ -240,17 +235,10 @@ def test_the_dashboard_words_an_alert_in_both_languages_and_labels_the_donut(
     # many hours it lasted (needs the meter's reading time, which the grid office is not
     # granted): both languages give the time, neither the hours.
     secret = token(served)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(f"{http_url}/?token={secret}&community={HOME}")
-            alerts = page.get_by_test_id("alerts")
-            expect(alerts).to_contain_text(
-                "独居老人：24 小时以上未用水（自 2024-03-03 22:53 UTC 起）"
-            )
-            expect(alerts).to_contain_text("no water use for 24 hours or more (since 2024-03-03")
-            expect(page.locator("#health-chart")).to_contain_text("有健康码 with a status")
-            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-        finally:
-            browser.close()
+    with phone_page() as page:
+        page.goto(f"{http_url}/?token={secret}&community={HOME}")
+        alerts = page.get_by_test_id("alerts")
+        expect(alerts).to_contain_text("独居老人：24 小时以上未用水（自 2024-03-03 22:53 UTC 起）")
+        expect(alerts).to_contain_text("no water use for 24 hours or more (since 2024-03-03")
+        expect(page.locator("#health-chart")).to_contain_text("有健康码 with a status")
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

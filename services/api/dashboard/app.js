@@ -27,15 +27,6 @@ const ALERT_TYPES = {
   QUARANTINE_DELIVERY: ["隔离户配送", "Quarantine delivery"],
   RED_STATUS: ["红码", "Red status"],
 };
-const DEPARTMENTS = {
-  "public-security": "公安",
-  health: "卫健",
-  "civil-affairs": "民政",
-  housing: "住建",
-  commerce: "商务",
-  utilities: "水务",
-  grid: "网格",
-};
 const STAGES = {
   PLANNED: "规划",
   DESIGN: "设计",

@@ -4,17 +4,6 @@
 const TOKEN_KEY = "datong.token"; // shared with the dashboard: one token per browser
 const $ = (id) => document.getElementById(id);
 
-const DEPARTMENTS = {
-  "public-security": "公安",
-  health: "卫健",
-  "civil-affairs": "民政",
-  housing: "住建",
-  commerce: "商务",
-  utilities: "水务",
-  grid: "网格",
-  datong: "平台派生",
-};
-
 function el(tag, className, ...children) {
   const node = document.createElement(tag);
   if (className) node.className = className;
