@@ -1,5 +1,6 @@
 """Deployment manifests that follow the schema catalog: every Kafka topic with its settings;
-and the alert rules of ``services/alert_rules.py`` for both stacks.
+the alert rules of ``services/alert_rules.py`` for both stacks; and the ``datong deploy``
+command that prints them and the connectors' objects (``services/connector_manifests.py``).
 
 Topic names live in the catalog (ARCHITECTURE.md, schemas/), so the production topic list
 is rendered from it rather than written by hand: Strimzi ``KafkaTopic`` resources for Kubernetes
