@@ -33,7 +33,18 @@ $(TOOLS):
 
 # Two test processes (each test file in one of them: module fixtures stay shared); the tests
 # marked serial restart what every test shares, so they run alone afterwards.
-test: $(STAMP) $(TOOLS) ## unit and integration tests against the real broker and databases
+# axe-core, the accessibility checker the page tests run in the browser: from the npm
+# registry at a pinned version, its tarball checked against the hash below (never a CDN).
+AXE_VERSION := 4.14.1
+AXE_SHA256  := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE         := var/vendor/axe-core-$(AXE_VERSION)/axe.min.js
+$(AXE):
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	echo "$(AXE_SHA256)  $(@D)/axe-core-$(AXE_VERSION).tgz" | sha256sum --check --quiet
+	tar -xzf $(@D)/axe-core-$(AXE_VERSION).tgz -C $(@D) --strip-components=1 package/axe.min.js
+
+test: $(STAMP) $(TOOLS) $(AXE) ## unit and integration tests against the real broker and databases
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 

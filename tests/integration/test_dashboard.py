@@ -23,6 +23,7 @@ from schemas.serde import Serde
 from services.access.tokens import create_token
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
+from tests.support.accessibility import blocking_violations
 from tests.support.browser import phone_page
 from tests.support.factories import health_event
 from tests.support.hub import Hub
@@ -138,6 +139,8 @@ def test_the_dashboard_shows_the_demo_community_and_a_new_alert_live_to_those_gr
     page.get_by_label("person_key").fill(person)  # the dashboard's audience reads no profiles
     page.get_by_role("button", name="查询 Look up").click()
     expect(page.get_by_test_id("lookup")).to_contain_text("not shared with this token")
+    for shown_page in (page, health):  # readable by everyone: no serious accessibility fault
+        assert blocking_violations(shown_page) == []
 
 
 def _red(situation: dict[str, Any]) -> int:

@@ -22,6 +22,7 @@ from services.access.tokens import create_token
 from services.api.app import create_api
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
+from tests.support.accessibility import blocking_violations
 from tests.support.browser import phone_page
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import SeedRow, resident_profile, seed_rows, store_rows
@@ -241,4 +242,5 @@ def test_the_dashboard_words_an_alert_in_both_languages_and_labels_the_donut(
         expect(alerts).to_contain_text("独居老人：24 小时以上未用水（自 2024-03-03 22:53 UTC 起）")
         expect(alerts).to_contain_text("no water use for 24 hours or more (since 2024-03-03")
         expect(page.locator("#health-chart")).to_contain_text("有健康码 with a status")
+        assert blocking_violations(page) == []
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
