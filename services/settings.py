@@ -30,6 +30,9 @@ TOPICS_REQUIRE = "require"
 # How long a worker's or connector's loop may stand still with work waiting before its
 # /healthz says it is wedged: longer than any batch, retry or rebalance should take.
 DEFAULT_LIVENESS_STALL_S = 300.0
+# The smallest count of a derived count map (open alerts by type) a reader sees: a count from
+# 1 to this minus one could single out a household, so it is shown as null (0 shows).
+DEFAULT_MIN_SHOWN_COUNT = 5
 _Number = TypeVar("_Number", int, float)
 
 
@@ -67,6 +70,7 @@ class Settings:
     ingest_max_body_bytes: int = 1 << 20
     ingest_max_records: int = 1000
     policy_file: Path | None = None  # None: the shipped example policy
+    min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT  # DATONG_MIN_SHOWN_COUNT
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
@@ -247,6 +251,10 @@ class Settings:
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
             policy_file=_path(get("POLICY_FILE")),
+            min_shown_count=_positive(
+                _int(get("MIN_SHOWN_COUNT", str(DEFAULT_MIN_SHOWN_COUNT)), "MIN_SHOWN_COUNT"),
+                "MIN_SHOWN_COUNT",
+            ),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(

@@ -73,7 +73,11 @@ def create_api(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
-    policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
+    policy = load_policy(
+        settings.policy_file or DEFAULT_POLICY_FILE,
+        catalog,
+        min_shown_count=settings.min_shown_count,
+    )
     authenticator = Authenticator(engine, settings.ingest_tokens)
     access = ReadAccess(policy, authenticator, catalog.view_key_fields())
     intake = ingest_routes(
