@@ -44,11 +44,10 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
         now = datetime.now(UTC)
         since = now - timedelta(days=days)
         points = await asyncio.to_thread(_points, engine, code, since, now, reader.record_filter)
-        # The code is recorded as the key only when there was something to read: a made-up
-        # code (an audience of every community may ask for any) is not kept at all.
-        asked: dict[str, Any] = {"days": days}
-        if points:
-            asked["community"] = code
+        # The code is recorded only when there was something to read: a made-up code (an
+        # audience of every community may ask for any) is not kept at all, nor are the days
+        # (a read of nothing keeps only its route and parameter names).
+        asked = {"days": days, "community": code}
         await reader.record_answer(code if points else None, len(points), asked)
         return JSONResponse({"community_code": code, "days": days, "points": points})
 
