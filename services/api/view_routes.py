@@ -150,13 +150,13 @@ class _Reads:
                 after = (rows[-1].community_code, rows[-1].key)
             complete = True
         finally:
-            # Audited however the export ended (a client may hang up halfway): a blocking
-            # write here, as awaiting is not possible once the stream is being cancelled.
+            # Audited however the export ended (a client may hang up halfway), and committed
+            # before the stream is closed, without blocking the event loop.
             status = 200 if complete else 499
             entry = scope.audit_entry(
                 operation="export", key=None, query=query, rows=sent, status=status
             )
-            self.audit.record_now([entry])
+            await self.audit.record_ending([entry])
 
     async def _refused(
         self,
