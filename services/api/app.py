@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import sqlalchemy as sa
@@ -128,6 +130,12 @@ def create_api(
             return JSONResponse({"error": "internal error", "status": 500}, status_code=500)
         return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Revocations reach the token cache while the API serves; the hub stops first.
+        async with authenticator.listening(), live.lifespan(app):
+            yield
+
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -153,7 +161,7 @@ def create_api(
         ),
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics), Middleware(RefuseNul)],
-        lifespan=live.lifespan,
+        lifespan=lifespan,
     )
     app.state.subscriptions = live.hub  # ended first when the server shuts down
 
