@@ -44,7 +44,7 @@ from services.api.view_routes import view_routes
 from services.metrics import ApiMetrics
 from services.registries import hub_registry
 from services.settings import Settings
-from services.store.database import ping
+from services.store.database import once_more_if_dead, ping
 from services.store.registry_store import SqlRegistry
 
 # The hub's key check values, open: what a connector compares its keys with.
@@ -100,7 +100,7 @@ def create_api(
 
     # Subscriptions and the dashboard's history read under the policy, audited like reads.
     # Every read's record is committed before its answer, concurrent ones in one transaction.
-    audit = AuditLog(partial(record_reads, engine))
+    audit = AuditLog(lambda entries: once_more_if_dead(partial(record_reads, engine, entries)))
     live_readers = policy_readers(access, authenticator, audit)
     live = live_api(
         settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers

@@ -25,6 +25,7 @@ from services.access.tokens import find_token, live_tokens, revoked_count, secre
 from services.api.errors import unauthorized
 from services.api.token_cache import RevocationListener, TokenCache
 from services.api.token_liveness import TokenLiveness
+from services.store.database import once_more_if_dead
 
 ENV_TOKEN_NAME = "DATONG_INGEST_TOKENS"
 QUERY_TOKEN = "access_token"
@@ -83,7 +84,7 @@ class Authenticator:
         env = [d for d, h in self._env.items() if hmac.compare_digest(digest, h)]
         if env:
             return Principal(f"env:{env[0]}", ENV_TOKEN_NAME, None, env[0])
-        token = find_token(self._engine, secret)
+        token = once_more_if_dead(lambda: find_token(self._engine, secret))
         if token is None:
             return None
         return Principal(token.id, token.name, token.audience, token.department)

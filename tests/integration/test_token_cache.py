@@ -85,3 +85,35 @@ def test_a_lost_revocation_listener_forgets_every_kept_token(
     # the kept tokens when the connection dropped gets it refused.
     revoke_unannounced(engine, token)
     wait_for(lambda: status(client, token) == 401, 10, what="the token to be looked up again")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_read_on_a_connection_that_died_in_the_pool_is_answered(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The API's engine does not ping every connection before a read (a round trip each);
+    a read that finds its pooled connection dead (the database restarted) tries once more."""
+    engine = create_engine(database_url, pre_ping=False)
+    create_schema(engine)
+    settings = Settings.from_env(
+        {"DATONG_VAR_DIR": str(tmp_path_factory.mktemp("var")), "DATONG_DATABASE_URL": database_url}
+    ).with_dev_keys()
+    token = create_token(engine, audience="health-department")
+    path = "/views/resident_profile/0123456789abcdef"
+    try:
+        with TestClient(create_api(settings, engine)) as client:
+            assert status(client, token) == 200  # the pool holds connections now
+            killer = create_engine(database_url)
+            with killer.connect() as conn:
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            killer.dispose()
+            headers = {"Authorization": f"Bearer {token.secret}"}
+            # 404: the row is not there, which the store was asked (no server error).
+            assert client.get(path, headers=headers).status_code == 404
+    finally:
+        engine.dispose()
