@@ -123,7 +123,8 @@ class RevocationListener:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start listening on a thread."""
+        """Start listening on a thread (again after a ``stop``: an app may be served twice)."""
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="token-revocations", daemon=True)
         self._thread.start()
 
