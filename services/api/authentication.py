@@ -116,9 +116,10 @@ class Authenticator:
         digest = secret_digest(secret)
         found = await self._cache.get(digest)
         if found is None:
+            generation = self._cache.generation
             found = await asyncio.to_thread(self.identify, secret)
             if found is not None and not found.token_id.startswith("env:"):
-                self._cache.put(digest, found.token_id, found)
+                self._cache.put(digest, found.token_id, found, generation)
         if found is None:
             raise unauthorized("the bearer token is not valid (unknown or revoked)")
         request.state.principal = found

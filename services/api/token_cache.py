@@ -48,6 +48,9 @@ class TokenCache(Generic[_Held]):
     _counted_at: float = float("-inf")
     _counting: asyncio.Task[None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Moves with every eviction or flush: a lookup that began before one keeps nothing, as
+    # the token it found may have been revoked while it was being looked up.
+    _generation: int = 0
 
     def __post_init__(self) -> None:
         # Counting needs no listener: trusted from the start, the first count comes first.
@@ -63,28 +66,39 @@ class TokenCache(Generic[_Held]):
             found = self._held.get(digest) if self._trusted else None
         return None if found is None else found[1]
 
-    def put(self, digest: str, token_id: str, holder: _Held) -> None:
-        """Keep a token just found live in the store (nothing while the cache is distrusted)."""
+    @property
+    def generation(self) -> int:
+        """Taken before a lookup in the store and handed to ``put`` with what it found."""
+        return self._generation
+
+    def put(self, digest: str, token_id: str, holder: _Held, generation: int) -> None:
+        """Keep a token found live in the store by a lookup that began at ``generation``
+        (nothing when a revocation reached the cache since, or it is distrusted)."""
         with self._lock:
-            if self._trusted:
+            if self._trusted and generation == self._generation:
                 self._held[digest] = (token_id, holder)
 
     def evict(self, token_id: str) -> None:
         """Forget a revoked token."""
         with self._lock:
             self._held = {d: held for d, held in self._held.items() if held[0] != token_id}
+            self._generation += 1
 
     def trust(self) -> None:
         """Keep tokens from now on (a listener listens)."""
         with self._lock:
-            self._held.clear()
+            self._forget()
             self._trusted = True
 
     def distrust(self) -> None:
         """Forget every token and keep none until trusted again (the listener dropped)."""
         with self._lock:
-            self._held.clear()
+            self._forget()
             self._trusted = False
+
+    def _forget(self) -> None:
+        self._held.clear()
+        self._generation += 1
 
     async def _count(self) -> None:
         assert self.revocations is not None
@@ -94,13 +108,13 @@ class TokenCache(Generic[_Held]):
             # Fail closed: without the count, nothing kept can be trusted.
             log.warning("counting revoked tokens failed; forgetting kept tokens", exc_info=True)
             with self._lock:
-                self._held.clear()
+                self._forget()
             counted = None
         finally:
             self._counting = None
         with self._lock:
             if counted is None or counted != self._counted:
-                self._held.clear()
+                self._forget()
             self._counted = counted
         self._counted_at = self.clock()
 

@@ -34,7 +34,7 @@ def test_a_counted_revocation_forgets_the_kept_tokens_within_the_interval() -> N
 
     async def run() -> list[str | None]:
         seen = [await cache.get("d1")]
-        cache.put("d1", "t1", "reader")
+        cache.put("d1", "t1", "reader", cache.generation)
         seen.append(await cache.get("d1"))
         counter.revoked = 1  # some token was revoked
         clock.now += 0.5
@@ -51,16 +51,16 @@ def test_a_token_evicted_or_a_cache_distrusted_is_no_longer_kept() -> None:
     cache: TokenCache[str] = TokenCache(None)  # a listener's: trusted once it listens
 
     async def run() -> list[str | None]:
-        cache.put("d1", "t1", "reader")
+        cache.put("d1", "t1", "reader", cache.generation)
         seen = [await cache.get("d1")]  # nobody listens yet: nothing kept
         cache.trust()
-        cache.put("d1", "t1", "reader")
-        cache.put("d2", "t2", "other")
+        cache.put("d1", "t1", "reader", cache.generation)
+        cache.put("d2", "t2", "other", cache.generation)
         seen.append(await cache.get("d1"))
         cache.evict("t1")
         seen += [await cache.get("d1"), await cache.get("d2")]
         cache.distrust()
-        cache.put("d1", "t1", "reader")
+        cache.put("d1", "t1", "reader", cache.generation)
         seen += [await cache.get("d2"), await cache.get("d1")]
         return seen
 
@@ -76,7 +76,20 @@ def test_a_failed_count_forgets_the_kept_tokens() -> None:
     cache: TokenCache[str] = TokenCache(broken, 1.0, clock)
 
     async def run() -> str | None:
-        cache.put("d1", "t1", "reader")
+        cache.put("d1", "t1", "reader", cache.generation)
+        return await cache.get("d1")
+
+    assert asyncio.run(run()) is None
+
+
+def test_a_token_looked_up_before_a_revocation_reached_the_cache_is_not_kept() -> None:
+    cache: TokenCache[str] = TokenCache(None)
+    cache.trust()
+    began = cache.generation  # a lookup in the store begins: the token is live
+    cache.evict("t1")  # its revocation arrives while the lookup runs
+    cache.put("d1", "t1", "reader", began)
+
+    async def run() -> str | None:
         return await cache.get("d1")
 
     assert asyncio.run(run()) is None
