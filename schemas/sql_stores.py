@@ -65,8 +65,12 @@ class History:
         command.upgrade(self.config(connection), "head")
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on."""
+def create_engine(url: str, *, pre_ping: bool = True) -> sa.Engine:
+    """An engine for ``url``; a SQLite file's folder is created, and WAL is switched on.
+
+    ``pre_ping`` tests each connection as it leaves the pool (a round trip per checkout):
+    the API's reads go without it, and retry once on a connection found dead instead.
+    """
     parsed = make_url(url)
     options: dict[str, Any] = {}
     if parsed.drivername.startswith("sqlite"):
@@ -75,7 +79,7 @@ def create_engine(url: str) -> sa.Engine:
         options["connect_args"] = {"timeout": 30}
     elif parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
+    engine = sa.create_engine(parsed, pool_pre_ping=pre_ping, **options)
     if parsed.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         if parsed.database and parsed.database != ":memory:":

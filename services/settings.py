@@ -51,6 +51,9 @@ METRICS_TOKEN = "token"
 # (sslmode=verify-full, a real cluster), or is taken as given (embedded and development hubs).
 DATABASE_TLS_VERIFY = "verify-full"
 DATABASE_TLS_UNCHECKED = "unchecked"
+# The smallest count of a derived count map (open alerts by type) a reader sees: a count from
+# 1 to this minus one could single out a household, so it is shown as null (0 shows).
+DEFAULT_MIN_SHOWN_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Settings:
     # Resident lookups by ID number per token and minute, per API process (each tests a guess).
     lookup_per_minute: int = 30
     policy_file: Path | None = None  # None: the shipped example policy
+    min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT  # DATONG_MIN_SHOWN_COUNT
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
@@ -310,6 +314,10 @@ class Settings:
                 _int(get("LOOKUP_PER_MINUTE", "30"), "LOOKUP_PER_MINUTE"), "LOOKUP_PER_MINUTE"
             ),
             policy_file=_path(get("POLICY_FILE")),
+            min_shown_count=_positive(
+                _int(get("MIN_SHOWN_COUNT", str(DEFAULT_MIN_SHOWN_COUNT)), "MIN_SHOWN_COUNT"),
+                "MIN_SHOWN_COUNT",
+            ),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(

@@ -12,6 +12,9 @@ carries the time of the last water use; a RED_STATUS alert says who is RED. The
 - ``reason_params``: each value a reason cites; shown only to audiences granted its inputs.
 - ``provenance_event_ids``: per view, the fields an event id may embed (a delivery's event
   id is its delivery id); the provenance of its rows shows event ids only with all of them.
+- ``counts_by_alert_type``: view fields that count alerts by type (a community's open
+  alerts): an audience sees the count of a type only when it may read the type (granted
+  every field that raises it), and a small count not at all (``DerivedGrant.min_count``).
 
 Pure: it checks plain data and answers which derived values a set of grants covers.
 """
@@ -27,7 +30,9 @@ from services.errors import ConfigError
 FieldRef = tuple[str, str]  # (view, field)
 Inputs = tuple[FieldRef, ...]
 ALERT_TYPE_FIELD = "alert_type"
-_SECTIONS = frozenset({"fields", "alert_types", "reason_params", "provenance_event_ids"})
+_SECTIONS = frozenset(
+    {"fields", "alert_types", "reason_params", "provenance_event_ids", "counts_by_alert_type"}
+)
 
 
 class DerivationError(ConfigError):
@@ -42,6 +47,7 @@ class Derivation:
     alert_types: Mapping[str, Inputs] = field(default_factory=dict)
     reason_params: Mapping[str, Inputs] = field(default_factory=dict)
     provenance_event_ids: Mapping[str, Inputs] = field(default_factory=dict)
+    counts_by_alert_type: tuple[FieldRef, ...] = ()
 
 
 def load_derivation(
@@ -83,7 +89,11 @@ def load_derivation(
     for view in event_ids:
         if view not in contracts:
             raise DerivationError(f"{where}: provenance_event_ids: {view!r}: no such view")
-    return Derivation(fields, raised, entries("reason_params"), event_ids)
+    counts = section.get("counts_by_alert_type") or []
+    if not isinstance(counts, list):
+        raise DerivationError(f"{where}: counts_by_alert_type: must list view.field names")
+    counted = tuple(_ref(f"{where}: counts_by_alert_type", c, contracts) for c in counts)
+    return Derivation(fields, raised, entries("reason_params"), event_ids, counted)
 
 
 def first_missing(inputs: Inputs, granted: Callable[[FieldRef], bool]) -> FieldRef | None:
@@ -110,12 +120,16 @@ class DerivedGrant:
 
     ``alert_types``: the alert types whose rows it reads (None: the view has none);
     ``reason_params``: the reason values it sees; ``event_ids``: whether the provenance of
-    the view's rows shows event ids.
+    the view's rows shows event ids; ``type_counts``: per field counting alerts by type,
+    the types whose counts it sees (None: every type, the field's provenance too);
+    ``min_count``: the smallest count of those it sees (1 to ``min_count - 1`` is null).
     """
 
     alert_types: frozenset[str] | None = None
     reason_params: frozenset[str] = frozenset()
     event_ids: bool = True
+    type_counts: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    min_count: int = 1
 
 
 def derived_grants(
@@ -123,12 +137,14 @@ def derived_grants(
     derivation: Derivation,
     granted: Mapping[str, frozenset[str]],
     alert_types: Mapping[str, list[str]],
+    min_count: int = 1,
 ) -> dict[str, DerivedGrant]:
     """Check an audience's grants against what derived values are made of.
 
     ``granted``: view -> the fields the audience reads of it; ``alert_types``: view -> the
-    alert types its policy names. DerivationError names the audience's view, the derived
-    field or alert type, and the input it is not granted.
+    alert types its policy names; ``min_count``: the smallest alert count shown by type.
+    DerivationError names the audience's view, the derived field or alert type, and the
+    input it is not granted.
     """
 
     def has(ref: FieldRef) -> bool:
@@ -141,6 +157,10 @@ def derived_grants(
                 f"{where}: view {view!r}: field {name!r}: is derived from "
                 f"{'.'.join(missing)}, which the audience is not granted; grant it too"
             )
+    # The alert types it may know of: those whose every raising field it reads.
+    readable = frozenset(
+        t for t, inputs in derivation.alert_types.items() if first_missing(inputs, has) is None
+    )
     out = {}
     for view in granted:
         named = alert_types.get(view)
@@ -167,5 +187,10 @@ def derived_grants(
             if first_missing(inputs, has) is None
         )
         ids = derivation.provenance_event_ids.get(view, ())
-        out[view] = DerivedGrant(types, params, first_missing(ids, has) is None)
+        counts = {
+            name: None if readable == frozenset(derivation.alert_types) else readable
+            for counted_view, name in derivation.counts_by_alert_type
+            if counted_view == view
+        }
+        out[view] = DerivedGrant(types, params, first_missing(ids, has) is None, counts, min_count)
     return out

@@ -153,11 +153,14 @@ def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | N
     if derived.alert_types is not None and kind is not None and kind not in derived.alert_types:
         return None
     kept = {k: v for k, v in record.items() if k in grant.fields and k != PROVENANCE}
+    for name, types in derived.type_counts.items():
+        if isinstance(kept.get(name), Mapping):
+            kept[name] = shown_counts(kept[name], types, derived.min_count)
     if PROVENANCE in grant.fields and isinstance(record.get(PROVENANCE), Mapping):
         kept[PROVENANCE] = {
             k: v if derived.event_ids else {n: x for n, x in v.items() if n != EVENT_ID}
             for k, v in record[PROVENANCE].items()
-            if k in grant.fields and k != PROVENANCE
+            if k in grant.fields and k != PROVENANCE and derived.type_counts.get(k) is None
         }
     params = record.get(REASON_PARAMS)
     if isinstance(params, Mapping):
@@ -168,6 +171,18 @@ def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | N
             kept[REASON] = render_reason(str(kept[REASON_CODE]), shown)
             kept[REASON_ZH] = render_reason(str(kept[REASON_CODE]), shown, "zh")
     return kept
+
+
+def shown_counts(
+    counts: Mapping[str, Any], types: frozenset[str] | None, min_count: int
+) -> dict[str, int | None]:
+    """Counts by alert type as a reader sees them: only ``types`` (None: all), and each
+    count from 1 to ``min_count - 1`` as None; 0 and larger counts as they are."""
+    return {
+        str(kind): None if 0 < int(n) < min_count else int(n)
+        for kind, n in counts.items()
+        if types is None or kind in types
+    }
 
 
 def allows_community(grant: Grant, community_code: str | None) -> bool:

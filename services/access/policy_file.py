@@ -32,6 +32,7 @@ from services.access.policy import (
     PolicyError,
     ViewFields,
 )
+from services.settings import DEFAULT_MIN_SHOWN_COUNT
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 DEFAULT_POLICY_FILE = POLICY_DIR / "sharing.yaml"
@@ -44,12 +45,18 @@ _GRANT_KEYS = frozenset({"fields", "alert_types"})
 _POLICY_KEYS = frozenset({"audiences", "field_classes"})
 
 
-def load_policy(path: Path | str = DEFAULT_POLICY_FILE, catalog: Catalog | None = None) -> Policy:
+def load_policy(
+    path: Path | str = DEFAULT_POLICY_FILE,
+    catalog: Catalog | None = None,
+    *,
+    min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT,
+) -> Policy:
     """Load and check a policy file and the field classes it refers to.
 
     The field classes are ``field_classes:`` of the policy file (relative to it), or the
-    shipped ``services/policies/field_classes.yaml``. PolicyError names the file, audience,
-    view and field of the first problem.
+    shipped ``services/policies/field_classes.yaml``. ``min_shown_count`` is the smallest
+    alert count by type a reader sees (``DATONG_MIN_SHOWN_COUNT``). PolicyError names the
+    file, audience, view and field of the first problem.
     """
     path = Path(path)
     catalog = catalog or Catalog.load()
@@ -70,7 +77,7 @@ def load_policy(path: Path | str = DEFAULT_POLICY_FILE, catalog: Catalog | None 
         source=path,
         views=views,
         audiences={
-            str(name): _audience(path, name, body, views, derivation)
+            str(name): _audience(path, name, body, views, derivation, min_count=min_shown_count)
             for name, body in audiences.items()
         },
         derivation=derivation,
@@ -149,7 +156,13 @@ def _alert_types(contracts: Mapping[str, Any]) -> list[str]:
 
 
 def _audience(
-    path: Path, name: Any, body: Any, views: Mapping[str, ViewFields], derivation: Derivation
+    path: Path,
+    name: Any,
+    body: Any,
+    views: Mapping[str, ViewFields],
+    derivation: Derivation,
+    *,
+    min_count: int,
 ) -> Audience:
     where = f"{path}: audience {name!r}"
     if not isinstance(name, str) or not _AUDIENCE_NAME.fullmatch(name):
@@ -179,7 +192,7 @@ def _audience(
         if named is not None:
             alert_types[view] = named
     try:
-        derived = derived_grants(where, derivation, fields, alert_types)
+        derived = derived_grants(where, derivation, fields, alert_types, min_count)
     except DerivationError as exc:
         raise PolicyError(str(exc)) from exc
     grants = {

@@ -21,6 +21,8 @@ from services.errors import DatongError
 from services.store.access_models import AccessToken
 
 SECRET_PREFIX = "datong_"
+# The PostgreSQL channel a revocation is announced on (the API's token cache listens).
+REVOKED_CHANNEL = "datong_token_revoked"
 
 
 class TokenError(DatongError):
@@ -100,7 +102,18 @@ def revoke_token(engine: sa.Engine, token_id: str) -> TokenInfo:
             raise TokenError(f"no token with id {token_id!r}; see `datong tokens list`")
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
+            if session.get_bind().dialect.name == "postgresql":
+                # Every API process listening evicts the token as this commits.
+                session.execute(sa.select(sa.func.pg_notify(REVOKED_CHANNEL, token_id)))
         return _info(row)
+
+
+def revoked_count(engine: sa.Engine) -> int:
+    """How many tokens were ever revoked: a counter an API process on a store without
+    notifications (SQLite) compares to notice a revocation."""
+    query = sa.select(sa.func.count()).where(AccessToken.revoked_at.is_not(None))
+    with engine.connect() as conn:
+        return int(conn.scalar(query) or 0)
 
 
 def find_token(engine: sa.Engine, secret: str) -> TokenInfo | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import sqlalchemy as sa
@@ -49,7 +51,7 @@ from services.metrics import ApiMetrics
 from services.metrics_access import CHALLENGE, metrics_allowed
 from services.registries import hub_registry
 from services.settings import Settings
-from services.store.database import ping
+from services.store.database import once_more_if_dead, ping
 from services.store.registry_store import SqlRegistry
 
 # The hub's key check values, open: what a connector compares its keys with.
@@ -81,7 +83,11 @@ def create_api(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
-    policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, catalog)
+    policy = load_policy(
+        settings.policy_file or DEFAULT_POLICY_FILE,
+        catalog,
+        min_shown_count=settings.min_shown_count,
+    )
     authenticator = Authenticator(engine, settings.ingest_tokens)
     access = ReadAccess(policy, authenticator, catalog.view_key_fields())
     intake = ingest_routes(
@@ -102,7 +108,7 @@ def create_api(
 
     # Subscriptions and the dashboard's history read under the policy, audited like reads.
     # Every read's record is committed before its answer, concurrent ones in one transaction.
-    audit = AuditLog(partial(record_reads, engine))
+    audit = AuditLog(lambda entries: once_more_if_dead(partial(record_reads, engine, entries)))
     live_readers = policy_readers(access, authenticator, audit)
     live = live_api(
         settings, Serde(catalog, hub_registry(settings, engine)), registry, live_readers
@@ -144,6 +150,12 @@ def create_api(
             return JSONResponse({"error": "internal error", "status": 500}, status_code=500)
         return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Revocations reach the token cache while the API serves; the hub stops first.
+        async with authenticator.listening(), live.lifespan(app):
+            yield
+
     reads = view_routes(engine, access, audit)
     row = next(r.endpoint for r in reads if r.path == "/views/{view}/{key}")
     routes = [
@@ -174,7 +186,7 @@ def create_api(
         ),
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RequestCounter, metrics=metrics), Middleware(RefuseNul)],
-        lifespan=live.lifespan,
+        lifespan=lifespan,
     )
     app.state.subscriptions = live.hub  # ended first when the server shuts down
 

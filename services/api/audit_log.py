@@ -4,8 +4,10 @@ Each answered read awaits ``AuditLog.record``: its records join those of every o
 waiting at that moment, and one transaction writes them all (group commit). While a
 transaction is being written, new records gather for the next one, so a busy API commits
 once per round trip to the store, not once per read, and no read is answered before its
-record is committed. A stream that is ending (a subscription, an export) cannot await while
-it is being cancelled: ``record_now`` writes at once, blocking.
+record is committed. A stream that is ending (a subscription, an export) awaits
+``record_ending``: the same group commit, its wait shielded from the cancellation that ends
+a stream whose client hung up, so the stream is closed only once its record is durable, and
+the event loop serves other requests meanwhile (the write is on a thread).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.access.audit import AuditSink, ReadEntry
@@ -60,9 +63,14 @@ class AuditLog:
                 503, f"the read could not be recorded in the audit, so it is not answered: {exc}"
             ) from exc
 
-    def record_now(self, entries: Sequence[ReadEntry]) -> None:
-        """Write ``entries`` at once, blocking (for a stream that is ending)."""
-        self._write(entries)
+    async def record_ending(self, entries: Sequence[ReadEntry]) -> None:
+        """``record`` for a stream that is ending: returns once ``entries`` are committed even
+        while the stream is being cancelled (its client hung up, the server stops)."""
+        # anyio's shield: Starlette cancels a response's task group when its client leaves,
+        # and every await in a cancelled scope would raise at once. asyncio's: a bare
+        # Task.cancel() may end this wait, never the write.
+        with anyio.CancelScope(shield=True):
+            await asyncio.shield(self.record(entries))
 
     async def _write_waiting(self, group: _Group) -> None:
         while group.waiting:

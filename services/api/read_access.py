@@ -5,6 +5,11 @@ read path (row, list, export, subscriptions, the dashboard's history): it answer
 an unknown view, 403 for a department token, a view, community or field outside the
 audience's policy, and returns the ``ReadScope`` whose grant every record is filtered
 through (``filter_record``), and which makes the read's audit record.
+
+A refused read, and one that returned nothing, is recorded without what the client typed:
+its route (the template, never the path), the names of the parameters it gave, its status
+and a count of 0. A key, community code or cursor that matched nothing could hold anything
+(an ID number typed in the wrong box), and the audit is never pruned.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
+from starlette.routing import Route
 
 from services.access.audit import ReadEntry
 from services.access.policy import FieldNotGranted, Grant, Policy, allows_community, filter_record
@@ -32,14 +38,27 @@ class Reader:
     purpose: str
 
 
+def route_of(request: Request) -> str:
+    """The template of the route a request matched (``/views/{view}/{key}``), never its path."""
+    route = request.scope.get("route")
+    return route.path if isinstance(route, Route) else "unmatched"
+
+
+def withheld(route: str, query: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit keeps of the query of a refused or empty read: the route and the names
+    of the parameters given, not their values."""
+    return {"route": route, "parameters": sorted(query)}
+
+
 @dataclass(frozen=True)
 class ReadScope:
-    """What one request may read: the reader, its grant (narrowed to ``?fields=``), and the
-    communities asked for (None: every community the grant covers)."""
+    """What one request may read: the reader, its grant (narrowed to ``?fields=``), the
+    communities asked for (None: every community the grant covers), and its route."""
 
     reader: Reader
     grant: Grant
     communities: frozenset[str] | None
+    route: str = "unmatched"
 
     def allows(self, community_code: str | None) -> bool:
         """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
@@ -64,7 +83,10 @@ class ReadScope:
         rows: int,
         status: int = 200,
     ) -> ReadEntry:
-        """The audit record of one read through this scope."""
+        """The audit record of one read through this scope; a read of no rows keeps only
+        the route and parameter names of its query (``withheld``)."""
+        if rows == 0:
+            query = withheld(self.route, query)
         return ReadEntry(
             token_id=self.reader.token_id,
             token_name=self.reader.token_name,
@@ -95,8 +117,9 @@ class ReadAccess:
     ) -> ReadEntry | None:
         """The audit record of a refused read of a known view by a known token, else None.
 
-        Path segments the client made up (an unknown view, a key that matched nothing) are
-        not stored: they could hold anything, an ID number included.
+        Nothing the client typed is stored (``withheld``): not the path segments it made up
+        (an unknown view, a key that matched nothing), nor its query's values; they could
+        hold anything, an ID number included.
         """
         principal = getattr(request.state, "principal", None)
         if not isinstance(principal, Principal) or view not in self.key_fields:
@@ -110,7 +133,7 @@ class ReadAccess:
             view=view,
             operation=operation,
             key=None,
-            query=query,
+            query=withheld(route_of(request), query),
             rows=0,
             status=status,
         )
@@ -157,7 +180,7 @@ class ReadAccess:
             communities = frozenset({community})
         if fields is not None:
             grant = self._narrowed(grant, fields)
-        return ReadScope(reader, grant, communities)
+        return ReadScope(reader, grant, communities, route_of(request))
 
     def _narrowed(self, grant: Grant, fields: str) -> Grant:
         wanted = [f.strip() for f in fields.split(",")]

@@ -35,8 +35,9 @@ from services.api.errors import ApiError
 from services.api.json_records import json_record
 from services.api.params import MAX_COMMUNITY_CHARS, MAX_KEY_CHARS, bounded_number, bounded_text
 from services.api.read_access import ReadAccess, ReadScope
+from services.store.database import once_more_if_dead
 from services.store.models import ViewRow
-from services.store.views import visible_page, visible_row
+from services.store.views import ShownRow, shown_row, visible_page
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -72,7 +73,10 @@ class _Reads:
             if row is not None and scope.allows(row.community_code):
                 # None for a row the reader may not know of (an alert of a type it is not
                 # granted): absent for it, as a row outside its communities is.
-                record = filter_record(scope.grant, self._render(view, row))
+                rendered = json_record(
+                    self.access.key_fields[view], row.key, row.data, row.provenance
+                )
+                record = filter_record(scope.grant, rendered)
             if record is None:
                 raise ApiError(404, f"{view} has no row with key {key!r}", view=view, key=key)
         except HTTPException as exc:
@@ -150,13 +154,13 @@ class _Reads:
                 after = (rows[-1].community_code, rows[-1].key)
             complete = True
         finally:
-            # Audited however the export ended (a client may hang up halfway): a blocking
-            # write here, as awaiting is not possible once the stream is being cancelled.
+            # Audited however the export ended (a client may hang up halfway), and committed
+            # before the stream is closed, without blocking the event loop.
             status = 200 if complete else 499
             entry = scope.audit_entry(
                 operation="export", key=None, query=query, rows=sent, status=status
             )
-            self.audit.record_now([entry])
+            await self.audit.record_ending([entry])
 
     async def _refused(
         self,
@@ -177,9 +181,14 @@ class _Reads:
     def _render(self, view: str, row: ViewRow) -> dict[str, Any]:
         return json_record(self.access.key_fields[view], row.key, row.data, row.provenance)
 
-    def _row(self, view: str, key: str) -> ViewRow | None:
-        with Session(self.engine) as session:
-            return visible_row(session, view, key)
+    def _row(self, view: str, key: str) -> ShownRow | None:
+        # A core SELECT on a pooled connection: no ORM session or state on the hot path, and
+        # no ping before it (a connection found dead is replaced and the read done again).
+        def select() -> ShownRow | None:
+            with self.engine.connect() as connection:
+                return shown_row(connection, view, key)
+
+        return once_more_if_dead(select)
 
     def _page(
         self, view: str, scope: ReadScope, after: tuple[str | None, str] | None, limit: int

@@ -255,7 +255,9 @@ def cmd_views_get(args: argparse.Namespace, settings: Settings) -> int:
 
     grant = None
     if args.audience is not None:
-        policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
+        policy = load_policy(
+            settings.policy_file or DEFAULT_POLICY_FILE, min_shown_count=settings.min_shown_count
+        )
         grant = policy.grant(args.audience, args.view)
         if grant is None:
             raise ConfigError(f"audience {args.audience} may not read {args.view}")

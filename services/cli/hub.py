@@ -130,7 +130,8 @@ def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
 
     if settings.embedded_broker:  # a development hub: it may make its own keys
         settings = settings.with_dev_keys()
-    engine = create_engine(settings.database_url)
+    # No pre-ping: a round trip before every read; a read retries a dead connection once.
+    engine = create_engine(settings.database_url, pre_ping=False)
     create_schema(engine)
     serve(create_api(settings, engine), settings.api_host, settings.api_port)
     return 0

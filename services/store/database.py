@@ -6,8 +6,9 @@ merge worker writes through connections of its own (``merge_store.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -17,7 +18,24 @@ from services.store import access_models  # noqa: F401 - registers its tables on
 from services.store.migrate import HISTORY, upgrade
 from services.store.registry_store import SqlRegistry
 
-__all__ = ["create_engine", "create_schema", "disposing", "ping"]
+__all__ = ["create_engine", "create_schema", "disposing", "once_more_if_dead", "ping"]
+
+_Done = TypeVar("_Done")
+
+
+def once_more_if_dead(work: Callable[[], _Done]) -> _Done:
+    """``work()``, done again once if it found its pooled connection dead.
+
+    For an engine without pre-ping (the API's hot path): after the database restarted, the
+    first use of a pooled connection fails and invalidates the pool; the retry gets a new
+    connection instead of answering the read with an error.
+    """
+    try:
+        return work()
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return work()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ The merge worker writes through ``merge_store.py`` instead.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,28 @@ def visible_row(session: Session, view: str, key: str) -> ViewRow | None:
     """The row of ``view`` at ``key`` if the view shows it."""
     stored = session.get(ViewRow, (view, key))
     return stored if stored is not None and stored.visible else None
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """What a reader's record is rendered from: the row's community, fields and provenance."""
+
+    key: str
+    community_code: str | None
+    data: dict[str, Any]
+    provenance: dict[str, Any]
+
+
+def shown_row(connection: sa.Connection, view: str, key: str) -> ShownRow | None:
+    """The visible row of ``view`` at ``key``, by one core SELECT of only what a record is
+    rendered from (no ORM state, not the merge state): the API's hot path."""
+    query = sa.select(
+        ViewRow.visible, ViewRow.community_code, ViewRow.data, ViewRow.provenance
+    ).where(ViewRow.view == view, ViewRow.key == key)
+    found = connection.execute(query).first()
+    if found is None or not found.visible:
+        return None
+    return ShownRow(key, found.community_code, found.data, found.provenance)
 
 
 def conflicts_for(session: Session, view: str, key: str) -> list[MergeConflict]:

@@ -51,7 +51,12 @@ class Api:
         """``get`` on the running event loop."""
         status: list[int] = []
 
+        requested: list[bool] = []
+
         async def receive() -> Message:
+            if requested:  # a streamed answer listens for a hang-up: the client stays
+                await asyncio.Event().wait()
+            requested.append(True)
             return {"type": "http.request", "body": b"", "more_body": False}
 
         async def send(message: Message) -> None:
@@ -125,6 +130,117 @@ def test_a_row_that_is_not_there_records_no_key(api: Api) -> None:
     assert api.get(f"/views/resident_profile/{'f' * 64}", secret) == 404
     [entry] = api.reads_of(token_id)
     assert (entry.operation, entry.key, entry.rows, entry.status) == ("row", None, 0, 404)
+
+
+# A value a reader might type in the wrong box: an ID number. No refused or empty read keeps
+# it, in whichever part of the request it came.
+TYPED = "11010519491231002X"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A read as a client typed it, and what its audit record keeps of it."""
+
+    audience: str
+    path: str
+    query: str
+    status: int
+    route: str
+    parameters: list[str]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        # Refused: a community outside the audience's, a field outside its grant or none.
+        Asked(
+            ONE_COMMUNITY,
+            "/views/resident_profile",
+            f"community={TYPED}&limit=5",
+            403,
+            "/views/{view}",
+            ["community", "limit"],
+        ),
+        Asked(
+            ONE_COMMUNITY,
+            "/export/resident_profile",
+            f"community={TYPED}",
+            403,
+            "/export/{view}",
+            ["community"],
+        ),
+        Asked(
+            ONE_COMMUNITY,
+            f"/views/resident_profile/{TYPED}",
+            f"fields={TYPED}",
+            400,
+            "/views/{view}/{key}",
+            ["fields"],
+        ),
+        Asked(
+            "public-security",
+            f"/views/resident_profile/{TYPED}",
+            "fields=health_status",
+            403,
+            "/views/{view}/{key}",
+            ["fields"],
+        ),
+        Asked(
+            ONE_COMMUNITY,
+            f"/views/community_situation/{TYPED}/history",
+            "days=3",
+            403,
+            "/views/community_situation/{code}/history",
+            [],
+        ),
+        # Not there, or nothing there: a made-up key or community of an every-community
+        # audience answers 404 or nothing.
+        Asked(
+            EVERY_COMMUNITY, f"/views/resident_profile/{TYPED}", "", 404, "/views/{view}/{key}", []
+        ),
+        Asked(
+            EVERY_COMMUNITY,
+            "/views/resident_profile",
+            f"community={TYPED}&limit=7",
+            200,
+            "/views/{view}",
+            ["community", "limit"],
+        ),
+        Asked(
+            EVERY_COMMUNITY,
+            "/export/resident_profile",
+            f"community={TYPED}",
+            200,
+            "/export/{view}",
+            ["community"],
+        ),
+        Asked(
+            EVERY_COMMUNITY,
+            f"/views/community_situation/{TYPED}/history",
+            "days=3",
+            200,
+            "/views/community_situation/{code}/history",
+            ["community", "days"],
+        ),
+    ],
+    ids=lambda a: f"{a.status}-{a.route}",
+)
+def test_a_refused_or_empty_read_records_its_route_and_outcome_not_what_was_typed(
+    api: Api, asked: Asked
+) -> None:
+    token_id, secret = api.token(asked.audience)
+    assert api.get(asked.path, secret, asked.query) == asked.status
+    [entry] = api.reads_of(token_id)
+    recorded = (entry.audience, entry.key, entry.rows, entry.status)
+    assert recorded == (asked.audience, None, 0, asked.status)
+    assert entry.query == {"route": asked.route, "parameters": asked.parameters}
+
+
+def test_a_read_that_returned_rows_records_its_query(api: Api) -> None:
+    token_id, secret = api.token(ONE_COMMUNITY)
+    assert api.get("/views/resident_profile", secret, f"community={HOME}&limit=1") == 200
+    [entry] = api.reads_of(token_id)
+    assert (entry.rows, entry.query) == (1, {"community": HOME, "limit": "1"})
 
 
 def key_of(api: Api, view: str) -> str:

@@ -144,8 +144,13 @@ def test_an_unknown_or_revoked_token_gets_401(api: Api) -> None:
     issued = create_token(api.engine, audience="health-department")
     assert api.get("/views/resident_profile", issued.secret).status_code == 200
     revoke_token(api.engine, issued.info.id)
-    response = api.get("/views/resident_profile", issued.secret)
-    assert response.status_code == 401
+    # The token is kept in the process: the revocation reaches it at once on PostgreSQL (a
+    # notification) and within a second on SQLite (a counter).
+    response = wait_for(
+        lambda: (r := api.get("/views/resident_profile", issued.secret)).status_code == 401 and r,
+        10,
+        what="the revoked token to be refused",
+    )
     assert "revoked" in response.json()["error"]
 
 
@@ -458,7 +463,9 @@ def assert_granted(
     if rendered:
         assert record["reason"] != seeded.data["reason"], where
     sources = record.get(PROVENANCE, {})
-    assert set(sources) == (grant.fields & set(seeded.provenance)) - {PROVENANCE}, where
+    # A count by alert type keeps its provenance only for a reader of every type.
+    partly = {name for name, types in grant.derived.type_counts.items() if types is not None}
+    assert set(sources) == (grant.fields & set(seeded.provenance)) - {PROVENANCE} - partly, where
     for name, source in sources.items():
         department, event_id, event_time_ms = seeded.provenance[name]
         # Event ids only to a reader granted what they may embed (an alert's subject).
@@ -489,8 +496,8 @@ def test_every_read_is_audited_with_who_why_what_and_how_many(api: Api) -> None:
         ("row", key, {"fields": "address"}, 1, 200),
         ("list", None, {"limit": "2"}, 2, 200),
         ("export", None, {"community": HOME}, 4, 200),
-        ("list", None, {"community": OTHER}, 0, 403),
-        ("row", None, {}, 0, 404),
+        ("list", None, {"route": "/views/{view}", "parameters": ["community"]}, 0, 403),
+        ("row", None, {"route": "/views/{view}/{key}", "parameters": []}, 0, 404),
     ]
     purpose = POLICY.audiences[GRID].purpose
     assert {(e.purpose, e.token_name) for e in entries} == {(purpose, "grid worker 7")}

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 
+import anyio
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -56,3 +57,57 @@ def test_a_read_whose_record_cannot_be_written_is_refused_with_503() -> None:
     with pytest.raises(ApiError) as refused:
         asyncio.run(log.record([entry(0)]))
     assert refused.value.status_code == 503
+
+
+class LoopReleasedStore:
+    """A store whose write can only finish once the event loop has run a task that releases
+    it: a write blocking the loop would never be released (and fails after a long wait)."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.committed: list[str | None] = []
+
+    def __call__(self, entries: Sequence[ReadEntry]) -> None:
+        if not self.released.wait(30):
+            raise AssertionError("the event loop was blocked while the record was written")
+        self.committed += [e.key for e in entries]
+
+
+def test_an_ending_stream_records_without_blocking_the_event_loop() -> None:
+    store = LoopReleasedStore()
+    log = AuditLog(store)
+
+    async def run() -> None:
+        async def release() -> None:
+            store.released.set()
+
+        releaser = asyncio.create_task(release())  # runs only if the loop is free
+        await log.record_ending([entry(0)])
+        assert store.committed == ["k0"]  # durable once it returns
+        await releaser
+
+    asyncio.run(run())
+
+
+def test_a_cancelled_stream_is_closed_only_once_its_record_is_committed() -> None:
+    store = SlowStore()
+    log = AuditLog(store)
+    closed: list[list[list[str | None]]] = []
+
+    async def stream() -> None:
+        try:
+            await asyncio.Event().wait()  # streaming, until its client hangs up
+        finally:
+            await log.record_ending([entry(0)])
+            closed.append(list(store.transactions))
+
+    async def run() -> None:
+        with anyio.CancelScope() as scope:  # as Starlette ends a response whose client left
+            async with anyio.create_task_group() as group:
+                group.start_soon(stream)
+                await asyncio.sleep(0.05)
+                scope.cancel()
+                store.release.set()
+        assert closed == [[["k0"]]]
+
+    asyncio.run(run())

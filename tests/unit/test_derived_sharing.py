@@ -18,6 +18,8 @@ import yaml
 from schemas.catalog import Catalog
 from services.access.policy import PolicyError, filter_record
 from services.access.policy_file import DEFAULT_FIELD_CLASSES_FILE, DEFAULT_POLICY_FILE, load_policy
+from services.api.live.changes import Change
+from services.api.live.fanout import Subscriber
 from services.api.read_access import Reader, ReadScope
 
 CATALOG = Catalog.load()
@@ -261,3 +263,82 @@ def test_a_live_reader_gets_no_change_of_an_alert_type_it_is_not_granted() -> No
     # A deletion carries only the (opaque) key and community: it reaches the reader, who may
     # have seen the row, and tells nothing of it.
     assert scope.filter({"alert_id": "0c29535a", "community_code": "610103001001"}) is not None
+
+
+# --- counts of alerts by type ------------------------------------------------------------------
+
+
+def situation(open_alerts: dict[str, int]) -> dict[str, Any]:
+    """A community_situation record as every read path renders it, before the policy."""
+    source = {"department": "merge", "event_id": "e1", "event_time_ms": H0}
+    return {
+        "community_code": "610103001001",
+        "residents": 812,
+        "open_alerts": open_alerts,
+        "provenance": {"residents": source, "open_alerts": source},
+    }
+
+
+def known_types(audience: str) -> set[str]:
+    """The alert types whose raising fields (the issue's table) the audience reads."""
+    return {
+        kind
+        for kind, inputs in RAISED_BY.items()
+        if all(name in granted(audience, view) for view, name in inputs)
+    }
+
+
+@pytest.mark.parametrize(
+    "audience", [a for a in SHIPPED.audiences if granted(a, "community_situation")]
+)
+def test_a_count_by_alert_type_shows_only_types_the_reader_may_know_and_never_few(
+    audience: str,
+) -> None:
+    grant = SHIPPED.grant(audience, "community_situation")
+    assert grant is not None
+    counts = {"RED_STATUS": 1, "WELFARE_CHECK": 4, "ISOLATION_RISK": 0, "QUARANTINE_DELIVERY": 5}
+    # Five is the documented default: 1 to 4 could single out a household.
+    few = {"RED_STATUS": None, "WELFARE_CHECK": None, "ISOLATION_RISK": 0, "QUARANTINE_DELIVERY": 5}
+    known = known_types(audience)
+    shown = filter_record(grant, situation(counts))
+    assert shown is not None
+    assert shown["open_alerts"] == {t: n for t, n in few.items() if t in known}
+    assert ("open_alerts" in shown["provenance"]) == (known == set(RAISED_BY))
+    assert shown["residents"] == 812
+
+
+def test_the_community_dashboard_counts_no_alert_type() -> None:
+    grant = SHIPPED.grant("community-dashboard", "community_situation")
+    assert grant is not None
+    shown = filter_record(grant, situation({"RED_STATUS": 9, "WELFARE_CHECK": 30}))
+    assert shown is not None and shown["open_alerts"] == {}
+    assert set(shown["provenance"]) == {"residents"}
+
+
+def test_the_smallest_count_shown_is_a_setting(tmp_path: Path) -> None:
+    policy = load_policy(DEFAULT_POLICY_FILE, CATALOG, min_shown_count=2)
+    grant = policy.grant("grid-office-610103001001", "community_situation")
+    assert grant is not None
+    shown = filter_record(grant, situation({"RED_STATUS": 1, "WELFARE_CHECK": 2}))
+    assert shown is not None and shown["open_alerts"] == {"RED_STATUS": None, "WELFARE_CHECK": 2}
+
+
+def test_a_live_situation_change_counts_only_what_the_subscriber_may_know() -> None:
+    grant = SHIPPED.grant("civil-affairs", "community_situation")
+    assert grant is not None
+    scope = ReadScope(Reader("t1", "desk", "civil-affairs", grant.purpose), grant, None)
+    subscriber = Subscriber(
+        "community_situation",
+        "community_code",
+        {},
+        community=None,
+        record_filter=scope.filter,
+        max_pending=10,
+    )
+    record = situation({"RED_STATUS": 7, "WELFARE_CHECK": 6, "ISOLATION_RISK": 2})
+    change = Change("community_situation", 0, 0, "610103001001", record, "610103001001")
+    delivery = subscriber.deliver(change)
+    assert delivery is not None and delivery.data["open_alerts"] == {"WELFARE_CHECK": 6}
+    fewer = situation({"RED_STATUS": 7, "WELFARE_CHECK": 3})
+    delivery = subscriber.deliver(replace(change, offset=1, record=fewer))
+    assert delivery is not None and delivery.data["open_alerts"] == {"WELFARE_CHECK": None}

@@ -327,8 +327,9 @@ function drawTrend(node, points, field, cssClass) {
   const now = Date.now();
   const start = now - HISTORY_DAYS * 86400000;
   const inRange = points
-    .map((p) => [toMillis(p.taken_at), p[field] || 0])
-    .filter(([ms]) => ms !== null && ms >= start);
+    .map((p) => [toMillis(p.taken_at), p[field]])
+    // null: a small count the API does not show (DATONG_MIN_SHOWN_COUNT); left out, not 0.
+    .filter(([ms, v]) => ms !== null && ms >= start && v !== null && v !== undefined);
   const max = Math.max(1, ...inRange.map(([, v]) => v));
   const x = (ms) => left + ((ms - start) / (now - start)) * (width - left - right);
   const y = (v) => bottom - (v / max) * (bottom - top);
@@ -381,7 +382,9 @@ function drawHistory() {
 }
 
 function historyPoint(situation, at) {
-  const open = Object.values(situation.open_alerts || {}).reduce((a, b) => a + b, 0);
+  // A sum with a hidden (null) part is not shown, as the history's points do.
+  const counts = Object.values(situation.open_alerts || {});
+  const open = counts.includes(null) ? null : counts.reduce((a, b) => a + b, 0);
   return {
     taken_at: at,
     quarantined_households: situation.quarantined_households || 0,
@@ -438,11 +441,13 @@ function drawFreshness(freshness) {
 }
 
 function drawOpenByType(openAlerts) {
-  const entries = Object.entries(openAlerts || {}).filter(([, n]) => n > 0);
+  // null: a few, too few to show without singling out a household.
+  const entries = Object.entries(openAlerts || {}).filter(([, n]) => n === null || n > 0);
   $("open-by-type").replaceChildren(
     ...entries.map(([type, n]) => {
       const [zh, en] = ALERT_TYPES[type] || [type, ""];
-      return el("li", { "data-testid": `open-${type}` }, `${zh} ${en} · ${n}`);
+      const count = n === null ? "少量 few" : String(n);
+      return el("li", { "data-testid": `open-${type}` }, `${zh} ${en} · ${count}`);
     }),
   );
 }

@@ -36,7 +36,7 @@ async def _always() -> bool:
     return True
 
 
-def _unaudited(_key: str | None, _rows: int) -> None:
+async def _unaudited(_key: str | None, _rows: int) -> None:
     return None
 
 
@@ -50,8 +50,9 @@ class LiveReader:
 
     record_filter: RecordFilter
     still_allowed: Callable[[], Awaitable[bool]] = _always
-    # Records the read (key, rows) in the read audit: a subscription when it ends.
-    record_read: Callable[[str | None, int], None] = field(default=_unaudited)
+    # Records the read (key, rows) in the read audit, returning once it is committed even
+    # while the stream is being cancelled: a subscription when it ends.
+    record_read: Callable[[str | None, int], Awaitable[None]] = field(default=_unaudited)
     # Records a read answered at once (key, rows, query), returning once it is committed:
     # the history, before its answer.
     record_answer: Callable[[str | None, int, Mapping[str, Any]], Awaitable[None]] = field(
@@ -102,10 +103,9 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         async def still_allowed() -> bool:
             return await authenticator.still_live(principal)
 
-        def record_read(key: str | None, rows: int) -> None:
-            # A blocking write: a stream may be being cancelled, no awaiting then.
+        async def record_read(key: str | None, rows: int) -> None:
             entry = scope.audit_entry(operation=operation, key=key, query=query, rows=rows)
-            audit.record_now([entry])
+            await audit.record_ending([entry])
 
         async def record_answer(key: str | None, rows: int, asked: Mapping[str, Any]) -> None:
             entry = scope.audit_entry(operation=operation, key=key, query=dict(asked), rows=rows)

@@ -119,7 +119,8 @@ async def _events(
         # The client reconnects with its last id and tries again.
         log.warning("ending a %s subscription: %s", subscriber.view, exc)
     finally:
-        reader.record_read(None, sent)
+        # Committed before the stream counts as closed, its client gone or not.
+        await reader.record_read(None, sent)
 
 
 def _event(subscriber: Subscriber, change: Change) -> str | None:
