@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from connectors.mappings.contract_words import with_contract_words
 from connectors.mappings.mapper import MappingError
 from connectors.mappings.plan import (
     NOTHING,
@@ -303,6 +304,7 @@ class _Fields:
             return FieldPlan(target, constant=spec["value"])
         column = self.scope.use(where, spec["from"])
         steps = self._transforms(where, spec.get("transforms") or [], column, accepted)
+        steps = with_contract_words(steps, kind, self.named)
         default = spec.get("default", NOTHING)
         if default is not NOTHING:
             self._constant(f"{where}.default", default, accepted, nullable)
