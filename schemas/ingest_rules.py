@@ -21,7 +21,10 @@ PSEUDONYMIZED = {
 }
 # A resident ID number (GB 11643): 17 digits and a check digit or X; the check digit is
 # verified by the intake, which no pattern can say.
-ID_NUMBER = r"^\s*[0-9]{17}[0-9Xx]\s*$"
+ID_NUMBER = r"^\s*(?:[0-9] *){17}[0-9Xx]\s*$"
+# A phone number as the intake masks it: digits, +, - and spaces (at least 7 digits, which
+# no pattern here counts), or blank for none.
+PHONE = r"^\s*(?:\+?[0-9\- ]{7,20})?\s*$"
 MAX_EVENT_ID_CHARS = 200
 MAX_TEXT_CHARS = 4096  # any string field (a spreadsheet cell holds 32,767)
 MAX_RAW_CHARS = 64  # a raw name or phone number

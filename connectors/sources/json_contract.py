@@ -44,6 +44,7 @@ from schemas.ingest_rules import (
     INT32,
     INT64,
     MAX_EVENT_ID_CHARS,
+    MAX_RAW_CHARS,
     MAX_TEXT_CHARS,
     PSEUDONYMIZED,
     RAW_FIELDS,
@@ -105,10 +106,15 @@ class JsonContract:
         self, fields: dict[str, Any], raw: str, masked: str, errors: list[RecordError]
     ) -> None:
         if masked not in self.contract.field_names:
-            if raw != "id_number":
+            if raw != "id_number" and raw in fields:
                 # A name or phone this event does not carry: dropped, never published, as a
                 # file export's name column is never read.
-                fields.pop(raw, None)
+                value = fields.pop(raw)
+                if not (value is None or isinstance(value, str)):
+                    errors.append(RecordError(raw, "must be a JSON string", "bad_type"))
+                elif value is not None and len(value) > MAX_RAW_CHARS:
+                    reason = f"is {len(value)} characters, at most {MAX_RAW_CHARS}"
+                    errors.append(RecordError(raw, reason, "too_long"))
             return  # an id_number on an event keyed otherwise is reported as unknown
         if raw in fields and fields.get(masked) is not None:
             errors.append(RecordError(raw, f"send {raw} or {masked}, not both", "bad_value"))
