@@ -111,13 +111,19 @@ def ingest_schema(contract: Contract) -> dict[str, Any]:
 
 
 def body_schema(record: dict[str, Any], max_records: int) -> dict[str, Any]:
-    """A request body: one record, or an array of 1 to ``max_records`` of them."""
+    """A request body: one ``record`` (a schema or a ``$ref`` to one), or an array of 1 to
+    ``max_records`` of them."""
     return {
-        "oneOf": [
+        "anyOf": [
             record,
             {"type": "array", "items": record, "minItems": 1, "maxItems": max_records},
         ]
     }
+
+
+def record_name(contract: Contract) -> str:
+    """The name of ``contract``'s record schema among others: ``TestResultReportedRecord``."""
+    return f"{contract.name}Record"
 
 
 def standalone(schema: dict[str, Any], schema_id: str) -> dict[str, Any]:

@@ -18,6 +18,11 @@ from connectors.identity import key_check_value
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
+from connectors.sources.intake_description import (
+    DEPARTMENT_ROUTE,
+    SCHEMA_ROUTE,
+    description_routes,
+)
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
@@ -26,7 +31,7 @@ from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
-from services.api.docs import docs_routes
+from services.api.docs import Described, docs_routes
 from services.api.errors import error_body
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
@@ -124,6 +129,9 @@ def create_api(
             return JSONResponse({"error": "internal error", "status": 500}, status_code=500)
         return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
+    # The dashboard page asks for the token itself; key check values are public, and so
+    # are the intake's descriptions (contracts, never data, like the registry's reads).
+    open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -132,18 +140,18 @@ def create_api(
         Route("/asyncapi.yaml", asyncapi),
         Route(KEY_CHECK_PATH, key_check),
         *intake,
+        *description_routes(catalog, settings.ingest_max_records),
         registry_routes(SqlRegistry(engine)),
         *live.routes,
         *situation_routes(engine, live_readers),
         *dashboard_routes(),
-        *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
+        *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]
     app = Starlette(
         routes=require_tokens(
             routes,
             authenticator,
-            # The dashboard page asks for the token itself; key check values are public.
-            open_paths=OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH},
+            open_paths=open_paths,
             self_authenticating={INGEST_ROUTE},
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
