@@ -91,11 +91,10 @@ def ingest_schema(contract: Contract) -> dict[str, Any]:
             alternatives.append({"anyOf": [{"required": [raw]}, {**both, "required": [name]}]})
     for raw, masked in RAW_FIELDS.items():
         if masked not in names and raw != "id_number":
-            properties[raw] = {
-                "type": ["string", "null"],
-                "maxLength": MAX_RAW_CHARS,
-                "description": f"accepted and dropped: {contract.name} carries no {raw}",
-            }
+            properties[raw] = _described(
+                _nullable({"type": "string", "maxLength": MAX_RAW_CHARS}),
+                f"accepted and dropped: {contract.name} carries no {raw}",
+            )
     document: dict[str, Any] = {
         "title": f"{contract.name} record",
         "description": f"{schema.get('doc', '')} Event {contract.event} of "
