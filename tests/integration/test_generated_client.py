@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 COMMUNITY = "110105001001"
 READER = f"grid-office-{COMMUNITY}"  # reads health_status of its community's residents
+HEALTH_READER = "health-department"  # reads tests and vaccinations too
 PERSON = resident_id(21, date(1950, 2, 3))
 
 
@@ -55,6 +56,7 @@ def live(
         "health": create_token(engine, department="health").secret,
         "public-security": create_token(engine, department="public-security").secret,
         READER: create_token(engine, audience=READER).secret,
+        HEALTH_READER: create_token(engine, audience=HEALTH_READER).secret,
     }
     engine.dispose()
     hub = Hub(env, tmp)
@@ -83,6 +85,16 @@ def push(live: Live, token: str, event: str, record: Any) -> Any:
         return ingest.sync_detailed(department=token, event=event, client=client, body=record)
 
 
+def read_profile(live: Live, audience: str) -> dict[str, Any] | None:
+    """The resident's profile as ``audience`` reads it, or None while there is none."""
+    row = module(live.client, "api.default.get_views_view_key")
+    with live.authenticated(audience) as client:
+        answer = row.sync_detailed(
+            view="resident_profile", key=expected_person_key(live), client=client
+        )
+    return dict(answer.parsed.additional_properties) if answer.status_code == 200 else None
+
+
 def test_a_generated_client_pushes_events_and_reads_the_view_back(live: Live) -> None:
     models = module(live.client, "models")
     registered = models.ResidentRegisteredRecord(
@@ -105,16 +117,9 @@ def test_a_generated_client_pushes_events_and_reads_the_view_back(live: Live) ->
         assert answer.status_code == 202, answer.content
         assert answer.parsed.event_ids == [f"{token}:{record.event_id}"]
 
-    row = module(live.client, "api.default.get_views_view_key")
-    key = expected_person_key(live)
-
     def read() -> dict[str, Any] | None:
-        with live.authenticated(READER) as client:
-            answer = row.sync_detailed(view="resident_profile", key=key, client=client)
-        if answer.status_code != 200:
-            return None
-        fields = dict(answer.parsed.additional_properties)
-        return fields if fields.get("health_status") == "RED" else None
+        fields = read_profile(live, READER)
+        return fields if fields and fields.get("health_status") == "RED" else None
 
     fields = live.hub.wait_for(read, "the profile to show the pushed status", 120)
     assert fields["name_masked"] == "王*"
@@ -141,3 +146,74 @@ def test_a_generated_client_lists_a_department_s_events_without_a_token(live: Li
     assert answer.status_code == 200
     events = {e.event: e.schema for e in answer.parsed.events}
     assert events["test-result-reported"] == "/ingest/health/test-result-reported/schema"
+
+
+def test_pushed_tests_and_vaccinations_show_on_the_profile_for_audiences_granted_them(
+    live: Live,
+) -> None:
+    models = module(live.client, "models")
+    pushes = [
+        (
+            "resident-registered",
+            "public-security",
+            models.ResidentRegisteredRecord(
+                event_id="R-31",
+                event_time="2024-06-04 09:00",
+                id_number=PERSON,
+                name="王义",
+                gender="男",
+                birth_date="1950-02-03",
+                community_code=COMMUNITY,
+            ),
+        ),
+        (
+            "test-result-reported",
+            "health",
+            models.TestResultReportedRecord(
+                event_id="S-31",
+                event_time="2024-06-05 08:00",
+                sampled_at="2024-06-04 18:30",
+                id_number=PERSON,
+                test_id="S-31",
+                test_type="核酸",
+                result="阴性",
+            ),
+        ),
+        (
+            "vaccination-recorded",
+            "health",
+            models.VaccinationRecordedRecord(
+                event_id="V-31",
+                event_time="2024-05-01T09:15:00+08:00",
+                id_number=PERSON,
+                vaccine="COVID-19",
+                dose_number=3,
+            ),
+        ),
+    ]
+    for event, token, record in pushes:
+        assert push(live, token, event, record).status_code == 202
+
+    def read() -> dict[str, Any] | None:
+        fields = read_profile(live, HEALTH_READER)
+        return (
+            fields
+            if fields
+            and fields.get("vaccination_doses") == 3
+            and fields.get("latest_test_result") == "NEGATIVE"
+            else None
+        )
+
+    fields = live.hub.wait_for(read, "the profile to show the test and the vaccination", 120)
+    # 18:30 and 09:15 China time, in epoch milliseconds.
+    assert fields["latest_test_at"] == 1717497000000
+    assert fields["last_vaccinated_at"] == 1714526100000
+    # The grid office is not granted them: the fields are not in its record at all.
+    grid = read_profile(live, READER)
+    assert grid is not None
+    assert not {
+        "latest_test_result",
+        "latest_test_at",
+        "vaccination_doses",
+        "last_vaccinated_at",
+    } & set(grid)
