@@ -2,7 +2,9 @@
 
 The document is built from the routes the app really serves (so a route cannot go
 undocumented unnoticed): each operation takes its words from ``OPERATIONS``, or else from
-the first line of its endpoint's docstring. The page is plain HTML rendered on the server:
+the first line of its endpoint's docstring, and its request body, statuses, response
+schemas and parameter types from ``openapi_shapes`` (the ingest bodies are the events'
+JSON Schemas, built from the contracts). The page is plain HTML rendered on the server:
 no script, no CDN, readable offline.
 """
 
