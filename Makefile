@@ -63,7 +63,7 @@ bench: $(STAMP) ## throughput and latency, each beside its limit (BENCH_ARGS=--q
 bench-readme: $(STAMP) ## run the bench, keep its report in docs/bench/, fill docs/performance.md
 	$(BIN)/datong bench $(BENCH_ARGS) --out docs/bench/latest.json --readme docs/performance.md
 
-docs: $(STAMP) ## write the reference pages the code makes: docs/cli.md, docs/metrics.md
+docs: $(STAMP) ## write the reference pages the code makes: docs/cli.md, docs/metrics.md, docs/ingest.md
 	$(BIN)/python -m services.cli.reference
 
 clean: ## remove the virtualenv and local state

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from connectors.mappings.contract_words import with_contract_words
 from connectors.mappings.mapper import MappingError
 from connectors.mappings.plan import NOTHING, FieldPlan
 from connectors.transforms import SAME, Apply, build, canonical, word
@@ -108,6 +109,7 @@ class EventFields:
             return FieldPlan(target, constant=spec["value"])
         column = self.scope.use(where, spec["from"])
         steps = self._transforms(where, spec.get("transforms") or [], column, accepted)
+        steps = with_contract_words(steps, kind, self.named)
         default = spec.get("default", NOTHING)
         if default is not NOTHING:
             self._constant(f"{where}.default", default, accepted, nullable)

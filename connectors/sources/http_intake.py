@@ -13,6 +13,8 @@
   timeout or a 503 (the broker did not acknowledge) publishes the same events, which the
   merge recognises.
 - Accepted: 202 with ``{"event_ids": [...]}`` once the broker acknowledged every record.
+- What to send is served beside it (``intake_description``): ``GET /ingest/{department}``
+  lists the event names, ``GET /ingest/{department}/{event}/schema`` each one's JSON Schema.
 """
 
 from __future__ import annotations

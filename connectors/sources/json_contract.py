@@ -10,13 +10,19 @@ For event ``E`` of department ``D`` a record is a JSON object whose keys are the
   verified (GB 11643) and turned into ``person_key`` under the hub's HMAC key here;
   ``name`` replaces ``name_masked`` and ``phone`` replaces ``phone_masked``: masked here.
   A ``person_key`` or masked value sent as such must already have that form, so a raw
-  value put in the wrong field cannot slip through;
-- times (``timestamp-millis``) are ISO 8601 text, ``2024-03-05T10:00:00+08:00``, China time
-  when without an offset; dates are ``2024-03-05``; enums are their symbol;
+  value put in the wrong field cannot slip through. On an event without ``name_masked``
+  or ``phone_masked``, a ``name`` or ``phone`` is accepted and dropped here, as a file
+  export's name column is never read;
+- times and dates take the forms the file mappings read (``schemas.ingest_rules``): text
+  such as ``2024-03-05 10:00`` or ``2024-03-05T10:00:00+08:00`` (China time when without an
+  offset), or a time as epoch milliseconds (Avro's ``long``); enums take their symbol or
+  the contract's words (``schemas.enum_words``: ``阳性`` is ``POSITIVE``), booleans true,
+  false or the yes/no words (是/否);
 - optional fields may be left out or null; an unknown key is an error, so is any string
   that looks like a spreadsheet formula or contains a resident ID number.
 
-Errors name the field and never repeat its value.
+``schemas.ingest_schema`` describes the same rules as JSON Schema. Errors name the field
+and never repeat its value.
 """
 
 from __future__ import annotations
@@ -27,22 +33,26 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import Event
-from connectors.dates import CHINA, utc
+from connectors.dates import from_epoch_ms, parse_date, parse_datetime, utc
 from connectors.errors import RecordError
 from connectors.identity import check_digit, mask_name, mask_phone, normalize_id, person_key
-from connectors.sources.cells import MAX_FIELD_CHARS, looks_like_formula
+from connectors.sources.cells import looks_like_formula
 from schemas.catalog import Contract
+from schemas.enum_words import accepted, symbol_for, words_of, yes_no
+from schemas.ingest_rules import (
+    DATE_FORMS,
+    INT32,
+    INT64,
+    MAX_EVENT_ID_CHARS,
+    MAX_RAW_CHARS,
+    MAX_TEXT_CHARS,
+    PSEUDONYMIZED,
+    RAW_FIELDS,
+    TIME_FORMS,
+)
 
-# raw field a department sends -> the pseudonymized field of the Avro record
-RAW_FIELDS = {"id_number": "person_key", "name": "name_masked", "phone": "phone_masked"}
-_PSEUDONYMIZED = {
-    "person_key": re.compile(r"^[0-9a-f]{64}$"),
-    "name_masked": re.compile(r"^.\*+$"),
-    "phone_masked": re.compile(r"^\d{3}\*+\d{4}$"),
-}
+_PSEUDONYMIZED = {name: re.compile(pattern) for name, pattern in PSEUDONYMIZED.items()}
 _ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
-_INT32 = (-(2**31), 2**31 - 1)
-_MAX_EVENT_ID = 200
 
 
 class JsonContract:
@@ -85,8 +95,8 @@ class JsonContract:
                 RecordError("event_id", "is required: the record's unique id", "missing_field")
             )
             return None
-        if len(value) > _MAX_EVENT_ID or looks_like_formula(value) or _ID_LIKE.search(value):
-            reason = f"must be at most {_MAX_EVENT_ID} characters of plain text, no ID number"
+        if len(value) > MAX_EVENT_ID_CHARS or looks_like_formula(value) or _ID_LIKE.search(value):
+            reason = f"must be at most {MAX_EVENT_ID_CHARS} characters of plain text, no ID number"
             errors.append(RecordError("event_id", reason, "bad_value"))
             return None
         prefix = f"{self.department}:"
@@ -96,7 +106,16 @@ class JsonContract:
         self, fields: dict[str, Any], raw: str, masked: str, errors: list[RecordError]
     ) -> None:
         if masked not in self.contract.field_names:
-            return  # a raw field this event does not have is reported as an unknown field
+            if raw != "id_number" and raw in fields:
+                # A name or phone this event does not carry: dropped, never published, as a
+                # file export's name column is never read.
+                value = fields.pop(raw)
+                if not (value is None or isinstance(value, str)):
+                    errors.append(RecordError(raw, "must be a JSON string", "bad_type"))
+                elif value is not None and len(value) > MAX_RAW_CHARS:
+                    reason = f"is {len(value)} characters, at most {MAX_RAW_CHARS}"
+                    errors.append(RecordError(raw, reason, "too_long"))
+            return  # an id_number on an event keyed otherwise is reported as unknown
         if raw in fields and fields.get(masked) is not None:
             errors.append(RecordError(raw, f"send {raw} or {masked}, not both", "bad_value"))
             fields.pop(raw)
@@ -129,22 +148,33 @@ class JsonContract:
         return mask_phone(value, raw)
 
 
-def _named_types(schema: Any, found: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Named types by full name, to resolve the later references of an inlined schema."""
+# Key prefix in the table of named types under which an enum's words are kept (a name
+# cannot hold a colon, so no type is shadowed).
+_WORDS_KEY = "words:"
+
+
+def _named_types(
+    schema: Any, found: dict[str, Any] | None = None, namespace: str = ""
+) -> dict[str, Any]:
+    """Named types by full and short name, to resolve the later references of an inlined
+    schema, and each enum's words (``schemas.enum_words``) under ``words:<name>``."""
     found = {} if found is None else found
     if isinstance(schema, list):
         for item in schema:
-            _named_types(item, found)
+            _named_types(item, found, namespace)
     elif isinstance(schema, dict):
         if schema.get("type") in ("record", "enum", "fixed") and "name" in schema:
             name = schema["name"]
-            full = name if "." in name else f"{schema.get('namespace', '')}.{name}".lstrip(".")
+            namespace = schema.get("namespace", namespace)
+            full = name if "." in name else f"{namespace}.{name}".lstrip(".")
             found.setdefault(full, schema)
             found.setdefault(name, schema)
+            if schema["type"] == "enum":
+                found.setdefault(_WORDS_KEY + name, words_of(full))
         for key in ("type", "items", "values"):
-            _named_types(schema.get(key), found)
+            _named_types(schema.get(key), found, namespace)
         for item in schema.get("fields", []):
-            _named_types(item.get("type"), found)
+            _named_types(item.get("type"), found, namespace)
     return found
 
 
@@ -200,9 +230,12 @@ def _complex(
     if logical == "date":
         return _date(value, path)
     if kind == "enum":
-        if value not in schema["symbols"]:
-            raise RecordError(path, f"is not one of {', '.join(schema['symbols'])}", "bad_enum")
-        return value
+        symbols = schema["symbols"]
+        words = named.get(_WORDS_KEY + schema["name"], {})
+        symbol = symbol_for(value, symbols, words) if isinstance(value, str) else None
+        if symbol is None:
+            raise RecordError(path, f"is not {accepted(symbols, words)}", "bad_enum")
+        return symbol
     if kind == "record":
         if not isinstance(value, dict):
             raise RecordError(path, "must be a JSON object", "bad_type")
@@ -236,26 +269,28 @@ def _primitive(kind: str, value: Any, path: str) -> Any:
         return _string(value, path)
     if kind == "boolean" and isinstance(value, bool):
         return value
+    if kind == "boolean" and isinstance(value, str) and yes_no(value) is not None:
+        return yes_no(value)
     if kind in ("int", "long") and isinstance(value, int) and not isinstance(value, bool):
-        if kind == "int" and not _INT32[0] <= value <= _INT32[1]:
-            raise RecordError(path, "is out of range for a 32-bit integer", "bad_value")
+        low, high = INT32 if kind == "int" else INT64
+        if not low <= value <= high:
+            bits = 32 if kind == "int" else 64
+            raise RecordError(path, f"is out of range for a {bits}-bit integer", "bad_value")
         return value
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind in ("float", "double") and is_number:
         return float(value)
     if kind == "null" and value is None:
         return None
-    expected = {"boolean": "true or false", "int": "an integer", "long": "an integer"}
+    expected = {"boolean": "true, false or 是/否", "int": "an integer", "long": "an integer"}
     raise RecordError(path, f"must be {expected.get(kind, 'a ' + kind)}", "bad_type")
 
 
 def _string(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise RecordError(path, "must be a JSON string", "bad_type")
-    if len(value) > MAX_FIELD_CHARS:
-        raise RecordError(
-            path, f"is {len(value)} characters, at most {MAX_FIELD_CHARS}", "too_long"
-        )
+    if len(value) > MAX_TEXT_CHARS:
+        raise RecordError(path, f"is {len(value)} characters, at most {MAX_TEXT_CHARS}", "too_long")
     if looks_like_formula(value):
         raise RecordError(path, "starts like a spreadsheet formula (=, +, -, @)", "formula")
     for match in _ID_LIKE.finditer(value):
@@ -267,21 +302,14 @@ def _string(value: Any, path: str) -> str:
 
 
 def _timestamp(value: Any, path: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise RecordError(
-            path, "must be an ISO 8601 time like 2024-03-05T10:00:00+08:00", "bad_date"
-        )
-    return utc(moment if moment.tzinfo else moment.replace(tzinfo=CHINA))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_epoch_ms(value, path)
+    if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS:
+        return utc(parse_datetime(value, path))
+    raise RecordError(path, f"is not a time (use {TIME_FORMS})", "bad_date")
 
 
 def _date(value: Any, path: str) -> date:
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise RecordError(path, "must be a date like 2024-03-05", "bad_date")
+    if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS:
+        return parse_date(value, path)
+    raise RecordError(path, f"is not a date (use {DATE_FORMS})", "bad_date")

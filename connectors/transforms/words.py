@@ -8,6 +8,7 @@ from typing import Any
 from connectors.dates import parse_datetime, utc
 from connectors.errors import RecordError
 from connectors.transforms.cells import Row, Transform, word
+from schemas import enum_words
 
 
 def trim(value: str, _column: str) -> str:
@@ -36,8 +37,8 @@ def enum_map(args: Any) -> Transform:
     return Transform(apply, "symbol", frozenset(words.values()))
 
 
-YES = ("是", "有", "Y", "YES", "TRUE", "1", "√", "✓")
-NO = ("否", "无", "没有", "N", "NO", "FALSE", "0", "×")
+# The contract's yes and no words, which the HTTP intake takes too.
+YES, NO = enum_words.YES, enum_words.NO
 
 
 def yes_no(args: Any) -> Transform:

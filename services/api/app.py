@@ -21,6 +21,11 @@ from connectors.identity import key_check_value, normalize_id, person_key
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
 from connectors.sources.http_intake import IngestLimits, ingest_routes
+from connectors.sources.intake_description import (
+    DEPARTMENT_ROUTE,
+    SCHEMA_ROUTE,
+    description_routes,
+)
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
@@ -30,7 +35,7 @@ from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
-from services.api.docs import docs_routes
+from services.api.docs import Described, docs_routes
 from services.api.errors import ApiError, error_body
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
@@ -158,6 +163,9 @@ def create_api(
 
     reads = view_routes(engine, access, audit)
     row = next(r.endpoint for r in reads if r.path == "/views/{view}/{key}")
+    # The dashboard page asks for the token itself; key check values are public, and so
+    # are the intake's descriptions (contracts, never data, like the registry's reads).
+    open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -167,19 +175,19 @@ def create_api(
         Route("/asyncapi.yaml", asyncapi),
         Route(KEY_CHECK_PATH, key_check),
         *intake,
+        *description_routes(catalog, settings.ingest_max_records),
         registry_routes(SqlRegistry(engine), RegistryWrites(authenticator, audit).wrap),
         *live.routes,
         *situation_routes(engine, live_readers),
         *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
         *dashboard_routes(),
-        *docs_routes(OPEN_PATHS | DASHBOARD_PATHS),
+        *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]
     app = Starlette(
         routes=require_tokens(
             routes,
             authenticator,
-            # The dashboard page asks for the token itself; key check values are public.
-            open_paths=OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH},
+            open_paths=open_paths,
             # The catalogue's page needs no token; its JSON checks one itself.
             self_authenticating={INGEST_ROUTE, CATALOG_ROUTE},
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers

@@ -2,7 +2,9 @@
 
 The document is built from the routes the app really serves (so a route cannot go
 undocumented unnoticed): each operation takes its words from ``OPERATIONS``, or else from
-the first line of its endpoint's docstring. The page is plain HTML rendered on the server:
+the first line of its endpoint's docstring, and its request body, statuses, response
+schemas and parameter types from ``openapi_shapes`` (the ingest bodies are the events'
+JSON Schemas, built from the contracts). The page is plain HTML rendered on the server:
 no script, no CDN, readable offline.
 """
 
@@ -18,6 +20,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from schemas.catalog import Catalog
+from services.api.openapi_shapes import (
+    components,
+    path_parameter,
+    query_parameter,
+    request_body,
+    responses,
+)
 from services.api.route_guard import OPEN_PATHS, OPEN_READS_UNDER, registry_reads
 from services.api.view_routes import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -92,8 +102,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/ingest/{department}/{event}"): Operation(
         "publish a department's events (department token)",
-        "A JSON object or an array of them in the event's contract; 202 with the event ids, "
-        "422 naming every invalid field (none is published then).",
+        "A JSON object or an array of them in the event's contract (its JSON Schema: "
+        "GET /ingest/{department}/{event}/schema); 202 with the event ids, 422 naming every "
+        "invalid field (none is published then).",
+    ),
+    ("GET", "/ingest/{department}"): Operation(
+        "the events a department may push, with their schema links (no token)",
+        "Open like the registry's reads: the contracts, never data.",
+    ),
+    ("GET", "/ingest/{department}/{event}/schema"): Operation(
+        "the JSON Schema (draft 2020-12) of an event's request body (no token)",
+        "One record or an array of them; 404 when the event is not the department's.",
     ),
     ("GET", "/registry/subjects"): Operation(_REGISTRY + "list subjects"),
     ("GET", "/registry/subjects/{subject}/versions"): Operation(_REGISTRY + "list versions"),
@@ -140,15 +159,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 
 
-def docs_routes(open_paths: Collection[str] = OPEN_PATHS) -> list[Route]:
+@dataclass(frozen=True)
+class Described:
+    """What the document describes beyond the routes: the contracts of the ingest bodies
+    and path parameters, and the intake's batch limit."""
+
+    catalog: Catalog
+    max_records: int = 1000
+
+
+def docs_routes(
+    open_paths: Collection[str] = OPEN_PATHS, described: Described | None = None
+) -> list[Route]:
     """``/openapi.json`` and ``/docs``, describing whatever routes the app serves
     (``open_paths``: the paths the app serves without a token)."""
+    described = described or Described(Catalog.load())
 
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(openapi_document(request.app.routes, open_paths))
+        return JSONResponse(openapi_document(request.app.routes, open_paths, described))
 
     async def docs(request: Request) -> HTMLResponse:
-        return HTMLResponse(render_html(openapi_document(request.app.routes, open_paths)))
+        document = openapi_document(request.app.routes, open_paths, described)
+        return HTMLResponse(render_html(document))
 
     return [Route("/openapi.json", openapi), Route("/docs", docs)]
 
@@ -165,12 +197,15 @@ def endpoints(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[s
 
 
 def openapi_document(
-    routes: Iterable[BaseRoute], open_paths: Collection[str] = OPEN_PATHS
+    routes: Iterable[BaseRoute],
+    open_paths: Collection[str] = OPEN_PATHS,
+    described: Described | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes``."""
+    described = described or Described(Catalog.load())
     paths: dict[str, dict[str, Any]] = {}
     for method, path, endpoint in endpoints(routes):
-        operation = _operation(method, path, endpoint, open_paths)
+        operation = _operation(method, path, endpoint, open_paths, described)
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -182,48 +217,49 @@ def openapi_document(
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "status"],
-                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
-                }
-            },
+            "schemas": components(described.catalog),
         },
         "paths": paths,
     }
 
 
 def _operation(
-    method: str, path: str, endpoint: Any, open_paths: Collection[str]
+    method: str,
+    path: str,
+    endpoint: Any,
+    open_paths: Collection[str],
+    described: Described,
 ) -> dict[str, Any]:
     words = OPERATIONS.get((method, path)) or Operation(_first_line(endpoint))
     open_ = path in open_paths or (
         path.startswith(OPEN_READS_UNDER + "/") and method in registry_reads(path)
     )
-    text_type = {"type": "string"}
+    catalog = described.catalog
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": text_type}
+        {"name": name, "in": "path", "required": True, "schema": path_parameter(name, catalog)}
         for name in re.findall(r"{(\w+)}", path)
     ] + [
-        {"name": name, "in": "query", "description": text, "schema": text_type}
+        {
+            "name": name,
+            "in": "query",
+            "description": text,
+            "schema": query_parameter(name, MAX_LIMIT, DEFAULT_LIMIT),
+        }
         for name, text in words.query.items()
     ]
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {"200": {"description": "OK"}}
-    if not open_:
-        responses["401"] = {"description": "no valid bearer token", **error}
-        responses["403"] = {"description": "outside what the token may do", **error}
     operation: dict[str, Any] = {
         "summary": words.summary,
         "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}".rstrip("_"),
         "security": [] if open_ else [{"bearer": []}],
-        "responses": responses,
+        "responses": responses(method, path, guarded=not open_),
     }
     if words.description:
         operation["description"] = words.description
     if parameters:
         operation["parameters"] = parameters
+    body = request_body(method, path, catalog, described.max_records)
+    if body is not None:
+        operation["requestBody"] = body
     return operation
 
 

@@ -1,8 +1,10 @@
-"""Reference pages the code can write itself: every CLI command, every metric.
+"""Reference pages the code can write itself: every CLI command, every metric, every event's
+HTTP push.
 
-``python -m services.cli.reference`` writes ``docs/cli.md`` and ``docs/metrics.md`` from
-the ``datong`` command's parser and the processes' metric definitions; a test fails when a
-page differs from what this module makes of the code, so the pages never drift from it.
+``python -m services.cli.reference`` writes ``docs/cli.md``, ``docs/metrics.md`` and
+``docs/ingest.md`` from the ``datong`` command's parser, the processes' metric definitions
+and the events' JSON Schemas; a test fails when a page differs from what this module makes
+of the code, so the pages never drift from it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from connectors.metrics import ConnectorMetrics
+from schemas.catalog import Catalog
 from services.cli import _parser
+from services.cli.ingest_page import ingest_page
 from services.metrics import ApiMetrics, MergeMetrics, SubscriptionMetrics
+from services.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 WIDTH = 100  # the help text's width, fixed: the page must not depend on a terminal
@@ -103,9 +108,18 @@ def _metrics(kinds: tuple[type, ...]) -> list[tuple[str, str, tuple[str, ...], s
     return sorted(found)
 
 
+def ingest_reference() -> str:
+    """``docs/ingest.md``: every event's HTTP push, field by field, at the default batch limit."""
+    return ingest_page(Catalog.load(), Settings.from_env({}).ingest_max_records)
+
+
 def write(docs: Path = DOCS) -> list[Path]:
-    """Write both pages under ``docs``; return their paths."""
-    pages = {docs / "cli.md": cli_page(), docs / "metrics.md": metrics_page()}
+    """Write the pages under ``docs``; return their paths."""
+    pages = {
+        docs / "cli.md": cli_page(),
+        docs / "metrics.md": metrics_page(),
+        docs / "ingest.md": ingest_reference(),
+    }
     for path, text in pages.items():
         path.write_text(text, encoding="utf-8")
     return list(pages)

@@ -119,6 +119,22 @@ def _renovation(r: Mapping[str, Any]) -> list[Write]:
     return [(COMMUNITY_SITUATION.name, key, {f"{RENOVATION}/{r['project_id']}": progress})]
 
 
+def _test_result(r: Mapping[str, Any]) -> list[Write]:
+    # Ordered by event_time (the report): a corrected result reports the sample again later.
+    # Its time is the sampling's when known: what "tested within 48 h" asks about.
+    taken = r["sampled_at"] or r["event_time"]
+    values = {"latest_test_result": r["result"], "latest_test_at": to_millis(taken)}
+    return [(RESIDENT_PROFILE.name, r["person_key"], values)]
+
+
+def _vaccination(r: Mapping[str, Any]) -> list[Write]:
+    values = {
+        "vaccination_doses": r["dose_number"],
+        "last_vaccinated_at": to_millis(r["event_time"]),
+    }
+    return [(RESIDENT_PROFILE.name, r["person_key"], values)]
+
+
 def _grid_report(r: Mapping[str, Any]) -> list[Write]:
     # A grid worker who finds a resident at a dwelling claims a field public security owns:
     # recorded as a conflict for the two offices to reconcile, never applied.
@@ -148,6 +164,8 @@ FEEDS: dict[str, Feed] = {
     "gov.health.HealthStatusChanged": lambda r: [
         (RESIDENT_PROFILE.name, r["person_key"], {"health_status": r["status"]})
     ],
+    "gov.health.TestResultReported": _test_result,
+    "gov.health.VaccinationRecorded": _vaccination,
     "gov.health.QuarantineOrdered": _quarantine_ordered,
     "gov.health.QuarantineLifted": _quarantine_lifted,
     "gov.civil_affairs.CareNeedAssessed": _person(

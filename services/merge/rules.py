@@ -97,6 +97,12 @@ RESIDENT_PROFILE = ViewSpec(
             "birth_date": PUBLIC_SECURITY,
             "phone_masked": PUBLIC_SECURITY,
             "health_status": HEALTH,
+            # The latest test and vaccination, each pair written together by one event, so
+            # the newest event's result and time stay together.
+            "latest_test_result": HEALTH,
+            "latest_test_at": HEALTH,
+            "vaccination_doses": HEALTH,
+            "last_vaccinated_at": HEALTH,
             "elderly_living_alone": CIVIL_AFFAIRS,
             "disability_grade": CIVIL_AFFAIRS,
             "subsistence_allowance": CIVIL_AFFAIRS,

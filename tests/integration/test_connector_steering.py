@@ -39,7 +39,7 @@ def test_a_bulk_replay_and_a_reset_after_a_mapping_fix_publish_every_row_once(
 ) -> None:
     bootstrap = start_broker()
     hub = make_hub(bootstrap, f"sqlite:///{tmp_path / 'views.db'}")
-    mapping = write_mapping(tmp_path / "health.yaml", words=("阴性",))  # forgot 阳性
+    mapping = write_mapping(tmp_path / "health.yaml", words=("阴性",))  # forgot 阳性(+)
     export = write_export(tmp_path / "核酸_0606.xlsx", district_rows(9))
     hub.start("api")
     run = ("connector", "run", "health", "--source", str(export), "--mapping", str(mapping))
@@ -47,7 +47,7 @@ def test_a_bulk_replay_and_a_reset_after_a_mapping_fix_publish_every_row_once(
     assert code == 0, first
     assert _summary(first)["rejected_by_reason"] == {"bad_enum": 3}
 
-    write_mapping(mapping)  # the fix: 阳性 is a result too
+    write_mapping(mapping)  # the fix: 阳性(+) is a result too
     code, replayed = _datong(
         hub, "dlq", "replay", "health", "--all", "--reason", "bad_enum", "--mapping", str(mapping)
     )

@@ -132,7 +132,7 @@ def test_one_bad_record_refuses_the_whole_batch_with_field_level_errors(
     bad_id = wrong_check_digit(resident_id(2, date(1975, 6, 1)))
     batch = [
         registration(f"{run}-0", 0),
-        registration(f"{run}-1", 1, gender="女", birth_date="1975-02-30"),
+        registration(f"{run}-1", 1, gender="不详", birth_date="1975-02-30"),
         registration(f"{run}-2", 2, id_number=bad_id),
     ]
     response = client.post(

@@ -63,6 +63,10 @@ def resident_profile(n: int, community: str | None) -> dict[str, Any]:
         "elderly_living_alone": True,
         "disability_grade": "GRADE_2",
         "subsistence_allowance": False,
+        "latest_test_result": ["NEGATIVE", "POSITIVE", "INCONCLUSIVE"][n % 3],
+        "latest_test_at": 1_717_497_000_000 + n * 60_000,
+        "vaccination_doses": 1 + n % 3,
+        "last_vaccinated_at": 1_714_526_100_000 + n * 60_000,
     }
 
 

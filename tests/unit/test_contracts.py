@@ -107,6 +107,7 @@ EXPECTED_ENUMS: dict[str, tuple[str, ...]] = {
     "gov.public_security.DeregistrationReason": ("DEATH", "MOVED_AWAY", "ERASURE_REQUEST", "OTHER"),
     "gov.health.TestType": ("PCR", "ANTIGEN", "ANTIBODY", "OTHER"),
     "gov.health.TestResult": ("POSITIVE", "NEGATIVE", "INCONCLUSIVE"),
+    "gov.views.LatestTestResult": ("POSITIVE", "NEGATIVE", "INCONCLUSIVE"),
     "gov.health.QuarantineOutcome": ("COMPLETED", "TRANSFERRED_TO_HOSPITAL", "CANCELLED", "OTHER"),
     "gov.civil_affairs.CareVisitKind": ("HOME_VISIT", "PHONE_CALL", "VIDEO_CALL", "OTHER"),
     "gov.civil_affairs.CareVisitOutcome": (

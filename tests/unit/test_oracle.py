@@ -142,6 +142,29 @@ def test_a_deregistration_hides_the_resident_and_empties_its_household_count() -
     assert oracle_views(everyone_gone)["community_situation"] == {}  # nothing left to count
 
 
+def test_the_latest_test_and_vaccination_show_on_the_profile_whatever_the_arrival_order() -> None:
+    events = [
+        make.registered(ELDER, at(0), HOME, C1),
+        make.tested(ELDER, "POSITIVE", at(5), sampled=at(4), test_id="S1"),
+        make.tested(ELDER, "NEGATIVE", at(3), sampled=at(2), test_id="S0"),  # older, later
+        make.vaccination(ELDER, at(7), dose=3),
+        make.vaccination(ELDER, at(6), dose=2),
+    ]
+    profile = resident(events)
+    assert profile is not None
+    assert (profile["latest_test_result"], profile["latest_test_at"]) == ("POSITIVE", ms(4))
+    assert (profile["vaccination_doses"], profile["last_vaccinated_at"]) == (3, ms(7))
+    for seed in range(3):
+        assert resident(shuffled(events, seed)[0]) == profile
+    # A corrected result reports the same sample later; without a sampling time the
+    # report's own time is the test's.
+    corrected = [*events, make.tested(ELDER, "NEGATIVE", at(8), test_id="S1")]
+    fixed = resident(corrected)
+    assert fixed is not None
+    assert (fixed["latest_test_result"], fixed["latest_test_at"]) == ("NEGATIVE", ms(8))
+    assert_same(oracle_views(corrected), merged(corrected))
+
+
 def test_an_older_event_cannot_bring_back_an_erased_field_but_a_newer_registration_can() -> None:
     events = [
         make.registered(ELDER, at(0), HOME, C1),
@@ -164,6 +187,10 @@ def test_an_older_event_cannot_bring_back_an_erased_field_but_a_newer_registrati
         "elderly_living_alone": None,
         "disability_grade": None,
         "subsistence_allowance": None,
+        "latest_test_result": None,
+        "latest_test_at": None,
+        "vaccination_doses": None,
+        "last_vaccinated_at": None,
     }
     assert (resident([*back, make.health(ELDER, "YELLOW", at(7))]) or {})["health_status"] == (
         "YELLOW"

@@ -68,7 +68,7 @@ def test_a_time_without_offset_is_china_time_and_an_event_id_is_namespaced_once(
 def test_every_bad_field_is_reported_without_its_value() -> None:
     body = registration(
         id_number=wrong_check_digit(ID),
-        gender="男",
+        gender="未说明",
         event_time="昨天",
         birth_date="1980-02-30",
         community_code=None,

@@ -252,14 +252,32 @@ def grid_report(
     )
 
 
-def vaccination(person: str, when: datetime) -> Event:
-    """VaccinationRecorded: it only counts for freshness."""
+def vaccination(person: str, when: datetime, dose: int = 1) -> Event:
+    """VaccinationRecorded."""
     return event(
         "gov.health.VaccinationRecorded",
         when,
+        str(dose),
         person_key=person,
         vaccine="COVID-19",
-        dose_number=1,
+        dose_number=dose,
         batch_no=None,
         site_code=None,
+    )
+
+
+def tested(
+    person: str, result: str, when: datetime, sampled: datetime | None = None, test_id: str = "S1"
+) -> Event:
+    """TestResultReported: reported at ``when``, sampled at ``sampled`` if known."""
+    return event(
+        "gov.health.TestResultReported",
+        when,
+        result,
+        person_key=person,
+        test_id=test_id,
+        test_type="PCR",
+        result=result,
+        sampled_at=sampled,
+        lab_code=None,
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.oracle.fold import Fields, Folded
-from tests.support.oracle.writes import ASSESSMENT, PERSON, REGISTRATION
+from tests.support.oracle.writes import ASSESSMENT, PERSON, REGISTRATION, TESTED, VACCINATED
 
 Shown = tuple[dict[str, Any], dict[str, list[Any]]]  # record fields, provenance
-PROFILE_FIELDS = (*REGISTRATION, "health_status", *ASSESSMENT)
+PROFILE_FIELDS = (*REGISTRATION, "health_status", *ASSESSMENT, *TESTED, *VACCINATED)
 
 
 def value(fields: Fields, name: str) -> Any:

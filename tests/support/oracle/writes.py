@@ -29,6 +29,8 @@ REGISTRATION = ("community_code", "dwelling_id", "address", "household_no", "nam
                 "gender", "birth_date", "phone_masked")  # fmt: skip
 MOVE = ("community_code", "dwelling_id", "address")
 ASSESSMENT = ("elderly_living_alone", "disability_grade", "subsistence_allowance")
+TESTED = ("latest_test_result", "latest_test_at")
+VACCINATED = ("vaccination_doses", "last_vaccinated_at")
 DWELLING_FIELDS = ("community_code", "grid_id", "building", "unit", "room_number", "floor",
                    "has_lift", "address", "rooms", "has_separate_bathroom")  # fmt: skip
 
@@ -39,6 +41,7 @@ OWNERS: dict[str, dict[str, str]] = {
         "registered": PUBLIC_SECURITY,
         **dict.fromkeys(REGISTRATION, PUBLIC_SECURITY),
         "health_status": HEALTH,
+        **dict.fromkeys((*TESTED, *VACCINATED), HEALTH),
         **dict.fromkeys(ASSESSMENT, CIVIL_AFFAIRS),
         "quarantine": HEALTH,
     },
@@ -119,6 +122,24 @@ def _renovation(fact: Fact) -> list[Write]:
     return [Write(COMMUNITY, fact.key, f"renovation/{r['project_id']}", progress)]
 
 
+def _test_result(fact: Fact) -> list[Write]:
+    # The README's rule: the latest report wins; its time is when the sample was taken,
+    # or the report's own time when that is unknown.
+    r = fact.record
+    taken = json_value(r["sampled_at"]) if r["sampled_at"] is not None else fact.source.time_ms
+    return [
+        Write(PERSON, fact.key, "latest_test_result", r["result"]),
+        Write(PERSON, fact.key, "latest_test_at", taken),
+    ]
+
+
+def _vaccination(fact: Fact) -> list[Write]:
+    return [
+        Write(PERSON, fact.key, "vaccination_doses", fact.record["dose_number"]),
+        Write(PERSON, fact.key, "last_vaccinated_at", fact.source.time_ms),
+    ]
+
+
 def _grid_report(fact: Fact) -> list[Write]:
     # A grid worker placing a person in a dwelling claims public security's field.
     r = fact.record
@@ -133,6 +154,8 @@ WRITES: Mapping[str, Callable[[Fact], list[Write]]] = {
     "gov.health.HealthStatusChanged": lambda f: [
         Write(PERSON, f.key, "health_status", f.record["status"])
     ],
+    "gov.health.TestResultReported": _test_result,
+    "gov.health.VaccinationRecorded": _vaccination,
     "gov.health.QuarantineOrdered": _quarantine_ordered,
     "gov.health.QuarantineLifted": _quarantine_lifted,
     "gov.civil_affairs.CareNeedAssessed": _fields(PERSON, ASSESSMENT),
