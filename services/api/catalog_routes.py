@@ -25,6 +25,7 @@ from services.access.policy import Policy
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_DIR
 from services.feed_schedule import FeedSchedule
+from services.store.database import once_more_if_dead
 from services.store.views import newest_events
 
 CATALOG_ROUTE = "/catalog"
@@ -49,8 +50,11 @@ def catalog_routes(
     """The catalogue's route; it checks its own token, since its page needs none."""
 
     def observe() -> dict[str, Any]:
-        with Session(engine) as session:
-            newest = newest_events(session)
+        def read() -> dict[str, int]:
+            with Session(engine) as session:
+                return newest_events(session)
+
+        newest = once_more_if_dead(read)
         return build_catalog(contracts, policy, schedule, newest, clock())
 
     async def catalog(request: Request) -> Response:

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from services.api.json_records import to_millis
 from services.api.live.access import Authorize, RecordFilter
 from services.api.params import MAX_COMMUNITY_CHARS, bounded_number, bounded_text
+from services.store.database import once_more_if_dead
 from services.store.views import snapshots, visible_row
 
 VIEW = "community_situation"
@@ -43,7 +44,9 @@ def situation_routes(engine: sa.Engine, authorize: Authorize) -> list[Route]:
         reader = await authorize(request, VIEW, code, "history")
         now = datetime.now(UTC)
         since = now - timedelta(days=days)
-        points = await asyncio.to_thread(_points, engine, code, since, now, reader.record_filter)
+        points = await asyncio.to_thread(
+            once_more_if_dead, lambda: _points(engine, code, since, now, reader.record_filter)
+        )
         # The code is recorded only when there was something to read: a made-up code (an
         # audience of every community may ask for any) is not kept at all, nor are the days
         # (a read of nothing keeps only its route and parameter names).

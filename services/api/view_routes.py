@@ -193,9 +193,15 @@ class _Reads:
     def _page(
         self, view: str, scope: ReadScope, after: tuple[str | None, str] | None, limit: int
     ) -> list[ViewRow]:
-        with Session(self.engine) as session:
-            kinds = scope.grant.derived.alert_types  # alerts of other types are not its
-            return visible_page(session, view, scope.communities, after, limit, alert_types=kinds)
+        kinds = scope.grant.derived.alert_types  # alerts of other types are not its
+
+        def select() -> list[ViewRow]:
+            with Session(self.engine) as session:
+                return visible_page(
+                    session, view, scope.communities, after, limit, alert_types=kinds
+                )
+
+        return once_more_if_dead(select)
 
 
 def _present(**params: str | None) -> dict[str, Any]:

@@ -88,21 +88,32 @@ def test_a_lost_revocation_listener_forgets_every_kept_token(
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/views/resident_profile/0123456789abcdef",
+        "/views/resident_profile",
+        "/export/resident_profile",
+        "/views/community_situation/110105001001/history",
+        "/catalog",
+    ],
+)
 def test_a_read_on_a_connection_that_died_in_the_pool_is_answered(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str, path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The API's engine does not ping every connection before a read (a round trip each);
-    a read that finds its pooled connection dead (the database restarted) tries once more."""
+    a read that finds its pooled connection dead (the database restarted) tries once more,
+    on every read path."""
     engine = create_engine(database_url, pre_ping=False)
     create_schema(engine)
     settings = Settings.from_env(
         {"DATONG_VAR_DIR": str(tmp_path_factory.mktemp("var")), "DATONG_DATABASE_URL": database_url}
     ).with_dev_keys()
     token = create_token(engine, audience="health-department")
-    path = "/views/resident_profile/0123456789abcdef"
+    headers = {"Authorization": f"Bearer {token.secret}", "Accept": "application/json"}
     try:
         with TestClient(create_api(settings, engine)) as client:
-            assert status(client, token) == 200  # the pool holds connections now
+            assert client.get(path, headers=headers).status_code < 500  # the pool is filled
             killer = create_engine(database_url)
             with killer.connect() as conn:
                 conn.execute(
@@ -112,8 +123,7 @@ def test_a_read_on_a_connection_that_died_in_the_pool_is_answered(
                     )
                 )
             killer.dispose()
-            headers = {"Authorization": f"Bearer {token.secret}"}
-            # 404: the row is not there, which the store was asked (no server error).
-            assert client.get(path, headers=headers).status_code == 404
+            # Answered from the store (a 404 for the made-up key), never a server error.
+            assert client.get(path, headers=headers).status_code in (200, 404)
     finally:
         engine.dispose()
