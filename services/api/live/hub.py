@@ -52,6 +52,7 @@ class HubConfig:
     topics: Mapping[str, TopicSpec]  # view -> its topic
     key_fields: Mapping[str, str]  # view -> key field
     buffer_size: int
+    fetch_wait_ms: int  # DATONG_SUBSCRIBE_FETCH_WAIT_MS: the broker may hold a fetch this long
     topics_mode: str  # DATONG_TOPICS: create the view topics, or only check they exist
 
 
@@ -230,7 +231,7 @@ class SubscriptionHub:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=self._config.fetch_wait_ms,
             **self._config.kafka_options,
         )
 
