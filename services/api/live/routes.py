@@ -157,4 +157,4 @@ def _event(subscriber: Subscriber, change: Change) -> str | None:
     delivery = subscriber.deliver(change)
     if delivery is None:
         return None
-    return sse.event(delivery.kind, delivery.data, delivery.event_id)
+    return sse.encoded_event(delivery.kind, delivery.data_json, delivery.event_id)
