@@ -174,14 +174,16 @@ class SubscriptionHub:
                     continue
                 batch = consumer.poll(timeout_ms=_POLL_MS)
                 self._trouble = None
-                changes = [
-                    change
-                    for records in batch.values()
-                    for record in records
-                    if (change := self._decode(record.topic, record)) is not None
-                ]
-                if changes:
-                    self._call(self._publish, changes)
+                for records in batch.values():
+                    # Each partition's changes go to the streams once decoded, without
+                    # waiting for the rest of the fetch (up to 500 records) to be decoded.
+                    changes = [
+                        change
+                        for record in records
+                        if (change := self._decode(record.topic, record)) is not None
+                    ]
+                    if changes:
+                        self._call(self._publish, changes)
             except MissingTopicsError as exc:  # DATONG_TOPICS=require and a view topic missing
                 self._trouble = str(exc)
                 log.error("cannot follow the view topics: %s; retrying in 5 s", exc)
