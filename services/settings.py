@@ -19,7 +19,7 @@ _PREFIX = "DATONG_"
 # even when records arrive, so it bounds how fast an idle hub reacts.
 DEFAULT_FETCH_WAIT_MS = 50
 # The API's subscription consumer's fetch wait, for the same reason: measured on the embedded
-# broker, a change reached a consumer 30 ms after it was acknowledged at 100 ms and 13 ms at
+# broker, a change reached a consumer 30 ms after it was sent at 100 ms and 13 ms at
 # 50 ms (p50), while polling an idle hub cost about 2% and 4% of a core.
 DEFAULT_SUBSCRIBE_FETCH_WAIT_MS = 50
 # Dead letters wait for a department to fix and resend them; a month covers a monthly export.
