@@ -31,6 +31,10 @@ from services.setting_values import token_hashes as _token_hashes
 # The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
 # even when records arrive, so it bounds how fast an idle hub reacts.
 DEFAULT_FETCH_WAIT_MS = 50
+# The API's subscription consumer's fetch wait, for the same reason: measured on the embedded
+# broker, a change reached a consumer 30 ms after it was sent at 100 ms and 13 ms at
+# 50 ms (p50), while polling an idle hub cost about 2% and 4% of a core.
+DEFAULT_SUBSCRIBE_FETCH_WAIT_MS = 50
 # Dead letters wait for a department to fix and resend them; a month covers a monthly export.
 DEFAULT_DLQ_RETENTION_DAYS = 30
 # Closed alerts and hourly snapshots answer "what happened last year": a year and a month.
@@ -81,6 +85,7 @@ class Settings:
     fold_interval_s: float = 0.5
     subscribe_heartbeat_s: float = 15.0
     subscribe_buffer: int = 1000
+    subscribe_fetch_wait_ms: int = DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
@@ -295,6 +300,13 @@ class Settings:
             ),
             subscribe_buffer=_positive(
                 _int(get("SUBSCRIBE_BUFFER", "1000"), "SUBSCRIBE_BUFFER"), "SUBSCRIBE_BUFFER"
+            ),
+            subscribe_fetch_wait_ms=_positive(
+                _int(
+                    get("SUBSCRIBE_FETCH_WAIT_MS", str(DEFAULT_SUBSCRIBE_FETCH_WAIT_MS)),
+                    "SUBSCRIBE_FETCH_WAIT_MS",
+                ),
+                "SUBSCRIBE_FETCH_WAIT_MS",
             ),
             kafka_security_protocol=_choice(
                 get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") or "PLAINTEXT",

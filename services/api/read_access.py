@@ -51,6 +51,28 @@ def withheld(route: str, query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class RecordShape:
+    """What a read shows of a record: a pure function of the grant and the communities
+    asked for, so equal shapes show a record alike (the live fan-out shapes each change once
+    for all subscribers of equal shapes, whoever their readers are)."""
+
+    grant: Grant
+    communities: frozenset[str] | None
+
+    def allows(self, community_code: str | None) -> bool:
+        """Whether a row of ``community_code`` belongs in the read."""
+        if self.communities is None:
+            return allows_community(self.grant, community_code)
+        return community_code in self.communities
+
+    def __call__(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A rendered record as the reader gets it; None when outside the read."""
+        if not self.allows(record.get("community_code")):
+            return None
+        return filter_record(self.grant, record)
+
+
+@dataclass(frozen=True)
 class ReadScope:
     """What one request may read: the reader, its grant (narrowed to ``?fields=``), the
     communities asked for (None: every community the grant covers), and its route."""
@@ -62,17 +84,18 @@ class ReadScope:
 
     def allows(self, community_code: str | None) -> bool:
         """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
-        if self.communities is None:
-            return allows_community(self.grant, community_code)
-        return community_code in self.communities
+        return self.shape.allows(community_code)
 
     def filter(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """A rendered record (``json_record``) as this reader gets it; None when its
         ``community_code`` is outside the read. For records whose community is their
         ``community_code`` field (every view's); stored rows use ``allows`` on the column."""
-        if not self.allows(record.get("community_code")):
-            return None
-        return filter_record(self.grant, record)
+        return self.shape(record)
+
+    @property
+    def shape(self) -> RecordShape:
+        """``filter`` as a value: equal for every read of the same grant and communities."""
+        return RecordShape(self.grant, self.communities)
 
     def audit_entry(
         self,

@@ -39,14 +39,16 @@ from services.bench.stats import Latencies, timed
 from services.bench.subscribers import Subscriber
 from services.bench.visibility import VisibilityPoller
 from services.broker import EmbeddedBroker, free_port
+from services.settings import DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs
 
 RATE = 1_000.0
 SUBSCRIBERS = 4
-# The fetch wait of the API's one subscription consumer (services/api/live/hub.py).
-VIEW_FETCH_WAIT_MS = 100
+# The fetch wait of the API's one subscription consumer (services/api/live/hub.py), which
+# the bench's API runs with its default.
+VIEW_FETCH_WAIT_MS = DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
 CHECK_INTERVAL_S = 0.1
 DRAIN_TIMEOUT_S = 60.0  # how long the last event sent may take to reach every reader
 # The target: a change reaches a subscriber at most 100 ms (p50) after its row

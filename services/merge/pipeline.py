@@ -82,27 +82,18 @@ class Pipeline:
 
     async def _merge(self, ready: asyncio.Queue[Decoded]) -> None:
         decoded = await self._next(ready)
-        unpublished: Outcome | None = None
         while decoded is not None:
-            merging = asyncio.create_task(self._until_committed(self._processor.merge, decoded))
-            if unpublished is not None:
-                # The previous batch is encoded and sent while this one is in the database.
-                await self._publisher.publish(unpublished)
-            outcome = await merging
+            outcome = await self._until_committed(self._processor.merge, decoded)
+            # Published first, before anything else is awaited or decoded: handing the
+            # changes over does not wait for the broker, and what follows (dead letters'
+            # acknowledgements, decoding the next batch) would delay every subscriber.
+            await self._publisher.publish(outcome)
             await self._committed(decoded)
             following = self._ready_now(ready)
-            fold_due = time.monotonic() - self._last_fold >= self._fold_interval_s
-            if following is None or fold_due:
-                await self._publisher.publish(outcome)  # nothing to overlap with: at once
-                unpublished = None
-            else:
-                unpublished = outcome
-            if fold_due:
+            if time.monotonic() - self._last_fold >= self._fold_interval_s:
                 await self._fold()
             if self._stopping:
                 # What was taken and not merged is not committed: the next owner reads it.
-                if unpublished is not None:
-                    await self._publisher.publish(unpublished)
                 return
             decoded = following if following is not None else await self._next(ready)
 

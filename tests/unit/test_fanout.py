@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -194,3 +196,44 @@ def test_an_alert_of_a_type_the_reader_may_not_know_never_reaches_it_not_even_as
     shown.publish(Change("alert", 0, 1, "a1", None, None))
     kinds = [d.kind for c in reader.take() if (d := reader.deliver(c)) is not None]
     assert kinds == ["change", "delete"]  # a type it may know: its tombstone still arrives
+
+
+@dataclass(frozen=True)
+class CountingGrant:
+    """A reader filter that is a pure function of its fields, counting the records it shapes."""
+
+    hidden: str
+    calls: list[str] = field(default_factory=list, compare=False, hash=False)
+
+    def __call__(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        self.calls.append(str(record["person_key"]))
+        return {k: v for k, v in record.items() if k != self.hidden}
+
+
+def test_subscribers_with_equal_filters_share_one_shaping_of_each_change() -> None:
+    view_feed = feed()
+    calls: list[str] = []
+    same = [subscribe(view_feed, record_filter=CountingGrant("gender", calls)) for _ in "ab"]
+    other = subscribe(view_feed, record_filter=CountingGrant("name_masked", calls))
+    view_feed.publish(change(0, 0, "k1", gender="F", name_masked="张*"))
+    events = [s.deliver(c) for s in (*same, other) for c in s.take()]
+    assert calls == ["k1", "k1"]  # once for both equal filters, once for the other
+    assert [json.loads(d.data_json) for d in events if d is not None] == [
+        {"person_key": "k1", "community_code": "C1", "name_masked": "张*", "provenance": {}},
+        {"person_key": "k1", "community_code": "C1", "name_masked": "张*", "provenance": {}},
+        {"person_key": "k1", "community_code": "C1", "gender": "F", "provenance": {}},
+    ]
+
+
+def test_a_filter_that_cannot_be_shared_still_shapes_every_change_for_its_subscriber() -> None:
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+            return {"person_key": record["person_key"]}
+
+    view_feed = feed()
+    subscriber = subscribe(view_feed, record_filter=Unhashable())
+    view_feed.publish(change(0, 0, "k1", gender="F"))
+    got = [subscriber.deliver(c) for c in subscriber.take()]
+    assert [d.data_json for d in got if d is not None] == ['{"person_key":"k1"}']

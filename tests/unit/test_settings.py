@@ -284,7 +284,23 @@ def test_subscriptions_beat_every_15_s_and_keep_1000_changes_per_view_by_default
     assert (tuned.subscribe_heartbeat_s, tuned.subscribe_buffer) == (0.5, 20)
 
 
-@pytest.mark.parametrize("name", ["SUBSCRIBE_HEARTBEAT_S", "SUBSCRIBE_BUFFER"])
+def test_the_subscription_consumer_waits_50_ms_for_a_fetch_unless_told(tmp_path: Path) -> None:
+    assert Settings.from_env(env(tmp_path)).subscribe_fetch_wait_ms == 50
+    tuned = Settings.from_env(env(tmp_path, SUBSCRIBE_FETCH_WAIT_MS="20"))
+    assert tuned.subscribe_fetch_wait_ms == 20
+
+
+@pytest.mark.parametrize("value", ["fast", "20ms", "2.5", "1e2"])
+def test_a_subscription_fetch_wait_that_is_not_an_integer_is_a_config_error(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ConfigError, match="DATONG_SUBSCRIBE_FETCH_WAIT_MS must be an integer"):
+        Settings.from_env(env(tmp_path, SUBSCRIBE_FETCH_WAIT_MS=value))
+
+
+@pytest.mark.parametrize(
+    "name", ["SUBSCRIBE_HEARTBEAT_S", "SUBSCRIBE_BUFFER", "SUBSCRIBE_FETCH_WAIT_MS"]
+)
 def test_a_subscription_setting_of_zero_is_a_config_error(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=f"DATONG_{name} must be greater than 0"):
         Settings.from_env(env(tmp_path, **{name: "0"}))

@@ -65,6 +65,7 @@ def live_api(
         topics={view: topics[serde.catalog.view(view).topic] for view in key_fields},
         key_fields=key_fields,
         buffer_size=settings.subscribe_buffer,
+        fetch_wait_ms=settings.subscribe_fetch_wait_ms,
         topics_mode=settings.topics,
     )
     hub = SubscriptionHub(config, serde, SubscriptionMetrics(registry))

@@ -111,6 +111,8 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
             entry = scope.audit_entry(operation=operation, key=key, query=dict(asked), rows=rows)
             await audit.record([entry])
 
-        return LiveReader(scope.filter, still_allowed, record_read, record_answer)
+        # The shape, not the bound method: equal shapes let the fan-out filter and encode
+        # each change once for all of them.
+        return LiveReader(scope.shape, still_allowed, record_read, record_answer)
 
     return authorize

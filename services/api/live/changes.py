@@ -3,7 +3,7 @@ or its deletion (a tombstone)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.headers import COMMUNITY_HEADER
@@ -28,6 +28,12 @@ class Change:
     # An alert's type, from its record or remembered for its tombstone: it never changes for
     # a key and decides whether a reader may know the row exists at all.
     kind: str | None = None
+    # What each reader filter made of ``record`` and its JSON, filled as subscribers take the
+    # change: subscribers with equal filters (one audience's grant) share one filtering and
+    # one encoding of it. Not part of the change's identity.
+    shaped: dict[Any, tuple[dict[str, Any], str] | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def deleted(self) -> bool:

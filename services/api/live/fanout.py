@@ -19,6 +19,7 @@ from services.access.derivation import ALERT_TYPE_FIELD
 from services.api.live.access import RecordFilter
 from services.api.live.changes import Change
 from services.api.live.event_ids import Position, encode_position
+from services.api.live.sse import data_json
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Delivery:
     kind: str
     data: dict[str, Any]
     event_id: str
+    data_json: str  # ``data`` as the event's line of JSON (``sse.data_json``)
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,10 @@ class Subscriber:
         gone_from = change.previous_community
         if change.record is not None:
             if self._is_mine(change.community):
-                shaped = self._filter(change.record)
+                shaped = _shaped(change, change.record, self._filter)
                 if shaped is not None:
-                    return Delivery("change", shaped, encode_position(self.position))
+                    data, text = shaped
+                    return Delivery("change", data, encode_position(self.position), text)
             # Not (or no longer) this client's to see: a delete if it was before.
             if gone_from is None or not self._is_mine(gone_from):
                 return None
@@ -125,7 +128,8 @@ class Subscriber:
             probe[ALERT_TYPE_FIELD] = change.kind
         if self._filter(probe) is None:
             return None
-        return Delivery("delete", {"key": change.key}, encode_position(self.position))
+        data = {"key": change.key}
+        return Delivery("delete", data, encode_position(self.position), data_json(data))
 
     def _is_mine(self, community: str | None) -> bool:
         return self.community is None or community == self.community
@@ -135,6 +139,30 @@ class Subscriber:
         if change.record is None:
             return previous is None or self._is_mine(previous)
         return self._is_mine(change.community) or (previous is not None and self._is_mine(previous))
+
+
+def _shaped(
+    change: Change, record: dict[str, Any], record_filter: RecordFilter
+) -> tuple[dict[str, Any], str] | None:
+    """``record`` as ``record_filter`` shapes it, with its JSON; None when it filters the
+    record out. Done once per change for all equal filters, which are pure functions of
+    their grant and so shape it alike."""
+    try:
+        return change.shaped[record_filter]
+    except KeyError:
+        pass
+    except TypeError:
+        # A filter that cannot be a key (not hashable) shapes the record for itself alone.
+        return _shape(record, record_filter)
+    shaped = change.shaped[record_filter] = _shape(record, record_filter)
+    return shaped
+
+
+def _shape(
+    record: dict[str, Any], record_filter: RecordFilter
+) -> tuple[dict[str, Any], str] | None:
+    data = record_filter(record)
+    return None if data is None else (data, data_json(data))
 
 
 class ViewFeed:

@@ -52,6 +52,7 @@ class HubConfig:
     topics: Mapping[str, TopicSpec]  # view -> its topic
     key_fields: Mapping[str, str]  # view -> key field
     buffer_size: int
+    fetch_wait_ms: int  # DATONG_SUBSCRIBE_FETCH_WAIT_MS: the broker may hold a fetch this long
     topics_mode: str  # DATONG_TOPICS: create the view topics, or only check they exist
 
 
@@ -173,14 +174,16 @@ class SubscriptionHub:
                     continue
                 batch = consumer.poll(timeout_ms=_POLL_MS)
                 self._trouble = None
-                changes = [
-                    change
-                    for records in batch.values()
-                    for record in records
-                    if (change := self._decode(record.topic, record)) is not None
-                ]
-                if changes:
-                    self._call(self._publish, changes)
+                for records in batch.values():
+                    # Each partition's changes go to the streams once decoded, without
+                    # waiting for the rest of the fetch (up to 500 records) to be decoded.
+                    changes = [
+                        change
+                        for record in records
+                        if (change := self._decode(record.topic, record)) is not None
+                    ]
+                    if changes:
+                        self._call(self._publish, changes)
             except MissingTopicsError as exc:  # DATONG_TOPICS=require and a view topic missing
                 self._trouble = str(exc)
                 log.error("cannot follow the view topics: %s; retrying in 5 s", exc)
@@ -230,7 +233,7 @@ class SubscriptionHub:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=self._config.fetch_wait_ms,
             **self._config.kafka_options,
         )
 

@@ -33,6 +33,9 @@ from services.api.live.hub import Subscription, SubscriptionError, SubscriptionH
 log = logging.getLogger(__name__)
 
 RECONNECT_MS = 2000
+# Events written to a stream at once, at most (characters): a client catching up on
+# thousands of changes gets them in pieces of about this size.
+CHUNK_CHARS = 64 * 1024
 SUBSCRIBE_ROUTE = "/subscribe/{view}"
 
 
@@ -99,12 +102,12 @@ async def _events(
         quiet_since = time.monotonic()
         while not subscriber.closed:  # closed: cut off or shutting down; the client resumes
             changes = subscriber.take()
-            for change in changes:
-                if not await allowance.holds():
-                    return
-                if event := _event(subscriber, change):
-                    sent += 1
-                    yield event
+            chunks = await _chunks(subscriber, changes, allowance)
+            if chunks is None:
+                return
+            for count, chunk in chunks:
+                sent += count
+                yield chunk
             if changes:
                 quiet_since = time.monotonic()
                 continue
@@ -123,9 +126,36 @@ async def _events(
         await reader.record_read(None, sent)
 
 
+async def _chunks(
+    subscriber: Subscriber, changes: list[Change], allowance: Allowance
+) -> list[tuple[int, str]] | None:
+    """The events ``changes`` make for this subscriber, joined into chunks of about
+    ``CHUNK_CHARS`` (each with its number of events); None once the reader's permission is
+    found revoked, and then none of them is sent.
+
+    What arrived together is written together: one write per chunk, not one per event,
+    which at 1,000 changes/s had cost half of the event loop's time per subscriber.
+    """
+    chunks: list[tuple[int, str]] = []
+    events: list[str] = []
+    size = 0
+    for change in changes:
+        if not await allowance.holds():
+            return None
+        if event := _event(subscriber, change):
+            events.append(event)
+            size += len(event)
+            if size >= CHUNK_CHARS:
+                chunks.append((len(events), "".join(events)))
+                events, size = [], 0
+    if events:
+        chunks.append((len(events), "".join(events)))
+    return chunks
+
+
 def _event(subscriber: Subscriber, change: Change) -> str | None:
     """The SSE text of what ``change`` shows this subscriber, or None."""
     delivery = subscriber.deliver(change)
     if delivery is None:
         return None
-    return sse.event(delivery.kind, delivery.data, delivery.event_id)
+    return sse.encoded_event(delivery.kind, delivery.data_json, delivery.event_id)

@@ -10,11 +10,19 @@ MEDIA_TYPE = "text/event-stream"
 
 def event(kind: str, data: Any, event_id: str | None = None) -> str:
     """One event: its type, its id (when it has one) and its data as one line of JSON."""
-    lines = [f"event: {kind}"]
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    return "\n".join(lines) + "\n\n"
+    return encoded_event(kind, data_json(data), event_id)
+
+
+def encoded_event(kind: str, data: str, event_id: str | None = None) -> str:
+    """One event whose data is encoded already (``data_json``)."""
+    if event_id is None:
+        return f"event: {kind}\ndata: {data}\n\n"
+    return f"event: {kind}\nid: {event_id}\ndata: {data}\n\n"
+
+
+def data_json(data: Any) -> str:
+    """An event's data as one line of JSON (no line break can occur in it)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def comment(text: str) -> str:
