@@ -58,7 +58,7 @@ class KafkaPublisher:
         # I/O thread, which competed with this one for the interpreter.
         self._last: dict[tuple[str, int], Any] = {}
         # Per topic, its partition ids in order, asked of the producer's metadata once per
-        # flush rather than per record (a set built and sorted each time).
+        # flush or intake request rather than per record (a set built and sorted each time).
         self._partitions: dict[str, list[int]] = {}
         # Per (department, event): its contract and the maker of its CloudEvents headers.
         self._kinds: dict[tuple[str, str], tuple[Contract, CloudEventHeaders]] = {}
@@ -124,6 +124,8 @@ class KafkaPublisher:
         never see each other's failures; PublishError when any was not acknowledged.
         """
         prepared = [self.prepare(event) for event in events]  # all valid, or none sent
+        # An intake publisher never flushes: partitions are looked up again per request.
+        self._partitions.clear()
         futures = [self.send(outgoing) for outgoing in prepared]
         deadline = time.monotonic() + timeout_s
         for future in futures:
