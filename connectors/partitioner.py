@@ -12,7 +12,7 @@ arithmetic a 32-bit word at a time, and the publisher passes the partition to ``
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
@@ -44,5 +44,9 @@ def murmur2(data: bytes) -> int:
 
 def partition_for(key: bytes, partitions: Collection[int]) -> int:
     """The partition Kafka's default partitioner picks for ``key`` among ``partitions``."""
-    ordered = sorted(partitions)
+    return pick_partition(key, sorted(partitions))
+
+
+def pick_partition(key: bytes, ordered: Sequence[int]) -> int:
+    """``partition_for`` over partition ids already sorted (a publisher sorts once per topic)."""
     return ordered[(murmur2(key) & _POSITIVE) % len(ordered)]

@@ -19,10 +19,10 @@ from kafka.errors import KafkaError
 from connectors.base import Event, SourceRecord
 from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
-from connectors.partitioner import partition_for
+from connectors.partitioner import pick_partition
 from schemas.catalog import Catalog, Contract, dlq_topic
 from schemas.errors import EncodeError
-from schemas.headers import DEAD_LETTER_PREFIX, Headers, cloudevent_headers
+from schemas.headers import DEAD_LETTER_PREFIX, CloudEventHeaders, Headers
 from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
@@ -57,6 +57,12 @@ class KafkaPublisher:
         # partition's. Read after a flush, it replaces a callback per record on kafka-python's
         # I/O thread, which competed with this one for the interpreter.
         self._last: dict[tuple[str, int], Any] = {}
+        # Per topic, its partition ids in order, asked of the producer's metadata once per
+        # flush or intake request rather than per record (a set built and sorted each time).
+        self._partitions: dict[str, list[int]] = {}
+        # Per (department, event): its contract and the maker of its CloudEvents headers.
+        self._kinds: dict[tuple[str, str], tuple[Contract, CloudEventHeaders]] = {}
+        self._source: tuple[str, bytes] = ("", b"")  # the last origin's name, encoded
         self._connection = {
             k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
         }
@@ -78,23 +84,38 @@ class KafkaPublisher:
 
     def prepare(self, event: Event, origin: SourceRecord | None = None) -> Outgoing:
         """Validate and encode ``event`` into the record ``send`` puts on the wire."""
-        contract = self._catalog.event(event.department, event.event)
+        kind = self._kinds.get((event.department, event.event))
+        if kind is None:
+            kind = self._kind(event.department, event.event)
+        contract, headers_of = kind
         value = self._encode(contract, event)
-        headers = self._event_headers(contract, event)
+        record = event.record
+        headers = headers_of(str(record["event_id"]), record["event_time"])
         if origin is not None:
-            headers += _origin_headers(origin)
+            headers.append((SOURCE_HEADER, self._source_header(origin.source)))
+            headers.append((POSITION_HEADER, str(origin.position).encode()))
         return Outgoing(contract.topic, event.key.encode(), value, headers)
+
+    def _kind(self, department: str, event: str) -> tuple[Contract, CloudEventHeaders]:
+        """The contract of a department's event and its headers' maker, looked up once."""
+        contract = self._catalog.event(department, event)
+        kind = self._kinds[(department, event)] = (
+            contract,
+            CloudEventHeaders(department, contract.full_name),
+        )
+        return kind
+
+    def _source_header(self, source: str) -> bytes:
+        """``source`` as its header's bytes: a run sends thousands of records of one source."""
+        if source != self._source[0]:
+            self._source = (source, source.encode())
+        return self._source[1]
 
     def _encode(self, contract: Contract, event: Event) -> bytes:
         try:
             return self._serde.encode(contract, event.record)
         except EncodeError as exc:
             raise RecordError(exc.field, str(exc), "schema") from exc
-
-    def _event_headers(self, contract: Contract, event: Event) -> Headers:
-        return cloudevent_headers(
-            event.event_id, event.department, contract.full_name, event.record["event_time"]
-        )
 
     def publish_all(self, events: Sequence[Event], timeout_s: float = 30.0) -> None:
         """Send ``events`` and wait until the broker acknowledged each of them.
@@ -103,6 +124,8 @@ class KafkaPublisher:
         never see each other's failures; PublishError when any was not acknowledged.
         """
         prepared = [self.prepare(event) for event in events]  # all valid, or none sent
+        # An intake publisher never flushes: partitions are looked up again per request.
+        self._partitions.clear()
         futures = [self.send(outgoing) for outgoing in prepared]
         deadline = time.monotonic() + timeout_s
         for future in futures:
@@ -138,8 +161,11 @@ class KafkaPublisher:
         """Hand a prepared record to the producer; its future, and ``flush`` says how it went."""
         topic, key = outgoing.topic, outgoing.key
         try:
+            ordered = self._partitions.get(topic)
+            if ordered is None:
+                ordered = self._partitions[topic] = sorted(self._producer.partitions_for(topic))
             # The partition kafka-python's default partitioner would pick, computed faster.
-            partition = partition_for(key, self._producer.partitions_for(topic))
+            partition = pick_partition(key, ordered)
             future = self._producer.send(
                 topic, key=key, value=outgoing.value, headers=outgoing.headers, partition=partition
             )
@@ -165,6 +191,7 @@ class KafkaPublisher:
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until every sent record is acknowledged; PublishError if any was not."""
+        self._partitions.clear()  # a topic given more partitions is seen from the next batch
         try:
             self._producer.flush(timeout=timeout_s)
         except KafkaError as exc:

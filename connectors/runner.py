@@ -115,7 +115,7 @@ class Runner:
         last: SourceRecord | None = None
         in_batch = 0
         for record in source.records(stats.last_position):
-            if str(record.position) in published:
+            if published and str(record.position) in published:
                 stats.skipped += 1
             else:
                 self._handle(record, stats, batch)
@@ -237,11 +237,18 @@ class Runner:
         self._advance(count)
 
     def _send(self, batch: list[_Prepared], stats: RunStats) -> None:
-        """Send a batch's records in source order, counting the events as they go."""
-        department = self.mapping.department
-        for outgoing, event in batch:
-            self.publisher.send(outgoing)
-            if event is not None:
-                stats.published += 1
-                self.metrics.published(department, event).inc()
+        """Send a batch's records in source order, counting its events per type once."""
+        send = self.publisher.send
+        sent: dict[str, int] = {}  # events sent per type, counted once per batch
+        try:
+            for outgoing, event in batch:
+                send(outgoing)
+                if event is not None:
+                    sent[event] = sent.get(event, 0) + 1
+        finally:
+            # Also when a send fails: the records before it are on their way.
+            department = self.mapping.department
+            for event, count in sent.items():
+                stats.published += count
+                self.metrics.published(department, event).inc(count)
         batch.clear()

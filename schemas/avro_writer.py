@@ -54,7 +54,11 @@ def write_long(out: Out, n: int) -> None:
 
 def _string(out: Out, value: str) -> None:
     data = value.encode()
-    write_long(out, len(data))
+    size = len(data)
+    if size < 64:  # the usual string: its zig-zag length is one byte, no varint loop
+        out.append(size << 1)
+    else:
+        write_long(out, size)
     out += data
 
 
@@ -232,10 +236,28 @@ def _map(values: Writer) -> Writer:
     return write
 
 
+def _optional_string(out: Out, value: str | None) -> None:
+    """``["null", "string"]``, the most common union, without a call per branch."""
+    if value is None:
+        out.append(0)
+        return
+    data = value.encode()
+    size = len(data)
+    if size < 64:
+        out.append(2)  # branch 1, zig-zag
+        out.append(size << 1)
+    else:
+        out.append(2)
+        write_long(out, size)
+    out += data
+
+
 def _union(branches: list[Any], named: dict[str, Writer]) -> Writer:
     if len(branches) != 2 or branches[0] != "null":
         raise UnsupportedSchemaError(f"unsupported union {branches!r}")
     other = _compile(branches[1], named)
+    if other is _string:
+        return _optional_string
 
     def write(out: Out, value: Any) -> None:
         if value is None:

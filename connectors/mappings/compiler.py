@@ -20,7 +20,7 @@ from connectors.errors import RecordError
 from connectors.gazetteer import Gazetteer
 from connectors.mappings.plan import NOTHING, EventIdPlan, EventPlan, ExportPlan, FieldPlan
 from connectors.mappings.screening import RowScreen, row_screen
-from connectors.transforms import Row, cell_text, keyed_hash, word
+from connectors.transforms import PLACEHOLDERS, Row, cell_text, keyed_hash, word
 
 Fields = Mapping[str, str | None]
 Compute = Callable[[Row], Any]
@@ -35,22 +35,22 @@ def compile_export(
     gazetteer: Gazetteer | None,
 ) -> MapRow:
     """The function mapping rows whose canonical columns are ``columns`` (canonical -> key)."""
-    checks = tuple(_required(column, columns) for column in plan.required)
+    check = _all_present(plan.required, columns)
     pick = _picker(department, plan, columns)
     feed = gazetteer.add if plan.feeds_gazetteer and gazetteer is not None else None
 
     def map_row(fields: Fields) -> Event:
         row = Row(fields, columns, hmac_key, gazetteer)
-        for check in checks:
-            check(row)
+        check(row)
         event = pick(row)
         if event.screen is not None:  # no ID or phone number into a field not taking one
             event.screen(fields)
         record: dict[str, Any] = {"event_id": event.event_id(row), "department": department}
         for target, compute in event.fields:
             record[target] = compute(row)
-        for name, default in event.defaults:
-            record[name] = list(default) if isinstance(default, list) else default
+        if event.defaults:
+            for name, default in event.defaults:
+                record[name] = list(default) if isinstance(default, list) else default
         if feed is not None:
             feed(record)
         return Event(department, event.name, str(record[event.key_field]), record)
@@ -161,19 +161,29 @@ def _from_column(plan: FieldPlan, column: str, key: str | None, absent: Compute)
     if key is None:  # the header lacks the column: every row takes the fallback
         return absent
     steps = plan.steps
-    if not steps:  # a copy; cell_text gives a non-empty string or None
+    # Each closure reads its cell as ``cell_text`` does, written out: a call less per
+    # field of every row. tests/unit/test_mapping_compile.py holds them to the reference.
+    if not steps:  # a copy: the trimmed cell, or the fallback when it has no value
 
         def copy(row: Row) -> Any:
-            value = cell_text(row.fields.get(key))
-            return absent(row) if value is None else value
+            value = row.fields.get(key)
+            if value is not None:
+                value = value.strip()
+                if value and value not in PLACEHOLDERS:
+                    return value
+            return absent(row)
 
         return copy
     if len(steps) == 1:
         step = steps[0]
 
         def one(row: Row) -> Any:
-            value = cell_text(row.fields.get(key))
-            return absent(row) if value is None else step(value, column, row)
+            value = row.fields.get(key)
+            if value is not None:
+                value = value.strip()
+                if value and value not in PLACEHOLDERS:
+                    return step(value, column, row)
+            return absent(row)
 
         return one
 
@@ -207,6 +217,24 @@ def _missing(column: str) -> Compute:
         raise row.missing(column)
 
     return fail
+
+
+def _all_present(required: tuple[str, ...], columns: Mapping[str, str]) -> Callable[[Row], None]:
+    """The check that every required column has a value, in the plan's order: the first
+    without one raises its error (what a check per column would, in one call per row)."""
+    keys = tuple((column, columns.get(column)) for column in required)
+
+    def check(row: Row) -> None:
+        fields = row.fields
+        for column, key in keys:
+            value = None if key is None else fields.get(key)
+            if value is None:
+                raise row.missing(column)
+            value = value.strip()
+            if not value or value in PLACEHOLDERS:
+                raise row.missing(column)
+
+    return check
 
 
 def _required(column: str, columns: Mapping[str, str]) -> Callable[[Row], str]:

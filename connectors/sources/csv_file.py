@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from connectors.errors import RecordError, SourceError
 from connectors.sources.cells import formula_error
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+# A cell that starts as ``formula_error`` looks further at: a formula start or whitespace
+# (``\s`` is ``str.isspace``'s set) at the line's start or right after a comma.
+_CELL_START = re.compile(r"(?:^|,)[\s=@+\-]")
 MAX_FIELD_CHARS = 4096
 
 
@@ -115,10 +119,15 @@ class CsvFile:
     def _record(self, header: list[str], row_text: str, position: int) -> SourceRecord:
         if '"' in row_text:
             values = next(csv.reader([row_text]), [])
+            maybe_formula = True
         else:
             # Without quotes the csv module only splits at commas; a line's one terminator
             # can only be at its end. A new reader per row cost more than the split.
-            values = row_text.rstrip("\r\n").split(",")
+            line = row_text.rstrip("\r\n")
+            values = line.split(",")
+            # Every cell starts at the line's start or after a comma: one search of the
+            # line tells whether any cell can look like a formula, which most rows settle.
+            maybe_formula = _CELL_START.search(line) is not None
         if len(values) > len(header):
             return SourceRecord(
                 self.name,
@@ -130,11 +139,18 @@ class CsvFile:
                     "extra_columns",
                 ),
             )
-        fields: dict[str, str | None] = dict.fromkeys(header)
-        if max(map(len, values), default=0) > MAX_FIELD_CHARS:
+        # No field is longer than its line: only a long line needs each field measured.
+        if len(row_text) > MAX_FIELD_CHARS and max(map(len, values)) > MAX_FIELD_CHARS:
             return self._too_long(header, values, position)
-        fields.update(zip(header, values, strict=False))  # a short row keeps None at its end
-        return SourceRecord(self.name, position, fields, formula_error(fields))
+        fields: dict[str, str | None]
+        if len(values) == len(header):  # the usual row: one dict, built once
+            fields = dict(zip(header, values, strict=True))
+        else:  # a short row keeps None at its end
+            fields = dict.fromkeys(header)
+            fields.update(zip(header, values, strict=False))
+        return SourceRecord(
+            self.name, position, fields, formula_error(fields) if maybe_formula else None
+        )
 
     def _too_long(self, header: list[str], values: list[str], position: int) -> SourceRecord:
         """The record of a row with an oversized field, naming the first one."""

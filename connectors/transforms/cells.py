@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.errors import RecordError
@@ -38,16 +38,28 @@ def cell_text(value: str | None) -> str | None:
     return value if value and value not in PLACEHOLDERS else None
 
 
-@dataclass
 class Row:
-    """One record while it is mapped: its cells by canonical column, and the hub's means."""
+    """One record while it is mapped: its cells by canonical column, and the hub's means.
 
-    fields: Mapping[str, str | None]
-    columns: Mapping[str, str]  # canonical column -> key in ``fields``
-    hmac_key: bytes
-    gazetteer: Gazetteer | None = None
-    resolved: dict[tuple[str, str | None], Candidate] = field(default_factory=dict)
-    ids: dict[str, str] = field(default_factory=dict)  # raw -> normalized ID, checked once
+    A plain class with slots rather than a dataclass: one is made for every row a
+    connector reads, and the dataclass's factory-built defaults cost a call each.
+    """
+
+    __slots__ = ("columns", "fields", "gazetteer", "hmac_key", "ids", "resolved")
+
+    def __init__(
+        self,
+        fields: Mapping[str, str | None],
+        columns: Mapping[str, str],  # canonical column -> key in ``fields``
+        hmac_key: bytes,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
+        self.fields = fields
+        self.columns = columns
+        self.hmac_key = hmac_key
+        self.gazetteer = gazetteer
+        self.resolved: dict[tuple[str, str | None], Candidate] = {}
+        self.ids: dict[str, str] = {}  # raw -> normalized ID, checked once
 
     def id_number(self, value: str, column: str) -> str:
         """``value`` as a checked, normalized resident ID number (GB 11643)."""

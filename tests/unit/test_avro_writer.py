@@ -165,3 +165,31 @@ def test_a_value_of_the_wrong_type_raises_instead_of_writing(field: str, value: 
     }
     with pytest.raises((TypeError, AttributeError, KeyError, ValueError)):
         compile_writer(RECORD)(record)
+
+
+STRINGS = {
+    "type": "record",
+    "name": "Texts",
+    "fields": [
+        {"name": "plain", "type": "string"},
+        {"name": "optional", "type": ["null", "string"]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Either side of the lengths where a zig-zag varint grows a byte (64, 8,192 bytes), in
+    # ASCII and in Chinese, whose characters are three bytes each in UTF-8.
+    ["", "x", "x" * 63, "x" * 64, "x" * 65, "x" * 8191, "x" * 8192, "公" * 21, "公" * 22],
+)
+def test_strings_of_every_length_class_encode_to_fastavros_bytes(text: str) -> None:
+    encode = compile_writer(STRINGS)
+    for optional in (text, None):
+        record = {"plain": text, "optional": optional}
+        assert encode(record) == fastavro_bytes(STRINGS, record)
+
+
+def test_an_optional_string_of_another_type_raises_instead_of_writing() -> None:
+    with pytest.raises(AttributeError):
+        compile_writer(STRINGS)({"plain": "x", "optional": 7})

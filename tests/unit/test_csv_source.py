@@ -206,3 +206,40 @@ def test_a_gb18030_header_read_as_utf8_is_a_source_error(tmp_path: Path) -> None
 def test_a_missing_file_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="cannot read"):
         read(CsvFile(tmp_path / "absent.csv"))
+
+
+# --- formulas (CSV injection) --------------------------------------------------------------
+
+# Every character str.isspace() calls whitespace: a clerk's tab, an ideographic space, ...
+WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) not in "\r\n"]
+
+
+@pytest.mark.parametrize("column", [0, 1, 2])
+@pytest.mark.parametrize("cell", ["=1+1", "@SUM(A1)", "+cmd", "-x", "\t=1", "\u3000=1"])
+def test_a_cell_starting_like_a_formula_rejects_its_row_in_any_column(
+    tmp_path: Path, column: int, cell: str
+) -> None:
+    cells = ["1", "张三", "幸福里1号"]
+    cells[column] = cell
+    bad, ok = read(csv_file(tmp_path, utf8(HEADER, ",".join(cells), "\r\n2,李四,幸福里2号\r\n")))
+    assert bad.error is not None
+    assert (bad.error.code, bad.error.field) == ("formula", HEADER.split(",")[column].strip())
+    assert (ok.position, ok.error) == (2, None)
+
+
+def test_any_whitespace_before_a_formula_is_seen_through(tmp_path: Path) -> None:
+    rows = "".join(f"{n},张三,{space}=1\r\n" for n, space in enumerate(WHITESPACE, 1))
+    records = read(csv_file(tmp_path, utf8(HEADER, rows)))
+    assert len(records) == len(WHITESPACE)
+    assert all(r.error is not None and r.error.code == "formula" for r in records)
+
+
+@pytest.mark.parametrize(
+    "cell", ["2024-03-05 10:00:00", "a=b", "幸福里-1号", "-5", "+86 138-1234-5678", "", "1 2"]
+)
+def test_formula_characters_inside_a_cell_or_a_signed_number_are_plain_text(
+    tmp_path: Path, cell: str
+) -> None:
+    (record,) = read(csv_file(tmp_path, utf8(HEADER, f"1,{cell},幸福里1号\r\n")))
+    assert record.error is None
+    assert record.fields["姓名"] == cell

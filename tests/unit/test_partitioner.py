@@ -16,7 +16,7 @@ from kafka.partitioner.default import DefaultPartitioner
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 from connectors.identity import person_key
-from connectors.partitioner import murmur2, partition_for
+from connectors.partitioner import murmur2, partition_for, pick_partition
 from tests.support.factories import resident_id
 
 
@@ -65,3 +65,15 @@ def test_partition_is_kafka_pythons_default_partitioners(count: int) -> None:
 def test_partition_is_librdkafkas_murmur2_partitioners(count: int) -> None:
     expected = [confluent_kafka.murmur2(key, count) for key in KEYS]
     assert [partition_for(key, set(range(count))) for key in KEYS] == expected
+
+
+@pytest.mark.parametrize("count", [1, 4, 12])
+def test_picking_among_partitions_sorted_once_is_kafka_pythons_default_partitioners(
+    count: int,
+) -> None:
+    """What the publisher does: the topic's partitions sorted once, then a pick per key."""
+    cluster = Cluster(frozenset(range(count)))
+    reference = DefaultPartitioner()
+    expected = [reference.partition("t", key, key, None, None, cluster) for key in KEYS]
+    ordered = sorted(cluster.partitions)
+    assert [pick_partition(key, ordered) for key in KEYS] == expected
