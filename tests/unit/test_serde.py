@@ -221,7 +221,15 @@ def test_an_older_view_record_gains_its_map_and_optional_defaults(
     serde: Serde, registry: SqlRegistry, catalog: Catalog
 ) -> None:
     view = catalog.view("resident_profile")
-    added = {"elderly_living_alone", "disability_grade", "subsistence_allowance"}
+    added = {
+        "elderly_living_alone",
+        "disability_grade",
+        "subsistence_allowance",
+        "latest_test_result",
+        "latest_test_at",
+        "vaccination_doses",
+        "last_vaccinated_at",
+    }
     old = reduced_schema(view, {"health_status", "phone_masked", "provenance", *added})
     old_id = registry.register(view.value_subject, json.dumps(old))
     record = {
