@@ -1,4 +1,5 @@
-"""The only place connectors talk to Kafka (kafka-python, acks=all, idempotent).
+"""The only place connectors talk to Kafka (kafka-python, acks=all, idempotent), with
+``published_log.py``, which reads the topics back.
 
 Every record a connector publishes for a source record carries ``datong.source`` and
 ``datong.position`` headers, so a restarted connector can read back what an interrupted
@@ -9,17 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from connectors.base import Event, SourceRecord
 from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
 from connectors.partitioner import pick_partition
+from connectors.published_log import PublishedLog
 from schemas.catalog import Catalog, Contract, dlq_topic
 from schemas.errors import EncodeError
 from schemas.headers import DEAD_LETTER_PREFIX, CloudEventHeaders, Headers
@@ -48,7 +50,6 @@ class KafkaPublisher:
     def __init__(self, bootstrap: str, serde: Serde, **client_options: Any) -> None:
         self._serde = serde
         self._catalog: Catalog = serde.catalog
-        self._bootstrap = bootstrap
         self._errors: list[BaseException] = []
         self._acked: Offsets = {}
         self._acked_lock = threading.Lock()
@@ -63,9 +64,8 @@ class KafkaPublisher:
         # Per (department, event): its contract and the maker of its CloudEvents headers.
         self._kinds: dict[tuple[str, str], tuple[Contract, CloudEventHeaders]] = {}
         self._source: tuple[str, bytes] = ("", b"")  # the last origin's name, encoded
-        self._connection = {
-            k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)
-        }
+        connection = {k: v for k, v in client_options.items() if k.startswith(_CONNECTION_OPTIONS)}
+        self._log = PublishedLog(bootstrap, connection)
         options = {**KAFKA_PYTHON_OPTIONS, **client_options}
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap, **options)
@@ -206,21 +206,8 @@ class KafkaPublisher:
         return [c.topic for c in self._catalog.sources(department)] + [dlq_topic(department)]
 
     def log_ends(self, topics: Iterable[str]) -> Offsets:
-        """A lower bound of each partition's log end (ListOffsets; exact on Apache Kafka).
-
-        The embedded broker answers below the real end, which only makes a read back
-        from here start earlier than needed: safe, never used to decide "all read".
-        """
-        with self._consumer() as consumer:
-            tps = _partitions(consumer, topics)
-            try:
-                ends = consumer.end_offsets(tps) if tps else {}
-            except KafkaError as exc:
-                raise PublishError(f"cannot ask Kafka for log end offsets: {exc}") from exc
-        offsets: Offsets = {}
-        for tp, offset in ends.items():
-            offsets.setdefault(tp.topic, {})[tp.partition] = int(offset)
-        return offsets
+        """A lower bound of each partition's log end (``PublishedLog.ends``)."""
+        return self._log.ends(topics)
 
     def read_back(
         self, source: str, since: Offsets, topics: Iterable[str], timeout_s: float = 60.0
@@ -238,7 +225,7 @@ class KafkaPublisher:
             if headers.get(SOURCE_HEADER) == wanted:
                 found.add(headers[POSITION_HEADER].decode())
 
-        self._scan(since, topics, collect, f"reading back {source}", timeout_s)
+        self._log.scan(since, topics, collect, f"reading back {source}", timeout_s)
         return found
 
     def published_origins(
@@ -254,50 +241,8 @@ class KafkaPublisher:
             if source is not None and position is not None:
                 found.add(f"{source.decode()}#{position.decode()}")
 
-        self._scan(since or {}, topics, collect, "reading the published events", timeout_s)
+        self._log.scan(since or {}, topics, collect, "reading the published events", timeout_s)
         return found
-
-    def _scan(
-        self,
-        since: Offsets,
-        topics: Iterable[str],
-        collect: Callable[[dict[str, bytes]], None],
-        what: str,
-        timeout_s: float,
-    ) -> None:
-        """Hand every record's headers on ``topics`` from ``since`` to ``collect``, up to
-        each partition's high watermark (from the fetch responses: exact)."""
-        with self._consumer() as consumer:
-            tps = _partitions(consumer, topics)
-            if not tps:
-                return
-            consumer.assign(tps)
-            for tp in tps:
-                start = since.get(tp.topic, {}).get(tp.partition)
-                if start is None:
-                    consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, start)
-            remaining, deadline = set(tps), time.monotonic() + timeout_s
-            while remaining:
-                if time.monotonic() > deadline:
-                    raise PublishError(f"{what} did not finish in {timeout_s}s")
-                for messages in consumer.poll(timeout_ms=200).values():
-                    for message in messages:
-                        collect(dict(message.headers or ()))
-                remaining = {tp for tp in remaining if not _caught_up(consumer, tp)}
-
-    def _consumer(self) -> KafkaConsumer:
-        try:
-            return KafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                fetch_max_wait_ms=100,
-                **self._connection,
-            )
-        except KafkaError as exc:
-            raise PublishError(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
 
     def close(self) -> None:
         """Flush and close the producer."""
@@ -309,16 +254,3 @@ def _origin_headers(record: SourceRecord) -> Headers:
         (SOURCE_HEADER, record.source.encode()),
         (POSITION_HEADER, str(record.position).encode()),
     ]
-
-
-def _partitions(consumer: KafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-    return [
-        TopicPartition(topic, partition)
-        for topic in topics
-        for partition in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-
-
-def _caught_up(consumer: KafkaConsumer, tp: TopicPartition) -> bool:
-    highwater = consumer.highwater(tp)
-    return highwater is not None and consumer.position(tp) >= highwater

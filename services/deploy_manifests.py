@@ -23,7 +23,8 @@ import yaml
 from schemas.catalog import Catalog, dlq_topic
 from services.alert_rules import alert_rules, render_prometheus_rule, render_rule_file
 from services.connector_manifests import DEFAULT_IMAGE, render_connectors
-from services.settings import DEFAULT_DLQ_RETENTION_DAYS, Settings
+from services.setting_defaults import DEFAULT_DLQ_RETENTION_DAYS
+from services.settings import Settings
 from services.topics import topic_specs
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"

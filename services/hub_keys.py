@@ -68,3 +68,19 @@ def generated_key(name: str, var_dir: Path) -> bytes:
     finally:
         tmp.unlink()
     return base64.b64decode(path.read_text().strip())
+
+
+def audit_signing_key(
+    text: str | None, file: str | None, var_dir: Path, *, development: bool
+) -> bytes:
+    """The audit exports' Ed25519 seed (its first 32 bytes): DATONG_AUDIT_SIGNING_KEY (``text``)
+    or its file's, or on a ``development`` hub one generated once under ``var/keys`` when
+    ``datong audit export`` first asks; anywhere else ConfigError saying what to give."""
+    given = read_key(text, file, "AUDIT_SIGNING_KEY", var_dir)
+    if given is not None:
+        return given
+    if not development:
+        # A key made here would sign whatever the table holds now, edits included, and
+        # print its own public key beside the file: the export would prove nothing.
+        raise ConfigError(missing_key("AUDIT_SIGNING_KEY", "signing audit exports", var_dir))
+    return generated_key("AUDIT_SIGNING_KEY", var_dir)

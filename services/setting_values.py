@@ -14,6 +14,14 @@ from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from services.errors import ConfigError
+from services.setting_defaults import (
+    DATABASE_TLS_UNCHECKED,
+    DATABASE_TLS_VERIFY,
+    METRICS_OPEN,
+    METRICS_TOKEN,
+    TOPICS_MANAGE,
+    TOPICS_REQUIRE,
+)
 
 PREFIX = "DATONG_"
 _Number = TypeVar("_Number", int, float)
@@ -38,7 +46,19 @@ def token_hashes(value: str | None) -> dict[str, str]:
 
 def days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
     """A retention in whole days, at least one (a bound of zero would delete as it writes)."""
+    return positive_integer(get, name, default)
+
+
+def positive_integer(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:
+    """The variable's whole number, greater than 0; ``default`` when it is unset."""
     return positive(integer(get(name, str(default)), name), name)
+
+
+def positive_number(
+    get: Callable[[str, str | None], str | None], name: str, default: float
+) -> float:
+    """The variable's number, greater than 0; ``default`` when it is unset."""
+    return positive(number(get(name, str(default)), name), name)
 
 
 MARKS = ("inside", "committed")  # the merge worker's test marks (services/merge/marks.py)
@@ -126,3 +146,51 @@ def check_database_tls(url: str, name: str, opt_out: str) -> None:
             f"CA's file> to it (or set {PREFIX}DATABASE_TLS={opt_out} for a development "
             "database)"
         )
+
+
+def database_tls(value: str | None, production: bool, database_url: str, state_url: str) -> str:
+    """DATONG_DATABASE_TLS (by default verify-full with DATONG_KAFKA_BOOTSTRAP, else unchecked);
+    verify-full refuses a PostgreSQL URL of the view store or the connectors' state store that
+    does not check the server (:func:`check_database_tls`)."""
+    mode = choice(
+        value or (DATABASE_TLS_VERIFY if production else DATABASE_TLS_UNCHECKED),
+        "DATABASE_TLS",
+        (DATABASE_TLS_VERIFY, DATABASE_TLS_UNCHECKED),
+    )
+    if mode == DATABASE_TLS_VERIFY:
+        check_database_tls(database_url, "DATABASE_URL", DATABASE_TLS_UNCHECKED)
+        check_database_tls(state_url, "CONNECTOR_STATE_URL", DATABASE_TLS_UNCHECKED)
+    return mode
+
+
+def topics_mode(value: str | None, production: bool) -> str:
+    """DATONG_TOPICS: by default require with DATONG_KAFKA_BOOTSTRAP, else manage the topics."""
+    return choice(
+        value or (TOPICS_REQUIRE if production else TOPICS_MANAGE),
+        "TOPICS",
+        (TOPICS_MANAGE, TOPICS_REQUIRE),
+    )
+
+
+def metrics_auth(value: str | None, production: bool) -> str:
+    """DATONG_METRICS_AUTH: by default a token with DATONG_KAFKA_BOOTSTRAP, else open."""
+    return choice(
+        value or (METRICS_TOKEN if production else METRICS_OPEN),
+        "METRICS_AUTH",
+        (METRICS_OPEN, METRICS_TOKEN),
+    )
+
+
+def required_metrics_token(auth: str, given: str | None) -> str | None:
+    """The bearer token ``/metrics`` requires under DATONG_METRICS_AUTH ``auth``, or None when
+    it is open; ConfigError saying what to give when it is required and not ``given``."""
+    if auth == METRICS_OPEN:
+        return None
+    if given is None:
+        raise ConfigError(
+            f"{PREFIX}METRICS_AUTH is {METRICS_TOKEN} (the default with "
+            f"{PREFIX}KAFKA_BOOTSTRAP): give the bearer token Prometheus sends as "
+            f"{PREFIX}METRICS_TOKEN_FILE=<file holding it> or {PREFIX}METRICS_TOKEN, "
+            f"or set {PREFIX}METRICS_AUTH={METRICS_OPEN} where the port is private"
+        )
+    return given

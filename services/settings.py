@@ -13,51 +13,36 @@ from services.feed_schedule import FeedSchedule, parse_schedule
 
 # The parsers and the key readers keep short private names here, so that each field of
 # from_env reads on a line or two.
+from services.hub_keys import audit_signing_key as _audit_signing_key
 from services.hub_keys import generated_key as _generated_key
 from services.hub_keys import missing_key as _missing_key
 from services.hub_keys import read_key as _key
+from services.setting_defaults import (
+    DATABASE_TLS_UNCHECKED,
+    DEFAULT_DLQ_RETENTION_DAYS,
+    DEFAULT_FETCH_WAIT_MS,
+    DEFAULT_HISTORY_RETENTION_DAYS,
+    DEFAULT_LIVENESS_STALL_S,
+    DEFAULT_MIN_SHOWN_COUNT,
+    DEFAULT_SUBSCRIBE_FETCH_WAIT_MS,
+    METRICS_OPEN,
+    TOPICS_MANAGE,
+)
 from services.setting_values import PREFIX as _PREFIX
-from services.setting_values import check_database_tls as _check_database_tls
 from services.setting_values import choice as _choice
+from services.setting_values import database_tls as _database_tls
 from services.setting_values import days as _days
 from services.setting_values import halt as _halt
 from services.setting_values import integer as _int
+from services.setting_values import metrics_auth as _metrics_auth
 from services.setting_values import metrics_token as _metrics_token
 from services.setting_values import number as _float
 from services.setting_values import optional_path as _path
-from services.setting_values import positive as _positive
+from services.setting_values import positive_integer as _positive_int
+from services.setting_values import positive_number as _positive_float
+from services.setting_values import required_metrics_token as _required_metrics_token
 from services.setting_values import token_hashes as _token_hashes
-
-# The merge consumer's fetch wait: the embedded broker holds a fetch open for most of it
-# even when records arrive, so it bounds how fast an idle hub reacts.
-DEFAULT_FETCH_WAIT_MS = 50
-# The API's subscription consumer's fetch wait, for the same reason: measured on the embedded
-# broker, a change reached a consumer 30 ms after it was sent at 100 ms and 13 ms at
-# 50 ms (p50), while polling an idle hub cost about 2% and 4% of a core.
-DEFAULT_SUBSCRIBE_FETCH_WAIT_MS = 50
-# Dead letters wait for a department to fix and resend them; a month covers a monthly export.
-DEFAULT_DLQ_RETENTION_DAYS = 30
-# Closed alerts and hourly snapshots answer "what happened last year": a year and a month.
-DEFAULT_HISTORY_RETENTION_DAYS = 400
-# DATONG_TOPICS: a process creates the topics it misses (embedded and development hubs), or
-# refuses to start without them (a real cluster, where the operator creates them with their
-# replication and retention: deploy/k8s/topics.yaml).
-TOPICS_MANAGE = "manage"
-TOPICS_REQUIRE = "require"
-# How long a worker's or connector's loop may stand still with work waiting before its
-# /healthz says it is wedged: longer than any batch, retry or rebalance should take.
-DEFAULT_LIVENESS_STALL_S = 300.0
-# DATONG_METRICS_AUTH: /metrics open to anyone who reaches the port (embedded and development
-# hubs), or only to a scraper that sends DATONG_METRICS_TOKEN as a bearer token (a real cluster).
-METRICS_OPEN = "open"
-METRICS_TOKEN = "token"
-# DATONG_DATABASE_TLS: a PostgreSQL URL must verify the server's certificate and name
-# (sslmode=verify-full, a real cluster), or is taken as given (embedded and development hubs).
-DATABASE_TLS_VERIFY = "verify-full"
-DATABASE_TLS_UNCHECKED = "unchecked"
-# The smallest count of a derived count map (open alerts by type) a reader sees: a count from
-# 1 to this minus one could single out a household, so it is shown as null (0 shows).
-DEFAULT_MIN_SHOWN_COUNT = 5
+from services.setting_values import topics_mode as _topics
 
 
 @dataclass(frozen=True)
@@ -115,24 +100,14 @@ class Settings:
     audit_signing_key_file: str | None = None  # DATONG_AUDIT_SIGNING_KEY_FILE
 
     def audit_signing_key(self) -> bytes:
-        """The audit exports' Ed25519 seed (its first 32 bytes): the variable's, or on
-        embedded defaults (a development hub) one generated once under ``var/keys`` when
-        ``datong audit export`` first asks; anywhere else ConfigError saying what to give."""
-        given = _key(
+        """The audit exports' Ed25519 seed (``hub_keys.audit_signing_key``): generated only on
+        embedded defaults (a development hub)."""
+        return _audit_signing_key(
             self.audit_signing_key_text,
             self.audit_signing_key_file,
-            "AUDIT_SIGNING_KEY",
             self.var_dir,
+            development=self.embedded_broker,
         )
-        if given is not None:
-            return given
-        if not self.embedded_broker:
-            # A key made here would sign whatever the table holds now, edits included, and
-            # print its own public key beside the file: the export would prove nothing.
-            raise ConfigError(
-                _missing_key("AUDIT_SIGNING_KEY", "signing audit exports", self.var_dir)
-            )
-        return _generated_key("AUDIT_SIGNING_KEY", self.var_dir)
 
     mappings_dir: Path | None = None  # None: the shipped mappings (connectors/mappings/)
     # The hub's key check values (``datong keys check-value``): a connector refuses a key
@@ -184,16 +159,7 @@ class Settings:
         """The bearer token ``/metrics`` requires, or None when it is open
         (``DATONG_METRICS_AUTH=open``); ConfigError saying what to give when it is required
         and unset, so that a production process never serves its metrics to anyone."""
-        if self.metrics_auth == METRICS_OPEN:
-            return None
-        if self.given_metrics_token is None:
-            raise ConfigError(
-                f"{_PREFIX}METRICS_AUTH is {METRICS_TOKEN} (the default with "
-                f"{_PREFIX}KAFKA_BOOTSTRAP): give the bearer token Prometheus sends as "
-                f"{_PREFIX}METRICS_TOKEN_FILE=<file holding it> or {_PREFIX}METRICS_TOKEN, "
-                f"or set {_PREFIX}METRICS_AUTH={METRICS_OPEN} where the port is private"
-            )
-        return self.given_metrics_token
+        return _required_metrics_token(self.metrics_auth, self.given_metrics_token)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -257,15 +223,7 @@ class Settings:
         state_file = var_dir / "connectors" / "state.db"
         state_url = get("CONNECTOR_STATE_URL") or f"sqlite:///{state_file}"
         production = bootstrap is not None
-        database_tls = _choice(
-            get("DATABASE_TLS", DATABASE_TLS_VERIFY if production else DATABASE_TLS_UNCHECKED)
-            or "",
-            "DATABASE_TLS",
-            (DATABASE_TLS_VERIFY, DATABASE_TLS_UNCHECKED),
-        )
-        if database_tls == DATABASE_TLS_VERIFY:
-            _check_database_tls(database_url, "DATABASE_URL", DATABASE_TLS_UNCHECKED)
-            _check_database_tls(state_url, "CONNECTOR_STATE_URL", DATABASE_TLS_UNCHECKED)
+        database_tls = _database_tls(get("DATABASE_TLS"), production, database_url, state_url)
         return cls(
             var_dir=var_dir,
             kafka_bootstrap=bootstrap,
@@ -287,26 +245,12 @@ class Settings:
             consumer_group=get("CONSUMER_GROUP", "datong-merge") or "datong-merge",
             batch_size=_int(get("BATCH_SIZE", "1000"), "BATCH_SIZE"),
             session_timeout_s=_float(get("SESSION_TIMEOUT_S", "10"), "SESSION_TIMEOUT_S"),
-            fetch_wait_ms=_positive(
-                _int(get("FETCH_WAIT_MS", str(DEFAULT_FETCH_WAIT_MS)), "FETCH_WAIT_MS"),
-                "FETCH_WAIT_MS",
-            ),
-            fold_interval_s=_positive(
-                _float(get("FOLD_INTERVAL_S", "0.5"), "FOLD_INTERVAL_S"), "FOLD_INTERVAL_S"
-            ),
-            subscribe_heartbeat_s=_positive(
-                _float(get("SUBSCRIBE_HEARTBEAT_S", "15"), "SUBSCRIBE_HEARTBEAT_S"),
-                "SUBSCRIBE_HEARTBEAT_S",
-            ),
-            subscribe_buffer=_positive(
-                _int(get("SUBSCRIBE_BUFFER", "1000"), "SUBSCRIBE_BUFFER"), "SUBSCRIBE_BUFFER"
-            ),
-            subscribe_fetch_wait_ms=_positive(
-                _int(
-                    get("SUBSCRIBE_FETCH_WAIT_MS", str(DEFAULT_SUBSCRIBE_FETCH_WAIT_MS)),
-                    "SUBSCRIBE_FETCH_WAIT_MS",
-                ),
-                "SUBSCRIBE_FETCH_WAIT_MS",
+            fetch_wait_ms=_positive_int(get, "FETCH_WAIT_MS", DEFAULT_FETCH_WAIT_MS),
+            fold_interval_s=_positive_float(get, "FOLD_INTERVAL_S", 0.5),
+            subscribe_heartbeat_s=_positive_float(get, "SUBSCRIBE_HEARTBEAT_S", 15.0),
+            subscribe_buffer=_positive_int(get, "SUBSCRIBE_BUFFER", 1000),
+            subscribe_fetch_wait_ms=_positive_int(
+                get, "SUBSCRIBE_FETCH_WAIT_MS", DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
             ),
             kafka_security_protocol=_choice(
                 get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") or "PLAINTEXT",
@@ -322,14 +266,9 @@ class Settings:
                 get("INGEST_MAX_BODY_BYTES", str(1 << 20)), "INGEST_MAX_BODY_BYTES"
             ),
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
-            lookup_per_minute=_positive(
-                _int(get("LOOKUP_PER_MINUTE", "30"), "LOOKUP_PER_MINUTE"), "LOOKUP_PER_MINUTE"
-            ),
+            lookup_per_minute=_positive_int(get, "LOOKUP_PER_MINUTE", 30),
             policy_file=_path(get("POLICY_FILE")),
-            min_shown_count=_positive(
-                _int(get("MIN_SHOWN_COUNT", str(DEFAULT_MIN_SHOWN_COUNT)), "MIN_SHOWN_COUNT"),
-                "MIN_SHOWN_COUNT",
-            ),
+            min_shown_count=_positive_int(get, "MIN_SHOWN_COUNT", DEFAULT_MIN_SHOWN_COUNT),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(
@@ -338,38 +277,20 @@ class Settings:
             snapshot_retention_days=_days(
                 get, "SNAPSHOT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
             ),
-            prune_interval_s=_positive(
-                _float(get("PRUNE_INTERVAL_S", "600"), "PRUNE_INTERVAL_S"), "PRUNE_INTERVAL_S"
-            ),
-            prune_batch_size=_positive(
-                _int(get("PRUNE_BATCH_SIZE", "1000"), "PRUNE_BATCH_SIZE"), "PRUNE_BATCH_SIZE"
-            ),
+            prune_interval_s=_positive_float(get, "PRUNE_INTERVAL_S", 600.0),
+            prune_batch_size=_positive_int(get, "PRUNE_BATCH_SIZE", 1000),
             test_marks=_path(get("TEST_MARKS")),
             test_halt=_halt(get("TEST_HALT")),
             feed_schedule=parse_schedule(
                 get("FEED_CADENCE"), get("FEED_HOURS"), get("FEED_UTC_OFFSET_H")
             ),
-            freshness_interval_s=_positive(
-                _float(get("FRESHNESS_INTERVAL_S", "30"), "FRESHNESS_INTERVAL_S"),
-                "FRESHNESS_INTERVAL_S",
-            ),
+            freshness_interval_s=_positive_float(get, "FRESHNESS_INTERVAL_S", 30.0),
             mappings_dir=_path(get("MAPPINGS_DIR")),
             hmac_key_check=get("HMAC_KEY_CHECK"),
             seal_key_check=get("SEAL_KEY_CHECK"),
-            topics=_choice(
-                get("TOPICS", TOPICS_MANAGE if bootstrap is None else TOPICS_REQUIRE) or "",
-                "TOPICS",
-                (TOPICS_MANAGE, TOPICS_REQUIRE),
-            ),
-            liveness_stall_s=_positive(
-                _float(get("LIVENESS_STALL_S", str(DEFAULT_LIVENESS_STALL_S)), "LIVENESS_STALL_S"),
-                "LIVENESS_STALL_S",
-            ),
-            metrics_auth=_choice(
-                get("METRICS_AUTH", METRICS_TOKEN if production else METRICS_OPEN) or "",
-                "METRICS_AUTH",
-                (METRICS_OPEN, METRICS_TOKEN),
-            ),
+            topics=_topics(get("TOPICS"), production),
+            liveness_stall_s=_positive_float(get, "LIVENESS_STALL_S", DEFAULT_LIVENESS_STALL_S),
+            metrics_auth=_metrics_auth(get("METRICS_AUTH"), production),
             given_metrics_token=_metrics_token(get("METRICS_TOKEN"), get("METRICS_TOKEN_FILE")),
             database_tls=database_tls,
             registry_username=get("REGISTRY_USERNAME"),

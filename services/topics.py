@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.catalog import Catalog, dlq_topic
 from services.errors import BrokerError, MissingTopicsError
-from services.settings import DEFAULT_DLQ_RETENTION_DAYS, TOPICS_MANAGE
+from services.setting_defaults import DEFAULT_DLQ_RETENTION_DAYS, TOPICS_MANAGE
 
 DAY_MS = 24 * 60 * 60 * 1000
 # Source topics are the log `datong views rebuild` reads from the beginning: if the broker

@@ -32,7 +32,7 @@ from services.access.policy import (
     PolicyError,
     ViewFields,
 )
-from services.settings import DEFAULT_MIN_SHOWN_COUNT
+from services.setting_defaults import DEFAULT_MIN_SHOWN_COUNT
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 DEFAULT_POLICY_FILE = POLICY_DIR / "sharing.yaml"

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.bench.sender import Offered, Sender, payload_args
 from services.bench.stats import Latencies, timed
-from services.settings import DEFAULT_FETCH_WAIT_MS
+from services.setting_defaults import DEFAULT_FETCH_WAIT_MS
 
 AIOKAFKA_FETCH_WAIT_MS = 500  # aiokafka's default
 # The merge worker's own (``DATONG_FETCH_WAIT_MS``): the fair limit of its latency.

@@ -39,7 +39,7 @@ from services.bench.stats import Latencies, timed
 from services.bench.subscribers import Subscriber
 from services.bench.visibility import VisibilityPoller
 from services.broker import EmbeddedBroker, free_port
-from services.settings import DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
+from services.setting_defaults import DEFAULT_SUBSCRIBE_FETCH_WAIT_MS
 from services.store.database import create_engine
 from services.store.registry_store import SqlRegistry
 from services.topics import ensure_topics, topic_specs

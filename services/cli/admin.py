@@ -135,7 +135,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Print feeds, lag, freshness and dead letters; exit 1 if an endpoint did not answer."""
-    from services.status import render, scrape, summarize
+    from services.status import scrape, summarize
+    from services.status_table import render
 
     host = settings.api_host
     urls = [

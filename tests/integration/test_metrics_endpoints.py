@@ -15,7 +15,8 @@ from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.identity import person_key
-from services.status import render, scrape, summarize
+from services.status import scrape, summarize
+from services.status_table import render
 from tests.support.api_tokens import reader_headers
 from tests.support.factories import RegistryRow, health_event, registry_rows, write_registry_csv
 from tests.support.hub import Hub, make_env

@@ -10,7 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from connectors.metrics import ConnectorMetrics
 from services.metrics import MergeMetrics
-from services.status import Feed, Status, estimate_quantile, render, scrape, summarize
+from services.status import Feed, Status, estimate_quantile, scrape, summarize
+from services.status_table import render
 
 CONNECTOR = "http://127.0.0.1:9102/metrics"
 WORKER_A = "http://127.0.0.1:9101/metrics"

@@ -14,8 +14,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -23,24 +23,19 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.errors import DecodeError
 from schemas.serde import Serde
 from services.api.live.access import RecordFilter
+from services.api.live.catch_up import POLL_MS, SubscriptionError, read_back
 from services.api.live.changes import Change, TopicRecord, decode_change
 from services.api.live.event_ids import Position
 from services.api.live.fanout import Backlog, Subscriber, ViewFeed
-from services.errors import DatongError, MissingTopicsError
+from services.errors import MissingTopicsError
 from services.metrics import SubscriptionMetrics
 from services.topics import TopicSpec, prepare_topics
 
 log = logging.getLogger(__name__)
 
-_POLL_MS = 200
 _START_TIMEOUT_S = 15.0
-_CATCH_UP_IDLE_S = 30.0
 _MAX_PENDING = 10_000  # live changes queued for one client before it is cut off
 _COMMUNITY_MEMORY = 200_000  # keys per view whose community the feed remembers
-
-
-class SubscriptionError(DatongError):
-    """The hub cannot follow the view topics (the broker does not answer)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,15 @@ class SubscriptionHub:
         for change in backlog.buffered:
             yield change
         if backlog.from_topic:
-            async for change in self._read_topic(view, backlog.from_topic):
+            changes = read_back(
+                self._config.topics[view].name,
+                backlog.from_topic,
+                feed=self._feeds[view],
+                new_consumer=self._new_consumer,
+                decode=self._decode,
+                count_consumers=self._count_consumers,
+            )
+            async for change in changes:
                 yield change
 
     async def close(self) -> None:
@@ -172,7 +175,7 @@ class SubscriptionHub:
                 if consumer is None:
                     consumer = self._open()
                     continue
-                batch = consumer.poll(timeout_ms=_POLL_MS)
+                batch = consumer.poll(timeout_ms=POLL_MS)
                 self._trouble = None
                 for records in batch.values():
                     # Each partition's changes go to the streams once decoded, without
@@ -275,57 +278,3 @@ class SubscriptionHub:
     def _count_consumers(self, delta: int) -> None:
         self._consumers += delta
         self._metrics.consumers.set(self._consumers)
-
-    # --- reading a gap back ------------------------------------------------------------------
-
-    async def _read_topic(
-        self, view: str, ranges: Mapping[int, tuple[int, int]]
-    ) -> AsyncIterator[Change]:
-        """Read ``[start, end)`` of each partition with a consumer of this client's own."""
-        topic = self._config.topics[view].name
-        feed = self._feeds[view]
-        consumer = await asyncio.to_thread(self._new_consumer)
-        self._count_consumers(1)
-        try:
-            wanted = {TopicPartition(topic, p): r for p, r in ranges.items()}
-            consumer.assign(list(wanted))
-            for tp, (start, _) in wanted.items():
-                consumer.seek(tp, start)
-            idle_since = time.monotonic()
-            while wanted:
-                changes, done = await asyncio.to_thread(self._read_some, consumer, view, wanted)
-                for tp in done:
-                    del wanted[tp]
-                consumer.pause(*done)
-                if changes:
-                    idle_since = time.monotonic()
-                elif wanted and time.monotonic() - idle_since > _CATCH_UP_IDLE_S:
-                    raise SubscriptionError(
-                        f"reading {topic} back made no progress for {_CATCH_UP_IDLE_S:.0f} s"
-                    )
-                for change in changes:
-                    previous = change.previous_community or feed.community_of(change.key)
-                    # Only a tombstone needs to know where its row was.
-                    yield (
-                        replace(change, previous_community=previous)
-                        if change.record is None
-                        else change
-                    )
-        finally:
-            await asyncio.to_thread(consumer.close)
-            self._count_consumers(-1)
-
-    def _read_some(
-        self, consumer: KafkaConsumer, view: str, wanted: Mapping[Any, tuple[int, int]]
-    ) -> tuple[list[Change], list[Any]]:
-        batch = consumer.poll(timeout_ms=_POLL_MS)
-        changes = []
-        for tp, records in batch.items():
-            end = wanted[tp][1] if tp in wanted else -1
-            for record in records:
-                if record.offset < end:
-                    change = self._decode(tp.topic, record)
-                    if change is not None:
-                        changes.append(change)
-        done = [tp for tp, (_, end) in wanted.items() if consumer.position(tp) >= end]
-        return changes, done

@@ -25,10 +25,11 @@ from services.api.errors import ApiError
 from services.api.live import sse
 from services.api.live.access import Authorize, LiveReader
 from services.api.live.allowance import Allowance
+from services.api.live.catch_up import SubscriptionError
 from services.api.live.changes import Change
 from services.api.live.event_ids import EventIdError, parse_position
 from services.api.live.fanout import Subscriber
-from services.api.live.hub import Subscription, SubscriptionError, SubscriptionHub
+from services.api.live.hub import Subscription, SubscriptionHub
 
 log = logging.getLogger(__name__)
 
