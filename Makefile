@@ -20,10 +20,12 @@ run: $(STAMP) ## the whole hub on embedded defaults, fed with the demo community
 
 # System tools the tests drive: promtool (Debian prometheus), the headless browser the
 # page tests run in (Debian chromium; playwright drives it, it never downloads one) and the
-# CJK fonts its screenshots need to show Chinese as text rather than boxes.
+# CJK fonts its screenshots need to show Chinese as text rather than boxes; kubectl renders
+# deploy/kustomization.yaml (its kustomize sets the image).
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
-TOOLS := /usr/bin/promtool /usr/bin/chromium $(CJK_FONT)
+TOOLS := /usr/bin/promtool /usr/bin/chromium $(CJK_FONT) /usr/bin/kubectl
 /usr/bin/promtool: PACKAGE := prometheus
+/usr/bin/kubectl: PACKAGE := kubernetes-client
 /usr/bin/chromium: PACKAGE := chromium
 $(CJK_FONT): PACKAGE := fonts-noto-cjk
 $(TOOLS):
