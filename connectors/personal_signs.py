@@ -2,14 +2,15 @@
 
 Pure, and cheap where it runs per cell. A header is read once per mapping; values are
 sniffed on a sample (``datong mapping check --sample``) and, for ID numbers and phone
-numbers, on every row at run time. Each function returns a personal class of
-``schemas.data_classes`` (identifier, name, phone) or None.
+numbers, on every row at run time; the HTTP intake asks ``pushed_class`` of every string it
+is sent. Each function returns a personal class of ``schemas.data_classes`` (identifier,
+name, phone) or None.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from connectors.identity import check_digit
@@ -30,6 +31,7 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-[0-9]{7,8}")
 _ID = re.compile(r"[0-9]{17}[0-9Xx]")
 _SHORTEST, _LONGEST = 11, 24  # a mobile number; an ID number with spaces and +86 prefixes
+_ID_LENGTH = 18
 # Inside free text: a run of digits that is exactly a mobile number or an ID number.
 _MOBILE_IN = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _ID_IN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
@@ -43,6 +45,8 @@ _SURNAMES = frozenset(
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "司徒")
 # Endings of places and organisations, which are 2-4 characters as names are: 协和医院, 王府井店.
 _NOT_A_NAME_END = frozenset("院所站店局室心区市县村街路楼号组队处科部厂司校园馆社场中性码类")
+# Field classes whose values are prose: a number written inside them is sniffed too.
+PROSE_CLASSES = frozenset({"free_text"})
 NAME_SHARE = 0.8  # of a sample's non-empty values, to call the column one of names
 NAME_SAMPLE_MINIMUM = 3  # fewer values say nothing
 
@@ -79,9 +83,34 @@ def text_class(text: str) -> str | None:
     found = value_class(text)
     if found is not None or len(text) <= _SHORTEST:
         return found
-    if any(_is_id_number(m.group().upper()) for m in _ID_IN.finditer(text)):
+    if holds_id_number(text):
         return IDENTIFIER
     return PHONE if _MOBILE_IN.search(text) else None
+
+
+def holds_id_number(text: str) -> bool:
+    """Whether an ID number is written anywhere in ``text`` as a run of 18 characters."""
+    return any(_is_id_number(m.group().upper()) for m in _ID_IN.finditer(text))
+
+
+def sniffer(field_class: str) -> Callable[[str], str | None]:
+    """How a value headed for a field of ``field_class`` is sniffed for ID and phone numbers:
+    the whole value, or inside it too for prose."""
+    return text_class if field_class in PROSE_CLASSES else value_class
+
+
+def pushed_class(value: str, field_class: str) -> str | None:
+    """The personal class a value pushed into a field of ``field_class`` shows: an ID number
+    anywhere in it, a phone number as the whole value (or inside prose), or a name as the
+    whole value of a ``code`` field (no code of a thing is 2-4 Chinese characters after a
+    surname; a label such as 白菜 or prose may be, so names are not guessed there)."""
+    value = value.strip()
+    found = sniffer(field_class)(value)
+    if found is not None:
+        return found
+    if len(value) >= _ID_LENGTH and holds_id_number(value):
+        return IDENTIFIER
+    return NAME if field_class == "code" and looks_like_name(value) else None
 
 
 def _is_id_number(digits: str) -> bool:

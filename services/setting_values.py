@@ -54,6 +54,20 @@ def positive_integer(get: Callable[[str, str | None], str | None], name: str, de
     return positive(integer(get(name, str(default)), name), name)
 
 
+def optional_hours(get: Callable[[str, str | None], str | None], name: str) -> int | None:
+    """A window in whole hours from 1 to 720 (30 days), or None (off) when it is unset."""
+    value = get(name, None)
+    if value is None or not value.strip():
+        return None
+    hours = integer(value, name)
+    if not 1 <= hours <= MAX_WINDOW_HOURS:
+        raise ConfigError(f"{PREFIX}{name} must be 1 to {MAX_WINDOW_HOURS} hours, got {hours}")
+    return hours
+
+
+MAX_WINDOW_HOURS = 720
+
+
 def positive_number(
     get: Callable[[str, str | None], str | None], name: str, default: float
 ) -> float:

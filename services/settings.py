@@ -37,6 +37,7 @@ from services.setting_values import integer as _int
 from services.setting_values import metrics_auth as _metrics_auth
 from services.setting_values import metrics_token as _metrics_token
 from services.setting_values import number as _float
+from services.setting_values import optional_hours as _hours
 from services.setting_values import optional_path as _path
 from services.setting_values import positive_integer as _positive_int
 from services.setting_values import positive_number as _positive_float
@@ -83,6 +84,7 @@ class Settings:
     lookup_per_minute: int = 30
     policy_file: Path | None = None  # None: the shipped example policy
     min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT  # DATONG_MIN_SHOWN_COUNT
+    epidemic_test_window_h: int | None = None  # DATONG_EPIDEMIC_TEST_WINDOW_HOURS; None: off
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
@@ -269,6 +271,7 @@ class Settings:
             lookup_per_minute=_positive_int(get, "LOOKUP_PER_MINUTE", 30),
             policy_file=_path(get("POLICY_FILE")),
             min_shown_count=_positive_int(get, "MIN_SHOWN_COUNT", DEFAULT_MIN_SHOWN_COUNT),
+            epidemic_test_window_h=_hours(get, "EPIDEMIC_TEST_WINDOW_HOURS"),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(

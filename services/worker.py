@@ -58,6 +58,7 @@ def run_worker(settings: Settings) -> None:
         metrics,
         settings.hmac_key,
         marks=open_marks(settings),
+        test_window_h=settings.epidemic_test_window_h,
     )
     processor.prepare()
     pruner = HistoryPruner(

@@ -12,12 +12,10 @@ from collections.abc import Callable, Mapping
 
 from connectors.errors import RecordError
 from connectors.mappings.plan import Screen
-from connectors.personal_signs import text_class, value_class
+from connectors.personal_signs import sniffer as class_sniffer
 from schemas.data_classes import IDENTIFIER, PHONE
 
 PERSONAL_DATA = "personal_data"  # the dead letters' reason code
-# Fields whose cells are prose: a number written inside them is sniffed too.
-_TEXT = frozenset({"free_text"})
 _WHAT = {IDENTIFIER: "an ID number", PHONE: "a phone number"}
 
 RowScreen = Callable[[Mapping[str, str | None]], None]
@@ -45,7 +43,7 @@ def row_screen(screens: tuple[Screen, ...], columns: Mapping[str, str]) -> RowSc
 
 def sniffer(screen: Screen) -> Callable[[str], str | None]:
     """How a screened column's cells are sniffed: prose for numbers inside it too."""
-    return text_class if screen.field_class in _TEXT else value_class
+    return class_sniffer(screen.field_class)
 
 
 def refusal(found: str, screen: Screen) -> str:

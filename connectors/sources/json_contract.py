@@ -19,7 +19,9 @@ For event ``E`` of department ``D`` a record is a JSON object whose keys are the
   the contract's words (``schemas.enum_words``: ``阳性`` is ``POSITIVE``), booleans true,
   false or the yes/no words (是/否);
 - optional fields may be left out or null; an unknown key is an error, so is any string
-  that looks like a spreadsheet formula or contains a resident ID number.
+  that looks like a spreadsheet formula, and any that holds personal data where the field
+  does not take it (``json_screening``: an ID number anywhere, a phone number, a name in a
+  code field), found by the file connectors' own detectors.
 
 ``schemas.ingest_schema`` describes the same rules as JSON Schema. Errors name the field
 and never repeat its value.
@@ -35,10 +37,14 @@ from connectors.base import Event
 from connectors.errors import RecordError
 from connectors.identity import mask_name, mask_phone, normalize_id, person_key
 from connectors.sources.cells import looks_like_formula
-from connectors.sources.json_values import ID_LIKE, named_types, to_record
+from connectors.sources.json_screening import screen_record, screened_classes
+from connectors.sources.json_values import named_types, to_record
 from schemas.catalog import Contract
 from schemas.ingest_rules import MAX_EVENT_ID_CHARS, MAX_RAW_CHARS, PSEUDONYMIZED, RAW_FIELDS
 
+# Eighteen characters shaped like a resident ID number: no event id may hold one, whatever
+# its check digit says.
+_ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
 _PSEUDONYMIZED = {name: re.compile(pattern) for name, pattern in PSEUDONYMIZED.items()}
 
 
@@ -53,6 +59,7 @@ class JsonContract:
         self.event: str = contract.event
         self._hmac_key = hmac_key
         self._named = named_types(contract.schema)
+        self._screened = screened_classes(contract.schema)
 
     def to_event(self, body: Mapping[str, Any]) -> Event | list[RecordError]:
         """The event for ``body``, or every field error found in it."""
@@ -72,6 +79,9 @@ class JsonContract:
         # A field whose raw form was already reported is not reported again as missing.
         covered = {RAW_FIELDS.get(e.field, e.field) for e in errors}
         errors += [e for e in found if e.field not in covered]
+        # The event id without its department prefix, which would hide what it holds.
+        own_id = fields["event_id"] and fields["event_id"].removeprefix(f"{self.department}:")
+        errors += screen_record({**record, "event_id": own_id}, self._screened)
         if errors:
             return errors
         return Event(self.department, self.event, str(record[self.contract.key_field]), record)
@@ -82,7 +92,7 @@ class JsonContract:
                 RecordError("event_id", "is required: the record's unique id", "missing_field")
             )
             return None
-        if len(value) > MAX_EVENT_ID_CHARS or looks_like_formula(value) or ID_LIKE.search(value):
+        if len(value) > MAX_EVENT_ID_CHARS or looks_like_formula(value) or _ID_LIKE.search(value):
             reason = f"must be at most {MAX_EVENT_ID_CHARS} characters of plain text, no ID number"
             errors.append(RecordError("event_id", reason, "bad_value"))
             return None

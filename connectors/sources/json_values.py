@@ -3,21 +3,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from connectors.dates import from_epoch_ms, parse_date, parse_datetime, utc
 from connectors.errors import RecordError
-from connectors.identity import check_digit
 from connectors.sources.cells import looks_like_formula
 from schemas.enum_words import accepted, symbol_for, words_of, yes_no
 from schemas.ingest_rules import DATE_FORMS, INT32, INT64, MAX_TEXT_CHARS, TIME_FORMS
-
-# Eighteen characters shaped like a resident ID number (checked for its check digit where
-# text is refused for holding one).
-ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
 
 # Key prefix in the table of named types under which an enum's words are kept (a name
 # cannot hold a colon, so no type is shadowed).
@@ -166,12 +160,7 @@ def _string(value: Any, path: str) -> str:
         raise RecordError(path, f"is {len(value)} characters, at most {MAX_TEXT_CHARS}", "too_long")
     if looks_like_formula(value):
         raise RecordError(path, "starts like a spreadsheet formula (=, +, -, @)", "formula")
-    for match in ID_LIKE.finditer(value):
-        digits = match.group().upper()
-        if check_digit(digits[:17]) == digits[17]:
-            reason = "contains a resident ID number; send it as id_number, or leave it out"
-            raise RecordError(path, reason, "raw_identity")
-    return value
+    return value  # personal data in it is screened with its field's class (json_screening)
 
 
 def _timestamp(value: Any, path: str) -> datetime:

@@ -15,6 +15,9 @@ carries the time of the last water use; a RED_STATUS alert says who is RED. The
 - ``counts_by_alert_type``: view fields that count alerts by type (a community's open
   alerts): an audience sees the count of a type only when it may read the type (granted
   every field that raises it), and a small count not at all (``DerivedGrant.min_count``).
+- ``small_counts``: view fields that count residents by what the audience could not read of
+  them one by one (residents without a recent negative test): a count from 1 to
+  ``min_count - 1`` is null, as it could single a resident out.
 
 Pure: it checks plain data and answers which derived values a set of grants covers.
 """
@@ -31,7 +34,14 @@ FieldRef = tuple[str, str]  # (view, field)
 Inputs = tuple[FieldRef, ...]
 ALERT_TYPE_FIELD = "alert_type"
 _SECTIONS = frozenset(
-    {"fields", "alert_types", "reason_params", "provenance_event_ids", "counts_by_alert_type"}
+    {
+        "fields",
+        "alert_types",
+        "reason_params",
+        "provenance_event_ids",
+        "counts_by_alert_type",
+        "small_counts",
+    }
 )
 
 
@@ -48,6 +58,7 @@ class Derivation:
     reason_params: Mapping[str, Inputs] = field(default_factory=dict)
     provenance_event_ids: Mapping[str, Inputs] = field(default_factory=dict)
     counts_by_alert_type: tuple[FieldRef, ...] = ()
+    small_counts: tuple[FieldRef, ...] = ()
 
 
 def load_derivation(
@@ -89,11 +100,20 @@ def load_derivation(
     for view in event_ids:
         if view not in contracts:
             raise DerivationError(f"{where}: provenance_event_ids: {view!r}: no such view")
-    counts = section.get("counts_by_alert_type") or []
-    if not isinstance(counts, list):
-        raise DerivationError(f"{where}: counts_by_alert_type: must list view.field names")
-    counted = tuple(_ref(f"{where}: counts_by_alert_type", c, contracts) for c in counts)
-    return Derivation(fields, raised, entries("reason_params"), event_ids, counted)
+    counted, small = (_refs(where, name, section, contracts) for name in _LISTS)
+    return Derivation(fields, raised, entries("reason_params"), event_ids, counted, small)
+
+
+_LISTS = ("counts_by_alert_type", "small_counts")
+
+
+def _refs(
+    where: str, name: str, section: Mapping[str, Any], contracts: Mapping[str, tuple[str, ...]]
+) -> tuple[FieldRef, ...]:
+    listed = section.get(name) or []
+    if not isinstance(listed, list):
+        raise DerivationError(f"{where}: {name}: must list view.field names")
+    return tuple(_ref(f"{where}: {name}", item, contracts) for item in listed)
 
 
 def first_missing(inputs: Inputs, granted: Callable[[FieldRef], bool]) -> FieldRef | None:
@@ -122,7 +142,8 @@ class DerivedGrant:
     ``reason_params``: the reason values it sees; ``event_ids``: whether the provenance of
     the view's rows shows event ids; ``type_counts``: per field counting alerts by type,
     the types whose counts it sees (None: every type, the field's provenance too);
-    ``min_count``: the smallest count of those it sees (1 to ``min_count - 1`` is null).
+    ``min_count``: the smallest count of those it sees (1 to ``min_count - 1`` is null);
+    ``small_counts``: the view's counts of residents shown null from 1 to ``min_count - 1``.
     """
 
     alert_types: frozenset[str] | None = None
@@ -130,6 +151,7 @@ class DerivedGrant:
     event_ids: bool = True
     type_counts: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
     min_count: int = 1
+    small_counts: frozenset[str] = frozenset()
 
 
 def derived_grants(
@@ -192,5 +214,10 @@ def derived_grants(
             for counted_view, name in derivation.counts_by_alert_type
             if counted_view == view
         }
-        out[view] = DerivedGrant(types, params, first_missing(ids, has) is None, counts, min_count)
+        small = frozenset(
+            name for small_view, name in derivation.small_counts if small_view == view
+        )
+        out[view] = DerivedGrant(
+            types, params, first_missing(ids, has) is None, counts, min_count, small
+        )
     return out

@@ -156,6 +156,9 @@ def filter_record(grant: Grant, record: Mapping[str, Any]) -> dict[str, Any] | N
     for name, types in derived.type_counts.items():
         if isinstance(kept.get(name), Mapping):
             kept[name] = shown_counts(kept[name], types, derived.min_count)
+    for name in derived.small_counts:
+        if isinstance(count := kept.get(name), int) and 0 < count < derived.min_count:
+            kept[name] = None  # a count this small could single a resident out
     if PROVENANCE in grant.fields and isinstance(record.get(PROVENANCE), Mapping):
         kept[PROVENANCE] = {
             k: v if derived.event_ids else {n: x for n, x in v.items() if n != EVENT_ID}

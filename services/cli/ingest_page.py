@@ -32,8 +32,10 @@ def ingest_page(catalog: Catalog, max_records: int) -> str:
         "- **enums**: the symbol, or one of the contract's words (compared after NFKC and "
         "trimming: `阳性` is `POSITIVE`); the words are listed per field below;",
         f"- **yes/no**: JSON true/false, or {', '.join(YES)} / {', '.join(NO)};",
-        f"- **text**: at most {MAX_TEXT_CHARS} characters; never a resident ID number (send it "
-        "as `id_number`) nor a spreadsheet formula (`=`, `@`, `+`/`-` not before a number);",
+        f"- **text**: at most {MAX_TEXT_CHARS} characters; never a spreadsheet formula (`=`, "
+        "`@`, `+`/`-` not before a number), nor personal data (422, `personal_data`): a "
+        "resident ID number anywhere, a phone number as the value or inside free text, a "
+        "name as a code (send them as `id_number`, `phone`, `name`);",
         "- **people**: `id_number` instead of `person_key` (check digit verified, turned into "
         "`person_key` at the door), `name` and `phone` instead of `name_masked` and "
         "`phone_masked` (masked at the door); a `name` or `phone` an event does not carry is "

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from services.merge import records
 from services.merge.derive import family, freshness
+from services.merge.epidemic import EpidemicWindow
 from services.merge.merge import Provenance, RowState, Update, apply, empty_row
 from services.merge.rows import Projects, StoredRow, Written, stored
 from services.merge.rules import COMMUNITY_SITUATION, COUNT, HOUSEHOLD, LATEST
@@ -126,8 +127,9 @@ class Folded:
     unchanged: list[Update] = field(default_factory=list)
 
 
-def fold(deltas: Deltas, reader: FoldReader) -> Folded:
-    """Fold pending deltas into their communities' rows."""
+def fold(deltas: Deltas, reader: FoldReader, window: EpidemicWindow | None = None) -> Folded:
+    """Fold pending deltas into their communities' rows, rendered at ``window``'s time: a
+    community whose delta is empty is rendered again, and written only if that changed it."""
     out = Folded()
     before = reader.rows(COMMUNITY_SITUATION.name, deltas.keys())
     rows: dict[str, RowState] = {}
@@ -152,9 +154,9 @@ def fold(deltas: Deltas, reader: FoldReader) -> Folded:
         rows[community] = _latest(row, {d: found[d] for d in stale if d in found}, stale)
     for community, row in sorted(rows.items()):
         old = before.get(community)
-        if old is not None and old.row == row:
+        shown = records.community_record(row, window)
+        if old is not None and old.row == row and old.shown == shown:
             continue
-        shown = records.community_record(row)
         out.written.save(COMMUNITY_SITUATION.name, old, stored(row, shown, community))
         old_projects = records.renovation_projects(old.row if old else None)
         new_projects = records.renovation_projects(row)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.merge.epidemic import negative_figure
 from services.merge.merge import RowState
 from services.merge.rules import FRESH, HOSTED, MEMBER, QUARANTINE, WATER
 
@@ -77,6 +78,11 @@ def resident_counts(row: RowState) -> Counts:
         counts["disabled_residents"] = 1
     if values.get("health_status"):
         counts[f"health/{values['health_status']}"] = 1
+    if values.get("elderly_living_alone") and not values.get("vaccination_doses"):
+        counts["elderly_alone_unvaccinated"] = 1
+    negative = negative_figure(values)  # rendered against an epidemic's window (epidemic.py)
+    if negative is not None:
+        counts[negative] = 1
     return {community: counts}
 
 

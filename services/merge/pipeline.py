@@ -146,6 +146,11 @@ class Pipeline:
         outcome = await self._until_committed(self._fold_pending)
         if outcome is not None:
             await self._publisher.publish(outcome)
+        if self._processor.refresh_due():
+            # What depends on the time alone (an epidemic's test window) changes with no event.
+            outcome = await self._until_committed(self._processor.refresh)
+            if outcome is not None:
+                await self._publisher.publish(outcome)
 
     def _fold_pending(self) -> Outcome | None:
         communities = self._processor.pending_communities()

@@ -18,6 +18,7 @@ from schemas.serde import Serde
 from services.merge import feeds, records
 from services.merge.batch import merge_batch
 from services.merge.community import CommunityDelta, fold
+from services.merge.epidemic import HOUR_MS, EpidemicWindow
 from services.merge.marks import Marks
 from services.merge.merge import Update
 from services.merge.rows import Change, Projects, StoredRow, Written
@@ -88,8 +89,11 @@ class MergeProcessor:
         *,
         clock: Callable[[], float] = time.time,
         marks: Marks | None = None,
+        test_window_h: int | None = None,
     ) -> None:
         self._store = store
+        self._window_h = test_window_h  # DATONG_EPIDEMIC_TEST_WINDOW_HOURS
+        self._rendered_hour: int | None = None  # when refresh last rendered every community
         self._alert_key = alert_key
         self._marks = marks  # test-only (DATONG_TEST_MARKS): None in production
         self.serde = serde
@@ -165,11 +169,12 @@ class MergeProcessor:
         self._grown(result.written.new_rows)
         return Outcome(committed, result.changes, result.written.new_rows)
 
-    def fold(self, communities: Collection[str]) -> Outcome | None:
-        """Fold the pending deltas of ``communities`` no other worker is folding right now."""
+    def fold(self, communities: Collection[str], *, render_all: bool = False) -> Outcome | None:
+        """Fold the pending deltas of ``communities`` no other worker is folding right now
+        (with ``render_all``, render each of them again even without a delta)."""
         with self._store.transaction(merge=False) as txn:
             locked = txn.lock_communities(communities)
-            deltas: dict[str, CommunityDelta] = {}
+            deltas: dict[str, CommunityDelta] = {c: CommunityDelta() for c in locked if render_all}
             for community, stored in txn.take_deltas(locked):
                 delta = CommunityDelta.from_json(community, stored)
                 deltas.setdefault(community, CommunityDelta()).absorb(delta)
@@ -179,7 +184,7 @@ class MergeProcessor:
                 # Renovation projects may change, and households are rendered with them:
                 # no merge may render one meanwhile.
                 txn.exclusive()
-            folded = fold(deltas, _Reader(txn))
+            folded = fold(deltas, _Reader(txn), self._window())
             write = self._write(folded.written)
             hour = datetime.fromtimestamp(self._clock(), UTC).replace(
                 minute=0, second=0, microsecond=0
@@ -196,6 +201,30 @@ class MergeProcessor:
     def pending_communities(self) -> list[str]:
         """Communities with deltas waiting to be folded."""
         return self._store.pending_communities()
+
+    def refresh_due(self) -> bool:
+        """Whether every community is to be rendered again: once when the worker starts (the
+        window may have been set or unset), then each hour while a window is set, since the
+        count without a recent negative test changes on the hour (``merge/epidemic.py``)."""
+        if self._rendered_hour is None:
+            return True
+        return self._window_h is not None and self._hour() != self._rendered_hour
+
+    def refresh(self) -> Outcome | None:
+        """Render every community again at the clock's time, writing those that changed."""
+        hour = self._hour()
+        communities = self._store.communities()
+        outcome = self.fold(communities, render_all=True) if communities else None
+        self._rendered_hour = hour
+        return outcome
+
+    def _hour(self) -> int:
+        return int(self._clock() * 1000) // HOUR_MS
+
+    def _window(self) -> EpidemicWindow | None:
+        if self._window_h is None:
+            return None
+        return EpidemicWindow(self._window_h, int(self._clock() * 1000))
 
     def _write(self, written: Written) -> BatchWrite:
         rows: dict[tuple[str, str], RowWrite] = {}

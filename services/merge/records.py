@@ -15,6 +15,7 @@ from typing import Any
 
 from schemas.catalog import Contract
 from services.merge.derive import family, provenance_of, resident_visible, water
+from services.merge.epidemic import EpidemicWindow, without_negative_test
 from services.merge.merge import RowState
 from services.merge.rules import (
     COUNT,
@@ -36,7 +37,7 @@ HOUSING_FIELDS = [
 ]  # fmt: skip
 _COUNTS = (
     "residents", "households", "elderly_living_alone", "disabled_residents",
-    "quarantined_households", "pending_deliveries",
+    "quarantined_households", "pending_deliveries", "elderly_alone_unvaccinated",
 )  # fmt: skip
 
 
@@ -168,13 +169,20 @@ def renovation_projects(row: RowState | None) -> dict[str, tuple[dict[str, Any],
     }
 
 
-def community_record(row: RowState) -> tuple[dict[str, Any], Provenances] | None:
-    """The community_situation record of a community, or None while nothing is known of it."""
+def community_record(
+    row: RowState, window: EpidemicWindow | None = None
+) -> tuple[dict[str, Any], Provenances] | None:
+    """The community_situation record of a community, or None while nothing is known of it;
+    with an epidemic's ``window``, rendered at its time (the count without a recent negative
+    test is null without one)."""
     counts = Counter({k: int(v) for k, v in family(row, COUNT).items()})
     projects = renovation_projects(row)
     if not any(counts.values()) and not projects:
         return None
     fields: dict[str, Any] = {name: counts[name] for name in _COUNTS}
+    fields["residents_without_negative_test"] = (
+        None if window is None else without_negative_test(counts, window)
+    )
     fields["health_status_counts"] = _by_prefix(counts, "health/")
     fields["open_alerts"] = _by_prefix(counts, "alerts/")
     fields["renovation_projects"] = {pid: p for pid, (p, _) in sorted(projects.items())}

@@ -85,7 +85,11 @@ def rebuild(
         say(f"rebuilding the views into the {shadow.describe()}")
         store = shadow.merge_store()
         processor = MergeProcessor(
-            store, serde, MergeMetrics(CollectorRegistry()), settings.hmac_key
+            store,
+            serde,
+            MergeMetrics(CollectorRegistry()),
+            settings.hmac_key,
+            test_window_h=settings.epidemic_test_window_h,
         )
         processor.prepare()
         replay = Replay(processor, lambda: _consumer(settings), settings.batch_size)

@@ -170,6 +170,10 @@ class MergeStore(ABC):
         """Communities with deltas not folded yet."""
 
     @abstractmethod
+    def communities(self) -> list[str]:
+        """Every community with a community_situation row (to render again as time passes)."""
+
+    @abstractmethod
     def finish(self, committed: Committed, published: Sequence[ViewKey]) -> list[ViewKey]:
         """After the broker acknowledged ``committed``'s changes: delete its outbox rows and
         return the rows among ``published`` that a later batch has written since."""

@@ -220,6 +220,14 @@ class PostgresMergeStore(MergeStore):
         conn.commit()
         return sorted(r[0] for r in rows)
 
+    def communities(self) -> list[str]:
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT key FROM view_row WHERE view = 'community_situation'"
+        ).fetchall()
+        conn.commit()
+        return sorted(r[0] for r in rows)
+
     def finish(self, committed: Committed, published: Sequence[ViewKey]) -> list[ViewKey]:
         conn = self._connection()
         rows = conn.execute(

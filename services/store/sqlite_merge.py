@@ -230,6 +230,12 @@ class SqliteMergeStore(MergeStore):
         cursor = self._current().execute("SELECT DISTINCT community_code FROM community_delta")
         return sorted(r[0] for r in cursor)
 
+    def communities(self) -> list[str]:
+        cursor = self._current().execute(
+            "SELECT key FROM view_row WHERE view = 'community_situation'"
+        )
+        return sorted(r[0] for r in cursor)
+
     def finish(self, committed: Committed, published: Sequence[ViewKey]) -> list[ViewKey]:
         superseded: list[ViewKey] = []
         with self._immediate() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -214,3 +215,39 @@ def test_bodies_that_are_not_json_objects_are_refused(
     assert response.status_code == status
     if field is not None:
         assert field in {e["field"] for e in response.json()["errors"]}
+
+
+def test_personal_data_outside_the_pseudonymized_fields_is_refused_naming_only_the_field(
+    broker: str, intake: tuple[TestClient, CollectorRegistry], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = intake
+    run = uuid.uuid4().hex[:8]
+    other_id = resident_id(7, date(1949, 12, 31))
+    batch = [
+        registration(f"{run}-0", 0),
+        registration(f"{run}-1", 1, household_no="13712345678"),  # a phone as a code
+        registration(f"{run}-2", 2, dwelling_id="欧阳娜娜"),  # a name as a code
+        registration(f"{run}-3", 3, address=f"和平里{other_id}号"),  # an ID inside an address
+    ]
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(
+            "/ingest/public-security/resident-registered",
+            json=batch,
+            headers=bearer("public-security"),
+        )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert {(e["index"], e["field"]) for e in errors} == {
+        (1, "household_no"),
+        (2, "dwelling_id"),
+        (3, "address"),
+    }
+    reasons = {e["field"]: e["reason"] for e in errors}
+    assert reasons["household_no"].startswith("holds a phone number, and household_no is a code")
+    assert reasons["dwelling_id"].startswith("holds a name, and dwelling_id is a code field")
+    assert reasons["address"].startswith("holds an ID number, and address is an address field")
+    for value in ("13712345678", "欧阳娜娜", other_id):
+        assert value not in response.text
+        assert value not in caplog.text
+    published = {r.headers["ce_id"].decode() for r in read_topic(broker, TOPIC, 1)}
+    assert not {f"public-security:{run}-{i}" for i in range(4)} & published

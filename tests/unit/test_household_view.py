@@ -493,6 +493,8 @@ SETTLED = {
     "health_status_counts": {"GREEN": 1, "YELLOW": 1},
     "pending_deliveries": 0,
     "open_alerts": {},
+    "elderly_alone_unvaccinated": 1,  # nobody's vaccination is recorded
+    "residents_without_negative_test": None,  # no epidemic test window set
 }
 TROUBLED = SETTLED | {
     "quarantined_households": 1,
@@ -503,6 +505,7 @@ TROUBLED = SETTLED | {
 RECOVERING = TROUBLED | {
     "households": 1,
     "elderly_living_alone": 0,
+    "elderly_alone_unvaccinated": 0,
     "quarantined_households": 0,
     "pending_deliveries": 1,
     "open_alerts": {"RED_STATUS": 1},
@@ -553,6 +556,8 @@ def test_a_resident_moving_to_another_community_moves_its_counts() -> None:
         "health_status_counts": {},
         "pending_deliveries": 0,
         "open_alerts": {},
+        "elderly_alone_unvaccinated": 0,
+        "residents_without_negative_test": None,
     }
 
 

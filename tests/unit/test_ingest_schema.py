@@ -1,8 +1,10 @@
 """The JSON Schema of each event says what the HTTP intake reads: a validator (jsonschema)
 and the intake give the same verdict on every field of every event for values of every kind.
 
-Left out, as no JSON Schema can state them: an ID number's check digit, strings holding an
-ID number or starting like a formula, and days that do not exist. None is in the values.
+Left out, as no JSON Schema can state them: an ID number's check digit, strings holding
+personal data where their field does not take it (an ID or a phone number, a name in a code
+field: refused with ``personal_data``, and set aside below), strings starting like a
+formula, and days that do not exist.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ def intake_reads(contract: Contract, record: dict[str, Any]) -> bool:
     return isinstance(JsonContract(contract, KEY).to_event(record), Event)
 
 
+def refused_only_as_personal(contract: Contract, record: dict[str, Any]) -> bool:
+    """Whether the intake's only objection is personal data, which no JSON Schema sees."""
+    result = JsonContract(contract, KEY).to_event(record)
+    return isinstance(result, list) and {e.code for e in result} == {"personal_data"}
+
+
 @pytest.mark.parametrize("contract", SOURCES, ids=lambda c: c.topic)
 def test_a_plain_record_of_every_event_fits_its_schema_and_the_intake(contract: Contract) -> None:
     record = valid_record(contract)
@@ -96,7 +104,7 @@ def test_the_schema_and_the_intake_agree_on_every_value_of_every_field(
                 other = "id_number" if name == "person_key" else "person_key"
                 record.pop(other, None)
             by_schema, by_intake = check.is_valid(record), intake_reads(contract, record)
-            if by_schema != by_intake:
+            if by_schema != by_intake and not refused_only_as_personal(contract, record):
                 disagreements.append((name, value, by_schema, by_intake))
     assert not disagreements
 

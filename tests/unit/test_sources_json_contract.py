@@ -114,7 +114,7 @@ def test_free_text_with_an_id_number_or_a_formula_is_refused() -> None:
     base = {"event_id": "H-2", "event_time": "2024-03-05T10:00:00+08:00", "id_number": ID}
     leak = health.to_event({**base, "status": "RED", "reason": f"密接 {ID}"})
     formula = health.to_event({**base, "status": "RED", "reason": '=HYPERLINK("x")'})
-    assert errors_of(leak) == {"reason": "raw_identity"}
+    assert errors_of(leak) == {"reason": "personal_data"}
     assert errors_of(formula) == {"reason": "formula"}
 
 

@@ -15,7 +15,7 @@ from connectors.base import Event
 from schemas.catalog import Catalog
 from tests.support.keys import TEST_HMAC_KEY
 from tests.support.oracle.alerts import alert_rows
-from tests.support.oracle.communities import community_rows, freshness
+from tests.support.oracle.communities import Epidemic, community_rows, freshness
 from tests.support.oracle.facts import facts
 from tests.support.oracle.fold import fold
 from tests.support.oracle.households import household_rows
@@ -27,12 +27,16 @@ VIEWS = ("resident_profile", "household", "community_situation", "alert")
 
 
 def oracle_views(
-    events: Iterable[Event], catalog: Catalog | None = None, alert_key: bytes = TEST_HMAC_KEY
+    events: Iterable[Event],
+    catalog: Catalog | None = None,
+    alert_key: bytes = TEST_HMAC_KEY,
+    epidemic: Epidemic | None = None,
 ) -> Views:
     """The rows every view shows once all ``events`` are merged, in whatever order.
 
     ``alert_key`` is the hub key alert ids are made with: a running hub's
-    (``hub.settings.hmac_key``) to compare with it.
+    (``hub.settings.hmac_key``) to compare with it. ``epidemic``: a test window in hours
+    and the time the views are read at (epoch milliseconds), or None when none is set.
     """
     ordered = facts(events, catalog)
     folded = fold(ordered)
@@ -43,7 +47,9 @@ def oracle_views(
     return {
         "resident_profile": resident_rows(folded),
         "household": {key: (h.data, h.provenance) for key, h in households.items()},
-        "community_situation": community_rows(folded, fresh, residents, households, alerts),
+        "community_situation": community_rows(
+            folded, fresh, residents, households, alerts, epidemic=epidemic
+        ),
         "alert": alerts,
     }
 
@@ -56,4 +62,12 @@ def oracle_conflicts(
     return frozenset((w.key, w.name, source.event_id) for w, source in folded.conflicts)
 
 
-__all__ = ["VIEWS", "Conflict", "Shown", "Views", "oracle_conflicts", "oracle_views"]
+__all__ = [
+    "VIEWS",
+    "Conflict",
+    "Epidemic",
+    "Shown",
+    "Views",
+    "oracle_conflicts",
+    "oracle_views",
+]

@@ -5,6 +5,11 @@ A community is shown while some count is non-zero or it has renovation projects.
 subject, in the final state, is a resident last registered in the community (the community
 of the newest registration or move, deregistered or not), a dwelling whose shown household
 is in the community, or the community itself.
+
+With an epidemic's test window (``Epidemic``: hours, and the time the rows are read at),
+``residents_without_negative_test`` counts the community's residents whose latest test is not
+NEGATIVE, or was sampled in an hour that began ``hours`` hours or more before that time; it
+is null without one.
 """
 
 from __future__ import annotations
@@ -20,17 +25,36 @@ from tests.support.oracle.residents import Shown, value
 from tests.support.oracle.writes import COMMUNITY, SUBJECTS
 
 COUNTS = ("residents", "households", "elderly_living_alone", "disabled_residents",
-          "quarantined_households", "pending_deliveries")  # fmt: skip
+          "quarantined_households", "pending_deliveries",
+          "elderly_alone_unvaccinated")  # fmt: skip
+HOUR_MS = 3_600_000
+Epidemic = tuple[int, int]  # window hours, the time in epoch milliseconds
+
+
+def _negative_within(fields: Fields, epidemic: Epidemic) -> bool:
+    hours, now_ms = epidemic
+    taken = value(fields, "latest_test_at")
+    if value(fields, "latest_test_result") != "NEGATIVE" or taken is None:
+        return False
+    hour_began = taken - taken % HOUR_MS
+    return bool(now_ms - hour_began < hours * HOUR_MS)
 
 
 def _tally(
-    residents: dict[str, Fields], households: dict[str, Household], alerts: dict[str, Shown]
+    residents: dict[str, Fields],
+    households: dict[str, Household],
+    alerts: dict[str, Shown],
+    epidemic: Epidemic | None,
 ) -> dict[str, Counter[str]]:
     tally: dict[str, Counter[str]] = {}
     for fields in residents.values():
         figures = tally.setdefault(value(fields, "community_code"), Counter())
         figures["residents"] += 1
-        figures["elderly_living_alone"] += bool(value(fields, "elderly_living_alone"))
+        alone = bool(value(fields, "elderly_living_alone"))
+        figures["elderly_living_alone"] += alone
+        figures["elderly_alone_unvaccinated"] += alone and not value(fields, "vaccination_doses")
+        if epidemic is not None:
+            figures["without_negative_test"] += not _negative_within(fields, epidemic)
         figures["disabled_residents"] += value(fields, "disability_grade") not in (None, "NONE")
         if value(fields, "health_status"):
             figures[f"health/{value(fields, 'health_status')}"] += 1
@@ -81,9 +105,11 @@ def community_rows(
     residents: dict[str, Fields],
     households: dict[str, Household],
     alerts: dict[str, Shown],
+    *,
+    epidemic: Epidemic | None = None,
 ) -> dict[str, Shown]:
     """Every shown community_situation row."""
-    tally = _tally(residents, households, alerts)
+    tally = _tally(residents, households, alerts, epidemic)
     projected = {
         key: {n.split("/", 1)[1]: held for n, held in fields.items() if n.startswith("renovation/")}
         for key, fields in folded.subjects[COMMUNITY].items()
@@ -95,6 +121,8 @@ def community_rows(
         if not any(figures.values()) and not projects:
             continue
         data: dict[str, Any] = {name: figures[name] for name in COUNTS}
+        without = figures["without_negative_test"] if epidemic is not None else None
+        data["residents_without_negative_test"] = without
         data["health_status_counts"] = _prefixed(figures, "health/")
         data["open_alerts"] = _prefixed(figures, "alerts/")
         data["renovation_projects"] = {pid: held.value for pid, held in projects.items()}
