@@ -77,7 +77,7 @@ def render_page(release: Mapping[str, Any]) -> str:
 <time datetime="{escape(release["released_at"])}">{escape(release["released_at"])}</time></span>
 </header>
 <main>
-<p class="hint">每 {k} 以下的数字不公布；数字按 {base} 分档。
+<p class="hint">少于 {k} 的数字不公布，能推算出它的数字也不公布；数字按 {base} 分档。
 <span class="en" lang="en">Counts under {k} are not shown, nor any figure they could be worked out
 from; counts are shown as ranges of {base}. Next release:
 {escape(release["next_release_at"])}.</span></p>
