@@ -20,19 +20,19 @@ Threat model (the README states it too, under "Public release"):
 - **What the design guarantees.** No published figure is from 1 to k-1, and no suppressed
   cell's value can be pinned to one number: every suppressed cell keeps at least two
   values consistent with everything above (one release, or two successive releases with
-  any one cell changed). How: every figure is rounded down to a multiple of the base,
-  which divides k
-  (so it stands for a window of ``base`` values, and is never below k); a cell under k is
-  suppressed, and when it would be the only one suppressed under a published total the
-  next smallest cell is suppressed too; then the group is attacked as above, with the
-  previous release's windows for the cells whose value they still contain, and the total
-  (then further cells) is suppressed while any suppressed cell can still be pinned.
-  Releases happen at fixed instants (``DATONG_PUBLIC_RELEASE_HOURS``) and a release never
-  changes once made, so the figures cannot be differenced event by event.
-- **What it does not guarantee.** Someone who knows the exact change of a cell between
-  two releases (they saw one household move out and nothing else happen in the building)
-  learns its value when it crosses k: k-1 then (or k before). Deterministic suppression
-  cannot hide that; it places the count at k-1, not at a number that singles anyone out.
+  one known cell changed by an unknown amount). How: every figure is rounded down to a
+  multiple of the base (3 or more, dividing k), so it stands for ``base`` values and is
+  never below k; a cell under k is suppressed, and when it would be the only one under a
+  published total the next smallest cell is suppressed too; then the group is attacked as
+  above, each cell in the bounds earlier releases left it (while its count still lies
+  there), and the total, then further cells, are suppressed while any cell, shown or not,
+  is pinned (a shown cell known exactly would uncover a neighbour in the next release or
+  the one before). Releases happen at fixed instants (``DATONG_PUBLIC_RELEASE_HOURS``) and
+  never change once made, so they differ by many events, never one.
+- **What it does not guarantee.** Someone who knows exactly how much a cell changed
+  between two releases (one household moved out, nothing else happened) can pin it where
+  that change crosses k (k-1 after, or k before), or when the change is nearly as large as
+  k: no deterministic suppression hides a change the adversary already knows.
   Someone who knows most of a building's households can subtract them, as from any count.
   The design hides counts, not the existence of the buildings or of the projects.
 """

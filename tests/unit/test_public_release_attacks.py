@@ -5,8 +5,8 @@ The attacker is written here from the published rules alone, sharing no code wit
 ``n + base - 1``; a withheld count is under k, or (a complement) k or more, and the attacker
 is told which, more than the release says; cells add up to the total. It keeps every value
 of each withheld cell consistent with all of that (sets of integers, summed exactly) and
-wins when only one is left. Across two releases it also knows that at most one cell
-changed between them (one event in a release interval), not which one.
+wins when only one is left. Across two releases it also knows which one cell changed
+between them (not by how much), so every other cell is the same count in both.
 """
 
 from __future__ import annotations
@@ -75,37 +75,34 @@ def recovered_two_releases(  # noqa: PLR0917 - two releases, two truths, the rul
     second: Released,
     before: Mapping[str, int],
     after: Mapping[str, int],
-    k: int,
-    base: int,
+    changed: str,
+    rules: Rules,
 ) -> dict[tuple[str, int], set[int]]:
     """For each cell withheld in either release (1 or 2), every count it can have been then,
-    consistent with both releases and with at most one cell having changed between them:
-    the union, over which cell that was, of what each guess leaves."""
+    consistent with both releases and with every cell but ``changed`` the same in both."""
+    k, base = rules.min_count, rules.base
     cap = 4 * k + 2 * base + max(*before.values(), *after.values())
     cells1, total1 = knowledge(first, before, k, base, cap)
     cells2, total2 = knowledge(second, after, k, base, cap)
-    targets = [(c, 1) for c, n in first.cells.items() if n is None]
-    targets += [(c, 2) for c, n in second.cells.items() if n is None]
-    found: dict[tuple[str, int], set[int]] = {t: set() for t in targets}
-    for changed in before:
-        same = {c: cells1[c] & cells2[c] for c in before if c != changed}
-        # What the unchanged cells can add up to, by each release's total and changed cell.
-        fits = {t - a for t in total1 for a in cells1[changed]}
-        fits &= {t - a for t in total2 for a in cells2[changed]}
-        for cell, when in targets:
-            if cell != changed:
-                others = sums(v for c, v in same.items() if c != cell)
-                found[cell, when] |= {v for v in same[cell] if any(v + s in fits for s in others)}
-                continue
-            rest = sums(same.values())
-            mine, total, other_fits = (
-                (cells1[cell], total1, {t - a for t in total2 for a in cells2[cell]})
-                if when == 1
-                else (cells2[cell], total2, {t - a for t in total1 for a in cells1[cell]})
-            )
-            found[cell, when] |= {
-                a for a in mine if any(s + a in total and s in other_fits for s in rest)
-            }
+    same = {c: cells1[c] & cells2[c] for c in before if c != changed}
+    # What the unchanged cells can add up to, by each release's total and changed cell.
+    fits1 = {t - a for t in total1 for a in cells1[changed]}
+    fits2 = {t - a for t in total2 for a in cells2[changed]}
+    found: dict[tuple[str, int], set[int]] = {}
+    for cell, mine in same.items():
+        if first.cells[cell] is None or second.cells[cell] is None:
+            others = sums(v for c, v in same.items() if c != cell)
+            values = {v for v in mine if any(v + s in fits1 & fits2 for s in others)}
+            found[cell, 1] = found[cell, 2] = values
+    rest = sums(same.values())
+    if first.cells[changed] is None:
+        found[changed, 1] = {
+            a for a in cells1[changed] if any(s + a in total1 and s in fits2 for s in rest)
+        }
+    if second.cells[changed] is None:
+        found[changed, 2] = {
+            a for a in cells2[changed] if any(s + a in total2 and s in fits1 for s in rest)
+        }
     for (cell, when), values in found.items():
         truth = before if when == 1 else after
         assert truth[cell] in values, "the attacker's model lost the truth"
@@ -130,13 +127,13 @@ def test_no_withheld_cell_is_recovered_from_one_release(data: st.DataObject) -> 
 @given(st.data())
 def test_no_withheld_cell_is_recovered_from_two_successive_releases(data: st.DataObject) -> None:
     given_rules = data.draw(rules())
-    k, base = given_rules.min_count, given_rules.base
+    k = given_rules.min_count
     before = data.draw(tables(k, data.draw(st.integers(1, 5))))
     changed = data.draw(st.sampled_from(sorted(before)))
     after = {**before, changed: data.draw(st.integers(0, 3 * k))}
     first = protect(before, given_rules)
     second = protect(after, given_rules, previous=first)
-    found = recovered_two_releases(first, second, before, after, k, base)
+    found = recovered_two_releases(first, second, before, after, changed, given_rules)
     assert pinned(found) == {}
 
 
