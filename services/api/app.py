@@ -191,6 +191,7 @@ def create_api(
             public_rules,
             settings.public_release_hours,
             RateLimit(settings.public_per_minute),
+            keep_days=settings.snapshot_retention_days,
         ),
         *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]

@@ -14,7 +14,7 @@ import asyncio
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,9 +49,11 @@ def public_routes(
     hours: int,
     limit: RateLimit,
     *,
+    keep_days: int = 400,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Route]:
-    """The public release's route over the view store."""
+    """The public release's route over the view store; releases older than ``keep_days``
+    are forgotten as new ones are kept."""
 
     def kept(community: str) -> list[dict[str, Any]]:
         at = release_instant(clock(), hours)
@@ -66,7 +68,7 @@ def public_routes(
         projects = (record or {}).get("renovation_projects") or {}
         previous = found[0].body if found else None
         body = build_release(community, at, hours, homes, projects, previous, rules)
-        keep_release(engine, community, at, body)
+        keep_release(engine, community, at, body, at - timedelta(days=keep_days))
         with Session(engine) as session:
             return [r.body for r in releases(session, community, FEED_ENTRIES)]
 

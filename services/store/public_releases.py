@@ -51,12 +51,20 @@ def releases(session: Session, community: str, limit: int) -> list[PublicRelease
     return list(session.scalars(query))
 
 
-def keep_release(engine: sa.Engine, community: str, at: datetime, body: dict[str, Any]) -> None:
+def keep_release(
+    engine: sa.Engine, community: str, at: datetime, body: dict[str, Any], since: datetime
+) -> None:
     """Keep a release unless another process kept one for the same instant first (theirs
-    stands: a release never changes once made)."""
+    stands: a release never changes once made), and forget the community's releases from
+    before ``since`` (one per release instant: the table's bound)."""
     try:
         with Session(engine) as session, session.begin():
             session.add(PublicRelease(community_code=community, released_at=at, body=body))
+            session.execute(
+                sa.delete(PublicRelease).where(
+                    PublicRelease.community_code == community, PublicRelease.released_at < since
+                )
+            )
     except IntegrityError:
         pass  # the same (community, instant) was kept by a concurrent request: read it
 

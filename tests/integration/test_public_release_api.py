@@ -132,6 +132,31 @@ def test_a_release_stands_until_the_next_instant_and_then_notices_the_change(
     assert "25–29 → 30–34" in (entries[0].findtext(f"{atom}content") or "")
 
 
+def test_releases_older_than_the_retention_are_forgotten_as_new_ones_are_kept(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    create_schema(engine)
+    seed(engine)
+    clock = Clock(datetime(2026, 12, 7, 19, 30, tzinfo=UTC))
+    app = Starlette(
+        routes=public_routes(engine, RULES, 6, RateLimit(1000), keep_days=1, clock=clock)
+    )
+    atom = "{http://www.w3.org/2005/Atom}"
+    with TestClient(app) as client:
+        for _ in range(5):  # 18:00, 00:00, 06:00, 12:00, 18:00
+            assert client.get(f"/public/{CODE}.json").status_code == 200
+            clock.now += timedelta(hours=6)
+        feed = ET.fromstring(client.get(f"/public/{CODE}.atom").content)
+    # The sixth release (Dec 9 00:00, made for the feed) keeps a day back: Dec 8 00:00 on.
+    updated = [e.findtext(f"{atom}updated") for e in feed.findall(f"{atom}entry")]
+    assert updated == [
+        f"2026-12-0{d}T{h}:00:00Z"
+        for d, h in [(9, "00"), (8, "18"), (8, "12"), (8, "06"), (8, "00")]
+    ]
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     "path",
     [
