@@ -11,7 +11,15 @@ from services.api.public_words import FIGURES, NO_BUILDING, count, notice, stage
 
 
 def _both(zh: str, en: str) -> str:
+    if zh == en:  # a number or a building's name: once
+        return escape(zh)
     return f'{escape(zh)} <span class="en" lang="en">{escape(en)}</span>'
+
+
+def _when(iso: str) -> str:
+    """A release time as residents read it, inside ``<time>`` with the exact value."""
+    shown = iso.replace("T", " ").removesuffix(":00Z") + " UTC" if iso.endswith("Z") else iso
+    return f'<time datetime="{escape(iso)}">{escape(shown)}</time>'
 
 
 def _group(name: str, group: Mapping[str, Any], base: int) -> str:
@@ -31,7 +39,7 @@ def _group(name: str, group: Mapping[str, Any], base: int) -> str:
         f'<th scope="col">{_both("户数", "Count")}</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
         f'<p class="hint">更新于 <span class="en" lang="en">Last changed</span> '
-        f'<time datetime="{escape(group["changed_at"])}">{escape(group["changed_at"])}</time></p>'
+        f"{_when(group['changed_at'])}</p>"
         "</section>"
     )
 
@@ -45,7 +53,7 @@ def _projects(projects: list[Mapping[str, Any]]) -> str:
         items.append(
             f"<li><strong>{escape(p['project_id'])}</strong> · {_both(*stage(p['stage']))} · "
             f"<span>{int(p['percent'])}%</span> · {escape(buildings)} · "
-            f'<time datetime="{escape(p["changed_at"])}">{escape(p["changed_at"])}</time></li>'
+            f"{_when(p['changed_at'])}</li>"
         )
     return f'<ul class="catalog-list">{"".join(items)}</ul>'
 
@@ -74,13 +82,13 @@ def render_page(release: Mapping[str, Any]) -> str:
 <header class="bar">
 <h1>社区公告 <span class="en" lang="en">Community notice</span> · {community}</h1>
 <span class="hint">发布于 <span class="en" lang="en">Released</span>
-<time datetime="{escape(release["released_at"])}">{escape(release["released_at"])}</time></span>
+{_when(release["released_at"])}</span>
 </header>
-<main>
-<p class="hint">少于 {k} 的数字不公布，能推算出它的数字也不公布；数字按 {base} 分档。
+<main class="grid">
+<p class="card wide hint">少于 {k} 的数字不公布，能推算出它的数字也不公布；数字按 {base} 分档。
 <span class="en" lang="en">Counts under {k} are not shown, nor any figure they could be worked out
 from; counts are shown as ranges of {base}. Next release:
-{escape(release["next_release_at"])}.</span></p>
+{_when(release["next_release_at"])}.</span></p>
 {groups}
 <section class="card wide" aria-labelledby="renovation"><h2 id="renovation">
 {_both("老旧小区改造", "Renovation projects")}</h2>
