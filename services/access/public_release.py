@@ -137,8 +137,12 @@ def protect(cells: Mapping[str, int], rules: Rules, previous: Released | None = 
             break
         if plan.total_shown:
             plan.total_shown = False
-        else:
+        elif len(plan.withheld()) < len(cells):
             plan.complements.add(_smallest_shown(cells, plan))
+        else:
+            # Nothing of the group is shown any more: what is left pinned was pinned by
+            # earlier releases alone, and this one adds no figure to it.
+            break
     withheld = plan.withheld()
     return Released(
         {c: None if c in withheld else rounded(n, rules.base) for c, n in cells.items()},

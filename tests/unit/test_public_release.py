@@ -13,7 +13,7 @@ from services.access.public_figures import (
     public_view,
     release_instant,
 )
-from services.access.public_release import Rules, protect
+from services.access.public_release import Released, Rules, protect
 from services.errors import ConfigError
 
 RULES = Rules(min_count=10, base=5)
@@ -90,3 +90,12 @@ def test_a_release_lists_every_building_and_notices_what_changed() -> None:
     assert second["quarantined_households"]["changed_at"] == "2026-12-07T18:00:00Z"
     assert second["renovation_projects"][0]["changed_at"] == "2026-12-08T00:00:00Z"
     assert PRIVATE in second and PRIVATE not in public_view(second)
+
+
+def test_a_group_withheld_whole_is_released_even_when_earlier_releases_narrowed_it() -> None:
+    # Earlier releases left A at 0 or 1 and B under k; now A + B is at least k (B grew):
+    # only A = 1 fits, whatever this release shows, so it shows nothing of the group.
+    earlier = Released({"A": None, "B": None}, None, {"A": (0, 1), "B": (0, 9)})
+    released = protect({"A": 1, "B": 9}, RULES, earlier)
+    assert released.cells == {"A": None, "B": None}
+    assert released.total is None
