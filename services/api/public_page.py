@@ -44,6 +44,10 @@ def _group(name: str, group: Mapping[str, Any], base: int) -> str:
     )
 
 
+def _percent(value: object) -> str:
+    return f"{value}%" if isinstance(value, int) else "—"
+
+
 def _projects(projects: list[Mapping[str, Any]]) -> str:
     if not projects:
         return f"<p>{_both('暂无改造项目', 'No renovation project')}</p>"
@@ -52,7 +56,7 @@ def _projects(projects: list[Mapping[str, Any]]) -> str:
         buildings = "、".join(p["buildings"]) or "全部 / all"
         items.append(
             f"<li><strong>{escape(p['project_id'])}</strong> · {_both(*stage(p['stage']))} · "
-            f"<span>{int(p['percent'])}%</span> · {escape(buildings)} · "
+            f"<span>{_percent(p['percent'])}</span> · {escape(buildings)} · "
             f"{_when(p['changed_at'])}</li>"
         )
     return f'<ul class="catalog-list">{"".join(items)}</ul>'
