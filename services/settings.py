@@ -85,6 +85,12 @@ class Settings:
     policy_file: Path | None = None  # None: the shipped example policy
     min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT  # DATONG_MIN_SHOWN_COUNT
     epidemic_test_window_h: int | None = None  # DATONG_EPIDEMIC_TEST_WINDOW_HOURS; None: off
+    # The public release (services/access/public_release.py): k, the rounding base, the
+    # hours between releases, and requests a minute per client address.
+    public_min_count: int = 10
+    public_round_base: int = 5
+    public_release_hours: int = 6
+    public_per_minute: int = 60
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
@@ -272,6 +278,10 @@ class Settings:
             policy_file=_path(get("POLICY_FILE")),
             min_shown_count=_positive_int(get, "MIN_SHOWN_COUNT", DEFAULT_MIN_SHOWN_COUNT),
             epidemic_test_window_h=_hours(get, "EPIDEMIC_TEST_WINDOW_HOURS"),
+            public_min_count=_positive_int(get, "PUBLIC_MIN_COUNT", 10),
+            public_round_base=_positive_int(get, "PUBLIC_ROUND_BASE", 5),
+            public_release_hours=_positive_int(get, "PUBLIC_RELEASE_HOURS", 6),
+            public_per_minute=_positive_int(get, "PUBLIC_PER_MINUTE", 60),
             registry_wait_s=_float(get("REGISTRY_WAIT_S", "60"), "REGISTRY_WAIT_S"),
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(

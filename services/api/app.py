@@ -31,6 +31,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
+from services.access.public_release import Rules
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
@@ -44,6 +45,7 @@ from services.api.live.routes import SUBSCRIBE_ROUTE
 from services.api.lookup_routes import FIELD as LOOKUP_FIELD
 from services.api.lookup_routes import IdNumberError, lookup_routes
 from services.api.params import RefuseNul
+from services.api.public_routes import PUBLIC_ROUTE, public_routes
 from services.api.rate_limit import RateLimit
 from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
@@ -165,7 +167,10 @@ def create_api(
     row = next(r.endpoint for r in reads if r.path == "/views/{view}/{key}")
     # The dashboard page asks for the token itself; key check values are public, and so
     # are the intake's descriptions (contracts, never data, like the registry's reads).
+    # The public release is for anyone: k-anonymous counts only.
     open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
+    open_paths |= {PUBLIC_ROUTE}
+    public_rules = Rules(settings.public_min_count, settings.public_round_base)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -181,6 +186,13 @@ def create_api(
         *situation_routes(engine, live_readers),
         *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
         *dashboard_routes(),
+        *public_routes(
+            engine,
+            public_rules,
+            settings.public_release_hours,
+            RateLimit(settings.public_per_minute),
+            keep_days=settings.snapshot_retention_days,
+        ),
         *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]
     app = Starlette(

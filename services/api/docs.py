@@ -66,6 +66,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "owning department's newest event beside the cadence it is expected to keep. A browser "
         "asking for HTML gets the catalogue's page instead (no token needed for the page).",
     ),
+    ("GET", "/public/{name}"): Operation(
+        "the release to residents of a community (no token): /public/{code}, .json or .atom",
+        "Quarantined households and pending deliveries by building and in all, renovation "
+        "projects with their stage and progress, and notices of change, as a page, JSON or "
+        "an Atom feed. Made at fixed instants and unchanged until the next one; every count "
+        "is k-anonymous (DATONG_PUBLIC_MIN_COUNT), rounded down to DATONG_PUBLIC_ROUND_BASE, "
+        "withheld (null) when under k or when it could tell one that is. 404 for anything but "
+        "a 12-digit community the views hold; 429 beyond DATONG_PUBLIC_PER_MINUTE per address.",
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

@@ -16,6 +16,7 @@ from schemas.ingest_schema import body_schema, ingest_schema, record_name
 INGEST = "/ingest/{department}/{event}"
 LISTING = "/ingest/{department}"
 SCHEMA = "/ingest/{department}/{event}/schema"
+PUBLIC = "/public/{name}"
 _VIEW_READS = ("/views/{view}", "/views/{view}/{key}", "/export/{view}", "/subscribe/{view}")
 
 
@@ -142,6 +143,8 @@ def path_parameter(name: str, catalog: Catalog) -> dict[str, Any]:
     }
     if name in enums:
         return {"type": "string", "enum": enums[name]}
+    if name == "name":  # /public/{name}: a community code, then .json, .atom or nothing
+        return {"type": "string", "pattern": r"^[0-9]{12}(\.json|\.atom)?$"}
     bounds = {"key": 128, "code": 64, "subject": 255}
     return {"type": "string", "maxLength": bounds.get(name, 255)}
 
@@ -207,6 +210,20 @@ def responses(method: str, path: str, guarded: bool) -> dict[str, Any]:
                 **_json(schema, "application/schema+json"),
             },
             "404": _REFUSALS["404"],
+        }
+    elif (method, path) == ("GET", PUBLIC):
+        release = {"type": "object", "description": "a release: k-anonymous counts only"}
+        found = {
+            "200": {
+                "description": "the release: a page, .json or .atom",
+                "content": {
+                    "text/html": {"schema": {"type": "string"}},
+                    "application/json": {"schema": release},
+                    "application/atom+xml": {"schema": {"type": "string"}},
+                },
+            },
+            "404": {"description": "no such community (or no data for it)", **_ERROR},
+            "429": {"description": "too many requests from this address", **_ERROR},
         }
     elif method == "GET" and (path in _VIEW_READS or path.endswith("/history")):
         found = {

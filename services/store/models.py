@@ -112,3 +112,14 @@ class MergeClock(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     value: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class PublicRelease(Base):
+    """A community's public release at a fixed instant, as it was published (k-anonymous
+    counts only, and the bounds the next release is checked against). Not derived data: a
+    release never changes once made, so a rebuild of the views leaves it alone."""
+
+    __tablename__ = "public_release"
+    community_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    released_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
