@@ -164,6 +164,7 @@ def create_api(
             raise ApiError(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
+        metrics.emergencies_active.set(await emergencies.open_count())
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -97,6 +97,11 @@ class EmergencyLayer:
         """Load them again on the next read (this process changed them)."""
         self._cache.evict(CHANGED_PAYLOAD)
 
+    async def open_count(self) -> int:
+        """How many emergencies are open now (the ``datong_emergencies_active`` gauge)."""
+        now = self._clock()
+        return sum(1 for e in await self.emergencies() if e.is_open(now))
+
     async def extensions(self) -> tuple[Extension, ...]:
         """The extensions of the emergencies open now."""
         return open_extensions(await self.emergencies(), self._clock())

@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.catalog import Catalog
 from schemas.ingest_schema import body_schema, ingest_schema, record_name
+from services.api import emergency_shapes
 
 INGEST = "/ingest/{department}/{event}"
 LISTING = "/ingest/{department}"
@@ -128,6 +129,7 @@ def components(catalog: Catalog) -> dict[str, Any]:
             },
         },
     }
+    shapes |= emergency_shapes.COMPONENTS
     for contract in catalog.sources():
         shapes[record_name(contract)] = ingest_schema(contract)
     return shapes
@@ -142,7 +144,7 @@ def path_parameter(name: str, catalog: Catalog) -> dict[str, Any]:
     }
     if name in enums:
         return {"type": "string", "enum": enums[name]}
-    bounds = {"key": 128, "code": 64, "subject": 255}
+    bounds = {"key": 128, "code": 64, "subject": 255, "id": 32}
     return {"type": "string", "maxLength": bounds.get(name, 255)}
 
 
@@ -171,6 +173,8 @@ def request_body(
             "GET /ingest/{department}/{event}/schema."
         )
         return {"required": True, **_json(body)}
+    if path in emergency_shapes.ROUTES:
+        return emergency_shapes.request_body(method, path)
     return None
 
 
@@ -208,6 +212,8 @@ def responses(method: str, path: str, guarded: bool) -> dict[str, Any]:
             },
             "404": _REFUSALS["404"],
         }
+    elif path in emergency_shapes.ROUTES:
+        found = emergency_shapes.responses(method, path, _ERROR)
     elif method == "GET" and (path in _VIEW_READS or path.endswith("/history")):
         found = {
             "200": {"description": "OK", **_read_answer(path)},
