@@ -4,6 +4,7 @@ the open stream ends), and reported; each change on the audit chain."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.access.audit import find_reads, verify_reads
+from services.access.audit import export_reads, find_reads, verify_reads
 from services.access.audit_chain import ChainReport
+from services.access.audit_export import public_key_text, verify_export
 from services.access.emergencies import get_emergency
 from services.access.emergency_report import after_action, records_under
 from services.access.tokens import create_token
@@ -170,6 +173,11 @@ def test_an_emergency_opens_at_once_is_read_under_expires_by_itself_and_is_repor
     base_reads = [r for r in find_reads(api.engine, audience=CIVIL) if r.emergency_id is None]
     assert any(r.query.get("fields") == "person_key,address" for r in base_reads)
     assert isinstance(verify_reads(api.engine), ChainReport)
+    key, out = Ed25519PrivateKey.generate(), io.StringIO()
+    export_reads(api.engine, T0 - timedelta(days=1), out, key)
+    assert emergency_id in out.getvalue()
+    exported = verify_export(out.getvalue().splitlines(), public_key_text(key))
+    assert isinstance(exported, ChainReport)
 
 
 def test_an_ended_emergency_ends_the_stream_that_depended_on_it(api: Api) -> None:
@@ -249,3 +257,16 @@ def test_an_audience_token_cannot_declare_and_a_second_one_for_the_same_audience
     assert again.status_code == 409 and again.json()["field"] == f"audiences.{CIVIL}"
     listed = httpx.get(f"{api.url}/emergencies", headers=api.civil, timeout=10).json()["items"]
     assert [e["status"] for e in listed] == ["open"]
+
+
+def test_the_gauge_counts_the_emergencies_open_now(api: Api) -> None:
+    def gauge() -> float:
+        text = httpx.get(f"{api.url}/metrics", timeout=10).text
+        line = next(x for x in text.splitlines() if x.startswith("datong_emergencies_active "))
+        return float(line.split()[1])
+
+    assert gauge() == 0
+    api.post("/emergencies", declaration(hours=3))
+    assert gauge() == 1
+    api.clock.now = T0 + timedelta(hours=3)
+    assert gauge() == 0
