@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,8 +29,11 @@ def records_under(engine: sa.Engine, emergency_id: str) -> list[ReadEntry]:
     return find_reads(engine, emergency_id=emergency_id, limit=MAX_RECORDS)
 
 
-def after_action(emergency: Emergency, records: Iterable[ReadEntry]) -> dict[str, Any]:
-    """The report (JSON): the emergency, its changes, and the reads under it counted."""
+def after_action(
+    emergency: Emergency, records: Iterable[ReadEntry], now: datetime
+) -> dict[str, Any]:
+    """The report (JSON) at ``now``: the emergency, its changes, and the reads under it
+    counted (so far, while it is open)."""
     changes: list[dict[str, Any]] = []
     by_reader: Counter[tuple[str, ...]] = Counter()
     by_field: Counter[tuple[str, ...]] = Counter()
@@ -63,7 +67,7 @@ def after_action(emergency: Emergency, records: Iterable[ReadEntry]) -> dict[str
             by_community[key] += 1
             rows[key] += record.rows
     return {
-        "emergency": emergency.as_json(emergency.closed_at()),
+        "emergency": emergency.as_json(now),
         "changes": changes,
         "reads": reads,
         "by_reader": [

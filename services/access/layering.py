@@ -43,14 +43,6 @@ class Layered:
     base: Grant | None
     extensions: tuple[Extension, ...] = ()
 
-    def only_layered_fields(self, extension: Extension) -> frozenset[str]:
-        """The fields of the grant that ``extension`` adds and the base does not grant."""
-        base = self.base.fields if self.base is not None else frozenset()
-        added = extension.fields.get(self.grant.view, frozenset())
-        if self.base is None:  # the view itself is opened: everything read comes through it
-            added = self.grant.fields
-        return frozenset(added & self.grant.fields) - base
-
 
 def layered_grant(
     policy: Policy, audience: str, view: str, extensions: Sequence[Extension]

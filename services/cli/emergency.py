@@ -90,6 +90,11 @@ def declaration_body(args: argparse.Namespace) -> dict[str, Any]:
         audiences.setdefault(audience, {})["communities"] = (
             "*" if codes == "*" else codes.split(",")
         )
+    if not audiences:
+        raise ConfigError(
+            "say what it opens: --open AUDIENCE:VIEW=FIELD,... and/or --communities "
+            "AUDIENCE=CODE,... (see `datong emergency declare --help`)"
+        )
     return {"reason": args.reason, "hours": args.hours, "audiences": audiences}
 
 
@@ -117,8 +122,7 @@ def _engine(settings: Settings) -> Iterator[Any]:
 
 
 def _explained(exc: Exception) -> ConfigError:
-    field = getattr(exc, "field", None)
-    return ConfigError(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
+    return ConfigError(str(exc))  # each message names the part of the declaration at fault
 
 
 def cmd_declare(args: argparse.Namespace, settings: Settings) -> int:
@@ -199,7 +203,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         with _engine(settings) as engine:
-            report = after_action(get_emergency(engine, args.id), records_under(engine, args.id))
+            emergency = get_emergency(engine, args.id)
+            report = after_action(emergency, records_under(engine, args.id), datetime.now(UTC))
     except EmergencyError as exc:
         raise _explained(exc) from None
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else report_text(report))

@@ -158,8 +158,11 @@ def test_an_emergency_opens_at_once_is_read_under_expires_by_itself_and_is_repor
         what="the stream's audit record",
     )
     report = after_action(
-        get_emergency(api.engine, emergency_id), records_under(api.engine, emergency_id)
+        get_emergency(api.engine, emergency_id),
+        records_under(api.engine, emergency_id),
+        api.clock.now,
     )
+    assert report["emergency"]["status"] == "expired"
     assert [c["operation"] for c in report["changes"]] == ["declare"]
     assert report["changes"][0]["by"] == "department:health"
     (by_field,) = report["by_field"]
