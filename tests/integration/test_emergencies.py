@@ -273,3 +273,22 @@ def test_the_gauge_counts_the_emergencies_open_now(api: Api) -> None:
     assert gauge() == 1
     api.clock.now = T0 + timedelta(hours=3)
     assert gauge() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "status"),
+    [
+        ("/emergencies", b"{not json", 400),
+        ("/emergencies", b"[" * 50 + b"]" * 50, 400),
+        ("/emergencies", b'{"reason": "' + b"x" * 70_000 + b'"}', 413),
+        ("/emergencies", b"[]", 400),
+        ("/emergencies/em-nothere/end", b'{"reason": "x"}', 404),
+        ("/emergencies/%00/end", b'{"reason": "x"}', 400),  # refused before any route
+        ("/emergencies/%ff%fe/end", b'{"reason": "x"}', 404),
+        ("/emergencies/em-nothere/renew", b'{"reason": "x", "hours": 1, "more": 1}', 400),
+    ],
+)
+def test_hostile_bodies_and_ids_get_a_4xx(api: Api, path: str, content: bytes, status: int) -> None:
+    answer = httpx.post(f"{api.url}{path}", content=content, headers=api.health, timeout=10)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["status"] == status
