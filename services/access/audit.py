@@ -82,6 +82,12 @@ def append_records(conn: sa.Connection, entries: Sequence[ReadEntry]) -> None:
         )
 
 
+def lock_chain(conn: sa.Connection) -> None:
+    """Hold the chain's tail locked until the caller's transaction ends: a change that is
+    on record checks what it depends on after this, so two such changes cannot interleave."""
+    _locked_tail(conn)
+
+
 def _locked_tail(conn: sa.Connection) -> str | None:
     """The chain's last hash, its row locked until the transaction ends: an update that
     returns it takes PostgreSQL's row lock and SQLite's write lock before it is read."""

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.access.audit import ReadEntry, append_records
+from services.access.audit import ReadEntry, append_records, lock_chain
 from services.access.emergency import Emergency, Opening
 from services.access.emergency_rules import Actor, Declaration, EmergencyError
 from services.store.emergency_models import EmergencyRow
@@ -39,6 +39,9 @@ def declare_emergency(
     emergency_id = "em-" + secrets.token_hex(6)
     expires_at = now + timedelta(hours=declaration.hours)
     with Session(engine) as session, session.begin():
+        # Two declarations naming one audience at once: the second waits here, then sees
+        # the first's emergency open.
+        lock_chain(session.connection())
         for row in _open_rows(session, now):
             shared = sorted(set(row.openings) & set(declaration.openings))
             if shared:

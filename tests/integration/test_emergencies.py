@@ -5,6 +5,7 @@ the open stream ends), and reported; each change on the audit chain."""
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.access.audit import export_reads, find_reads, verify_reads
 from services.access.audit_chain import ChainReport
 from services.access.audit_export import public_key_text, verify_export
-from services.access.emergencies import get_emergency
+from services.access.emergencies import declare_emergency, get_emergency, list_emergencies
 from services.access.emergency_report import after_action, records_under
+from services.access.emergency_rules import Actor, EmergencyError, parse_declaration
 from services.access.tokens import create_token
 from services.api.app import create_api
 from services.settings import Settings
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.integration
 CIVIL = "civil-affairs"
 COMMUNITY = "610103001001"
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+HEALTH = Actor("department:health", "t1", "epidemic desk")
 STREAM_ENDS_S = 5.0  # generous: the target is about a second
 
 
@@ -292,3 +295,30 @@ def test_hostile_bodies_and_ids_get_a_4xx(api: Api, path: str, content: bytes, s
     answer = httpx.post(f"{api.url}{path}", content=content, headers=api.health, timeout=10)
     assert answer.status_code == status, answer.text
     assert answer.json()["status"] == status
+
+
+def test_two_declarations_naming_one_audience_at_once_open_one(database_url: str) -> None:
+    engine = create_engine(database_url)
+    create_schema(engine)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def declare() -> None:
+        barrier.wait()
+        try:
+            declare_emergency(engine, parse_declaration(declaration()), HEALTH, T0)
+        except EmergencyError as exc:
+            outcomes.append(exc.status)
+        else:
+            outcomes.append("open")
+
+    threads = [threading.Thread(target=declare) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(outcomes, key=str) == [409, "open"]
+        assert len(list_emergencies(engine)) == 1
+    finally:
+        engine.dispose()
