@@ -84,6 +84,7 @@ def alert_rules(schedule: FeedSchedule, consumer_group: str) -> list[Rule]:
         _outbox(),
         _conflicts(),
         _server_errors(),
+        _emergency_open(),
     ]
 
 
@@ -233,6 +234,19 @@ def _server_errors() -> Rule:
         "critical",
         "API route {{ $labels.route }} answers with server errors",
         "{{ $value | humanizePercentage }} of its requests failed with 5xx for 5 minutes.",
+    )
+
+
+def _emergency_open() -> Rule:
+    return Rule(
+        "DatongEmergencyOpen",
+        "max(datong_emergencies_active) > 0",
+        "1m",
+        "warning",
+        "{{ $value }} emergency (break-glass access) is open",
+        "Audiences read fields and communities beyond their policy until it ends or expires "
+        "(at most 72 hours); see `datong emergency list`, and after it `datong emergency "
+        "report ID`.",
     )
 
 

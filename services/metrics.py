@@ -161,6 +161,11 @@ class ApiMetrics:
             ["department", "status"],
             registry=registry,
         )
+        self.emergencies_active = Gauge(
+            "datong_emergencies_active",
+            "Emergencies (break-glass access) open now: declared, neither ended nor expired.",
+            registry=registry,
+        )
 
 
 class SubscriptionMetrics:

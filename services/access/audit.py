@@ -15,6 +15,7 @@ from services.access.audit_chain import (
     CHAIN,
     GENESIS,
     HASHED_FIELDS,
+    OPTIONAL_HASHED_FIELDS,
     ChainBreak,
     ChainedRecord,
     ChainReport,
@@ -30,7 +31,8 @@ class ReadEntry:
     """Who read what: token, audience and purpose; view, operation, key or filter; row count.
 
     ``operation`` is ``row``, ``list``, ``export`` or ``subscribe``; ``status`` the HTTP
-    status answered (a refused read is audited too).
+    status answered (a refused read is audited too). ``emergency_id`` flags a read made
+    under an emergency, with what only it gave the read (``emergency_scope``).
     """
 
     token_id: str
@@ -44,6 +46,8 @@ class ReadEntry:
     rows: int
     status: int
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    emergency_id: str | None = None
+    emergency_scope: dict[str, Any] | None = None
 
 
 AuditSink = Callable[[Sequence[ReadEntry]], None]  # where read records go (``record_reads``)
@@ -59,6 +63,13 @@ def record_reads(engine: sa.Engine, entries: Sequence[ReadEntry]) -> None:
     if not entries:
         return
     with engine.begin() as conn:
+        append_records(conn, entries)
+
+
+def append_records(conn: sa.Connection, entries: Sequence[ReadEntry]) -> None:
+    """Append audit records to the chain inside the caller's transaction (a change that is
+    on record, such as an emergency's declaration, commits with its record or not at all)."""
+    if entries:
         previous = _locked_tail(conn)
         rows = chained(previous or GENESIS, [asdict(e) for e in entries])
         ids = conn.scalars(
@@ -69,6 +80,12 @@ def record_reads(engine: sa.Engine, entries: Sequence[ReadEntry]) -> None:
             .where(AuditChainTail.name == CHAIN)
             .values(sha256=rows[-1]["sha256"], last_id=max(ids))
         )
+
+
+def lock_chain(conn: sa.Connection) -> None:
+    """Hold the chain's tail locked until the caller's transaction ends: a change that is
+    on record checks what it depends on after this, so two such changes cannot interleave."""
+    _locked_tail(conn)
 
 
 def _locked_tail(conn: sa.Connection) -> str | None:
@@ -119,7 +136,7 @@ def _chained_records(session: Session, from_id: int | None) -> Iterator[ChainedR
     if from_id is not None:
         query = query.where(ReadAudit.id >= from_id)
     for r in session.scalars(query):
-        fields = {name: getattr(r, name) for name in HASHED_FIELDS}
+        fields = {name: getattr(r, name) for name in HASHED_FIELDS + OPTIONAL_HASHED_FIELDS}
         yield ChainedRecord(r.id, fields, r.prev_sha256, r.sha256)
 
 
@@ -129,10 +146,13 @@ def find_reads(
     audience: str | None = None,
     view: str | None = None,
     since: datetime | None = None,
+    emergency_id: str | None = None,
     limit: int = 100,
 ) -> list[ReadEntry]:
     """The newest ``limit`` audit records matching the filters, oldest first."""
     query = sa.select(ReadAudit)
+    if emergency_id is not None:
+        query = query.where(ReadAudit.emergency_id == emergency_id)
     if audience is not None:
         query = query.where(ReadAudit.audience == audience)
     if view is not None:
@@ -155,6 +175,8 @@ def find_reads(
             rows=r.rows,
             status=r.status,
             at=r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC),  # SQLite drops the zone
+            emergency_id=r.emergency_id,
+            emergency_scope=r.emergency_scope,
         )
         for r in reversed(rows)
     ]

@@ -31,6 +31,9 @@ HASHED_FIELDS = (
     "rows",
     "status",
 )
+# Hashed only when set, so a record without them (every one from before emergencies) keeps
+# the hash it was written with: a read made under an emergency, and what it took from it.
+OPTIONAL_HASHED_FIELDS = ("emergency_id", "emergency_scope")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class ChainedRecord:
     """One stored audit record as the chain sees it."""
 
     id: int
-    fields: Mapping[str, Any]  # HASHED_FIELDS
+    fields: Mapping[str, Any]  # HASHED_FIELDS and the OPTIONAL_HASHED_FIELDS set
     prev_sha256: str | None
     sha256: str | None
 
@@ -67,6 +70,7 @@ def utc(instant: datetime) -> datetime:
 def record_hash(prev_sha256: str, fields: Mapping[str, Any]) -> str:
     """The hash of a record with these fields following a record whose hash is given."""
     values = {name: fields[name] for name in HASHED_FIELDS}
+    values |= {n: fields[n] for n in OPTIONAL_HASHED_FIELDS if fields.get(n) is not None}
     values["at"] = utc(values["at"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev_sha256}\n{text}".encode()).hexdigest()

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from services.access.audit_chain import (
     HASHED_FIELDS,
+    OPTIONAL_HASHED_FIELDS,
     ChainBreak,
     ChainedRecord,
     ChainReport,
@@ -94,7 +95,7 @@ def verify_export(  # noqa: PLR0911 - one return per way an export can fail
         return ChainBreak(None, "the head's signature does not verify with this public key")
     expected = head.get("after_sha256")
     for record in records:
-        fields = {name: record.get(name) for name in HASHED_FIELDS}
+        fields = {name: record.get(name) for name in HASHED_FIELDS + OPTIONAL_HASHED_FIELDS}
         try:
             fields["at"] = datetime.fromisoformat(str(fields["at"]))
         except ValueError:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import Described, docs_routes
+from services.api.emergency_layer import EmergencyLayer, check_stored
+from services.api.emergency_routes import emergency_routes
 from services.api.errors import ApiError, error_body
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
@@ -65,10 +68,19 @@ from services.store.registry_store import SqlRegistry
 KEY_CHECK_PATH = "/keys/check"
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def create_api(
-    settings: Settings, engine: sa.Engine, registry: CollectorRegistry | None = None
+    settings: Settings,
+    engine: sa.Engine,
+    registry: CollectorRegistry | None = None,
+    clock: Callable[[], datetime] = _now,
 ) -> Starlette:
-    """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None)."""
+    """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None).
+
+    ``clock`` is the wall clock emergencies open and expire by (tests move it)."""
     registry = registry or CollectorRegistry()
     metrics = ApiMetrics(registry)
     metrics_token = settings.metrics_token  # refuses to start without one in production
@@ -96,7 +108,11 @@ def create_api(
         min_shown_count=settings.min_shown_count,
     )
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    access = ReadAccess(policy, authenticator, catalog.view_key_fields())
+    check_stored(engine, policy, clock())  # never an open emergency the policy cannot take
+    emergencies = EmergencyLayer(engine, policy, clock)
+    access = ReadAccess(
+        policy, authenticator, catalog.view_key_fields(), layers=emergencies.extensions
+    )
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -150,6 +166,7 @@ def create_api(
             raise ApiError(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
+        metrics.emergencies_active.set(await emergencies.open_count())
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -160,9 +177,10 @@ def create_api(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Revocations reach the token cache while the API serves; the hub stops first.
-        async with authenticator.listening(), live.lifespan(app):
+        async with authenticator.listening(), emergencies.listening(), live.lifespan(app):
             yield
 
+    owners = {v.view: v.field_owners for v in catalog.views() if v.view}
     reads = view_routes(engine, access, audit)
     row = next(r.endpoint for r in reads if r.path == "/views/{view}/{key}")
     # The dashboard page asks for the token itself; key check values are public, and so
@@ -185,6 +203,9 @@ def create_api(
         *live.routes,
         *situation_routes(engine, live_readers),
         *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
+        *emergency_routes(
+            engine, policy, owners, authenticator, clock=clock, changed=emergencies.forget
+        ),
         *dashboard_routes(),
         *public_routes(
             engine,

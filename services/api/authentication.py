@@ -62,7 +62,7 @@ class Authenticator:
         self._cache: TokenCache[Principal] = TokenCache(
             None if notified else (lambda: revoked_count(engine)), revocation_check_s
         )
-        self._listener = RevocationListener(self._cache, partial(_listen_connection, engine))
+        self._listener = RevocationListener(self._cache, partial(listen_connection, engine))
         self._notified = notified
 
     @contextlib.asynccontextmanager
@@ -126,7 +126,7 @@ class Authenticator:
         return found
 
 
-def _listen_connection(engine: sa.Engine) -> Any:
+def listen_connection(engine: sa.Engine) -> Any:
     """A psycopg connection of its own to the engine's database, in autocommit mode."""
     url = engine.url.set(drivername="postgresql")
     return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)

@@ -75,6 +75,25 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "withheld (null) when under k or when it could tell one that is. 404 for anything but "
         "a 12-digit community the views hold; 429 beyond DATONG_PUBLIC_PER_MINUTE per address.",
     ),
+    ("POST", "/emergencies"): Operation(
+        "declare an emergency (health department token): extra fields and communities, at once",
+        "Break-glass access for up to 72 hours: which audiences get which extra fields (per "
+        "view) and communities, and why. The health department opens only fields it owns; "
+        "never a not_shared field, nor a derived value without its inputs. Every read that "
+        "takes what only the emergency gives is flagged in the read audit with its id. The "
+        "hub operator declares with `datong emergency declare`.",
+    ),
+    ("GET", "/emergencies"): Operation(
+        "every emergency with its status: open, ended or expired (any token)"
+    ),
+    ("POST", "/emergencies/{id}/renew"): Operation(
+        "keep an emergency the caller declared open, from now, with a new reason",
+        "At most 72 hours from the renewal; a closed emergency is not renewed (409).",
+    ),
+    ("POST", "/emergencies/{id}/end"): Operation(
+        "end an emergency the caller declared, at once, with a reason",
+        "Its extra fields are refused on the next read, and a stream that depended on it ends.",
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.catalog import Catalog
 from schemas.ingest_schema import body_schema, ingest_schema, record_name
+from services.api import emergency_shapes
 
 INGEST = "/ingest/{department}/{event}"
 LISTING = "/ingest/{department}"
@@ -129,6 +130,7 @@ def components(catalog: Catalog) -> dict[str, Any]:
             },
         },
     }
+    shapes |= emergency_shapes.COMPONENTS
     for contract in catalog.sources():
         shapes[record_name(contract)] = ingest_schema(contract)
     return shapes
@@ -145,7 +147,7 @@ def path_parameter(name: str, catalog: Catalog) -> dict[str, Any]:
         return {"type": "string", "enum": enums[name]}
     if name == "name":  # /public/{name}: a community code, then .json, .atom or nothing
         return {"type": "string", "pattern": r"^[0-9]{12}(\.json|\.atom)?$"}
-    bounds = {"key": 128, "code": 64, "subject": 255}
+    bounds = {"key": 128, "code": 64, "subject": 255, "id": 32}
     return {"type": "string", "maxLength": bounds.get(name, 255)}
 
 
@@ -174,6 +176,8 @@ def request_body(
             "GET /ingest/{department}/{event}/schema."
         )
         return {"required": True, **_json(body)}
+    if path in emergency_shapes.ROUTES:
+        return emergency_shapes.request_body(method, path)
     return None
 
 
@@ -225,6 +229,8 @@ def responses(method: str, path: str, guarded: bool) -> dict[str, Any]:
             "404": {"description": "no such community (or no data for it)", **_ERROR},
             "429": {"description": "too many requests from this address", **_ERROR},
         }
+    elif path in emergency_shapes.ROUTES:
+        found = emergency_shapes.responses(method, path, _ERROR)
     elif method == "GET" and (path in _VIEW_READS or path.endswith("/history")):
         found = {
             "200": {"description": "OK", **_read_answer(path)},

@@ -6,6 +6,12 @@ an unknown view, 403 for a department token, a view, community or field outside 
 audience's policy, and returns the ``ReadScope`` whose grant every record is filtered
 through (``filter_record``), and which makes the read's audit record.
 
+The policy is the YAML base with the layers in force at the read laid over it
+(``layering.layered_grant``: today the open emergencies). A read that took something only a
+layer gives carries that use (``ReadScope.uses``); one under an emergency is flagged in its
+audit record with the emergency's id and what it took, and a stream that took something
+from a layer ends when the layer no longer holds (``ReadAccess.layers_hold``).
+
 A refused read, and one that returned nothing, is recorded without what the client typed:
 its route (the template, never the path), the names of the parameters it gave, its status
 and a count of 0. A key, community code or cursor that matched nothing could hold anything
@@ -14,7 +20,7 @@ and a count of 0. A key, community code or cursor that matched nothing could hol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +28,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from services.access.audit import ReadEntry
+from services.access.emergency import LAYER as EMERGENCY
+from services.access.layering import Extension, LayerUse, layer_uses, layered_grant
 from services.access.policy import FieldNotGranted, Grant, Policy, allows_community, filter_record
 from services.api.authentication import Authenticator, Principal
 from services.api.errors import ApiError
@@ -81,6 +89,7 @@ class ReadScope:
     grant: Grant
     communities: frozenset[str] | None
     route: str = "unmatched"
+    uses: tuple[LayerUse, ...] = ()  # what the read took from layers beyond the base
 
     def allows(self, community_code: str | None) -> bool:
         """Whether a row of ``community_code`` belongs in this read (e.g. a streamed change)."""
@@ -110,6 +119,7 @@ class ReadScope:
         the route and parameter names of its query (``withheld``)."""
         if rows == 0:
             query = withheld(self.route, query)
+        emergency = next((u for u in self.uses if u.layer == EMERGENCY), None)
         return ReadEntry(
             token_id=self.reader.token_id,
             token_name=self.reader.token_name,
@@ -121,16 +131,31 @@ class ReadScope:
             query=query,
             rows=rows,
             status=status,
+            emergency_id=emergency.source_id if emergency else None,
+            emergency_scope=emergency.as_record() if emergency else None,
         )
+
+
+Layers = Callable[[], Awaitable[Sequence[Extension]]]  # the extensions in force now
+
+
+async def no_layers() -> Sequence[Extension]:
+    """The base policy alone."""
+    return ()
 
 
 class ReadAccess:
     """The policy applied to a request: the only way a read path learns what it may return."""
 
     def __init__(
-        self, policy: Policy, authenticator: Authenticator, key_fields: Mapping[str, str]
+        self,
+        policy: Policy,
+        authenticator: Authenticator,
+        key_fields: Mapping[str, str],
+        layers: Layers = no_layers,
     ) -> None:
         self.policy = policy
+        self._layers = layers
         # The views there are to read, each with its key field (``Catalog.view_key_fields``).
         self.key_fields = key_fields
         self._authenticator = authenticator
@@ -185,11 +210,12 @@ class ReadAccess:
                 f"the token of department {principal.department} publishes events; reading "
                 "views needs an audience token",
             )
-        grant = self.policy.grant(principal.audience, view)
-        if grant is None:
+        layered = layered_grant(self.policy, principal.audience, view, await self._layers())
+        if layered is None:
             raise ApiError(
                 403, f"audience {principal.audience} may not read view {view}", view=view
             )
+        grant = layered.grant
         reader = Reader(principal.token_id, principal.name, grant.audience, grant.purpose)
         communities = grant.communities
         if community is not None:
@@ -203,7 +229,16 @@ class ReadAccess:
             communities = frozenset({community})
         if fields is not None:
             grant = self._narrowed(grant, fields)
-        return ReadScope(reader, grant, communities, route_of(request))
+        uses = layer_uses(layered, grant.fields, communities)
+        return ReadScope(reader, grant, communities, route_of(request), uses)
+
+    async def layers_hold(self, scope: ReadScope) -> bool:
+        """Whether every layer a read took something from is still in force (a stream that
+        depended on an emergency ends when it closes)."""
+        if not scope.uses:
+            return True
+        held = {(e.layer, e.source_id) for e in await self._layers()}
+        return all((u.layer, u.source_id) in held for u in scope.uses)
 
     def _narrowed(self, grant: Grant, fields: str) -> Grant:
         wanted = [f.strip() for f in fields.split(",")]

@@ -128,9 +128,14 @@ class RevocationListener:
     """
 
     def __init__(
-        self, cache: TokenCache[Any], connect: Callable[[], Any], retry_s: float = 1.0
+        self,
+        cache: TokenCache[Any],
+        connect: Callable[[], Any],
+        retry_s: float = 1.0,
+        channel: str = REVOKED_CHANNEL,
     ) -> None:
         self._cache = cache
+        self._channel = channel  # another cache may listen for its own changes
         self._connect = connect
         self._retry_s = retry_s
         self._stopping = threading.Event()
@@ -139,7 +144,9 @@ class RevocationListener:
     def start(self) -> None:
         """Start listening on a thread (again after a ``stop``: an app may be served twice)."""
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="token-revocations", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"listen-{self._channel}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -155,7 +162,7 @@ class RevocationListener:
                 conn = self._connect()
                 assert isinstance(conn, psycopg.Connection)
                 with conn:
-                    conn.execute(f"LISTEN {REVOKED_CHANNEL}")
+                    conn.execute(f"LISTEN {self._channel}")
                     self._cache.trust()  # what was revoked before now is not kept
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=0.5):

@@ -13,6 +13,7 @@ from services.cli.admin import add_admin_commands
 from services.cli.catalog import add_catalog_commands
 from services.cli.connector import add_connector_commands
 from services.cli.dlq import add_dlq_commands
+from services.cli.emergency import add_emergency_commands
 from services.cli.hub import add_hub_commands
 from services.cli.keys import add_key_commands
 from services.cli.mapping import add_mapping_commands
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     add_key_commands(sub)
     add_admin_commands(sub)
     add_access_commands(sub)
+    add_emergency_commands(sub)
     add_topic_commands(sub)
     add_catalog_commands(sub)
     return parser

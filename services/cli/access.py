@@ -139,9 +139,10 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(record, ensure_ascii=False, sort_keys=True))
             continue
         what = f"key={e.key}" if e.key is not None else _query(e.query)
+        under = f"  under emergency {e.emergency_id}" if e.emergency_id else ""
         print(
             f"{_when(e.at)}  {e.status}  {e.audience}  {e.token_name} ({e.token_id})  "
-            f"{e.operation} {e.view} {what}  rows={e.rows}  purpose: {e.purpose or '-'}"
+            f"{e.operation} {e.view} {what}  rows={e.rows}  purpose: {e.purpose or '-'}{under}"
         )
     return 0
 

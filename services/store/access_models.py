@@ -32,7 +32,10 @@ class ReadAudit(Base):
     """One read through the API: who, under which audience and purpose, what, how many rows."""
 
     __tablename__ = "read_audit"
-    __table_args__ = (sa.Index("ix_read_audit_at", "at"),)
+    __table_args__ = (
+        sa.Index("ix_read_audit_at", "at"),
+        sa.Index("ix_read_audit_emergency", "emergency_id"),
+    )
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -52,6 +55,11 @@ class ReadAudit(Base):
     # record's hash over its fields and that one. None only on records from before the chain.
     prev_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    # A read made under an emergency (``services/access/emergency.py``): its id, and what
+    # only the emergency gave the read ({"fields": [...], "communities": [...] or "*"}).
+    # Its declaration, renewals and end carry its id too.
+    emergency_id: Mapped[str | None] = mapped_column(sa.String(32))
+    emergency_scope: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class AuditChainTail(Base):

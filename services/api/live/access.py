@@ -101,7 +101,8 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         principal = await authenticator.principal(request)  # known by now: remembered
 
         async def still_allowed() -> bool:
-            return await authenticator.still_live(principal)
+            # The token, and every layer the stream's scope took from (an emergency).
+            return await authenticator.still_live(principal) and await access.layers_hold(scope)
 
         async def record_read(key: str | None, rows: int) -> None:
             entry = scope.audit_entry(operation=operation, key=key, query=query, rows=rows)
