@@ -174,7 +174,9 @@ class KafkaPublisher:
         headers += _origin_headers(record)
         return Outgoing(parked_topic(department), record.where.encode(), b"", headers)
 
-    def notice(self, department: str, record: SourceRecord, outcome: str, error: RecordError) -> None:
+    def notice(
+        self, department: str, record: SourceRecord, outcome: str, error: RecordError
+    ) -> None:
         """Send a parked-address notice (``prepare_notice``)."""
         self.send(self.prepare_notice(department, record, outcome, error))
 

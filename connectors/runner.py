@@ -198,7 +198,9 @@ class Runner:
                 department = self.mapping.department
                 self.parking.park(department, record, error)
                 # The hub's scorecard counts parked rows from this notice (not an event).
-                batch.append((self.publisher.prepare_notice(department, record, PARKED, error), None))
+                batch.append(
+                    (self.publisher.prepare_notice(department, record, PARKED, error), None)
+                )
                 stats.parked += 1
                 self.metrics.records.labels(department, "unmapped", "parked").inc()
         except RecordError as error:

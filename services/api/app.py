@@ -44,6 +44,7 @@ from services.api.live.routes import SUBSCRIBE_ROUTE
 from services.api.lookup_routes import FIELD as LOOKUP_FIELD
 from services.api.lookup_routes import IdNumberError, lookup_routes
 from services.api.params import RefuseNul
+from services.api.quality_routes import QUALITY_DEPARTMENT_ROUTE, QUALITY_ROUTE, quality_routes
 from services.api.rate_limit import RateLimit
 from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
@@ -180,6 +181,13 @@ def create_api(
         *live.routes,
         *situation_routes(engine, live_readers),
         *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
+        *quality_routes(
+            engine,
+            catalog.departments(),
+            settings.quality_audiences,
+            settings.quality_days,
+            authenticator,
+        ),
         *dashboard_routes(),
         *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]
@@ -189,7 +197,12 @@ def create_api(
             authenticator,
             open_paths=open_paths,
             # The catalogue's page needs no token; its JSON checks one itself.
-            self_authenticating={INGEST_ROUTE, CATALOG_ROUTE},
+            self_authenticating={
+                INGEST_ROUTE,
+                CATALOG_ROUTE,
+                QUALITY_ROUTE,
+                QUALITY_DEPARTMENT_ROUTE,
+            },
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},

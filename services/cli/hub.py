@@ -42,6 +42,9 @@ def add_hub_commands(sub: Any) -> None:
     worker = sub.add_parser("worker", help="run one merge worker")
     worker.set_defaults(handler=cmd_worker, long_running=True)
 
+    quality = sub.add_parser("quality", help="count the feeds into their quality scorecards")
+    quality.set_defaults(handler=cmd_quality, long_running=True)
+
     api = sub.add_parser("api", help="run the HTTP API")
     api.set_defaults(handler=cmd_api, long_running=True)
 
@@ -125,6 +128,14 @@ def _exit_before_start(_signum: int, _frame: object) -> None:
     # faust runs there is nothing merged, published or committed to finish.
     os.write(2, b"datong worker: stopped before it began to merge\n")
     os._exit(0)
+
+
+def cmd_quality(_: argparse.Namespace, settings: Settings) -> int:
+    """Run the feed quality consumer (the scorecards' counts)."""
+    from services.quality_worker import run_quality
+
+    run_quality(settings)
+    return 0
 
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> int:

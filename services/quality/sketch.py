@@ -81,7 +81,10 @@ class LagSketch:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON form (bucket numbers as strings, as JSON keys are)."""
-        return {"zeros": self.zeros, "buckets": {str(b): n for b, n in sorted(self.buckets.items())}}
+        return {
+            "zeros": self.zeros,
+            "buckets": {str(b): n for b, n in sorted(self.buckets.items())},
+        }
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> LagSketch:

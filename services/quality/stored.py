@@ -25,9 +25,10 @@ Partition = tuple[str, int]
 
 @dataclass(frozen=True)
 class Span:
-    """A batch's offsets on one partition: where it began and the offset after its last."""
+    """A batch's offsets on one partition: where its consumer stood before it (None: nothing
+    stored yet) and the offset after its last record."""
 
-    start: int
+    start: int | None
     end: int
 
 
@@ -54,6 +55,12 @@ def add_batch(engine: sa.Engine, tallies: Tallies, spans: Mapping[Partition, Spa
 
 def _move_offsets(session: Session, spans: Mapping[Partition, Span]) -> bool:
     for (topic, partition), span in sorted(spans.items()):
+        if span.start is None:
+            if session.get(FeedQualityOffset, (topic, partition)) is not None:
+                return False  # another consumer counted the partition's first batch
+            session.add(FeedQualityOffset(topic=topic, partition=partition, next_offset=span.end))
+            session.flush()  # a concurrent first batch of the partition fails here, not later
+            continue
         moved = session.execute(
             sa.update(FeedQualityOffset)
             .where(
@@ -63,13 +70,8 @@ def _move_offsets(session: Session, spans: Mapping[Partition, Span]) -> bool:
             )
             .values(next_offset=span.end)
         )
-        if moved.rowcount == 1:  # type: ignore[attr-defined]
-            continue
-        exists = session.get(FeedQualityOffset, (topic, partition))
-        if exists is not None:
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        session.add(FeedQualityOffset(topic=topic, partition=partition, next_offset=span.end))
-        session.flush()  # a concurrent first batch of the partition fails here, not later
     return True
 
 

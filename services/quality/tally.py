@@ -133,7 +133,9 @@ class DayTally:
             lag=LagSketch.from_json(body.get("lag", {})),
             newest_event_ms=None if newest is None else int(newest),
             completeness={
-                str(e): EventFields(int(f["rows"]), {str(k): int(v) for k, v in f["present"].items()})
+                str(e): EventFields(
+                    int(f["rows"]), {str(k): int(v) for k, v in f["present"].items()}
+                )
                 for e, f in dict(body.get("completeness", {})).items()
             },
         )

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
+from schemas.headers import PARKED, RESOLVED
 from services.quality.scorecard import scorecard
 from services.quality.sketch import RELATIVE_ACCURACY, LagSketch
-from schemas.headers import PARKED, RESOLVED
 from services.quality.tally import DayTally, day_of
 
 
@@ -30,7 +30,9 @@ def close_to(exact: float, estimate: float | None) -> bool:
 
 @pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("q", [0.5, 0.95, 0.01, 1.0])
-def test_lag_quantiles_are_within_one_percent_of_the_exact_nearest_rank(seed: int, q: float) -> None:
+def test_lag_quantiles_are_within_one_percent_of_the_exact_nearest_rank(
+    seed: int, q: float
+) -> None:
     rng = random.Random(seed)
     lags = [rng.lognormvariate(8, 3) for _ in range(rng.randrange(1, 400))]
     lags += [-rng.uniform(0, 5000) for _ in range(rng.randrange(0, 20))]  # clocks ahead
