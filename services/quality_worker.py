@@ -28,6 +28,10 @@ def quality_group(settings: Settings) -> str:
 
 def run_quality(settings: Settings) -> None:
     """Count the feeds into their scorecards until SIGINT/SIGTERM."""
+    # First: a stop while it starts (``datong up`` stopping everything) is a clean exit.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     metrics_token = settings.metrics_token
     catalog = Catalog.load()
     engine = create_engine(settings.database_url)
@@ -41,9 +45,6 @@ def run_quality(settings: Settings) -> None:
     registry = CollectorRegistry()
     metrics = QualityMetrics(registry)
     serde = Serde(catalog, hub_registry(settings, engine))
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     client = open_consumer(
         settings.bootstrap,
         quality_group(settings),

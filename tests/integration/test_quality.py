@@ -63,9 +63,11 @@ def test_the_scorecards_match_the_demo_manifest_for_every_department_and_reason(
 
     operator = token(hub, audience="community-dashboard")
     cards = hub.wait_for(
-        lambda: (c := scorecards(hub, operator))
-        and {d: shown_totals(c[d]) for d in expected} == expected
-        and c,
+        lambda: (
+            (c := scorecards(hub, operator))
+            and {d: shown_totals(c[d]) for d in expected} == expected
+            and c
+        ),
         "every department's scorecard to reach the manifest's counts",
     )
     for department, card in cards.items():
@@ -73,6 +75,19 @@ def test_the_scorecards_match_the_demo_manifest_for_every_department_and_reason(
         assert timeliness["events"] == expected[department]["published"]
         assert timeliness["p50_s"] <= timeliness["p95_s"]
         assert card["freshness_s"] is not None
+
+    # The metrics count the same rows, once each: timeliness per event, rows by outcome.
+    scraped = httpx.get(
+        f"http://127.0.0.1:{hub.env['DATONG_QUALITY_METRICS_PORT']}/metrics", timeout=30
+    ).text
+    for department, figures in expected.items():
+        labels = f'department="{department}"'
+        assert (
+            f"datong_feed_timeliness_seconds_count{{{labels}}} {figures['published']}.0" in scraped
+        )
+        rejected = sum(figures["rejected_by_reason"].values())
+        if rejected:
+            assert f'datong_feed_rows_total{{{labels},outcome="rejected"}} {rejected}.0' in scraped
 
     # A department reads its own feed, and no other.
     api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"

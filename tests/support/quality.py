@@ -32,7 +32,9 @@ def expected_totals(manifest: Manifest, department: str) -> dict[str, Any]:
 def shown_totals(card: dict[str, Any]) -> dict[str, Any]:
     """The same figures from a scorecard the API answered."""
     totals = card["totals"]
-    return {k: totals[k] for k in ("received", "published", "rejected_by_reason", "parked", "resolved")}
+    return {
+        k: totals[k] for k in ("received", "published", "rejected_by_reason", "parked", "resolved")
+    }
 
 
 def scorecards(hub: Hub, token: str) -> dict[str, dict[str, Any]]:

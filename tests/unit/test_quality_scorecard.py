@@ -84,7 +84,12 @@ def test_a_day_counts_rows_received_once_whatever_became_of_them() -> None:
 def test_completeness_is_the_share_of_rows_carrying_each_optional_field() -> None:
     tally = DayTally()
     optional = ["phone_masked", "address"]
-    rows = [{"phone_masked": "138****0000", "address": None}, {"phone_masked": None}, {}, {}]
+    rows: list[dict[str, str | None]] = [
+        {"phone_masked": "138****0000", "address": None},
+        {"phone_masked": None},
+        {},
+        {},
+    ]
     for record in rows:
         tally.event("resident-registered", 0, 0, optional, record)
     card = scorecard("public-security", {date(2024, 6, 4): tally}, {}, 0)
