@@ -3,6 +3,31 @@
 
 const TOKEN_KEY = "datong.token"; // shared with the dashboard: one token per browser
 const $ = (id) => document.getElementById(id);
+// The dead letters' reason codes (connectors' RecordError codes) in Chinese; a code not
+// listed here is shown as it is.
+const REASONS = {
+  invalid_id: "身份证号校验失败",
+  bad_date: "日期无效",
+  missing_field: "缺少必填项",
+  missing_column: "缺少列",
+  extra_columns: "多余的列",
+  formula: "疑似公式单元格",
+  bad_enum: "未知取值",
+  bad_bool: "是/否取值无效",
+  bad_number: "数字无效",
+  bad_unit: "单位无效",
+  bad_value: "取值无效",
+  bad_type: "类型不符",
+  bad_encoding: "编码无法识别",
+  number_precision: "数字精度已丢失",
+  personal_data: "含个人信息",
+  invalid_phone: "电话号码无效",
+  too_long: "内容过长",
+  out_of_range: "超出范围",
+  unresolved_address: "地址未能解析",
+  schema: "不符合数据契约",
+  unknown: "未知原因",
+};
 
 function el(tag, className, ...children) {
   const node = document.createElement(tag);
@@ -42,7 +67,8 @@ function reasons(byReason) {
     ...entries.map(([reason, count]) => {
       const value = el("span", "value-inline", String(count));
       value.dataset.testid = `rejected-${reason}`;
-      return el("li", "", el("span", "field-name", reason), ": ", value);
+      const words = REASONS[reason] ? `${REASONS[reason]} ` : "";
+      return el("li", "", words, el("span", "field-name", reason), ": ", value);
     }),
   );
 }
