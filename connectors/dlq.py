@@ -205,8 +205,7 @@ def replay_all(
     without it, from the beginning.
     """
     chosen = {d.where: d for d in letters if reason is None or d.details.get("code") == reason}
-    dead_letters = dlq_topic(mapping.department)
-    events = [t for t in publisher.department_topics(mapping.department) if t != dead_letters]
+    events = publisher.event_topics(mapping.department)
     sources = {str(letter.origin.source) for letter in chosen.values()}
     since = origins(sources) if origins is not None and chosen else {}
     published = publisher.published_origins(events, since)

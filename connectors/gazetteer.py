@@ -122,6 +122,9 @@ class Candidate:
     community_code: str
 
 
+UNRESOLVED_CODE = "unresolved_address"
+
+
 class AddressUnresolved(RecordError):  # noqa: N818 - a RecordError, named for what happened
     """An address matched no dwelling or several: the record is parked, not rejected.
 
@@ -130,7 +133,7 @@ class AddressUnresolved(RecordError):  # noqa: N818 - a RecordError, named for w
     """
 
     def __init__(self, field: str, reason: str, candidates: tuple[Candidate, ...]) -> None:
-        super().__init__(field, reason, "unresolved_address")
+        super().__init__(field, reason, UNRESOLVED_CODE)
         self.candidates = candidates
 
 

@@ -22,14 +22,15 @@ from connectors.checkpoints import Offsets
 from connectors.errors import PublishError, RecordError
 from connectors.partitioner import pick_partition
 from connectors.published_log import PublishedLog
-from schemas.catalog import Catalog, Contract, dlq_topic
+from schemas.catalog import Catalog, Contract, dlq_topic, parked_topic
 from schemas.errors import EncodeError
-from schemas.headers import DEAD_LETTER_PREFIX, CloudEventHeaders, Headers
+from schemas.headers import DEAD_LETTER_PREFIX, PARKED_PREFIX, CloudEventHeaders, Headers
 from schemas.producing import KAFKA_PYTHON_OPTIONS
 from schemas.serde import Serde
 
 ERROR_HEADER = DEAD_LETTER_PREFIX
 SOURCE_HEADER = "datong.source"
+
 POSITION_HEADER = "datong.position"
 # Client options that concern the connection (TLS, SASL), shared by the read-back consumer.
 _CONNECTION_OPTIONS = ("security_protocol", "sasl_", "ssl_")
@@ -157,6 +158,28 @@ class KafkaPublisher:
         headers += _origin_headers(record)
         return Outgoing(dlq_topic(department), record.where.encode(), sealed, headers)
 
+    def prepare_notice(
+        self, department: str, record: SourceRecord, outcome: str, error: RecordError
+    ) -> Outgoing:
+        """A parked-address notice (``parked`` or ``resolved``) for the hub's feed scorecards:
+        what happened, the field and its reason code, never the row or the address."""
+        details = {
+            "outcome": outcome,
+            "code": error.code,
+            "field": error.field,
+            "department": department,
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        headers: Headers = [(PARKED_PREFIX + k, v.encode()) for k, v in details.items()]
+        headers += _origin_headers(record)
+        return Outgoing(parked_topic(department), record.where.encode(), b"", headers)
+
+    def notice(
+        self, department: str, record: SourceRecord, outcome: str, error: RecordError
+    ) -> None:
+        """Send a parked-address notice (``prepare_notice``)."""
+        self.send(self.prepare_notice(department, record, outcome, error))
+
     def send(self, outgoing: Outgoing) -> Any:
         """Hand a prepared record to the producer; its future, and ``flush`` says how it went."""
         topic, key = outgoing.topic, outgoing.key
@@ -202,8 +225,16 @@ class KafkaPublisher:
             raise PublishError(f"{count} records were not acknowledged by the broker: {first}")
 
     def department_topics(self, department: str) -> list[str]:
-        """Every topic a department's connector may write: its source topics and dead letters."""
-        return [c.topic for c in self._catalog.sources(department)] + [dlq_topic(department)]
+        """Every topic a department's connector may write: its source topics, dead letters and
+        parked notices (a resumed run reads them back too, so a notice is sent once)."""
+        return [c.topic for c in self._catalog.sources(department)] + [
+            dlq_topic(department),
+            parked_topic(department),
+        ]
+
+    def event_topics(self, department: str) -> list[str]:
+        """A department's source topics: where its published events are."""
+        return [c.topic for c in self._catalog.sources(department)]
 
     def log_ends(self, topics: Iterable[str]) -> Offsets:
         """A lower bound of each partition's log end (``PublishedLog.ends``)."""

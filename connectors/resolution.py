@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from connectors.base import Event, RecordMapper, SourceRecord
 from connectors.errors import RecordError
-from connectors.gazetteer import AddressUnresolved, Candidate
+from connectors.gazetteer import UNRESOLVED_CODE, AddressUnresolved, Candidate
 from connectors.sealing import seal, unseal
 from connectors.state.tables import queue_table
+from schemas.headers import RESOLVED
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,12 @@ class EventSink(Protocol):
         """Send a record that turned out invalid for another reason."""
         ...
 
+    def notice(
+        self, department: str, record: SourceRecord, outcome: str, error: RecordError
+    ) -> None:
+        """Send a parked-address notice: here, that a parked record was published."""
+        ...
+
     def flush(self) -> None:
         """Wait until everything sent is acknowledged."""
         ...
@@ -184,6 +191,9 @@ def resolve_queue(
             sink.dead_letter(item.department, item.record, error, item.sealed)
             stats.rejected += 1
         else:
+            # The hub's scorecard counts resolutions from this notice.
+            unresolved = RecordError(item.field, item.reason, UNRESOLVED_CODE)
+            sink.notice(item.department, item.record, RESOLVED, unresolved)
             stats.resolved += 1
         done.append(item.id)
     sink.flush()

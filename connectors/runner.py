@@ -44,7 +44,8 @@ from connectors.gazetteer import AddressUnresolved
 from connectors.metrics import ConnectorMetrics
 from connectors.publisher import KafkaPublisher, Outgoing
 from connectors.sealing import seal
-from schemas.catalog import dlq_topic
+from schemas.catalog import dlq_topic, parked_topic
+from schemas.headers import PARKED
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,12 @@ class Runner:
         self._settled.add(source.name)
         return stats
 
+    @property
+    def _notice_topics(self) -> tuple[str, str]:
+        """The department's topics that hold no event: dead letters and parked notices."""
+        department = self.mapping.department
+        return dlq_topic(department), parked_topic(department)
+
     def _advance(self, count: int) -> None:
         if self.progress is not None:
             self.progress(count)
@@ -165,7 +172,7 @@ class Runner:
         department's source topics had before the source's first record (its checkpoint's
         ``origin``; the beginning for a checkpoint older than origins): a reset source maps
         its dead-lettered rows again but never publishes a row twice."""
-        events = [t for t in topics if t != dlq_topic(self.mapping.department)]
+        events = [t for t in topics if t not in self._notice_topics]
         found = self.publisher.read_back(name, entry.origin or {}, events)
         log.info(
             "%s: reset by an operator; starting from its first row, %d of its rows already "
@@ -190,6 +197,10 @@ class Runner:
             else:
                 department = self.mapping.department
                 self.parking.park(department, record, error)
+                # The hub's scorecard counts parked rows from this notice (not an event).
+                batch.append(
+                    (self.publisher.prepare_notice(department, record, PARKED, error), None)
+                )
                 stats.parked += 1
                 self.metrics.records.labels(department, "unmapped", "parked").inc()
         except RecordError as error:

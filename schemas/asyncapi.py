@@ -1,7 +1,8 @@
 """The AsyncAPI 3 document of every topic, generated from the catalog (``GET /asyncapi.yaml``).
 
 Servers carry the Kafka binding (schema registry URL, vendor confluent); each topic is a
-channel: the sources, the compacted views, and the departments' dead letters. Messages
+channel: the sources, the compacted views, the departments' dead letters and their
+parked-address notices. Messages
 carry their Avro schema as payload (Confluent framing: the 4-byte schema id sits in the
 payload) and the CloudEvents headers of the Kafka binding, binary mode (docs/views.md).
 """
@@ -12,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from schemas.catalog import Catalog, Contract, dlq_topic
-from schemas.headers import CONTENT_TYPE, DEAD_LETTER_PREFIX, SPEC_VERSION
+from schemas.catalog import Catalog, Contract, dlq_topic, parked_topic
+from schemas.headers import CONTENT_TYPE, DEAD_LETTER_PREFIX, PARKED_PREFIX, SPEC_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
 AVRO_FORMAT = "application/vnd.apache.avro;version=1.9.0"
@@ -36,6 +37,9 @@ def asyncapi_document(
         name = f"DeadLetter.{department}"
         messages[name] = _dead_letter_message(department)
         _add_channel(channels, operations, dlq_topic(department), name, None)
+        notice = f"ParkedNotice.{department}"
+        messages[notice] = _parked_message(department)
+        _add_channel(channels, operations, parked_topic(department), notice, None, kind="parked")
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -86,9 +90,11 @@ def _add_channel(
     topic: str,
     message: str,
     contract: Contract | None,
+    *,
+    kind: str = "dlq",
 ) -> None:
     """One channel per topic, its message, and who sends and receives on it."""
-    kind = contract.kind if contract is not None else "dlq"
+    kind = contract.kind if contract is not None else kind
     policy = "compact" if kind == "view" else "delete"
     configuration: dict[str, Any] = {"cleanup.policy": [policy]}
     if kind == "source":
@@ -120,6 +126,7 @@ _CHANNEL_SUMMARY = {
     "source": "One department's events of one type, keyed by the subject key.",
     "view": "A shared view: the latest row per key (compacted); a null value deletes the key.",
     "dlq": "Records a department's connector or a merge worker rejected, with the reason.",
+    "parked": "Rows a department's connector parked for their address, and their resolution.",
 }
 
 _OPERATIONS = {
@@ -129,6 +136,10 @@ _OPERATIONS = {
     ],
     "view": [("send", "The merge workers' outbox publishes every change of the view.")],
     "dlq": [("send", "Connectors and merge workers dead-letter what they cannot accept.")],
+    "parked": [
+        ("send", "The department's connector announces each row it parks or resolves."),
+        ("receive", "The feed quality consumer counts them into the scorecards."),
+    ],
 }
 
 
@@ -180,6 +191,34 @@ def _dead_letter_message(department: str) -> dict[str, Any]:
                     "type": "string",
                     "description": "The source position, or the original key.",
                 },
+                "bindingVersion": KAFKA_BINDING,
+            }
+        },
+    }
+
+
+def _parked_message(department: str) -> dict[str, Any]:
+    names = ("outcome", "code", "field", "department", "time")
+    return {
+        "name": f"ParkedNotice.{department}",
+        "title": f"A row of {department} parked for its address, or resolved",
+        "summary": (
+            "What happened to the row (outcome parked or resolved), never its values: the "
+            "value is empty and the headers name the field and the reason code."
+        ),
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "required": [PARKED_PREFIX + "outcome", PARKED_PREFIX + "code"],
+            "properties": {
+                **{PARKED_PREFIX + n: {"type": "string"} for n in names},
+                PARKED_PREFIX + "outcome": {"type": "string", "enum": ["parked", "resolved"]},
+            },
+        },
+        "payload": {"type": "string", "maxLength": 0},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "The row's source#position."},
                 "bindingVersion": KAFKA_BINDING,
             }
         },

@@ -52,6 +52,11 @@ def dlq_topic(department: str) -> str:
     return f"dlq.{department}"
 
 
+def parked_topic(department: str) -> str:
+    """The topic of a department's parked-address notices (a row held, a held row resolved)."""
+    return f"parked.{department}"
+
+
 @dataclass(frozen=True)
 class Contract:
     """One Avro record type and where it travels."""

@@ -13,6 +13,11 @@ Headers = list[tuple[str, bytes]]
 # Dead letters carry why they were rejected in clear, in the style of Kafka Connect's
 # ``__connect.errors.*``: ``<prefix>reason``, ``code``, ``field``, ``source``, ``position``.
 DEAD_LETTER_PREFIX = "__datong.errors."
+# Parked-address notices carry what happened the same way: ``<prefix>outcome`` (parked or
+# resolved), ``code``, ``field``, ``department``, ``time``; never the row or the address.
+PARKED_PREFIX = "__datong.parked."
+PARKED = "parked"
+RESOLVED = "resolved"
 
 
 # On view records, tombstones included: the community the row is (or was) in, so a

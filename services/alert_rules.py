@@ -21,16 +21,18 @@ from services.feed_schedule import FeedSchedule
 
 # The scrape jobs of every process kind that must always run, and the broker-side lag
 # exporter (Strimzi's Kafka Exporter on Kubernetes, kafka-exporter in compose).
-API_JOB, WORKER_JOB, CONNECTOR_JOB, EXPORTER_JOB = (
+API_JOB, WORKER_JOB, QUALITY_JOB, CONNECTOR_JOB, EXPORTER_JOB = (
     "datong-api",
     "datong-worker",
+    "datong-quality",
     "datong-connector",
     "kafka-exporter",
 )
-JOBS = (API_JOB, WORKER_JOB, CONNECTOR_JOB, EXPORTER_JOB)
+JOBS = (API_JOB, WORKER_JOB, QUALITY_JOB, CONNECTOR_JOB, EXPORTER_JOB)
 _PROCESS_NAMES = {
     API_JOB: "API",
     WORKER_JOB: "merge worker",
+    QUALITY_JOB: "feed quality consumer",
     CONNECTOR_JOB: "connector",
     EXPORTER_JOB: "Kafka lag exporter",
 }

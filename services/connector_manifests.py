@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from schemas.catalog import dlq_topic
+from schemas.catalog import dlq_topic, parked_topic
 
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 KAFKA_CLUSTER = "datong"
@@ -107,6 +107,7 @@ def _user(department: str) -> dict[str, Any]:
     acls = [
         _acl("topic", f"src.{department}.", "prefix", ["Describe", "Write"]),
         _acl("topic", dlq_topic(department), "literal", ["Describe", "Write"]),
+        _acl("topic", parked_topic(department), "literal", ["Describe", "Write"]),
         _acl("topic", "*", "literal", ["Describe"]),
     ]
     return {

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from schemas.catalog import Catalog, dlq_topic
+from schemas.catalog import Catalog, dlq_topic, parked_topic
 from services.alert_rules import alert_rules, render_prometheus_rule, render_rule_file
 from services.connector_manifests import DEFAULT_IMAGE, render_connectors
 from services.setting_defaults import DEFAULT_DLQ_RETENTION_DAYS
@@ -81,9 +81,11 @@ def cluster_topics(catalog: Catalog, partitions: int) -> list[ClusterTopic]:
         The topics sorted by name.
     """
     dead_letters = {dlq_topic(department) for department in catalog.departments()}
+    notices = {parked_topic(department) for department in catalog.departments()}
     topics: list[ClusterTopic] = []
     for spec in topic_specs(catalog, partitions):
         role = "view" if spec.compacted else "dlq" if spec.name in dead_letters else "source"
+        role = "parked" if spec.name in notices else role
         config: dict[str, str | int] = {k: _number(v) for k, v in spec.config.items()}
         config["min.insync.replicas"] = MIN_INSYNC_REPLICAS
         topics.append(ClusterTopic(spec.name, role, spec.partitions, config))

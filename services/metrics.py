@@ -197,3 +197,43 @@ class SubscriptionMetrics:
             ["view"],
             registry=registry,
         )
+
+
+# A feed's timeliness, event_time to arrival: from seconds (HTTP push) through the hours of a
+# daily export to the week of a department that releases late.
+TIMELINESS_BUCKETS = (
+    1.0,
+    10.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4 * 3600.0,
+    12 * 3600.0,
+    86400.0,
+    3 * 86400.0,
+    7 * 86400.0,
+    30 * 86400.0,
+)
+
+
+class QualityMetrics:
+    """What the feed quality consumer reports, once per batch it has committed."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.timeliness = Histogram(
+            "datong_feed_timeliness_seconds",
+            "From an event's event_time at the department to its arrival on the broker (the "
+            "record's Kafka timestamp), per department: how late a department releases.",
+            ["department"],
+            buckets=TIMELINESS_BUCKETS,
+            registry=registry,
+        )
+        self.rows = Counter(
+            "datong_feed_rows",
+            "Rows of a department's feed as counted from the topics, by outcome (published, "
+            "rejected, parked, resolved): rejected over published + rejected + parked - "
+            "resolved is its rejection rate.",
+            ["department", "outcome"],
+            registry=registry,
+        )

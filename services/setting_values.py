@@ -27,6 +27,11 @@ PREFIX = "DATONG_"
 _Number = TypeVar("_Number", int, float)
 
 
+def names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list of names (audiences), blanks dropped, order kept."""
+    return tuple(dict.fromkeys(filter(None, (p.strip() for p in (value or "").split(",")))))
+
+
 def token_hashes(value: str | None) -> dict[str, str]:
     """DATONG_INGEST_TOKENS: ``department=<sha256 hex of its bearer token>,...``."""
     hashes: dict[str, str] = {}

@@ -36,6 +36,7 @@ from services.setting_values import halt as _halt
 from services.setting_values import integer as _int
 from services.setting_values import metrics_auth as _metrics_auth
 from services.setting_values import metrics_token as _metrics_token
+from services.setting_values import names as _names
 from services.setting_values import number as _float
 from services.setting_values import optional_hours as _hours
 from services.setting_values import optional_path as _path
@@ -154,6 +155,11 @@ class Settings:
     database_tls: str = DATABASE_TLS_UNCHECKED
     registry_username: str | None = None
     registry_password: str | None = field(default=None, repr=False)
+    # The feed quality consumer's /metrics port; the audiences that read every department's
+    # scorecard (a department's token reads its own); how many days a scorecard shows.
+    quality_metrics_port: int = 9103
+    quality_audiences: tuple[str, ...] = ("community-dashboard",)
+    quality_days: int = 7
 
     @property
     def registry_auth(self) -> tuple[str, str] | None:
@@ -308,4 +314,7 @@ class Settings:
             database_tls=database_tls,
             registry_username=get("REGISTRY_USERNAME"),
             registry_password=get("REGISTRY_PASSWORD"),
+            quality_metrics_port=_int(get("QUALITY_METRICS_PORT", "9103"), "QUALITY_METRICS_PORT"),
+            quality_audiences=_names(get("QUALITY_AUDIENCES", "community-dashboard")),
+            quality_days=_positive_int(get, "QUALITY_DAYS", 7),
         )

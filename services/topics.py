@@ -8,7 +8,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.catalog import Catalog, dlq_topic
+from schemas.catalog import Catalog, dlq_topic, parked_topic
 from services.errors import BrokerError, MissingTopicsError
 from services.setting_defaults import DEFAULT_DLQ_RETENTION_DAYS, TOPICS_MANAGE
 
@@ -58,7 +58,8 @@ def topic_specs(
 
     All source topics share a partition count so that one subject's events land on the same
     partition number everywhere. Source topics keep everything (a rebuild replays them),
-    view topics are compacted, dead letters expire after ``dlq_retention_days``.
+    view topics are compacted, dead letters and parked notices expire after
+    ``dlq_retention_days``.
     """
     specs = [
         TopicSpec(c.topic, partitions, True)
@@ -68,6 +69,8 @@ def topic_specs(
     ]
     dlq_retention_ms = dlq_retention_days * DAY_MS
     specs += [TopicSpec(dlq_topic(d), 1, False, dlq_retention_ms) for d in catalog.departments()]
+    # Parked-address notices feed the quality scorecards; kept as long as the dead letters.
+    specs += [TopicSpec(parked_topic(d), 1, False, dlq_retention_ms) for d in catalog.departments()]
     return sorted(specs, key=lambda s: s.name)
 
 

@@ -22,6 +22,13 @@ create dlq.health 1 --config cleanup.policy=delete --config retention.ms=2592000
 create dlq.housing 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
 create dlq.public-security 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
 create dlq.utilities 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.civil-affairs 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.commerce 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.grid 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.health 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.housing 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.public-security 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
+create parked.utilities 1 --config cleanup.policy=delete --config retention.ms=2592000000 --config min.insync.replicas=2
 create src.civil-affairs.care-need-assessed 12 --config cleanup.policy=delete --config retention.ms=-1 --config min.insync.replicas=2
 create src.civil-affairs.care-visit-logged 12 --config cleanup.policy=delete --config retention.ms=-1 --config min.insync.replicas=2
 create src.commerce.delivery-fulfilled 12 --config cleanup.policy=delete --config retention.ms=-1 --config min.insync.replicas=2

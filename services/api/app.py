@@ -49,6 +49,7 @@ from services.api.lookup_routes import FIELD as LOOKUP_FIELD
 from services.api.lookup_routes import IdNumberError, lookup_routes
 from services.api.params import RefuseNul
 from services.api.public_routes import PUBLIC_ROUTE, public_routes
+from services.api.quality_routes import QUALITY_DEPARTMENT_ROUTE, QUALITY_ROUTE, quality_routes
 from services.api.rate_limit import RateLimit
 from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
@@ -206,6 +207,13 @@ def create_api(
         *emergency_routes(
             engine, policy, owners, authenticator, clock=clock, changed=emergencies.forget
         ),
+        *quality_routes(
+            engine,
+            catalog.departments(),
+            settings.quality_audiences,
+            settings.quality_days,
+            authenticator,
+        ),
         *dashboard_routes(),
         *public_routes(
             engine,
@@ -222,7 +230,12 @@ def create_api(
             authenticator,
             open_paths=open_paths,
             # The catalogue's page needs no token; its JSON checks one itself.
-            self_authenticating={INGEST_ROUTE, CATALOG_ROUTE},
+            self_authenticating={
+                INGEST_ROUTE,
+                CATALOG_ROUTE,
+                QUALITY_ROUTE,
+                QUALITY_DEPARTMENT_ROUTE,
+            },
             query_token_paths={SUBSCRIBE_ROUTE},  # a browser's EventSource sends no headers
         ),
         exception_handlers={HTTPException: http_error},

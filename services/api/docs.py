@@ -94,6 +94,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "end an emergency the caller declared, at once, with a reason",
         "Its extra fields are refused on the next read, and a stream that depended on it ends.",
     ),
+    ("GET", "/quality"): Operation(
+        "every feed scorecard the token may read: all of them for the operator's audiences "
+        "(DATONG_QUALITY_AUDIENCES), a department's own for its token",
+        "Per department and China-time day: rows received, published, rejected by reason, "
+        "addresses parked and resolved, conflicts, timeliness p50/p95 (event_time to arrival), "
+        "freshness and the completeness of optional fields, counted from the topics by "
+        '`datong quality`. Answer: {"days": N, "feeds": [scorecard, ...]}. A browser asking '
+        "for HTML gets the page instead (no token needed for the page).",
+    ),
+    ("GET", "/quality/{department}"): Operation(
+        "one department's feed scorecard (the operator's audiences, or the department itself)",
+        "The scorecard of GET /quality for one department; 403 for any other token, 404 for a "
+        "department the catalog does not know.",
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

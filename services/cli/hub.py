@@ -16,10 +16,16 @@ from typing import Any
 from services.errors import DatongError
 from services.settings import Settings
 
+# What `datong up` runs beside the broker: merge worker, feed quality consumer, API.
+HUB_PROCESSES = ("worker", "quality", "api")
+
 
 def add_hub_commands(sub: Any) -> None:
     """Add these commands to the ``datong`` parser's subcommands."""
-    up = sub.add_parser("up", help="broker, merge worker and API together on embedded defaults")
+    up = sub.add_parser(
+        "up",
+        help="broker, merge worker, feed quality consumer and API together on embedded defaults",
+    )
     up.add_argument(
         "--demo",
         action="store_true",
@@ -41,6 +47,9 @@ def add_hub_commands(sub: Any) -> None:
 
     worker = sub.add_parser("worker", help="run one merge worker")
     worker.set_defaults(handler=cmd_worker, long_running=True)
+
+    quality = sub.add_parser("quality", help="count the feeds into their quality scorecards")
+    quality.set_defaults(handler=cmd_quality, long_running=True)
 
     api = sub.add_parser("api", help="run the HTTP API")
     api.set_defaults(handler=cmd_api, long_running=True)
@@ -127,6 +136,14 @@ def _exit_before_start(_signum: int, _frame: object) -> None:
     os._exit(0)
 
 
+def cmd_quality(_: argparse.Namespace, settings: Settings) -> int:
+    """Run the feed quality consumer (the scorecards' counts)."""
+    from services.quality_worker import run_quality
+
+    run_quality(settings)
+    return 0
+
+
 def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
     """Serve the HTTP API with uvicorn."""
     from services.api.app import create_api
@@ -173,7 +190,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             "DATONG_METRICS_AUTH": settings.metrics_auth,
             "DATONG_DATABASE_TLS": settings.database_tls,
         }
-        children = [processes.start([command], env) for command in ("worker", "api")]
+        children = [processes.start([command], env) for command in HUB_PROCESSES]
         if args.demo:
             _feed_demo(args, settings, env, processes)
         if not processes.stopping:
@@ -183,7 +200,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         if not processes.stopping:
             failed = [
                 name
-                for name, c in zip(("worker", "api"), children, strict=True)
+                for name, c in zip(HUB_PROCESSES, children, strict=True)
                 if c.poll() not in (None, 0)
             ]
             raise DatongError(f"{', '.join(failed) or 'a process'} exited; see the log above")
@@ -267,6 +284,8 @@ datong is up
   API             {base}/healthz  {base}/readyz  {base}/views/resident_profile/<person_key>
   API metrics     {base}/metrics
   worker metrics  http://{settings.api_host}:{settings.worker_metrics_port}/metrics
+  quality metrics http://{settings.api_host}:{settings.quality_metrics_port}/metrics
+  feed quality    {base}/quality
   schema registry {settings.registry_http_url}
   view store      {settings.database_url}
 Press Ctrl-C to stop.

@@ -22,7 +22,7 @@ from connectors.metrics import ConnectorMetrics
 from schemas.catalog import Catalog
 from services.cli import _parser
 from services.cli.ingest_page import ingest_page
-from services.metrics import ApiMetrics, MergeMetrics, SubscriptionMetrics
+from services.metrics import ApiMetrics, MergeMetrics, QualityMetrics, SubscriptionMetrics
 from services.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -31,6 +31,7 @@ WIDTH = 100  # the help text's width, fixed: the page must not depend on a termi
 PROCESSES = (
     ("merge worker (`datong worker`)", (MergeMetrics,)),
     ("API (`datong api`)", (ApiMetrics, SubscriptionMetrics)),
+    ("feed quality consumer (`datong quality`)", (QualityMetrics,)),
     ("connector (`datong connector run --watch`)", (ConnectorMetrics,)),
 )
 

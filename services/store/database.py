@@ -14,7 +14,11 @@ import sqlalchemy as sa
 
 from schemas.catalog import Catalog
 from schemas.sql_stores import create_engine, migrate
-from services.store import access_models, emergency_models  # noqa: F401 - their tables on Base
+from services.store import (  # noqa: F401 - their tables on Base
+    access_models,
+    emergency_models,
+    quality_tables,
+)
 from services.store.migrate import HISTORY, upgrade
 from services.store.registry_store import SqlRegistry
 

@@ -288,7 +288,7 @@ def test_datong_processes_require_the_metrics_token_that_prometheus_sends(
     assert "metrics_token" in _services(compose)["prometheus"]["secrets"]
     config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
     datong_jobs = [j for j in config["scrape_configs"] if j["job_name"].startswith("datong-")]
-    assert len(datong_jobs) == 3
+    assert len(datong_jobs) == 4  # api, worker, quality, connectors
     for job in datong_jobs:
         auth = job["authorization"]
         assert auth == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.mappings import MAPPINGS
-from schemas.catalog import Catalog, dlq_topic
+from schemas.catalog import Catalog, dlq_topic, parked_topic
 from services.connector_manifests import connector_user, render_connectors
 from tests.support.manifests import K8S_DIR, k8s_documents
 
@@ -60,9 +60,12 @@ def test_kafka_refuses_what_no_acl_allows() -> None:
 
 
 @pytest.mark.parametrize("department", sorted(MAPPINGS))
-def test_a_connector_writes_only_its_own_source_topics_and_dead_letters(department: str) -> None:
+def test_a_connector_writes_only_its_own_source_topics_dead_letters_and_notices(
+    department: str,
+) -> None:
     user = connector_user(department)
-    assert _topics_granted(user, "Write") == {f"src.{department}.", dlq_topic(department)}
+    own = {f"src.{department}.", dlq_topic(department), parked_topic(department)}
+    assert _topics_granted(user, "Write") == own
     assert _topics_granted(user, "Read") == set()
     assert not {op for *_, op in _grants(user)} & DESTRUCTIVE
     assert not any(kind == "group" for kind, *_ in _grants(user)), "a producer has no group"
@@ -75,7 +78,7 @@ def test_a_connector_writes_only_its_own_source_topics_and_dead_letters(departme
 def test_a_connectors_grants_cover_every_topic_its_department_publishes(department: str) -> None:
     # The other side of the check above: an ACL narrower than the catalog stops the feed.
     user = connector_user(department)
-    (prefix,) = _topics_granted(user, "Write") - {dlq_topic(department)}
+    (prefix,) = _topics_granted(user, "Write") - {dlq_topic(department), parked_topic(department)}
     topics = [contract.topic for contract in Catalog.load().sources(department)]
     assert topics
     assert all(topic.startswith(prefix) for topic in topics)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from schemas.catalog import AVRO_ROOT, Catalog, dlq_topic
+from schemas.catalog import AVRO_ROOT, Catalog, dlq_topic, parked_topic
 from services.deploy_manifests import (
     DEFAULT_PARTITIONS,
     DEFAULT_REPLICAS,
@@ -52,6 +52,7 @@ def test_create_topics_script_is_the_rendering_of_the_current_catalog() -> None:
 def test_kafka_topics_cover_exactly_the_catalog() -> None:
     catalog = Catalog.load()
     expected = {c.topic for c in catalog} | {dlq_topic(d) for d in catalog.departments()}
+    expected |= {parked_topic(d) for d in catalog.departments()}
     assert set(_topics_by_name()) == expected
 
 
@@ -161,6 +162,7 @@ def test_rendering_names_topics_for_kubernetes_and_keeps_the_kafka_name(tmp_path
     names = {d["metadata"]["name"]: d["spec"]["topicName"] for d in documents}
     assert names == {
         "dlq.civil-affairs": "dlq.civil-affairs",
+        "parked.civil-affairs": "parked.civil-affairs",
         "src.civil-affairs.care-visit-logged": "src.civil-affairs.care-visit-logged",
         "view.care-overview": "view.care_overview",
     }
@@ -183,7 +185,7 @@ def test_create_topics_script_creates_each_topic_once_with_its_config(tmp_path: 
     env = {**os.environ, "KAFKA_TOPICS": str(fake), "KAFKA_BOOTSTRAP": "b:1"}
     subprocess.run(["sh", str(script)], check=True, env=env, timeout=30)
     calls = log.read_text().splitlines()
-    assert len(calls) == 3
+    assert len(calls) == 4  # source, view, dead letters, parked notices
     view = next(c for c in calls if "--topic view.care_overview " in c)
     assert view.startswith("--bootstrap-server b:1 --create --if-not-exists")
     assert "--partitions 6 --replication-factor 2" in view

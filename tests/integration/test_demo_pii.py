@@ -1,7 +1,7 @@
 """No raw ID number, name or phone number of the demo community leaves the connectors.
 
 A small demo community goes through every department connector the hub has, then a merge
-worker and the API run over it. Every record of every ``src.*``, ``view.*`` and ``dlq.*``
+worker and the API run over it. Every record of every ``src.*``, ``view.*``, ``dlq.*``, ``parked.*``
 topic (keys, values, headers), every log line of every process and every ``/metrics`` text
 is searched for each resident's ID number, name (UTF-8 and GB18030) and phone number.
 """
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 SEED = 11
 RESIDENTS = 300
-TOPIC_PREFIXES = ("src.", "view.", "dlq.")
+TOPIC_PREFIXES = ("src.", "view.", "dlq.", "parked.")
 ID_COLUMNS = {
     "公民身份号码",
     "证件号码",

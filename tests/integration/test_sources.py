@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,15 @@ from connectors.checkpoints import FileCheckpoints
 from connectors.gazetteer import AddressUnresolved
 from connectors.mappings import MAPPINGS
 from connectors.metrics import ConnectorMetrics
-from connectors.publisher import SOURCE_HEADER, KafkaPublisher
+from connectors.publisher import POSITION_HEADER, SOURCE_HEADER, KafkaPublisher
 from connectors.resolution import ResolutionQueue
 from connectors.runner import Runner
 from connectors.sources.csv_file import CsvFile
 from connectors.sources.drop_folder import DropFolder
 from connectors.sources.sql_table import SqlTable
 from connectors.state.store import open_state_store
-from schemas.catalog import Catalog
+from schemas.catalog import Catalog, parked_topic
+from schemas.headers import PARKED_PREFIX
 from schemas.serde import Serde
 from services.store.database import create_engine, create_schema
 from services.store.registry_store import SqlRegistry
@@ -202,3 +204,44 @@ def test_records_whose_address_does_not_resolve_are_parked_not_dead_lettered(
     assert (stats.published, stats.parked, stats.rejected) == (4, 2, 0)
     assert sorted(p.record.position for p in queue.parked()) == ["1", "4"]
     engine.dispose()
+
+
+def test_a_parked_row_is_announced_once_even_when_the_run_is_resumed_after_a_crash(
+    broker: str, runner: Runner, tmp_path: Path
+) -> None:
+    rows = registry_rows(6, seed=43, start=9600)
+    for row in rows[1::3]:
+        row.address = "北京市朝阳区幸福里9号楼1单元101"
+    source = CsvFile(write_registry_csv(tmp_path / "parked-notices.csv", rows))
+    engine = open_state_store(f"sqlite:///{tmp_path / 'queue.db'}")
+    parking = partial(
+        Runner,
+        ParkingMapping(),
+        runner.publisher,
+        seal_key=runner.seal_key,
+        metrics=runner.metrics,
+        parking=ResolutionQueue(engine, runner.seal_key),
+    )
+    assert parking(runner.checkpoints).run(source).parked == 2
+    # Killed after its records reached the broker, before its first checkpoint: the entry
+    # still says "begun, nothing saved" and where the topics ended then.
+    saved = json.loads(runner.checkpoints.path.read_text(encoding="utf-8"))
+    saved[source.name] = {"position": None, "since": saved[source.name]["origin"]}
+    runner.checkpoints.path.write_text(json.dumps(saved), encoding="utf-8")
+    resumed = parking(FileCheckpoints(runner.checkpoints.path)).run(source)
+    assert (resumed.published, resumed.parked, resumed.skipped) == (0, 0, 6)
+    engine.dispose()
+
+    wanted = source.name.encode()
+    notices = [
+        r
+        for r in read_topic(broker, parked_topic("public-security"), expect=2)
+        if r.headers.get(SOURCE_HEADER) == wanted
+    ]
+    assert sorted(r.headers[POSITION_HEADER] for r in notices) == [b"2", b"5"]
+    for notice in notices:  # what happened, never the row: no address, no name, no ID
+        assert notice.value == b""
+        assert notice.headers[PARKED_PREFIX + "outcome"] == b"parked"
+        assert notice.headers[PARKED_PREFIX + "code"] == b"unresolved_address"
+        assert notice.headers[PARKED_PREFIX + "field"] == "住址".encode()
+        assert "幸福里".encode() not in b"".join([notice.key or b"", *notice.headers.values()])

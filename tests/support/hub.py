@@ -37,6 +37,7 @@ def make_env(bootstrap: str, database_url: str, var_dir: Path, **extra: str) -> 
         "DATONG_API_PORT": str(free_port()),
         "DATONG_WORKER_METRICS_PORT": str(free_port()),
         "DATONG_CONNECTOR_METRICS_PORT": str(free_port()),
+        "DATONG_QUALITY_METRICS_PORT": str(free_port()),
         "DATONG_CONSUMER_GROUP": f"merge-{uuid.uuid4().hex[:8]}",
         "DATONG_SESSION_TIMEOUT_S": "3",
         "DATONG_PARTITIONS": "4",

@@ -51,6 +51,7 @@ def start_up(tmp_path: Path, *args: str) -> Up:
             "DATONG_BROKER_PORT": str(up_ports[0]),
             "DATONG_API_PORT": str(up_ports[1]),
             "DATONG_WORKER_METRICS_PORT": str(up_ports[2]),
+            "DATONG_QUALITY_METRICS_PORT": str(free_port()),
             "DATONG_SESSION_TIMEOUT_S": "3",
         }
     )

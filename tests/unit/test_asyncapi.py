@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from schemas.asyncapi import AVRO_FORMAT, asyncapi_document, render_yaml
-from schemas.catalog import Catalog, dlq_topic
+from schemas.catalog import Catalog, dlq_topic, parked_topic
 
 # AsyncAPI 3.0.0 JSON schema (draft-07) with every definition inlined, so it resolves
 # offline: schemas/3.0.0-without-$id.json of the @asyncapi/specs 6.11.1 package.
@@ -76,10 +76,11 @@ def test_servers_carry_the_kafka_binding_with_the_schema_registry(doc: dict[str,
     assert server["bindings"]["kafka"]["schemaRegistryVendor"] == "confluent"
 
 
-def test_every_source_view_and_dead_letter_topic_is_a_channel(
+def test_every_source_view_dead_letter_and_parked_notice_topic_is_a_channel(
     doc: dict[str, Any], catalog: Catalog
 ) -> None:
     expected = {c.topic for c in catalog} | {dlq_topic(d) for d in catalog.departments()}
+    expected |= {parked_topic(d) for d in catalog.departments()}
     assert {c["address"] for c in doc["channels"].values()} == expected
     assert any(t.startswith("view.") for t in expected)
     assert any(t.startswith("src.") for t in expected)

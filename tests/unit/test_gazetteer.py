@@ -237,6 +237,7 @@ class RecordingSink:
 
     published: list[Event] = field(default_factory=list)
     dead: list[tuple[SourceRecord, RecordError]] = field(default_factory=list)
+    notices: list[tuple[SourceRecord, str]] = field(default_factory=list)
     fail_flush: bool = False
 
     def publish(self, event: Event, origin: SourceRecord | None = None) -> str:
@@ -247,6 +248,11 @@ class RecordingSink:
         self, department: str, record: SourceRecord, error: RecordError, sealed: bytes
     ) -> None:
         self.dead.append((record, error))
+
+    def notice(
+        self, department: str, record: SourceRecord, outcome: str, error: RecordError
+    ) -> None:
+        self.notices.append((record, outcome))
 
     def flush(self) -> None:
         if self.fail_flush:
@@ -297,6 +303,8 @@ def test_resolve_queue_publishes_what_resolves_after_the_gazetteer_grew(
     stats = resolve_queue(engine, mappers, SEAL_KEY, sink)
     assert (stats.resolved, stats.parked, stats.rejected) == (1, 1, 0)
     assert [e.record["dwelling_id"] for e in sink.published] == ["FW-GML-7-1-101"]
+    # The hub's scorecard learns of the resolution from a notice naming its source row.
+    assert [(r.position, outcome) for r, outcome in sink.notices] == [("1", "resolved")]
     (left,) = ResolutionQueue(engine, SEAL_KEY).parked()
     assert (left.record.position, left.attempts) == ("2", 1)
 

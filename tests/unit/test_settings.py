@@ -482,3 +482,23 @@ def test_registry_credentials_are_basic_auth_kept_out_of_the_url(tmp_path: Path)
     assert settings.registry_auth == ("datong", "registry-secret")
     assert "registry-secret" not in repr(settings)
     assert "registry-secret" not in settings.registry_http_url
+
+
+def test_the_feed_scorecards_settings_default_to_the_dashboard_audience_and_a_week(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    assert (settings.quality_audiences, settings.quality_days) == (("community-dashboard",), 7)
+    assert settings.quality_metrics_port == 9103
+    given = Settings.from_env(
+        env(
+            tmp_path,
+            QUALITY_AUDIENCES=" hub-operator, community-dashboard ,,hub-operator",
+            QUALITY_DAYS="14",
+            QUALITY_METRICS_PORT="9200",
+        )
+    )
+    assert given.quality_audiences == ("hub-operator", "community-dashboard")
+    assert (given.quality_days, given.quality_metrics_port) == (14, 9200)
+    with pytest.raises(ConfigError, match="DATONG_QUALITY_DAYS"):
+        Settings.from_env(env(tmp_path, QUALITY_DAYS="0"))

@@ -7,6 +7,7 @@ from alembic import context
 from services.store import (  # noqa: F401 - their tables on Base
     access_models,
     emergency_models,
+    quality_tables,
     registry_tables,
 )
 from services.store.models import Base

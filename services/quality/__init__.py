@@ -1,0 +1,1 @@
+"""Per-feed quality scorecards: pure tallies and their figures, the consumer that keeps them."""
