@@ -59,16 +59,24 @@ def record_reads(engine: sa.Engine, entries: Sequence[ReadEntry]) -> None:
     if not entries:
         return
     with engine.begin() as conn:
-        previous = _locked_tail(conn)
-        rows = chained(previous or GENESIS, [asdict(e) for e in entries])
-        ids = conn.scalars(
-            sa.insert(ReadAudit).returning(ReadAudit.id, sort_by_parameter_order=True), rows
-        ).all()
-        conn.execute(
-            sa.update(AuditChainTail)
-            .where(AuditChainTail.name == CHAIN)
-            .values(sha256=rows[-1]["sha256"], last_id=max(ids))
-        )
+        append_entries(conn, entries)
+
+
+def append_entries(conn: sa.Connection, entries: Sequence[ReadEntry]) -> None:
+    """Append audit records to the hash chain inside the caller's transaction: a change
+    recorded there (a sharing request's step) commits with its record, or neither does."""
+    if not entries:
+        return
+    previous = _locked_tail(conn)
+    rows = chained(previous or GENESIS, [asdict(e) for e in entries])
+    ids = conn.scalars(
+        sa.insert(ReadAudit).returning(ReadAudit.id, sort_by_parameter_order=True), rows
+    ).all()
+    conn.execute(
+        sa.update(AuditChainTail)
+        .where(AuditChainTail.name == CHAIN)
+        .values(sha256=rows[-1]["sha256"], last_id=max(ids))
+    )
 
 
 def _locked_tail(conn: sa.Connection) -> str | None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from schemas.catalog import Catalog
 from schemas.sql_stores import create_engine, migrate
-from services.store import access_models  # noqa: F401 - registers its tables on Base
+from services.store import access_models, sharing_models  # noqa: F401 - their tables on Base
 from services.store.migrate import HISTORY, upgrade
 from services.store.registry_store import SqlRegistry
 

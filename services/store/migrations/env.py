@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from services.store import access_models, registry_tables  # noqa: F401 - their tables on Base
+from services.store import access_models, registry_tables, sharing_models  # noqa: F401 - their tables on Base
 from services.store.models import Base
 
 attributes = context.config.attributes
