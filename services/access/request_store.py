@@ -4,8 +4,8 @@ A step is taken in one transaction: the request's row is locked and read, the pu
 (``request_steps.py``) applied, the row written, each newly granted field written as a
 grant (each grant withdrawn with its request revoked), and each new step appended to the
 audit's hash chain. The step, its grants and its audit record commit together or not at
-all. On PostgreSQL the commit notifies ``datong_grants_changed``; every reader also
-compares ``grants_version`` (see ``services/api/grant_layer.py``).
+all. Every read compares ``grants_version`` with the one it last saw
+(``services/api/grant_layer.py``), so the next read after the commit sees the change.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from services.access.sharing_requests import (
 from services.store.sharing_models import SharingGrantRow, SharingRequestRow
 
 Change = Callable[[SharingRequest], SharingRequest]
-GRANTS_CHANNEL = "datong_grants_changed"
 _OPERATION = "request-{}"  # the audit's operation: request-file, request-grant, ...
 
 
@@ -154,8 +153,6 @@ def _record(
         )
     steps = after.steps[len(before.steps) if before else 0 :]
     append_entries(conn, [_entry(after, step, by) for step in steps])
-    if (new or revoked) and conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(GRANTS_CHANNEL, after.id)))
 
 
 def _entry(request: SharingRequest, step: Step, by: Actor) -> ReadEntry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 
 import sqlalchemy as sa
@@ -30,13 +31,16 @@ from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
+from services.access.grants import unshareable
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
+from services.access.request_store import grants_version, live_grants
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import Described, docs_routes
 from services.api.errors import ApiError, error_body
+from services.api.grant_layer import PolicyLayers
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
@@ -49,9 +53,11 @@ from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
 from services.api.registry_writes import RegistryWrites
+from services.api.request_routes import request_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
+from services.errors import ConfigError
 from services.metrics import ApiMetrics
 from services.metrics_access import CHALLENGE, metrics_allowed
 from services.registries import hub_registry
@@ -94,7 +100,18 @@ def create_api(
         min_shown_count=settings.min_shown_count,
     )
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    access = ReadAccess(policy, authenticator, catalog.view_key_fields())
+    # Grants made by sharing requests, layered over the base policy at every read.
+    layers = PolicyLayers(
+        policy, lambda: grants_version(engine), lambda now: live_grants(engine, now)
+    )
+    refused = unshareable(policy, once_more_if_dead(lambda: live_grants(engine, datetime.now(UTC))))
+    if refused:
+        raise ConfigError(
+            "grants name fields that are not shared: "
+            + "; ".join(refused)
+            + "; withdraw their requests (datong requests withdraw ID) before starting"
+        )
+    access = ReadAccess(policy, authenticator, catalog.view_key_fields(), layers.current)
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -180,6 +197,12 @@ def create_api(
         *live.routes,
         *situation_routes(engine, live_readers),
         *catalog_routes(engine, catalog, policy, settings.feed_schedule, authenticator),
+        *request_routes(
+            engine,
+            authenticator,
+            layers.current,
+            {str(v.view): v.field_owners for v in catalog.views()},
+        ),
         *dashboard_routes(),
         *docs_routes(open_paths, Described(catalog, settings.ingest_max_records)),
     ]

@@ -14,7 +14,7 @@ and a count of 0. A key, community code or cursor that matched nothing could hol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,9 +128,16 @@ class ReadAccess:
     """The policy applied to a request: the only way a read path learns what it may return."""
 
     def __init__(
-        self, policy: Policy, authenticator: Authenticator, key_fields: Mapping[str, str]
+        self,
+        policy: Policy,
+        authenticator: Authenticator,
+        key_fields: Mapping[str, str],
+        current: Callable[[], Awaitable[Policy]] | None = None,
     ) -> None:
         self.policy = policy
+        # The policy as of each read: the base with the grants layered over it
+        # (``grant_layer.PolicyLayers.current``); the base alone when None.
+        self._current = current
         # The views there are to read, each with its key field (``Catalog.view_key_fields``).
         self.key_fields = key_fields
         self._authenticator = authenticator
@@ -185,7 +192,8 @@ class ReadAccess:
                 f"the token of department {principal.department} publishes events; reading "
                 "views needs an audience token",
             )
-        grant = self.policy.grant(principal.audience, view)
+        policy = await self.current()
+        grant = policy.grant(principal.audience, view)
         if grant is None:
             raise ApiError(
                 403, f"audience {principal.audience} may not read view {view}", view=view
@@ -204,6 +212,20 @@ class ReadAccess:
         if fields is not None:
             grant = self._narrowed(grant, fields)
         return ReadScope(reader, grant, communities, route_of(request))
+
+    async def current(self) -> Policy:
+        """The policy as of now (grants made or revoked since the last read included)."""
+        return self.policy if self._current is None else await self._current()
+
+    async def still_covers(self, scope: ReadScope) -> bool:
+        """Whether the policy as of now still grants what ``scope`` reads: an open stream
+        ends once a grant it depended on is revoked or expires."""
+        grant = (await self.current()).grant(scope.reader.audience, scope.grant.view)
+        if grant is None or not scope.grant.fields <= grant.fields:
+            return False
+        if grant.communities is None:
+            return True
+        return scope.grant.communities is not None and scope.grant.communities <= grant.communities
 
     def _narrowed(self, grant: Grant, fields: str) -> Grant:
         wanted = [f.strip() for f in fields.split(",")]

@@ -101,7 +101,13 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         principal = await authenticator.principal(request)  # known by now: remembered
 
         async def still_allowed() -> bool:
-            return await authenticator.still_live(principal)
+            # The token still holds, and so does every grant the stream reads under.
+            if not await authenticator.still_live(principal):
+                return False
+            try:
+                return await access.still_covers(scope)
+            except HTTPException:
+                return False  # the grants cannot be read: fail closed, the client reconnects
 
         async def record_read(key: str | None, rows: int) -> None:
             entry = scope.audit_entry(operation=operation, key=key, query=query, rows=rows)

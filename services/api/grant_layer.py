@@ -1,0 +1,81 @@
+"""The policy every read uses: the base policy with the store's live grants layered over it.
+
+Each read asks ``PolicyLayers.current``: one small query (``grants_version``, how many grants
+were ever made and revoked) tells whether a grant was made or revoked since the last look,
+and only then are the live grants read again. So a grant or a revocation takes effect on
+the next read in every API process, with no restart and no notification to miss; an expiry
+needs no query at all (``layered`` drops an expired grant by the clock). Reads that ask at
+the same moment share one look. A look that fails refuses the read (503): without the
+grants, nobody can say what a reader may read (fail closed).
+
+A second layer (emergency access) is added the same way: another source of ``ExtraGrant``
+composed in ``layered``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.access.grants import ExtraGrant, layered
+from services.access.policy import Policy
+from services.api.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+class PolicyLayers:
+    """``base`` with the grants ``grants(now)`` reads, looked up again when ``version()``
+    (blocking, both) moves."""
+
+    def __init__(
+        self,
+        base: Policy,
+        version: Callable[[], Hashable],
+        grants: Callable[[datetime], list[ExtraGrant]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.base = base
+        self._version = version
+        self._grants = grants
+        self._clock = clock
+        self._seen: Hashable | None = None
+        self._extras: list[ExtraGrant] = []
+        self._look: asyncio.Task[None] | None = None
+        self._asked = 0  # reads that arrived
+        self._answered = 0  # reads arrived before the start of the last look that finished
+
+    async def current(self) -> Policy:
+        """The policy as of now: the base and every grant live now."""
+        self._asked += 1
+        asked = self._asked
+        # Share a look only if it began after this read arrived: one that began before
+        # may have missed a grant committed in between.
+        while self._answered < asked:
+            if self._look is None:
+                self._look = asyncio.create_task(self._refresh(self._asked))
+            try:
+                await asyncio.shield(self._look)
+            except SQLAlchemyError:
+                log.warning("reading the sharing grants failed; refusing the read", exc_info=True)
+                raise ApiError(503, "the sharing grants cannot be read; try again") from None
+        now = self._clock()
+        live = [e for e in self._extras if e.live(now)]
+        return layered(self.base, live, now) if live else self.base
+
+    async def _refresh(self, covers: int) -> None:
+        try:
+            await asyncio.to_thread(self._read)
+            self._answered = max(self._answered, covers)
+        finally:
+            self._look = None
+
+    def _read(self) -> None:
+        version = self._version()
+        if version != self._seen:
+            self._extras = self._grants(self._clock())
+            self._seen = version
