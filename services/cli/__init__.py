@@ -16,6 +16,7 @@ from services.cli.dlq import add_dlq_commands
 from services.cli.hub import add_hub_commands
 from services.cli.keys import add_key_commands
 from services.cli.mapping import add_mapping_commands
+from services.cli.requests import add_request_commands
 from services.cli.topics import add_topic_commands
 from services.errors import DatongError
 from services.settings import Settings
@@ -73,4 +74,5 @@ def _parser() -> argparse.ArgumentParser:
     add_access_commands(sub)
     add_topic_commands(sub)
     add_catalog_commands(sub)
+    add_request_commands(sub)
     return parser
