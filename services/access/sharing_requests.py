@@ -25,7 +25,7 @@ transition returns a new one or raises ``RequestError`` saying why (and the HTTP
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -166,3 +166,16 @@ def overdue_stages(request: SharingRequest, now: datetime) -> list[tuple[str, st
         for owner, due in request.provider_due.items()
         if owner in pending and is_overdue(due.day, now)
     )
+
+
+def overdue_counts(
+    requests: Iterable[SharingRequest], departments: Iterable[str], now: datetime
+) -> dict[tuple[str, str], int]:
+    """How many requests owe a late answer, by ``(stage, department)``: every stage a
+    department can owe is there, 0 when nothing is late (a series never vanishes)."""
+    counts = {(REVIEW_STAGE, HUB_OWNER): 0}
+    counts.update({(PROVIDER_STAGE, d): 0 for d in departments})
+    for request in requests:
+        for late in overdue_stages(request, now):
+            counts[late] = counts.get(late, 0) + 1
+    return counts

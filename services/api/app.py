@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from functools import partial
 
 import sqlalchemy as sa
@@ -31,16 +31,14 @@ from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
-from services.access.grants import unshareable
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
-from services.access.request_store import grants_version, live_grants
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
 from services.api.dashboard_routes import DASHBOARD_PATHS, dashboard_routes
 from services.api.docs import Described, docs_routes
 from services.api.errors import ApiError, error_body
-from services.api.grant_layer import PolicyLayers
+from services.api.grant_layer import store_layers
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
@@ -53,11 +51,10 @@ from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
 from services.api.registry_writes import RegistryWrites
-from services.api.request_routes import request_routes
+from services.api.request_routes import overdue_gauge, request_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
-from services.errors import ConfigError
 from services.metrics import ApiMetrics
 from services.metrics_access import CHALLENGE, metrics_allowed
 from services.registries import hub_registry
@@ -94,6 +91,7 @@ def create_api(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
+    count_overdue = overdue_gauge(engine, metrics.overdue, catalog)
     policy = load_policy(
         settings.policy_file or DEFAULT_POLICY_FILE,
         catalog,
@@ -101,16 +99,7 @@ def create_api(
     )
     authenticator = Authenticator(engine, settings.ingest_tokens)
     # Grants made by sharing requests, layered over the base policy at every read.
-    layers = PolicyLayers(
-        policy, lambda: grants_version(engine), lambda now: live_grants(engine, now)
-    )
-    refused = unshareable(policy, once_more_if_dead(lambda: live_grants(engine, datetime.now(UTC))))
-    if refused:
-        raise ConfigError(
-            "grants name fields that are not shared: "
-            + "; ".join(refused)
-            + "; withdraw their requests (datong requests withdraw ID) before starting"
-        )
+    layers = store_layers(policy, engine)
     access = ReadAccess(policy, authenticator, catalog.view_key_fields(), layers.current)
     intake = ingest_routes(
         lambda: KafkaPublisher(
@@ -165,6 +154,7 @@ def create_api(
             raise ApiError(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
+        await asyncio.to_thread(count_overdue)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -19,11 +19,15 @@ import logging
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.access.grants import ExtraGrant, layered
+from services.access.grants import ExtraGrant, layered, unshareable
 from services.access.policy import Policy
+from services.access.request_store import grants_version, live_grants
 from services.api.errors import ApiError
+from services.errors import ConfigError
+from services.store.database import once_more_if_dead
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +83,16 @@ class PolicyLayers:
         if version != self._seen:
             self._extras = self._grants(self._clock())
             self._seen = version
+
+
+def store_layers(base: Policy, engine: sa.Engine) -> PolicyLayers:
+    """The layers over ``base`` of the grants in ``engine``'s store; ConfigError when a grant
+    there names a ``not_shared`` field (the hub does not start with one)."""
+    refused = unshareable(base, once_more_if_dead(lambda: live_grants(engine, datetime.now(UTC))))
+    if refused:
+        raise ConfigError(
+            "grants name fields that are not shared: "
+            + "; ".join(refused)
+            + "; withdraw their requests (datong requests withdraw ID --as ...) before starting"
+        )
+    return PolicyLayers(base, lambda: grants_version(engine), lambda now: live_grants(engine, now))

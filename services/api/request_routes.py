@@ -16,6 +16,7 @@ The hub operator's token is a token of the hub's own department (``datong tokens
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,10 +24,12 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Gauge
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from schemas.catalog import Catalog
 from services.access import request_steps as steps
 from services.access.policy import Policy
 from services.access.request_documents import shown
@@ -38,9 +41,11 @@ from services.access.request_store import (
     new_request_id,
 )
 from services.access.sharing_requests import (
+    OPEN_STATES,
     Actor,
     RequestError,
     SharingRequest,
+    overdue_counts,
     overdue_stages,
 )
 from services.api.authentication import Authenticator
@@ -56,6 +61,7 @@ from services.api.request_bodies import (
 )
 from services.store.database import once_more_if_dead
 
+log = logging.getLogger(__name__)
 REQUESTS_ROUTE = "/requests"
 REQUEST_ROUTE = "/requests/{id}"
 STEP_ROUTE = "/requests/{id}/{step}"
@@ -182,3 +188,21 @@ def refusals() -> Iterator[None]:
         if exc.field is None:
             raise ApiError(exc.status, str(exc)) from None
         raise ApiError(exc.status, str(exc), field=exc.field) from None
+
+
+def overdue_gauge(engine: sa.Engine, gauge: Gauge, contracts: Catalog) -> Callable[[], None]:
+    """Sets ``gauge`` (``datong_sharing_requests_overdue``) from the store's open requests
+    (blocking: a scrape calls it on a thread)."""
+    owing = sorted({o for v in contracts.views() for o in v.field_owners.values()})
+
+    def count() -> None:
+        try:
+            found = once_more_if_dead(lambda: list_requests(engine, OPEN_STATES))
+        except sa.exc.SQLAlchemyError:
+            # The other metrics are still served; the gauge keeps its last counts.
+            log.warning("counting overdue sharing requests failed", exc_info=True)
+            return
+        for (stage, department), n in overdue_counts(found, owing, datetime.now(UTC)).items():
+            gauge.labels(stage, department).set(n)
+
+    return count

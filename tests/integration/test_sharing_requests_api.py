@@ -6,6 +6,7 @@ into the store by hand."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,13 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from schemas.catalog import Catalog
 from services.access.audit import find_reads, verify_reads
 from services.access.audit_chain import ChainReport
+from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
+from services.access.request_steps import file_request
+from services.access.request_store import add_request
+from services.access.sharing_requests import Actor, Filing
 from services.access.tokens import create_token
 from services.api.app import create_api
 from services.errors import ConfigError
@@ -175,3 +181,20 @@ def test_the_api_refuses_to_start_over_a_grant_of_a_not_shared_field(
     ).with_dev_keys()
     with pytest.raises(ConfigError, match="household_no"):
         create_api(settings, engine)
+
+
+def test_metrics_count_a_review_past_its_deadline_by_stage_and_department(
+    hub: tuple[TestClient, sa.Engine, str],
+) -> None:
+    client, engine, _ = hub
+    contracts = Catalog.load()
+    policy = load_policy(DEFAULT_POLICY_FILE, contracts)
+    owners = next(v for v in contracts.views() if v.view == "resident_profile").field_owners
+    filing = Filing("civil-affairs", "resident_profile", ("health_status",), "p", "s", 366)
+    by = Actor("t", "civil", "civil-affairs", None)
+    # Filed Wed 2 December 2026: its review was due Fri 4 December, so it is late now.
+    filed_at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    add_request(engine, file_request(filing, by, policy, owners, "req-late", now=filed_at), by)
+    text = client.get("/metrics").text
+    assert 'datong_sharing_requests_overdue{department="datong",stage="review"} 1.0' in text
+    assert 'datong_sharing_requests_overdue{department="health",stage="provider"} 0.0' in text
