@@ -51,7 +51,7 @@ from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
 from services.api.registry_writes import RegistryWrites
-from services.api.request_routes import overdue_gauge, request_routes
+from services.api.request_routes import GOVERNANCE_ROUTE, overdue_gauge, request_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
@@ -173,6 +173,7 @@ def create_api(
     # The dashboard page asks for the token itself; key check values are public, and so
     # are the intake's descriptions (contracts, never data, like the registry's reads).
     open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
+    open_paths |= {GOVERNANCE_ROUTE}  # the page; its requests need a token
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from prometheus_client import Gauge
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
 from schemas.catalog import Catalog
@@ -49,6 +49,7 @@ from services.access.sharing_requests import (
     overdue_stages,
 )
 from services.api.authentication import Authenticator
+from services.api.dashboard_routes import DASHBOARD_DIR
 from services.api.errors import ApiError
 from services.api.request_bodies import (
     FILING_KEYS,
@@ -62,6 +63,8 @@ from services.api.request_bodies import (
 from services.store.database import once_more_if_dead
 
 log = logging.getLogger(__name__)
+GOVERNANCE_ROUTE = "/governance"  # the page: open, it holds no data and asks for a token
+GOVERNANCE_PAGE = DASHBOARD_DIR / "governance.html"
 REQUESTS_ROUTE = "/requests"
 REQUEST_ROUTE = "/requests/{id}"
 STEP_ROUTE = "/requests/{id}/{step}"
@@ -105,7 +108,13 @@ def request_routes(
         seen = [r for r in found if visible(r, by)]
         if overdue == "true":
             seen = [r for r in seen if overdue_stages(r, now)]
-        return JSONResponse({"requests": [shown(r, now) for r in seen]})
+        viewer = {
+            "party": by.party,
+            "audience": by.audience,
+            "department": by.department,
+            "operator": by.operator,
+        }
+        return JSONResponse({"viewer": viewer, "requests": [shown(r, now) for r in seen]})
 
     async def one(request: Request) -> JSONResponse:
         """one sharing request, with its answers, deadlines and history"""
@@ -133,7 +142,12 @@ def request_routes(
             after = await asyncio.to_thread(change_request, engine, rid, change, by, clock())
         return JSONResponse(shown(after, clock()))
 
+    async def page(_: Request) -> FileResponse:
+        """the governance page: file, review and answer sharing requests (it asks for a token)"""
+        return FileResponse(GOVERNANCE_PAGE, headers={"Cache-Control": "no-cache"})
+
     return [
+        Route(GOVERNANCE_ROUTE, page, methods=["GET", "HEAD"]),
         Route(REQUESTS_ROUTE, file, methods=["POST"], name="file_request"),
         Route(REQUESTS_ROUTE, listing, methods=["GET"], name="list_requests"),
         Route(REQUEST_ROUTE, one, methods=["GET"]),
