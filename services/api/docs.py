@@ -66,6 +66,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "owning department's newest event beside the cadence it is expected to keep. A browser "
         "asking for HTML gets the catalogue's page instead (no token needed for the page).",
     ),
+    ("GET", "/requests"): Operation(
+        "the sharing requests this token may see (any token; the operator sees all)",
+        "Deadlines count working days on the State Council calendar; `overdue` lists each "
+        "late answer by stage and department.",
+        {"overdue": "true: only requests with a late answer"},
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

@@ -67,7 +67,14 @@ GOVERNANCE_ROUTE = "/governance"  # the page: open, it holds no data and asks fo
 GOVERNANCE_PAGE = DASHBOARD_DIR / "governance.html"
 REQUESTS_ROUTE = "/requests"
 REQUEST_ROUTE = "/requests/{id}"
-STEP_ROUTE = "/requests/{id}/{step}"
+STEP_WORDS = {
+    "review": "the operator's conformity review: conforms, or not with a reason (operator token)",
+    "grant": "grant fields: their owning department (the operator under coordination)",
+    "refuse": "refuse fields with a reason: their owning department (the operator under "
+    "coordination)",
+    "escalate": "take refused fields to the operator for coordination (requester or owner)",
+    "withdraw": "withdraw the request: what it granted ends at once (requester)",
+}
 MAX_ID = 32
 
 
@@ -126,21 +133,20 @@ def request_routes(
             raise ApiError(404, "no such sharing request", field="id")
         return JSONResponse(shown(found, clock()))
 
-    async def step(request: Request) -> JSONResponse:
-        """a step of a request: review, grant, refuse, escalate or withdraw"""
-        by = await actor(request)
-        name = request.path_params["step"]
-        if name not in STEP_KEYS:
-            raise ApiError(404, f"no step {name[:16]!r}; steps: {', '.join(STEP_KEYS)}")
-        document = await json_body(request, STEP_KEYS[name])
-        change = _change(name, document, by, clock())
-        rid = request_id(request)
-        found = await asyncio.to_thread(once_more_if_dead, partial(get_request, engine, rid))
-        if found is None or not visible(found, by):
-            raise ApiError(404, "no such sharing request", field="id")
-        with refusals():
-            after = await asyncio.to_thread(change_request, engine, rid, change, by, clock())
-        return JSONResponse(shown(after, clock()))
+    def step(name: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def take(request: Request) -> JSONResponse:
+            by = await actor(request)
+            change = _change(name, await json_body(request, STEP_KEYS[name]), by, clock())
+            rid = request_id(request)
+            found = await asyncio.to_thread(once_more_if_dead, partial(get_request, engine, rid))
+            if found is None or not visible(found, by):
+                raise ApiError(404, "no such sharing request", field="id")
+            with refusals():
+                after = await asyncio.to_thread(change_request, engine, rid, change, by, clock())
+            return JSONResponse(shown(after, clock()))
+
+        take.__doc__ = STEP_WORDS[name]
+        return take
 
     async def page(_: Request) -> FileResponse:
         """the governance page: file, review and answer sharing requests (it asks for a token)"""
@@ -151,7 +157,7 @@ def request_routes(
         Route(REQUESTS_ROUTE, file, methods=["POST"], name="file_request"),
         Route(REQUESTS_ROUTE, listing, methods=["GET"], name="list_requests"),
         Route(REQUEST_ROUTE, one, methods=["GET"]),
-        Route(STEP_ROUTE, step, methods=["POST"]),
+        *(Route(f"{REQUEST_ROUTE}/{name}", step(name), methods=["POST"]) for name in STEP_KEYS),
     ]
 
 
