@@ -52,8 +52,15 @@ def change_request(
     """Apply ``change`` (a step) to the stored request, in one transaction with its grants
     and its audit record; RequestError (404) when there is no such request."""
     with engine.begin() as conn:
-        query = sa.select(SharingRequestRow.document).where(SharingRequestRow.id == request_id)
-        document = conn.scalar(query.with_for_update())
+        # Lock first, then read: an update that returns the row takes PostgreSQL's row lock
+        # and SQLite's write lock before it is read, so two steps at once never both apply
+        # to the same state (the second reads what the first wrote).
+        document = conn.scalar(
+            sa.update(SharingRequestRow)
+            .where(SharingRequestRow.id == request_id)
+            .values(id=SharingRequestRow.id)
+            .returning(SharingRequestRow.document)
+        )
         if document is None:
             raise RequestError(404, f"no sharing request {request_id!r}", "id")
         before = from_document(document)

@@ -5,6 +5,7 @@ into the store by hand."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +19,8 @@ from schemas.catalog import Catalog
 from services.access.audit import find_reads, verify_reads
 from services.access.audit_chain import ChainReport
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
-from services.access.request_steps import file_request
-from services.access.request_store import add_request
+from services.access.request_steps import decide, file_request, review
+from services.access.request_store import add_request, change_request, get_request
 from services.access.sharing_requests import Actor, Filing
 from services.access.tokens import create_token
 from services.api.app import create_api
@@ -198,3 +199,42 @@ def test_metrics_count_a_review_past_its_deadline_by_stage_and_department(
     text = client.get("/metrics").text
     assert 'datong_sharing_requests_overdue{department="datong",stage="review"} 1.0' in text
     assert 'datong_sharing_requests_overdue{department="health",stage="provider"} 0.0' in text
+
+
+def test_two_answers_at_once_both_land_on_the_request(
+    hub: tuple[TestClient, sa.Engine, str],
+) -> None:
+    _, engine, _ = hub
+    contracts = Catalog.load()
+    policy = load_policy(DEFAULT_POLICY_FILE, contracts)
+    owners = next(v for v in contracts.views() if v.view == "resident_profile").field_owners
+    by = Actor("t", "civil", "civil-affairs", None)
+    names = ("health_status", "latest_test_result", "vaccination_doses", "last_vaccinated_at")
+    filing = Filing("civil-affairs", "resident_profile", names, "p", "s", 30)
+    now = datetime.now(UTC)
+    add_request(engine, file_request(filing, by, policy, owners, "req-both", now=now), by)
+    operator = Actor("o", "operator", None, "datong")
+    change_request(
+        engine, "req-both", lambda r: review(r, operator, True, None, now), operator, now
+    )
+    health = Actor("h", "health", None, "health")
+    start = threading.Barrier(len(names))
+
+    def answer(name: str) -> None:
+        start.wait()
+        change_request(
+            engine,
+            "req-both",
+            lambda r: decide(r, health, [name], True, None, now=now),
+            health,
+            now,
+        )
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    stored = get_request(engine, "req-both")
+    assert stored is not None and stored.state == "resolved"
+    assert sorted(stored.granted()) == sorted(names)
