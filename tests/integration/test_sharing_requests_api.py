@@ -56,6 +56,14 @@ def bearer(engine: sa.Engine, **holder: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(engine, **holder).secret}"}
 
 
+def readers_of(client: TestClient, headers: dict[str, str], field: str) -> set[tuple[str, str]]:
+    """(audience, grant) of each reader the catalogue lists for a resident_profile field."""
+    catalog = client.get("/catalog", headers={**headers, "Accept": "application/json"}).json()
+    view = next(v for v in catalog["views"] if v["view"] == "resident_profile")
+    entry = next(f for f in view["fields"] if f["name"] == field)
+    return {(r["audience"], r["grant"]) for r in entry["readers"]}
+
+
 def test_a_request_granted_by_its_owner_is_read_at_once_and_ends_when_withdrawn(
     hub: tuple[TestClient, sa.Engine, str],
 ) -> None:
@@ -110,9 +118,19 @@ def test_a_request_granted_by_its_owner_is_read_at_once_and_ends_when_withdrawn(
     assert read("latest_test_result").status_code == 403
     assert read("household_no").status_code == 403
 
+    assert readers_of(client, civil, "health_status") >= {
+        ("civil-affairs", f"request:{request['id']}")
+    }
+    assert ("civil-affairs", f"request:{request['id']}") not in readers_of(
+        client, civil, "latest_test_result"
+    )
+
     withdrawn = client.post(f"{steps}/withdraw", headers=civil, json={"reason": "done"})
     assert withdrawn.json()["state"] == "withdrawn"
     assert read("health_status").status_code == 403
+    assert ("civil-affairs", f"request:{request['id']}") not in readers_of(
+        client, civil, "health_status"
+    )
 
     assert isinstance(verify_reads(engine), ChainReport)
     operations = [e.operation for e in find_reads(engine, view="resident_profile", limit=1000)]
