@@ -84,7 +84,8 @@ def file_request(
             for a in policy.audiences.values()
             if filing.view in a.grants
         )
-        ask = FieldAsk(name, sharing, owners.get(name, HUB_OWNER), shared)
+        inputs = _inputs_asked(policy, filing, name)
+        ask = FieldAsk(name, sharing, owners.get(name, HUB_OWNER), shared, inputs=inputs)
         if sharing == NOT_SHARED:
             ask = replace(
                 ask, decision=REFUSED, reason=NOT_SHARED_REASON, decided_by="policy", decided_at=now
@@ -176,6 +177,13 @@ def decide(
             raise RequestError(409, f"field {name!r} is already {ask.decision}", "fields")
         if ask.sharing == NOT_SHARED:  # never granted, whatever the path
             raise RequestError(403, f"field {name!r} is not shared", "fields")
+        waiting = [i for i in ask.inputs if by_name[i].decision != GRANTED and i not in names]
+        if grant and waiting:
+            raise RequestError(
+                409,
+                f"field {name!r} is derived from {', '.join(waiting)}: grant those first",
+                "fields",
+            )
         # Under coordination the operator decides; before, each field's owner.
         answers = HUB_OWNER if request.state == ESCALATED else ask.owner
         if by.department != answers:
@@ -228,6 +236,27 @@ def withdraw(
         raise RequestError(403, f"only the requester ({request.requester}) withdraws it")
     step = Step("withdraw", by.name, now, reason, request.granted())
     return replace(request, state=WITHDRAWN, steps=(*request.steps, step))
+
+
+def _inputs_asked(policy: Policy, filing: Filing, name: str) -> tuple[str, ...]:
+    """The inputs of a derived field that the request asks for too; RequestError naming the
+    field when one is neither read by the audience already nor asked for (a derived value
+    is granted only with what it is made of)."""
+    inputs = policy.derivation.fields.get((filing.view, name), ())
+    asked = []
+    for view, field in inputs:
+        other = policy.grant(filing.audience, view)
+        if other is not None and field in other.fields:
+            continue
+        if view != filing.view or field not in filing.fields:
+            raise RequestError(
+                400,
+                f"field {name!r} is derived from {view}.{field}, which audience "
+                f"{filing.audience} does not read: ask for it too (or first)",
+                "fields",
+            )
+        asked.append(field)
+    return tuple(asked)
 
 
 def _require_open(request: SharingRequest, now: datetime, *states: str) -> None:

@@ -87,6 +87,8 @@ class FieldAsk:
     sharing: str
     owner: str
     already_shared: bool  # some audience reads it under the base policy today
+    # Fields of this request it is derived from: granted only once they are.
+    inputs: tuple[str, ...] = ()
     decision: str = PENDING
     reason: str | None = None
     decided_by: str | None = None

@@ -160,3 +160,20 @@ def test_a_field_already_read_is_refused_at_filing() -> None:
 def test_a_request_survives_its_document() -> None:
     request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY)
     assert from_document(to_document(request)) == request
+
+
+def test_a_derived_field_is_refused_unless_its_inputs_are_read_or_asked_for() -> None:
+    # alert.delivery_id is derived from household.open_deliveries (field_classes.yaml),
+    # which the community dashboard does not read.
+    dashboard = Actor("t5", "dashboard", "community-dashboard", None)
+    filing = Filing("community-dashboard", "alert", ("delivery_id",), "p", "s", 30)
+    with pytest.raises(RequestError) as caught:
+        file_request(filing, dashboard, POLICY, OWNERS["alert"], "req-2", now=BEFORE_NATIONAL_DAY)
+    assert caught.value.field == "fields" and "open_deliveries" in str(caught.value)
+    # resident_profile.dwelling_id is derived from household building, unit and room, which
+    # commerce-delivery reads: it may ask for it.
+    commerce = Actor("t6", "commerce", "commerce-delivery", None)
+    filing = Filing("commerce-delivery", "resident_profile", ("dwelling_id",), "p", "s", 30)
+    owners = OWNERS["resident_profile"]
+    asked = file_request(filing, commerce, POLICY, owners, "req-3", now=BEFORE_NATIONAL_DAY)
+    assert decisions(asked) == {"dwelling_id": "pending"}
