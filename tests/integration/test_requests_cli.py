@@ -116,3 +116,11 @@ def test_list_overdue_shows_a_review_past_its_two_working_days(
     assert code == 0
     assert "req-late" in out and "OVERDUE review:datong" in out
     assert "req-new" not in out
+
+
+def test_an_operator_token_is_a_token_of_the_hubs_own_department(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, secret, made = datong(capsys, "tokens", "create", "--operator", "--name", "operator")
+    assert code == 0 and secret.strip().startswith("datong_")
+    assert "department datong" in made
