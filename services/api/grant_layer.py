@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
@@ -42,6 +43,7 @@ class PolicyLayers:
         version: Callable[[], Hashable],
         grants: Callable[[datetime], list[ExtraGrant]],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base = base
         self._version = version
@@ -52,11 +54,17 @@ class PolicyLayers:
         self._look: asyncio.Task[None] | None = None
         self._asked = 0  # reads that arrived
         self._answered = 0  # reads arrived before the start of the last look that finished
+        self._answered_at = float("-inf")  # when that look began (monotonic)
+        self._monotonic = monotonic
 
-    async def current(self) -> Policy:
-        """The policy as of now: the base and every grant live now."""
+    async def current(self, max_age_s: float = 0.0) -> Policy:
+        """The policy as of now: the base and every grant live now. ``max_age_s`` > 0
+        accepts a look begun that long ago (an open stream's re-check, which must end
+        within a second, not on the next read), so many streams cost few queries."""
         self._asked += 1
         asked = self._asked
+        if max_age_s > 0 and self._monotonic() - self._answered_at < max_age_s:
+            asked = self._answered
         # Share a look only if it began after this read arrived: one that began before
         # may have missed a grant committed in between.
         while self._answered < asked:
@@ -72,9 +80,11 @@ class PolicyLayers:
         return layered(self.base, live, now) if live else self.base
 
     async def _refresh(self, covers: int) -> None:
+        began = self._monotonic()
         try:
             await asyncio.to_thread(self._read)
-            self._answered = max(self._answered, covers)
+            if covers > self._answered:
+                self._answered, self._answered_at = covers, began
         finally:
             self._look = None
 

@@ -27,6 +27,8 @@ from services.api.authentication import Authenticator, Principal
 from services.api.errors import ApiError
 from services.api.params import MAX_COMMUNITY_CHARS, bounded_text
 
+STREAM_RECHECK_AGE_S = 0.25
+
 
 @dataclass(frozen=True)
 class Reader:
@@ -132,7 +134,7 @@ class ReadAccess:
         policy: Policy,
         authenticator: Authenticator,
         key_fields: Mapping[str, str],
-        current: Callable[[], Awaitable[Policy]] | None = None,
+        current: Callable[[float], Awaitable[Policy]] | None = None,
     ) -> None:
         self.policy = policy
         # The policy as of each read: the base with the grants layered over it
@@ -213,14 +215,19 @@ class ReadAccess:
             grant = self._narrowed(grant, fields)
         return ReadScope(reader, grant, communities, route_of(request))
 
-    async def current(self) -> Policy:
-        """The policy as of now (grants made or revoked since the last read included)."""
-        return self.policy if self._current is None else await self._current()
+    async def current(self, max_age_s: float = 0.0) -> Policy:
+        """The policy as of now (grants made or revoked since the last read included), or
+        as of a look at most ``max_age_s`` old."""
+        return self.policy if self._current is None else await self._current(max_age_s)
 
     async def still_covers(self, scope: ReadScope) -> bool:
         """Whether the policy as of now still grants what ``scope`` reads: an open stream
         ends once a grant it depended on is revoked or expires."""
-        grant = (await self.current()).grant(scope.reader.audience, scope.grant.view)
+        # A look a quarter second old will do: with the stream's half-second re-check, a
+        # revoked grant's stream ends within a second, and a thousand streams cost a few
+        # queries a second, not one each.
+        policy = await self.current(STREAM_RECHECK_AGE_S)
+        grant = policy.grant(scope.reader.audience, scope.grant.view)
         if grant is None or not scope.grant.fields <= grant.fields:
             return False
         if grant.communities is None:

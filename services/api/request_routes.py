@@ -81,7 +81,7 @@ MAX_ID = 32
 def request_routes(
     engine: sa.Engine,
     authenticator: Authenticator,
-    current_policy: Callable[[], Awaitable[Policy]],
+    current_policy: Callable[[float], Awaitable[Policy]],
     owners: Mapping[str, Mapping[str, str]],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Route]:
@@ -95,7 +95,7 @@ def request_routes(
         """file a sharing request (an audience's or department's token)"""
         by = await actor(request)
         asked = filing(await json_body(request, FILING_KEYS), by.audience)
-        policy = await current_policy()
+        policy = await current_policy(0.0)
         now = clock()
         with refusals():
             made = steps.file_request(

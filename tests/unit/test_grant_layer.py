@@ -81,3 +81,25 @@ def test_a_read_is_refused_when_the_grants_cannot_be_read() -> None:
     with pytest.raises(ApiError) as caught:
         asyncio.run(layers.current())
     assert caught.value.status_code == 503
+
+
+def test_a_streams_recheck_takes_a_recent_look_and_a_read_never_does() -> None:
+    store, ticks = Store(), [100.0]
+    looks = []
+
+    def version() -> int:
+        looks.append(ticks[0])
+        return store.version
+
+    layers = PolicyLayers(POLICY, version, store.live, lambda: T0, lambda: ticks[0])
+
+    async def both() -> None:
+        await layers.current()  # a read: looks
+        ticks[0] += 0.1
+        await layers.current(0.25)  # a stream's re-check 0.1 s later: takes that look
+        ticks[0] += 0.2
+        await layers.current(0.25)  # 0.3 s after the look: looks again
+        await layers.current()  # a read: always looks
+
+    asyncio.run(both())
+    assert looks == [100.0, 100.3, 100.3]
