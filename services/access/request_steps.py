@@ -18,6 +18,7 @@ from services.access.sharing_requests import (
     FILED,
     FORWARDED,
     GRANTED,
+    MAX_NEEDED_DAYS,
     NOT_SHARED_REASON,
     PENDING,
     PUBLISHED_DAYS,
@@ -60,6 +61,10 @@ def file_request(
     contract = policy.views.get(filing.view)
     if contract is None:
         raise RequestError(400, f"no view named {filing.view!r}", "view")
+    if not 0 < filing.needed_days <= MAX_NEEDED_DAYS:
+        raise RequestError(400, f"needed_days is 1 to {MAX_NEEDED_DAYS}", "needed_days")
+    if not filing.fields or len(set(filing.fields)) != len(filing.fields):
+        raise RequestError(400, "name each field asked for once, at least one", "fields")
     base = policy.grant(filing.audience, filing.view)
     communities = base.communities if base else audience.communities
     if filing.communities is not None and filing.communities != (communities or frozenset()):

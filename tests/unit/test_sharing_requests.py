@@ -177,3 +177,17 @@ def test_a_derived_field_is_refused_unless_its_inputs_are_read_or_asked_for() ->
     owners = OWNERS["resident_profile"]
     asked = file_request(filing, commerce, POLICY, owners, "req-3", now=BEFORE_NATIONAL_DAY)
     assert decisions(asked) == {"dwelling_id": "pending"}
+
+
+@pytest.mark.parametrize("fields", [(), ("health_status", "health_status")])
+def test_a_request_names_each_field_once_and_at_least_one(fields: tuple[str, ...]) -> None:
+    with pytest.raises(RequestError) as caught:
+        filed(fields=fields)
+    assert caught.value.field == "fields"
+
+
+@pytest.mark.parametrize("days", [0, 367])
+def test_a_request_is_needed_for_one_day_to_a_year(days: int) -> None:
+    with pytest.raises(RequestError) as caught:
+        filed(needed_days=days)
+    assert caught.value.field == "needed_days"
