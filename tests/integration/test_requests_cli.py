@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from schemas.catalog import Catalog
+from services.access import working_days
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.request_steps import file_request
 from services.access.request_store import add_request, live_grants
@@ -124,3 +125,15 @@ def test_an_operator_token_is_a_token_of_the_hubs_own_department(
     code, secret, made = datong(capsys, "tokens", "create", "--operator", "--name", "operator")
     assert code == 0 and secret.strip().startswith("datong_")
     assert "department datong" in made
+
+
+@pytest.mark.parametrize("command", ["api", "up"])
+def test_the_hub_refuses_to_start_in_a_year_its_calendar_does_not_cover(
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # The installed package as if it stopped at 2019: this year is not in it.
+    monkeypatch.setattr(working_days, "covered_years", lambda: range(2004, 2020))
+    code, _, err = datong(capsys, command)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "chinese-calendar" in err and "upgrade" in err
