@@ -87,6 +87,7 @@ def alert_rules(schedule: FeedSchedule, consumer_group: str) -> list[Rule]:
         _conflicts(),
         _server_errors(),
         _emergency_open(),
+        _sharing_overdue(),
     ]
 
 
@@ -291,3 +292,16 @@ _Dumper.add_representer(str, _literal)
 
 def _dump(document: dict[str, Any]) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+
+
+def _sharing_overdue() -> Rule:
+    # Every API process counts the same store: max, not sum, so replicas do not multiply.
+    return Rule(
+        "DatongSharingRequestsOverdue",
+        "max by (stage, department) (datong_sharing_requests_overdue) > 0",
+        "15m",
+        "warning",
+        "{{ $value }} sharing requests owe {{ $labels.department }} a late {{ $labels.stage }}",
+        "A sharing request's {{ $labels.stage }} is past its working-day deadline (review: 2 "
+        "working days; a provider: 5, or 10 when the data must first be published).",
+    )

@@ -166,6 +166,14 @@ class ApiMetrics:
             "Emergencies (break-glass access) open now: declared, neither ended nor expired.",
             registry=registry,
         )
+        self.overdue = Gauge(
+            "datong_sharing_requests_overdue",
+            "Sharing requests whose answer is past its working-day deadline, by stage (review: "
+            "the hub operator's; provider: an owning department's) and the department that owes "
+            "it (datong: the operator). Read from the store at each scrape.",
+            ["stage", "department"],
+            registry=registry,
+        )
 
 
 class SubscriptionMetrics:

@@ -12,12 +12,13 @@ Pure: plain data in, a JSON-ready dict out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.catalog import HUB_OWNER, Catalog, Contract
 from schemas.data_classes import CLASS_ATTRIBUTE
+from services.access.grants import ExtraGrant
 from services.access.policy import ALL_COMMUNITIES, NOT_SHARED, Policy
 from services.feed_schedule import FeedSchedule
 
@@ -36,11 +37,15 @@ def build_catalog(
     schedule: FeedSchedule,
     newest_events: Mapping[str, int],
     now: datetime,
+    *,
+    grants: Sequence[ExtraGrant] = (),
 ) -> dict[str, Any]:
     """The catalogue as JSON-ready data.
 
     ``newest_events`` maps each department to its newest event time seen by the hub
-    (epoch ms; a department never seen is absent); ``now`` dates the observation.
+    (epoch ms; a department never seen is absent); ``now`` dates the observation;
+    ``grants`` are the grants layered over the policy (sharing requests), each reader under
+    one named by its source (``request:<id>``).
     """
     departments = contracts.departments()
     return {
@@ -59,7 +64,10 @@ def build_catalog(
             }
             for audience in sorted(policy.audiences.values(), key=lambda a: a.name)
         ],
-        "views": [_view(view, policy, newest_events, schedule, now) for view in contracts.views()],
+        "views": [
+            _view(view, policy, newest_events, schedule, now, grants=grants)
+            for view in contracts.views()
+        ],
         "sources": [_source(source, contracts) for source in contracts.sources()],
     }
 
@@ -108,6 +116,8 @@ def _view(
     newest_events: Mapping[str, int],
     schedule: FeedSchedule,
     now: datetime,
+    *,
+    grants: Sequence[ExtraGrant],
 ) -> dict[str, Any]:
     name = str(view.view)
     classes = policy.views[name].classes
@@ -127,7 +137,9 @@ def _view(
                 "cadence": None
                 if owner == HUB_OWNER
                 else _cadence(owner, schedule, newest_events.get(owner), now),
-                "readers": [] if sharing == NOT_SHARED else _readers(policy, name, field),
+                "readers": []
+                if sharing == NOT_SHARED
+                else _readers(policy, name, field) + _granted(grants, name, field, now),
             }
         )
     return {
@@ -156,6 +168,23 @@ def _readers(policy: Policy, view: str, field: str) -> list[dict[str, Any]]:
             reader["alert_types"] = sorted(grant.derived.alert_types)
         readers.append(reader)
     return readers
+
+
+def _granted(
+    grants: Sequence[ExtraGrant], view: str, field: str, now: datetime
+) -> list[dict[str, Any]]:
+    """Every audience a live grant lets read ``field`` of ``view``, under that grant."""
+    return [
+        {
+            "audience": g.audience,
+            "purpose": g.purpose,
+            "communities": _communities(g.communities),
+            "grant": g.source,
+            "expires_at": g.expires_at.astimezone(UTC).isoformat(timespec="seconds"),
+        }
+        for g in grants
+        if g.view == view and field in g.fields and g.live(now)
+    ]
 
 
 def _source(source: Contract, contracts: Catalog) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
+from services.access.policy import Policy
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.public_release import Rules
 from services.api.audit_log import AuditLog
@@ -41,6 +43,7 @@ from services.api.docs import Described, docs_routes
 from services.api.emergency_layer import EmergencyLayer, check_stored
 from services.api.emergency_routes import emergency_routes
 from services.api.errors import ApiError, error_body
+from services.api.grant_layer import PolicyLayers, store_layers
 from services.api.ingest_access import ingest_authorizer
 from services.api.live import live_api
 from services.api.live.access import policy_readers
@@ -55,6 +58,7 @@ from services.api.read_access import ReadAccess
 from services.api.readiness import CachedCheck
 from services.api.registry_routes import registry_routes
 from services.api.registry_writes import RegistryWrites
+from services.api.request_routes import GOVERNANCE_ROUTE, overdue_gauge, request_routes
 from services.api.route_guard import OPEN_PATHS, require_tokens
 from services.api.situation_routes import situation_routes
 from services.api.view_routes import view_routes
@@ -71,6 +75,28 @@ KEY_CHECK_PATH = "/keys/check"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _layered_access(
+    engine: sa.Engine,
+    policy: Policy,
+    catalog: Catalog,
+    authenticator: Authenticator,
+    clock: Callable[[], datetime],
+) -> tuple[ReadAccess, PolicyLayers, EmergencyLayer]:
+    """Read authorisation over the base policy, the granted requests laid over it at every
+    read, and the open emergencies over that."""
+    check_stored(engine, policy, clock())  # never an open emergency the policy cannot take
+    emergencies = EmergencyLayer(engine, policy, clock)
+    layers = store_layers(policy, engine)
+    access = ReadAccess(
+        policy,
+        authenticator,
+        catalog.view_key_fields(),
+        layers=emergencies.extensions,
+        current=layers.current,
+    )
+    return access, layers, emergencies
 
 
 def create_api(
@@ -103,17 +129,14 @@ def create_api(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
+    count_overdue = overdue_gauge(engine, metrics.overdue, catalog)
     policy = load_policy(
         settings.policy_file or DEFAULT_POLICY_FILE,
         catalog,
         min_shown_count=settings.min_shown_count,
     )
     authenticator = Authenticator(engine, settings.ingest_tokens)
-    check_stored(engine, policy, clock())  # never an open emergency the policy cannot take
-    emergencies = EmergencyLayer(engine, policy, clock)
-    access = ReadAccess(
-        policy, authenticator, catalog.view_key_fields(), layers=emergencies.extensions
-    )
+    access, layers, emergencies = _layered_access(engine, policy, catalog, authenticator, clock)
     intake = ingest_routes(
         lambda: KafkaPublisher(
             settings.bootstrap,
@@ -168,6 +191,7 @@ def create_api(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
         metrics.emergencies_active.set(await emergencies.open_count())
+        await asyncio.to_thread(count_overdue)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -190,6 +214,7 @@ def create_api(
     open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
     open_paths |= {PUBLIC_ROUTE}
     public_rules = Rules(settings.public_min_count, settings.public_round_base)
+    open_paths |= {GOVERNANCE_ROUTE}  # the page; its requests need a token
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -213,6 +238,12 @@ def create_api(
             settings.quality_audiences,
             settings.quality_days,
             authenticator,
+        ),
+        *request_routes(
+            engine,
+            authenticator,
+            layers.current,
+            {str(v.view): v.field_owners for v in catalog.views()},
         ),
         *dashboard_routes(),
         *public_routes(

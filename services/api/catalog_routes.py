@@ -22,6 +22,7 @@ from starlette.routing import Route
 from schemas.catalog import Catalog
 from services.access.data_catalog import build_catalog
 from services.access.policy import Policy
+from services.access.request_store import live_grants
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_DIR
 from services.feed_schedule import FeedSchedule
@@ -55,7 +56,9 @@ def catalog_routes(
                 return newest_events(session)
 
         newest = once_more_if_dead(read)
-        return build_catalog(contracts, policy, schedule, newest, clock())
+        now = clock()
+        grants = once_more_if_dead(lambda: live_grants(engine, now))
+        return build_catalog(contracts, policy, schedule, newest, now, grants=grants)
 
     async def catalog(request: Request) -> Response:
         """the data catalogue: every view field's owner, sharing class and readers (any token)"""

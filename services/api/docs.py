@@ -108,6 +108,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "The scorecard of GET /quality for one department; 403 for any other token, 404 for a "
         "department the catalog does not know.",
     ),
+    ("GET", "/requests"): Operation(
+        "the sharing requests this token may see (any token; the operator sees all)",
+        "Deadlines count working days on the State Council calendar; `overdue` lists each "
+        "late answer by stage and department.",
+        {"overdue": "true: only requests with a late answer"},
+    ),
     ("GET", "/views/{view}"): Operation(
         "a page of a view's rows (audience token)",
         "Rows in (community_code, key) order, each filtered by the audience's sharing policy. "

@@ -13,11 +13,13 @@ from typing import Any
 from schemas.catalog import Catalog
 from schemas.ingest_schema import body_schema, ingest_schema, record_name
 from services.api import emergency_shapes
+from services.api.request_shapes import request_body_of, request_shapes, responses_of
 
 INGEST = "/ingest/{department}/{event}"
 LISTING = "/ingest/{department}"
 SCHEMA = "/ingest/{department}/{event}/schema"
 PUBLIC = "/public/{name}"
+REQUESTS = "/requests"  # sharing requests: their shapes are request_shapes.py's
 _VIEW_READS = ("/views/{view}", "/views/{view}/{key}", "/export/{view}", "/subscribe/{view}")
 
 
@@ -133,7 +135,7 @@ def components(catalog: Catalog) -> dict[str, Any]:
     shapes |= emergency_shapes.COMPONENTS
     for contract in catalog.sources():
         shapes[record_name(contract)] = ingest_schema(contract)
-    return shapes
+    return shapes | request_shapes()
 
 
 def path_parameter(name: str, catalog: Catalog) -> dict[str, Any]:
@@ -159,6 +161,8 @@ def query_parameter(name: str, max_limit: int, default_limit: int) -> dict[str, 
     }
     if name in numbers:
         return {"type": "integer", **numbers[name]}
+    if name == "overdue":
+        return {"type": "string", "enum": ["true", "false"], "default": "false"}
     bounds = {"cursor": 2048, "community": 64}
     return {"type": "string", "maxLength": bounds.get(name, 1024)}
 
@@ -167,6 +171,8 @@ def request_body(
     method: str, path: str, catalog: Catalog, max_records: int
 ) -> dict[str, Any] | None:
     """The request body of an operation, or None when it takes none that is described."""
+    if path.startswith(REQUESTS):
+        return request_body_of(method, path)
     if (method, path) == ("POST", INGEST):
         records = {"anyOf": [_ref(record_name(c)) for c in catalog.sources()]}
         body = body_schema(records, max_records)
@@ -184,7 +190,9 @@ def request_body(
 def responses(method: str, path: str, guarded: bool) -> dict[str, Any]:
     """Every status the operation answers, with its schema."""
     found: dict[str, Any] = {"200": {"description": "OK"}}
-    if (method, path) == ("POST", INGEST):
+    if path.startswith(REQUESTS):
+        found = responses_of(method, path, _ERROR) or found
+    elif (method, path) == ("POST", INGEST):
         found = {
             "202": {
                 "description": "published: the broker acknowledged every record",

@@ -136,6 +136,7 @@ class ReadScope:
         )
 
 
+STREAM_RECHECK_AGE_S = 0.25
 Layers = Callable[[], Awaitable[Sequence[Extension]]]  # the extensions in force now
 
 
@@ -153,9 +154,14 @@ class ReadAccess:
         authenticator: Authenticator,
         key_fields: Mapping[str, str],
         layers: Layers = no_layers,
+        current: Callable[[float], Awaitable[Policy]] | None = None,
     ) -> None:
         self.policy = policy
         self._layers = layers
+        # The policy as of each read: the base with the granted requests layered over it
+        # (``grant_layer.PolicyLayers.current``); the base alone when None. The layers
+        # (emergencies) go over that.
+        self._current = current
         # The views there are to read, each with its key field (``Catalog.view_key_fields``).
         self.key_fields = key_fields
         self._authenticator = authenticator
@@ -210,7 +216,8 @@ class ReadAccess:
                 f"the token of department {principal.department} publishes events; reading "
                 "views needs an audience token",
             )
-        layered = layered_grant(self.policy, principal.audience, view, await self._layers())
+        policy = await self.current()
+        layered = layered_grant(policy, principal.audience, view, await self._layers())
         if layered is None:
             raise ApiError(
                 403, f"audience {principal.audience} may not read view {view}", view=view
@@ -231,6 +238,28 @@ class ReadAccess:
             grant = self._narrowed(grant, fields)
         uses = layer_uses(layered, grant.fields, communities)
         return ReadScope(reader, grant, communities, route_of(request), uses)
+
+    async def current(self, max_age_s: float = 0.0) -> Policy:
+        """The policy as of now (grants made or revoked since the last read included), or
+        as of a look at most ``max_age_s`` old."""
+        return self.policy if self._current is None else await self._current(max_age_s)
+
+    async def still_covers(self, scope: ReadScope) -> bool:
+        """Whether the policy as of now, with its layers, still grants what ``scope`` reads:
+        an open stream ends once a grant or an emergency it depended on ends."""
+        # A look a quarter second old will do: with the stream's half-second re-check, a
+        # revoked grant's stream ends within a second, and a thousand streams cost a few
+        # queries a second, not one each.
+        policy = await self.current(STREAM_RECHECK_AGE_S)
+        layered = layered_grant(
+            policy, scope.reader.audience, scope.grant.view, await self._layers()
+        )
+        if layered is None or not scope.grant.fields <= layered.grant.fields:
+            return False
+        communities = layered.grant.communities
+        if communities is None:
+            return True
+        return scope.grant.communities is not None and scope.grant.communities <= communities
 
     async def layers_hold(self, scope: ReadScope) -> bool:
         """Whether every layer a read took something from is still in force (a stream that

@@ -17,6 +17,7 @@ from services.cli.emergency import add_emergency_commands
 from services.cli.hub import add_hub_commands
 from services.cli.keys import add_key_commands
 from services.cli.mapping import add_mapping_commands
+from services.cli.requests import add_request_commands
 from services.cli.topics import add_topic_commands
 from services.errors import DatongError
 from services.settings import Settings
@@ -75,4 +76,5 @@ def _parser() -> argparse.ArgumentParser:
     add_emergency_commands(sub)
     add_topic_commands(sub)
     add_catalog_commands(sub)
+    add_request_commands(sub)
     return parser

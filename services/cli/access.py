@@ -27,6 +27,11 @@ def add_access_commands(sub: Any) -> None:
     whom = create.add_mutually_exclusive_group(required=True)
     whom.add_argument("--audience", help="an audience of the sharing policy: reads views")
     whom.add_argument("--department", help="a department: publishes through POST /ingest")
+    whom.add_argument(
+        "--operator",
+        action="store_true",
+        help="the hub operator: reviews sharing requests (a token of the hub's own department)",
+    )
     create.add_argument("--name", help="a label for lists and the audit (default: <for>-<id>)")
     create.set_defaults(handler=cmd_tokens_create)
     listing = tokens_sub.add_parser("list", help="every token (never its secret)")
@@ -70,7 +75,11 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
     from services.access.tokens import create_token
 
-    if args.audience is not None:
+    if args.operator:
+        from schemas.catalog import HUB_OWNER
+
+        args.department = HUB_OWNER
+    elif args.audience is not None:
         policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE)
         if args.audience not in policy.audiences:
             raise ConfigError(

@@ -33,21 +33,27 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
 
     from schemas.catalog import Catalog
     from services.access.data_catalog import build_catalog
+    from services.access.grants import ExtraGrant
     from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
+    from services.access.request_store import live_grants
     from services.store.database import create_engine, disposing
     from services.store.views import newest_events
 
     contracts = Catalog.load()
     policy = load_policy(settings.policy_file or DEFAULT_POLICY_FILE, contracts)
     newest: dict[str, int] = {}
+    grants: list[ExtraGrant] = []
+    now = datetime.now(UTC)
     try:
         with disposing(create_engine(settings.database_url)) as engine, Session(engine) as session:
             newest = newest_events(session)
+            grants = live_grants(engine, now)
     except sa.exc.SQLAlchemyError as exc:
-        # The contracts and the policy make the catalogue; the store only adds what was seen.
+        # The contracts and the policy make the catalogue; the store adds what was seen and
+        # the grants of sharing requests.
         reason = str(exc).splitlines()[0]
-        log.warning("the view store cannot be read, so no feed is shown as seen: %s", reason)
-    catalog = build_catalog(contracts, policy, settings.feed_schedule, newest, datetime.now(UTC))
+        log.warning("the view store cannot be read, so no feed or grant is shown: %s", reason)
+    catalog = build_catalog(contracts, policy, settings.feed_schedule, newest, now, grants=grants)
     print(json.dumps(catalog, ensure_ascii=False, indent=2) if args.json else render_text(catalog))
     return 0
 

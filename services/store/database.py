@@ -18,6 +18,7 @@ from services.store import (  # noqa: F401 - their tables on Base
     access_models,
     emergency_models,
     quality_tables,
+    sharing_models,
 )
 from services.store.migrate import HISTORY, upgrade
 from services.store.registry_store import SqlRegistry

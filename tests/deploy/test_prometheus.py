@@ -39,6 +39,7 @@ ALERTS = {
     "DatongMergeConflicts",
     "DatongHttpServerErrors",
     "DatongEmergencyOpen",
+    "DatongSharingRequestsOverdue",
 }
 # The committed files are rendered with the defaults: no DATONG_* variable set.
 DEFAULTS = Settings.from_env({})

@@ -101,8 +101,14 @@ def policy_readers(access: ReadAccess, authenticator: Authenticator, audit: Audi
         principal = await authenticator.principal(request)  # known by now: remembered
 
         async def still_allowed() -> bool:
-            # The token, and every layer the stream's scope took from (an emergency).
-            return await authenticator.still_live(principal) and await access.layers_hold(scope)
+            # The token still holds, and so does every grant and emergency the stream
+            # reads under.
+            if not await authenticator.still_live(principal):
+                return False
+            try:
+                return await access.still_covers(scope) and await access.layers_hold(scope)
+            except HTTPException:
+                return False  # the grants cannot be read: fail closed, the client reconnects
 
         async def record_read(key: str | None, rows: int) -> None:
             entry = scope.audit_entry(operation=operation, key=key, query=query, rows=rows)

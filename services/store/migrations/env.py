@@ -9,6 +9,7 @@ from services.store import (  # noqa: F401 - their tables on Base
     emergency_models,
     quality_tables,
     registry_tables,
+    sharing_models,
 )
 from services.store.models import Base
 
