@@ -19,6 +19,7 @@ from services.hub_keys import missing_key as _missing_key
 from services.hub_keys import read_key as _key
 from services.setting_defaults import (
     DATABASE_TLS_UNCHECKED,
+    DEFAULT_ALERT_RESPONSE_HOURS,
     DEFAULT_DLQ_RETENTION_DAYS,
     DEFAULT_FETCH_WAIT_MS,
     DEFAULT_HISTORY_RETENTION_DAYS,
@@ -41,6 +42,7 @@ from services.setting_values import optional_path as _path
 from services.setting_values import positive_integer as _positive_int
 from services.setting_values import positive_number as _positive_float
 from services.setting_values import required_metrics_token as _required_metrics_token
+from services.setting_values import response_hours as _response_hours
 from services.setting_values import token_hashes as _token_hashes
 from services.setting_values import topics_mode as _topics
 
@@ -86,6 +88,10 @@ class Settings:
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    # Hours by alert type a visit has to close an alert in (DATONG_ALERT_RESPONSE_HOURS).
+    alert_response_hours: Mapping[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_ALERT_RESPONSE_HOURS)
+    )
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
@@ -273,6 +279,9 @@ class Settings:
             dlq_retention_days=_days(get, "DLQ_RETENTION_DAYS", DEFAULT_DLQ_RETENTION_DAYS),
             closed_alert_retention_days=_days(
                 get, "CLOSED_ALERT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
+            ),
+            alert_response_hours=_response_hours(
+                get("ALERT_RESPONSE_HOURS"), DEFAULT_ALERT_RESPONSE_HOURS
             ),
             snapshot_retention_days=_days(
                 get, "SNAPSHOT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
