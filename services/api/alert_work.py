@@ -10,7 +10,7 @@ its field), decides whether the reader may act on the alert at all, and writes t
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +154,32 @@ def task_completed(
         "visit_outcome": work.outcome,
         "referred_to": work.referred_to,
     }
+
+
+def due_at(alert: Mapping[str, Any], response_hours: Mapping[str, int]) -> int | None:
+    """When a visit is due: the task's due time, or the alert's opening plus its type's
+    response limit while nobody has taken it (None for a type without a limit)."""
+    if alert.get("due_at") is not None:
+        return int(alert["due_at"])
+    hours = response_hours.get(str(alert.get("alert_type")))
+    return None if hours is None else int(alert["opened_at"]) + hours * HOUR_MS
+
+
+def overdue(alert: Mapping[str, Any], response_hours: Mapping[str, int], now_ms: int) -> bool:
+    """An open alert past its due time, unless referred to another department (then theirs)."""
+    if alert.get("status") != "OPEN" or alert.get("visit_outcome") == "REFERRED":
+        return False
+    due = due_at(alert, response_hours)
+    return due is not None and now_ms > due
+
+
+def overdue_counts(
+    alerts: Iterable[Mapping[str, Any]], response_hours: Mapping[str, int], now_ms: int
+) -> dict[str, int]:
+    """Overdue alerts by type, every type with a limit counted (0 included)."""
+    counts = dict.fromkeys(response_hours, 0)
+    for alert in alerts:
+        if overdue(alert, response_hours, now_ms):
+            kind = str(alert["alert_type"])
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts

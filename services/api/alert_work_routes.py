@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -29,9 +30,10 @@ from services.api.json_records import json_record
 from services.api.params import MAX_KEY_CHARS, bounded_text
 from services.api.read_access import ReadAccess
 from services.store.database import once_more_if_dead
-from services.store.views import ShownRow, shown_row
+from services.store.views import ShownRow, shown_row, visible_records
 
 ROUTE = "/alerts/{alert_id}/work"
+LIMITS_ROUTE = "/alerts/response-hours"
 ALERT_VIEW = "alert"
 MAX_BODY_BYTES = 4096
 # Publishes records as a department's event (department, event, records) -> event ids;
@@ -103,7 +105,11 @@ def alert_work_routes(
         event_ids = await publish(alert_work.GRID, event, [record])
         return JSONResponse({"event_ids": event_ids, "task_id": record["task_id"]}, status_code=202)
 
-    return [Route(ROUTE, work, methods=["POST"])]
+    async def limits(_: Request) -> JSONResponse:
+        """each alert type's response limit in hours (any token): when an open alert is overdue"""
+        return JSONResponse(dict(response_hours))
+
+    return [Route(ROUTE, work, methods=["POST"]), Route(LIMITS_ROUTE, limits, methods=["GET"])]
 
 
 def _alert(engine: sa.Engine, access: ReadAccess, alert_id: str) -> dict[str, Any] | None:
@@ -129,3 +135,15 @@ async def _body(request: Request) -> Any:
         return loads_bounded(b"".join(chunks))
     except (JsonDepthError, ValueError) as exc:
         raise ApiError(400, f"the body is not JSON: {type(exc).__name__}", field="body") from None
+
+
+def overdue_alerts(
+    engine: sa.Engine, response_hours: Mapping[str, int], clock: Callable[[], float] = time.time
+) -> dict[str, int]:
+    """Open alerts past their response limit, by type, as the store holds them now."""
+
+    def select() -> list[dict[str, Any]]:
+        with Session(engine) as session:
+            return visible_records(session, ALERT_VIEW)
+
+    return alert_work.overdue_counts(once_more_if_dead(select), response_hours, int(clock() * 1000))

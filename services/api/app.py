@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -32,7 +33,7 @@ from schemas.catalog import Catalog
 from schemas.serde import Serde
 from services.access.audit import record_reads
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
-from services.api.alert_work_routes import alert_work_routes
+from services.api.alert_work_routes import alert_work_routes, overdue_alerts
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
@@ -160,6 +161,9 @@ def create_api(
             raise ApiError(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
+        overdue = await asyncio.to_thread(overdue_alerts, engine, settings.alert_response_hours)
+        for kind, count in overdue.items():
+            metrics.alerts_overdue.labels(kind).set(count)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:

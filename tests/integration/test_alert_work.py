@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.alert_loop import GRID_OFFICE, raise_welfare_check, stored_alert
+from tests.support.alert_loop import GRID_OFFICE, api_of, raise_welfare_check, stored_alert
 from tests.support.api_tokens import reader_headers
 from tests.support.hub import Hub
 
@@ -28,8 +28,7 @@ def test_a_grid_office_takes_visits_and_closes_a_welfare_check_through_its_own_e
     hub: Hub = make_hub(start_broker(), database_url)
     hub.start("api")
     hub.start("worker")
-    api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    hub.wait_for(lambda: _up(api), "the API to answer")
+    api = api_of(hub)
     alert_id, raised = raise_welfare_check(hub, "one")
     assert (raised["status"], raised["assignee_code"]) == ("OPEN", None)
     grid = reader_headers(database_url, GRID_OFFICE)
@@ -75,8 +74,7 @@ def test_only_an_audience_granted_the_alerts_subject_may_act_and_bad_input_is_na
     hub: Hub = make_hub(start_broker(), database_url)
     hub.start("api")
     hub.start("worker")
-    api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
-    hub.wait_for(lambda: _up(api), "the API to answer")
+    api = api_of(hub)
     alert_id, _ = raise_welfare_check(hub, "two")
     take = {"action": "take", "assignee_code": "W-001"}
 
@@ -109,10 +107,3 @@ def test_only_an_audience_granted_the_alerts_subject_may_act_and_bad_input_is_na
     assert untaken.status_code == 409 and "take it" in untaken.json()["error"]
     assert work(api, grid, "0" * 32, take).status_code == 404
     assert stored_alert(hub, alert_id)["assignee_code"] is None  # nothing refused was published
-
-
-def _up(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/healthz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False

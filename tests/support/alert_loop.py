@@ -11,6 +11,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from connectors.base import Event
 from connectors.publisher import KafkaPublisher
 from schemas.catalog import Catalog
@@ -98,3 +100,17 @@ def stored_alert(hub: Hub, alert_id: str) -> dict[str, Any]:
     """The alert's stored record (visible or not)."""
     _, data, _ = view_rows(hub.env["DATONG_DATABASE_URL"], "alert")[alert_id]
     return dict(data)
+
+
+def api_of(hub: Hub) -> str:
+    """The hub's API address, once it answers (its store migrated, its registry up)."""
+    api = f"http://127.0.0.1:{hub.env['DATONG_API_PORT']}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{api}/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    hub.wait_for(up, "the API to be ready")
+    return api
