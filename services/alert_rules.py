@@ -84,6 +84,7 @@ def alert_rules(schedule: FeedSchedule, consumer_group: str) -> list[Rule]:
         _outbox(),
         _conflicts(),
         _server_errors(),
+        _alerts_overdue(),
     ]
 
 
@@ -275,3 +276,16 @@ _Dumper.add_representer(str, _literal)
 
 def _dump(document: dict[str, Any]) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+
+
+def _alerts_overdue() -> Rule:
+    # Every API replica counts the same store: the max, not the sum, is the count.
+    return Rule(
+        "DatongAlertsOverdue",
+        "max by (type) (datong_alerts_overdue) > 0",
+        "15m",
+        "warning",
+        "{{ $value }} {{ $labels.type }} alerts are past their response limit",
+        "Open {{ $labels.type }} alerts have gone unvisited past DATONG_ALERT_RESPONSE_HOURS "
+        "(or their task's due time) for 15 minutes: the grid office's dashboard shows them red.",
+    )

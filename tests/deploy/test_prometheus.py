@@ -38,6 +38,7 @@ ALERTS = {
     "DatongOutboxBacklog",
     "DatongMergeConflicts",
     "DatongHttpServerErrors",
+    "DatongAlertsOverdue",
 }
 # The committed files are rendered with the defaults: no DATONG_* variable set.
 DEFAULTS = Settings.from_env({})
