@@ -19,7 +19,6 @@ from services.hub_keys import missing_key as _missing_key
 from services.hub_keys import read_key as _key
 from services.setting_defaults import (
     DATABASE_TLS_UNCHECKED,
-    DEFAULT_ALERT_RESPONSE_HOURS,
     DEFAULT_DLQ_RETENTION_DAYS,
     DEFAULT_FETCH_WAIT_MS,
     DEFAULT_HISTORY_RETENTION_DAYS,
@@ -28,6 +27,9 @@ from services.setting_defaults import (
     DEFAULT_SUBSCRIBE_FETCH_WAIT_MS,
     METRICS_OPEN,
     TOPICS_MANAGE,
+)
+from services.setting_defaults import (
+    DEFAULT_ALERT_RESPONSE_HOURS as ALERT_RESPONSE_HOURS,
 )
 from services.setting_values import PREFIX as _PREFIX
 from services.setting_values import choice as _choice
@@ -89,9 +91,7 @@ class Settings:
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     # Hours by alert type a visit has to close an alert in (DATONG_ALERT_RESPONSE_HOURS).
-    alert_response_hours: Mapping[str, int] = field(
-        default_factory=lambda: dict(DEFAULT_ALERT_RESPONSE_HOURS)
-    )
+    alert_response_hours: Mapping[str, int] = field(default_factory=ALERT_RESPONSE_HOURS.copy)
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
@@ -280,9 +280,7 @@ class Settings:
             closed_alert_retention_days=_days(
                 get, "CLOSED_ALERT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
             ),
-            alert_response_hours=_response_hours(
-                get("ALERT_RESPONSE_HOURS"), DEFAULT_ALERT_RESPONSE_HOURS
-            ),
+            alert_response_hours=_response_hours(get("ALERT_RESPONSE_HOURS"), ALERT_RESPONSE_HOURS),
             snapshot_retention_days=_days(
                 get, "SNAPSHOT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
             ),

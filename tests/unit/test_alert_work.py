@@ -115,3 +115,18 @@ def test_response_limits_are_set_per_type_over_the_defaults() -> None:
     for bad in ("WELFARE=3", "RED_STATUS=0", "RED_STATUS=soon"):
         with pytest.raises(ConfigError, match="ALERT_RESPONSE_HOURS"):
             response_hours(bad, DEFAULT_ALERT_RESPONSE_HOURS)
+
+
+def test_an_open_alert_is_overdue_past_its_due_time_or_its_types_limit_unless_referred() -> None:
+    limits = {"WELFARE_CHECK": 24, "RED_STATUS": 4}
+    hour = 3_600_000
+    untaken = {**ALERT, "status": "OPEN", "due_at": None, "visit_outcome": None}
+    assert not alert_work.overdue(untaken, limits, 1_000_000 + 24 * hour)
+    assert alert_work.overdue(untaken, limits, 1_000_000 + 24 * hour + 1)
+    taken = {**untaken, "due_at": 1_000_000 + 2 * hour}  # the task's due time wins
+    assert alert_work.overdue(taken, limits, 1_000_000 + 3 * hour)
+    assert not alert_work.overdue({**taken, "status": "CLOSED"}, limits, 10**12)
+    assert not alert_work.overdue({**taken, "visit_outcome": "REFERRED"}, limits, 10**12)
+    assert alert_work.overdue({**taken, "visit_outcome": "NOBODY_HOME"}, limits, 10**12)
+    counts = alert_work.overdue_counts([taken, untaken], limits, 1_000_000 + 3 * hour)
+    assert counts == {"WELFARE_CHECK": 1, "RED_STATUS": 0}
