@@ -92,7 +92,14 @@ def merge_batch(updates: Iterable[Update], reader: RowReader, alert_key: bytes) 
     _households(by_view[HOUSEHOLD.name], reader, out, effects)
     tasks = by_view[ALERT_VIEW]  # the grid's work on alerts, laid over what the rules raise
     write_alert_rows(
-        reader, out.written, effects.alerts, residents, alert_key, tasks=tasks, applied=out.applied
+        reader,
+        out.written,
+        effects.alerts,
+        residents,
+        alert_key,
+        tasks=tasks,
+        applied=out.applied,
+        deltas=out.deltas,
     )
     for update in by_view[COMMUNITY_SITUATION.name]:
         delta_for(out.deltas, update.key).updates.append(update)

@@ -55,6 +55,7 @@ def write_alert_rows(
     *,
     tasks: Sequence[Update] = (),
     applied: Applied | None = None,
+    deltas: Deltas | None = None,
 ) -> None:
     """Write alert rows: open ones shown; cleared ones kept hidden, or gone with the person.
 
@@ -92,6 +93,26 @@ def write_alert_rows(
             written.changes.append(Change(ALERT_VIEW, alert_id, shown, alert["community_code"]))
         written.changes.append(Change(ALERT_VIEW, alert_id, None, alert["community_code"]))
     _write_task_only(written, before, states, {u.key for u in tasks} - set(ids.values()))
+    if deltas is not None:
+        _count_visit_closures(deltas, before, written.rows.get(ALERT_VIEW, []))
+
+
+def _count_visit_closures(
+    deltas: Deltas, before: Mapping[str, StoredRow], after: Sequence[StoredRow]
+) -> None:
+    """Take alerts a visit closed out of their community's open count.
+
+    The rules' differences (``AlertChanges.diff``) count every alert whose condition holds;
+    a shown alert a visit closed is one of those no longer open, so each written row moves
+    the count by the difference of that correction before and after it."""
+    for row in {r.row.key: r for r in after}.values():  # the last write of each row counts
+        old = before.get(row.row.key)
+        for sign, side in ((1, old), (-1, row)):
+            shown = side.shown if side is not None else None
+            if shown is not None and shown[0].get("status") == "CLOSED":
+                counts = alert_counts({"_": shown[0]})
+                for community, figures in counts.items():
+                    delta_for(deltas, community).add_counts(figures, sign)
 
 
 def _write_task_only(

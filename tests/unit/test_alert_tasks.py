@@ -198,3 +198,13 @@ def test_the_merge_of_tasks_matches_the_oracle_in_any_order_with_repeats(seed: i
     for batch in (1, 37, 500):
         found = differences(oracle, merged(delivered, batch))
         assert not found, "\n".join(found[:25])
+
+
+def test_a_visit_that_was_done_takes_the_alert_out_of_its_communitys_open_count() -> None:
+    views = MemoryViews()
+    views.merge(updates_of([*welfare_alert(), make.task_assigned(C1, at(31), WELFARE)]))
+    assert views.records("community_situation")[C1][1]["open_alerts"] == {"WELFARE_CHECK": 1}
+    views.merge(updates_of([make.task_completed(C1, at(33), WELFARE, "DONE")]))
+    assert views.records("community_situation")[C1][1]["open_alerts"] == {}  # none open
+    views.merge(updates_of([make.task_assigned(C1, at(34), WELFARE, "W-002", "T-2")]))
+    assert views.records("community_situation")[C1][1]["open_alerts"] == {"WELFARE_CHECK": 1}
