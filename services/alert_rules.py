@@ -88,6 +88,7 @@ def alert_rules(schedule: FeedSchedule, consumer_group: str) -> list[Rule]:
         _server_errors(),
         _emergency_open(),
         _sharing_overdue(),
+        _alerts_overdue(),
     ]
 
 
@@ -304,4 +305,17 @@ def _sharing_overdue() -> Rule:
         "{{ $value }} sharing requests owe {{ $labels.department }} a late {{ $labels.stage }}",
         "A sharing request's {{ $labels.stage }} is past its working-day deadline (review: 2 "
         "working days; a provider: 5, or 10 when the data must first be published).",
+    )
+
+
+def _alerts_overdue() -> Rule:
+    # Every API replica counts the same store: the max, not the sum, is the count.
+    return Rule(
+        "DatongAlertsOverdue",
+        "max by (type) (datong_alerts_overdue) > 0",
+        "15m",
+        "warning",
+        "{{ $value }} {{ $labels.type }} alerts are past their response limit",
+        "Open {{ $labels.type }} alerts have gone unvisited past DATONG_ALERT_RESPONSE_HOURS "
+        "(or their task's due time) for 15 minutes: the grid office's dashboard shows them red.",
     )

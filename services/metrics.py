@@ -174,6 +174,14 @@ class ApiMetrics:
             ["stage", "department"],
             registry=registry,
         )
+        self.alerts_overdue = Gauge(
+            "datong_alerts_overdue",
+            "Open alerts past their response limit (DATONG_ALERT_RESPONSE_HOURS, or the due "
+            "time of the task that took them), by alert type; counted from the view store "
+            "when /metrics is read.",
+            ["type"],
+            registry=registry,
+        )
 
 
 class SubscriptionMetrics:

@@ -31,3 +31,12 @@ DATABASE_TLS_UNCHECKED = "unchecked"
 # The smallest count of a derived count map (open alerts by type) a reader sees: a count from
 # 1 to this minus one could single out a household, so it is shown as null (0 shows).
 DEFAULT_MIN_SHOWN_COUNT = 5
+# DATONG_ALERT_RESPONSE_HOURS: how long after an alert opens a visit must have closed it (a
+# welfare check within a day; a red status or a quarantined household's delivery the same
+# morning). Past it, an open alert is overdue: red on the dashboard, counted, alerted on.
+DEFAULT_ALERT_RESPONSE_HOURS = {
+    "WELFARE_CHECK": 24,
+    "ISOLATION_RISK": 12,
+    "QUARANTINE_DELIVERY": 4,
+    "RED_STATUS": 4,
+}

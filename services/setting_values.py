@@ -8,7 +8,7 @@ nothing here reads the environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -47,6 +47,20 @@ def token_hashes(value: str | None) -> dict[str, str]:
             raise ConfigError(f"{PREFIX}INGEST_TOKENS names {department} twice")
         hashes[department] = digest
     return hashes
+
+
+def response_hours(value: str | None, defaults: Mapping[str, int]) -> dict[str, int]:
+    """DATONG_ALERT_RESPONSE_HOURS: ``ALERT_TYPE=hours,...`` over the defaults (types not named
+    keep theirs); each type one of the defaults' and each limit a whole number of hours > 0."""
+    limits = dict(defaults)
+    for item in filter(None, (p.strip() for p in (value or "").split(","))):
+        kind, _, hours = (s.strip() for s in item.partition("="))
+        if kind not in defaults:
+            known = ", ".join(defaults)
+            raise ConfigError(f"{PREFIX}ALERT_RESPONSE_HOURS: {kind!r} is no alert type ({known})")
+        name = f"ALERT_RESPONSE_HOURS {kind}"
+        limits[kind] = positive(integer(hours, name), name)
+    return limits
 
 
 def days(get: Callable[[str, str | None], str | None], name: str, default: int) -> int:

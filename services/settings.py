@@ -28,6 +28,9 @@ from services.setting_defaults import (
     METRICS_OPEN,
     TOPICS_MANAGE,
 )
+from services.setting_defaults import (
+    DEFAULT_ALERT_RESPONSE_HOURS as ALERT_RESPONSE_HOURS,
+)
 from services.setting_values import PREFIX as _PREFIX
 from services.setting_values import choice as _choice
 from services.setting_values import database_tls as _database_tls
@@ -43,6 +46,7 @@ from services.setting_values import optional_path as _path
 from services.setting_values import positive_integer as _positive_int
 from services.setting_values import positive_number as _positive_float
 from services.setting_values import required_metrics_token as _required_metrics_token
+from services.setting_values import response_hours as _response_hours
 from services.setting_values import token_hashes as _token_hashes
 from services.setting_values import topics_mode as _topics
 
@@ -95,6 +99,8 @@ class Settings:
     registry_wait_s: float = 60.0
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    # Hours by alert type a visit has to close an alert in (DATONG_ALERT_RESPONSE_HOURS).
+    alert_response_hours: Mapping[str, int] = field(default_factory=ALERT_RESPONSE_HOURS.copy)
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000
@@ -293,6 +299,7 @@ class Settings:
             closed_alert_retention_days=_days(
                 get, "CLOSED_ALERT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
             ),
+            alert_response_hours=_response_hours(get("ALERT_RESPONSE_HOURS"), ALERT_RESPONSE_HOURS),
             snapshot_retention_days=_days(
                 get, "SNAPSHOT_RETENTION_DAYS", DEFAULT_HISTORY_RETENTION_DAYS
             ),

@@ -114,7 +114,7 @@ def ingest_routes(
         limits: body and batch size limits.
         requests: ``datong_ingest_requests_total{department,status}`` (``ApiMetrics.ingest``).
     """
-    intake = _Intake(
+    intake = HttpIntake(
         sink,
         catalog,
         hmac_key,
@@ -123,10 +123,13 @@ def ingest_routes(
         limits=limits or IngestLimits(),
         requests=requests,
     )
-    return [Route(ROUTE, intake.ingest, methods=["POST"])]
+    return intake.routes()
 
 
-class _Intake:
+class HttpIntake:
+    """The intake: its route, and ``publish`` for the hub's own forms that post a
+    department's events (the grid office's work on an alert) through the same checks."""
+
     def __init__(
         self,
         sink: Callable[[], EventSink],
@@ -147,6 +150,24 @@ class _Intake:
         self._tokens = _token_digests(tokens, self._departments)
         self._hook = authorize
         self._contracts: dict[tuple[str, str], JsonContract] = {}
+
+    def routes(self) -> list[Route]:
+        """``POST /ingest/{department}/{event}``."""
+        return [Route(ROUTE, self.ingest, methods=["POST"])]
+
+    async def publish(self, department: str, event: str, records: list[Any]) -> list[str]:
+        """Publish ``records`` as a POST of them would once authorized: converted, checked
+        and acknowledged all or none, counted alike; IngestRefused carries the answer."""
+        status = 202
+        try:
+            contract = self._contract(department, event)
+            return await asyncio.to_thread(self._accept, contract, records)
+        except IngestRefused as refused:
+            status = refused.status
+            raise
+        finally:
+            if self._requests is not None:
+                self._requests.labels(department, str(status)).inc()
 
     async def ingest(self, request: Request) -> JSONResponse:
         department = request.path_params["department"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,7 +23,7 @@ from connectors.errors import RecordError
 from connectors.identity import key_check_value, normalize_id, person_key
 from connectors.publisher import KafkaPublisher
 from connectors.sources.http_intake import ROUTE as INGEST_ROUTE
-from connectors.sources.http_intake import IngestLimits, ingest_routes
+from connectors.sources.http_intake import HttpIntake, IngestLimits, IngestRefused
 from connectors.sources.intake_description import (
     DEPARTMENT_ROUTE,
     SCHEMA_ROUTE,
@@ -35,6 +36,7 @@ from services.access.audit import record_reads
 from services.access.policy import Policy
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.public_release import Rules
+from services.api.alert_work_routes import alert_work_routes, overdue_alerts
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
 from services.api.catalog_routes import CATALOG_ROUTE, catalog_routes
@@ -99,6 +101,25 @@ def _layered_access(
     return access, layers, emergencies
 
 
+def _gauges(
+    engine: sa.Engine,
+    metrics: ApiMetrics,
+    emergencies: EmergencyLayer,
+    count_overdue_requests: Callable[[], None],
+    response_hours: Mapping[str, int],
+) -> Callable[[], Awaitable[None]]:
+    """What refreshes the gauges counted from the store, at each scrape of /metrics."""
+
+    async def refresh() -> None:
+        metrics.emergencies_active.set(await emergencies.open_count())
+        await asyncio.to_thread(count_overdue_requests)
+        overdue = await asyncio.to_thread(overdue_alerts, engine, response_hours)
+        for kind, count in overdue.items():
+            metrics.alerts_overdue.labels(kind).set(count)
+
+    return refresh
+
+
 def create_api(
     settings: Settings,
     engine: sa.Engine,
@@ -129,7 +150,6 @@ def create_api(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     catalog = Catalog.load()
-    count_overdue = overdue_gauge(engine, metrics.overdue, catalog)
     policy = load_policy(
         settings.policy_file or DEFAULT_POLICY_FILE,
         catalog,
@@ -137,7 +157,14 @@ def create_api(
     )
     authenticator = Authenticator(engine, settings.ingest_tokens)
     access, layers, emergencies = _layered_access(engine, policy, catalog, authenticator, clock)
-    intake = ingest_routes(
+    refresh_gauges = _gauges(
+        engine,
+        metrics,
+        emergencies,
+        overdue_gauge(engine, metrics.overdue, catalog),
+        settings.alert_response_hours,
+    )
+    intake = HttpIntake(
         lambda: KafkaPublisher(
             settings.bootstrap,
             Serde(catalog, hub_registry(settings, engine)),
@@ -145,10 +172,20 @@ def create_api(
         ),
         catalog,
         settings.hmac_key,
+        tokens={},
         authorize=ingest_authorizer(authenticator),
         limits=IngestLimits(settings.ingest_max_body_bytes, settings.ingest_max_records),
         requests=metrics.ingest,
     )
+
+    async def publish(department: str, event: str, records: list[Any]) -> list[str]:
+        # The hub's own forms (a grid office's work on an alert) post through the intake.
+        try:
+            return await intake.publish(department, event, records)
+        except IngestRefused as refused:
+            extra = {k: v for k, v in refused.body.items() if k not in ("error", "status")}
+            raise ApiError(refused.status, str(refused), **extra) from None
+
     asyncapi_yaml = render_yaml(
         asyncapi_document(catalog, settings.registry_http_url, settings.bootstrap)
     )
@@ -190,8 +227,7 @@ def create_api(
             raise ApiError(
                 401, "/metrics needs the metrics bearer token", {"WWW-Authenticate": CHALLENGE}
             )
-        metrics.emergencies_active.set(await emergencies.open_count())
-        await asyncio.to_thread(count_overdue)
+        await refresh_gauges()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -211,10 +247,9 @@ def create_api(
     # The dashboard page asks for the token itself; key check values are public, and so
     # are the intake's descriptions (contracts, never data, like the registry's reads).
     # The public release is for anyone: k-anonymous counts only.
+    # The governance page is open too; its requests need a token.
     open_paths = OPEN_PATHS | DASHBOARD_PATHS | {KEY_CHECK_PATH, DEPARTMENT_ROUTE, SCHEMA_ROUTE}
-    open_paths |= {PUBLIC_ROUTE}
-    public_rules = Rules(settings.public_min_count, settings.public_round_base)
-    open_paths |= {GOVERNANCE_ROUTE}  # the page; its requests need a token
+    open_paths |= {PUBLIC_ROUTE, GOVERNANCE_ROUTE}
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -223,7 +258,15 @@ def create_api(
         *reads,
         Route("/asyncapi.yaml", asyncapi),
         Route(KEY_CHECK_PATH, key_check),
-        *intake,
+        *intake.routes(),
+        *alert_work_routes(
+            engine,
+            access,
+            authenticator,
+            publish,
+            departments=catalog.departments(),
+            response_hours=settings.alert_response_hours,
+        ),
         *description_routes(catalog, settings.ingest_max_records),
         registry_routes(SqlRegistry(engine), RegistryWrites(authenticator, audit).wrap),
         *live.routes,
@@ -248,7 +291,7 @@ def create_api(
         *dashboard_routes(),
         *public_routes(
             engine,
-            public_rules,
+            Rules(settings.public_min_count, settings.public_round_base),
             settings.public_release_hours,
             RateLimit(settings.public_per_minute),
             keep_days=settings.snapshot_retention_days,

@@ -20,6 +20,7 @@ LISTING = "/ingest/{department}"
 SCHEMA = "/ingest/{department}/{event}/schema"
 PUBLIC = "/public/{name}"
 REQUESTS = "/requests"  # sharing requests: their shapes are request_shapes.py's
+ALERT_WORK = "/alerts/{alert_id}/work"
 _VIEW_READS = ("/views/{view}", "/views/{view}/{key}", "/export/{view}", "/subscribe/{view}")
 
 
@@ -239,6 +240,15 @@ def responses(method: str, path: str, guarded: bool) -> dict[str, Any]:
         }
     elif path in emergency_shapes.ROUTES:
         found = emergency_shapes.responses(method, path, _ERROR)
+    elif (method, path) == ("POST", ALERT_WORK):
+        found = {
+            "202": {"description": "published as the grid's event; the alert view follows"},
+            **{s: _REFUSALS[s] for s in ("400", "404")},
+            "409": {"description": "nobody has taken the alert: take it first", **_ERROR},
+            "413": {"description": "the body is over 4 KiB", **_ERROR},
+            "422": {"description": "a field is invalid (named in `field`)", **_ERROR},
+            "503": {"description": "the broker did not acknowledge; send it again", **_ERROR},
+        }
     elif method == "GET" and (path in _VIEW_READS or path.endswith("/history")):
         found = {
             "200": {"description": "OK", **_read_answer(path)},

@@ -33,6 +33,7 @@ from services.merge.derive import (
 from services.merge.merge import Conflict, RowState, Update, apply, empty_row
 from services.merge.rows import Applied, Change, Record, RowReader, StoredRow, Written, stored
 from services.merge.rules import (
+    ALERT_VIEW,
     COMMUNITY_SITUATION,
     FRESH,
     HOUSEHOLD,
@@ -89,7 +90,17 @@ def merge_batch(updates: Iterable[Update], reader: RowReader, alert_key: bytes) 
     effects = _Effects()
     residents = _residents(by_view[RESIDENT_PROFILE.name], reader, out, effects)
     _households(by_view[HOUSEHOLD.name], reader, out, effects)
-    write_alert_rows(reader, out.written, effects.alerts, residents, alert_key)
+    tasks = by_view[ALERT_VIEW]  # the grid's work on alerts, laid over what the rules raise
+    write_alert_rows(
+        reader,
+        out.written,
+        effects.alerts,
+        residents,
+        alert_key,
+        tasks=tasks,
+        applied=out.applied,
+        deltas=out.deltas,
+    )
     for update in by_view[COMMUNITY_SITUATION.name]:
         delta_for(out.deltas, update.key).updates.append(update)
     out.deltas = {c: d for c, d in out.deltas.items() if not d.is_empty()}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.merge.alert_tasks import task_assigned, task_completed
 from services.merge.merge import Provenance, Update
 from services.merge.rules import (
     COMMUNITY_SITUATION,
@@ -177,6 +178,8 @@ FEEDS: dict[str, Feed] = {
     "gov.commerce.DeliveryFulfilled": _delivery_fulfilled,
     "gov.utilities.MeterReading": _meter_reading,
     "gov.grid.GridReportFiled": _grid_report,
+    "gov.grid.TaskAssigned": task_assigned,
+    "gov.grid.TaskCompleted": task_completed,
 }
 
 

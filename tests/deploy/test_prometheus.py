@@ -40,6 +40,7 @@ ALERTS = {
     "DatongHttpServerErrors",
     "DatongEmergencyOpen",
     "DatongSharingRequestsOverdue",
+    "DatongAlertsOverdue",
 }
 # The committed files are rendered with the defaults: no DATONG_* variable set.
 DEFAULTS = Settings.from_env({})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -19,3 +20,15 @@ def phone_page() -> Iterator[Page]:
             yield browser.new_page(viewport={"width": 390, "height": 844})
         finally:
             browser.close()
+
+
+# Where the page tests leave their screenshots (under var/, which git ignores; CI keeps it).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot of ``page`` as ``var/test-artifacts/<name>.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -98,6 +98,7 @@ EXPECTED_ENUMS: dict[str, tuple[str, ...]] = {
         "ACCEPTANCE",
         "COMPLETED",
     ),
+    "gov.common.VisitOutcome": ("DONE", "NOBODY_HOME", "REFERRED"),
     "gov.common.AlertType": (
         "WELFARE_CHECK",
         "ISOLATION_RISK",

@@ -29,6 +29,7 @@ from tests.support.oracle import events as make
 from tests.support.oracle.compare import differences
 from tests.support.oracle.facts import facts, millis
 from tests.support.oracle.fold import fold
+from tests.support.oracle.tasks import TASK_FIELDS
 from tests.support.oracle.workload import T0, person_key, workload
 
 ELDER, SPOUSE, LODGER = person_key(1), person_key(2), person_key(3)
@@ -268,6 +269,8 @@ def test_a_welfare_check_opens_after_24_hours_without_water_use() -> None:
         "reason": "",
         "reason_code": "NO_WATER_USE",
         "reason_params": {"hours": 24, "since": ms(2)},  # 2024-06-01 02:00 UTC
+        # Nobody took it: every field of the grid's work on it is null.
+        **dict.fromkeys(TASK_FIELDS),
     }
     assert provenance == {"opened_at": source(events[-1])}
     assert oracle_views(events)["community_situation"][C1][0]["open_alerts"] == {"WELFARE_CHECK": 1}

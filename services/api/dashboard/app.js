@@ -43,6 +43,7 @@ const state = {
   situation: null,
   history: [],
   alerts: new Map(),
+  limits: {}, // each alert type's response limit in hours (GET /alerts/response-hours)
   stops: [],
 };
 
@@ -465,22 +466,33 @@ function drawSituation() {
 }
 
 function drawAlerts(newKey) {
-  const open = [...state.alerts.values()]
-    .filter((alert) => alert.status === "OPEN")
+  // Open alerts, and those a visit closed (shown until their condition clears), newest first.
+  const shown = [...state.alerts.values()]
+    .filter((alert) => alert.status === "OPEN" || alert.visit_outcome === "DONE")
     .sort((a, b) => (toMillis(b.opened_at) || 0) - (toMillis(a.opened_at) || 0));
-  $("alerts-empty").hidden = open.length > 0;
+  $("alerts-empty").hidden = shown.length > 0;
+  const now = Date.now();
   $("alerts").replaceChildren(
-    ...open.map((alert) => {
+    ...shown.map((alert) => {
       const [zh, en] = ALERT_TYPES[alert.alert_type] || [alert.alert_type, ""];
       const where = alert.dwelling_id || alert.grid_id || alert.subject_key || "";
       // Reasons come rendered in both languages, from what this token may see.
       const reason = alert.reason_zh ? label(alert.reason_zh, alert.reason || "") : [alert.reason || ""];
+      const classes = [alert.alert_id === newKey ? "new" : ""];
+      if (alert.status === "CLOSED") classes.push("closed");
+      else if (isOverdue(alert, state.limits, now)) classes.push("overdue");
       return el(
         "li",
-        { "data-alert-id": alert.alert_id, class: alert.alert_id === newKey ? "new" : "" },
+        {
+          "data-alert-id": alert.alert_id,
+          "data-status": alert.status,
+          class: classes.join(" ").trim(),
+        },
         el("div", { class: "type" }, ...label(zh, en)),
         el("div", {}, ...reason),
         el("div", { class: "meta" }, `${when(toMillis(alert.opened_at))} · ${where}`),
+        ...taskLines(alert, state.limits),
+        workForm(alert, sendWork),
       );
     }),
   );
@@ -677,6 +689,7 @@ async function start() {
     return;
   }
   $("token-form").hidden = true;
+  state.limits = await getJson("/alerts/response-hours").catch(() => ({}));
   const community = await loadCommunities();
   if (community) show(community);
 }

@@ -20,6 +20,7 @@ from tests.support.oracle.facts import facts
 from tests.support.oracle.fold import fold
 from tests.support.oracle.households import household_rows
 from tests.support.oracle.residents import Shown, registered, resident_rows
+from tests.support.oracle.tasks import with_tasks
 
 Views = dict[str, dict[str, Shown]]
 Conflict = tuple[str, str, str]  # key, field, event_id
@@ -42,7 +43,7 @@ def oracle_views(
     folded = fold(ordered)
     residents = registered(folded)
     households = household_rows(folded)
-    alerts = alert_rows(households, residents, alert_key)
+    alerts = with_tasks(alert_rows(households, residents, alert_key), ordered)
     fresh = freshness(ordered, households)
     return {
         "resident_profile": resident_rows(folded),

@@ -65,7 +65,8 @@ def _tally(
             figures["quarantined_households"] += h.data["quarantined"]
             figures["pending_deliveries"] += h.data["open_delivery_count"]
     for data, _ in alerts.values():
-        if data["community_code"]:
+        # Open alerts only: one a visit closed is shown, closed, and no longer counted.
+        if data["community_code"] and data["status"] == "OPEN":
             tally.setdefault(data["community_code"], Counter())[f"alerts/{data['alert_type']}"] += 1
     return tally
 

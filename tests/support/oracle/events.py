@@ -281,3 +281,56 @@ def tested(
         sampled_at=sampled,
         lab_code=None,
     )
+
+
+def task_assigned(  # noqa: PLR0917 - one argument per field a grid office fills in
+    community: str,
+    when: datetime,
+    alert_id: str | None,
+    assignee: str = "W-001",
+    task: str = "T-1",
+    due: datetime | None = None,
+) -> Event:
+    """TaskAssigned: the grid office gives a worker a task answering ``alert_id``."""
+    return event(
+        "gov.grid.TaskAssigned",
+        when,
+        task,
+        community_code=community,
+        task_id=task,
+        grid_id=GRID_OF.get(community, "G-00"),
+        kind="ALERT_RESPONSE",
+        alert_id=alert_id,
+        alert_type=None,
+        dwelling_id=None,
+        person_key=None,
+        assignee_code=assignee,
+        due_at=due,
+        summary=None,
+    )
+
+
+def task_completed(  # noqa: PLR0917 - one argument per field a grid worker fills in
+    community: str,
+    when: datetime,
+    alert_id: str | None,
+    visit: str | None = "DONE",
+    task: str = "T-1",
+    referred_to: str | None = None,
+    notes: str | None = None,
+) -> Event:
+    """TaskCompleted recording a visit (``visit`` None: a task closed before visits were
+    recorded, DONE as its outcome)."""
+    return event(
+        "gov.grid.TaskCompleted",
+        when,
+        task,
+        community_code=community,
+        task_id=task,
+        grid_id=GRID_OF.get(community, "G-00"),
+        outcome="DONE" if visit in (None, "DONE") else "UNABLE_TO_COMPLETE",
+        alert_id=alert_id,
+        notes=notes,
+        visit_outcome=visit,
+        referred_to=referred_to,
+    )

@@ -12,10 +12,12 @@ event_times (ties broken by event_id) occur.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import Event
+from tests.support.keys import TEST_HMAC_KEY
 from tests.support.oracle import events as make
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
@@ -40,11 +42,17 @@ class _Clock:
 
 
 def workload(
-    seed: int, residents: int = 80, dwellings: int = 40, *, second_meters: bool = False
+    seed: int,
+    residents: int = 80,
+    dwellings: int = 40,
+    *,
+    second_meters: bool = False,
+    tasks: bool = False,
 ) -> list[Event]:
     """The workload's events, grouped by subject (not in time order).
 
-    ``second_meters`` gives every seventh dwelling a second water meter.
+    ``second_meters`` gives every seventh dwelling a second water meter; ``tasks`` adds the
+    grid office's tasks on the residents' welfare-check and red-status alerts (raised or not).
     """
     rng = random.Random(seed)
     clock = _Clock(rng)
@@ -54,7 +62,43 @@ def workload(
         found += _resident(rng, clock, person_key(n), homes)
     found += _deliveries(rng, clock, list(homes))
     found += _renovations(rng, clock)
+    if tasks:
+        found += _tasks(rng, clock, residents)
     return found
+
+
+def _tasks(rng: random.Random, clock: _Clock, residents: int) -> list[Event]:
+    """Assignments, reassignments and visits of every outcome on the residents' alerts, at
+    random times (before an alert opened, too), and one task naming no alert the hub made."""
+    found = [make.task_assigned("C001", clock.at(), "not-an-alert-id")]
+    for n in range(residents):
+        for rule in ("WELFARE_CHECK", "RED_STATUS"):
+            if rng.random() < 0.5:
+                continue
+            alert = alert_id(rule, person_key(n))
+            community = rng.choice(COMMUNITIES)
+            for step in range(rng.randint(1, 3)):
+                task = f"T-{n}-{rule[0]}-{step}"
+                worker = f"W-{rng.randint(1, 4):03d}"
+                due = clock.at() if rng.random() < 0.5 else None
+                # Mostly late in the workload, after most alerts opened; a few before.
+                when = clock.at(0 if rng.random() < 0.2 else 48)
+                found.append(make.task_assigned(community, when, alert, worker, task, due))
+                if rng.random() < 0.7:
+                    visit = rng.choice(("DONE", "NOBODY_HOME", "REFERRED", None))
+                    referred = "health" if visit == "REFERRED" else None
+                    found.append(
+                        make.task_completed(
+                            community, clock.at(48), alert, visit, task, referred, f"n {step}"
+                        )
+                    )
+    return found
+
+
+def alert_id(rule: str, subject: str, key: bytes = TEST_HMAC_KEY) -> str:
+    """An alert's id as the README defines it (HMAC of ``alert-id:<rule>:<subject>``)."""
+    message = f"alert-id:{rule}:{subject}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def _dwellings(
