@@ -100,7 +100,10 @@ class Settings:
     dlq_retention_days: int = DEFAULT_DLQ_RETENTION_DAYS
     closed_alert_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     # Hours by alert type a visit has to close an alert in (DATONG_ALERT_RESPONSE_HOURS).
-    alert_response_hours: Mapping[str, int] = field(default_factory=ALERT_RESPONSE_HOURS.copy)
+    # Compared, not hashed: a dict cannot be, and the other fields tell settings apart.
+    alert_response_hours: Mapping[str, int] = field(
+        default_factory=ALERT_RESPONSE_HOURS.copy, hash=False
+    )
     snapshot_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     prune_interval_s: float = 600.0
     prune_batch_size: int = 1000

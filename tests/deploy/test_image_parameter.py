@@ -24,6 +24,16 @@ def _images(docs: list[dict[str, Any]]) -> list[str]:
     return [container["image"] for doc in docs for container in _pods(doc)]
 
 
+def _listed() -> list[str]:
+    resources: list[str] = yaml.safe_load(KUSTOMIZATION.read_text())["resources"]
+    return resources
+
+
+def _shipped() -> list[dict[str, Any]]:
+    """The documents of the manifests the kustomization lists, as committed."""
+    return [doc for path in _listed() for doc in load_documents(DEPLOY / path)]
+
+
 def _rendered(folder: Path) -> list[dict[str, Any]]:
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl is missing: `make test` installs Debian's kubernetes-client"
@@ -34,7 +44,7 @@ def _rendered(folder: Path) -> list[dict[str, Any]]:
 
 
 def test_every_manifest_that_runs_the_datong_image_is_in_the_kustomization() -> None:
-    listed = {Path(p).name for p in yaml.safe_load(KUSTOMIZATION.read_text())["resources"]}
+    listed = {Path(p).name for p in _listed()}
     running = {
         path.name
         for path in K8S_DIR.glob("*.yaml")
@@ -64,11 +74,7 @@ def test_one_image_setting_reaches_every_container_and_init_container(tmp_path: 
             }
         )
     )
-    shipped = [
-        doc
-        for name in ("api", "worker", "connectors")
-        for doc in load_documents(K8S_DIR / f"{name}.yaml")
-    ]
+    shipped = _shipped()
     rendered = _rendered(tmp_path)
 
     assert len(rendered) == len(shipped)
@@ -81,10 +87,6 @@ def test_one_image_setting_reaches_every_container_and_init_container(tmp_path: 
 
 
 def test_the_shipped_kustomization_renders_the_manifests_unchanged() -> None:
-    shipped = [
-        doc
-        for name in ("api", "worker", "connectors")
-        for doc in load_documents(K8S_DIR / f"{name}.yaml")
-    ]
+    shipped = _shipped()
     key = lambda doc: (doc["kind"], doc["metadata"]["name"])  # noqa: E731
     assert sorted(_rendered(DEPLOY), key=key) == sorted(shipped, key=key)

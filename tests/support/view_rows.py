@@ -154,6 +154,15 @@ def alert(n: int, community: str | None) -> dict[str, Any]:
         "reason": "no water use for 26 hours (since 2024-03-04 06:00 UTC)",  # stored before codes
         "reason_code": "NO_WATER_USE",
         "reason_params": {"hours": 26, "since": T0_MS - 26 * HOUR_MS},
+        # The grid office's work on it: taken, visited, referred on.
+        "task_id": f"T{n}",
+        "assignee_code": "GW07",
+        "assigned_at": T0_MS + HOUR_MS,
+        "due_at": T0_MS + 24 * HOUR_MS,
+        "visit_outcome": "REFERRED",
+        "referred_to": "civil-affairs",
+        "visited_at": T0_MS + 3 * HOUR_MS,
+        "note": "referred for a care visit",
     }
 
 
