@@ -52,7 +52,6 @@ ENUM_WORDS: dict[str, dict[str, str]] = {
         "隔离风险": "ISOLATION_RISK",
         "隔离配送": "QUARANTINE_DELIVERY",
         "红码预警": "RED_STATUS",
-        "隔离未检测": "QUARANTINE_UNTESTED",
     },
     "gov.common.DisabilityGrade": {
         "无": "NONE",

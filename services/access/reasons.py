@@ -54,18 +54,11 @@ def _health_status_red(_: Mapping[str, int], zh: bool) -> str:
     return "健康码转为红码" if zh else "health status turned RED"
 
 
-def _no_negative_test(_: Mapping[str, int], zh: bool) -> str:
-    if zh:
-        return "居家隔离人员自隔离开始后无阴性检测结果"
-    return "resident in home quarantine without a negative test since the order began"
-
-
 _WORDS: dict[str, Callable[[Mapping[str, int], bool], str]] = {
     "NO_WATER_USE": _no_water_use,
     "NO_SEPARATE_ROOM": _no_separate_room,
     "DELIVERY_NOT_FULFILLED": _delivery_not_fulfilled,
     "HEALTH_STATUS_RED": _health_status_red,
-    "NO_NEGATIVE_TEST_SINCE_ORDER": _no_negative_test,
 }
 
 

@@ -146,41 +146,6 @@ def quarantine_deliveries(
     return alerts
 
 
-def quarantine_untested(
-    household: Mapping[str, Any], members: Mapping[str, Any], hosted: Mapping[str, Any]
-) -> list[Alert]:
-    """A resident in home quarantine in their own home whose latest test is not a NEGATIVE
-    one sampled since their order began (the earliest open one): a test is to be arranged.
-
-    Read from the rows alone (the order's start, the latest test), not from a clock, so a
-    replay or another order finds the same alerts; it closes when a negative test sampled
-    since then arrives or the order is lifted. Only the home's household raises it, so one
-    person has one such alert whichever dwellings their orders name.
-    """
-    orders: dict[str, Mapping[str, Any]] = {}
-    for _, order in sorted(hosted.items()):  # equal starts: the first quarantine id's order
-        person = order["person_key"]
-        if (
-            order["kind"] == "HOME"
-            and person in members
-            and (person not in orders or order["starts_at"] < orders[person]["starts_at"])
-        ):
-            orders[person] = order
-    return [
-        _alert(
-            "QUARANTINE_UNTESTED",
-            "PERSON",
-            person,
-            household,
-            order["starts_at"],
-            ("NO_NEGATIVE_TEST_SINCE_ORDER", {}),
-            order["source"],
-        )
-        for person, order in sorted(orders.items())
-        if (order.get("negative_test_at") or -1) < order["starts_at"]
-    ]
-
-
 def red_status(
     person_key: str, member: Mapping[str, Any], household: Mapping[str, Any]
 ) -> list[Alert]:
@@ -217,7 +182,6 @@ def household_alerts(state: RowState, household: Mapping[str, Any]) -> dict[str,
         *welfare_checks(household, members),
         *isolation_risk(household, family(state, HOSTED)),
         *quarantine_deliveries(household, deliveries),
-        *quarantine_untested(household, members, family(state, HOSTED)),
     ]
     for person_key, member in sorted(members.items()):
         alerts += red_status(person_key, member, household)

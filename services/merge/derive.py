@@ -61,18 +61,8 @@ def household_contributions(row: RowState) -> Contributions:
                 "starts_at": order["starts_at"],
                 "planned_end_at": order["planned_end_at"],
                 "source": provenance_of(row, f"{QUARANTINE}/{quarantine_id}"),
-                # What the QUARANTINE_UNTESTED rule asks of the resident (alerts.py).
-                "negative_test_at": _negative_test_at(values),
             }
     return out
-
-
-def _negative_test_at(values: Mapping[str, Any]) -> int | None:
-    """When the resident's latest test was sampled, if it was NEGATIVE."""
-    if values.get("latest_test_result") != "NEGATIVE":
-        return None
-    taken = values.get("latest_test_at")
-    return None if taken is None else int(taken)
 
 
 def resident_counts(row: RowState) -> Counts:

@@ -16,8 +16,6 @@ not read. No value of a field it is not granted may appear anywhere in what it g
 | living alone (a welfare check) | resident_profile.elderly_living_alone |
 | resident counts (an isolation risk, its reason) | household.resident_count |
 | quarantine and deliveries (a quarantine-delivery alert) | household quarantined, open_deliveries |
-| test results (a QUARANTINE_UNTESTED alert, a count) | resident_profile latest_test_* |
-| unvaccinated elderly living alone (a count) | elderly_living_alone, vaccination_doses |
 
 The table is read from the issue, not from the field classes: it checks them. Subscriptions
 filter through the same policy; ``test_subscriptions.py`` follows an alert live.
@@ -86,22 +84,12 @@ def served(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     # The demo has nobody RED: one resident turns RED, so every alert type is open.
     person = sorted(merged.shown("resident_profile"))[0]
     merged.merge(updates_of([make.health(person, "RED", datetime(2024, 6, 3, tzinfo=UTC))]))
-    # Every quarantined resident of the demo tests negative: one tests positive after that.
-    quarantined = sorted(
-        q["person_key"]
-        for _, data, _ in merged.shown("household").values()
-        for q in data["quarantines"].values()
-        if q["kind"] == "HOME" and q["person_key"] in data["resident_person_keys"]
-    )
-    positive = make.tested(quarantined[0], "POSITIVE", datetime(2024, 6, 3, 12, tzinfo=UTC))
-    merged.merge(updates_of([positive]))
     rows = merged_rows(merged)
     assert {r.data["alert_type"] for r in rows if r.view == "alert"} == {
         "RED_STATUS",
         "WELFARE_CHECK",
         "ISOLATION_RISK",
         "QUARANTINE_DELIVERY",
-        "QUARANTINE_UNTESTED",
     }
     engine = create_engine(module_database_url)
     create_schema(engine)
@@ -266,17 +254,6 @@ def secrets_of(served: Served) -> list[Secret]:
             words={"DELIVERY_NOT_FULFILLED"},
             alert_types={"QUARANTINE_DELIVERY"},
         ),
-        Secret(
-            "test results",
-            lambda g: {"latest_test_result", "latest_test_at"} <= g("resident_profile"),
-            words={"NO_NEGATIVE_TEST_SINCE_ORDER", "residents_without_negative_test"},
-            alert_types={"QUARANTINE_UNTESTED", "residents_without_negative_test"},
-        ),
-        Secret(
-            "vaccinations of the elderly living alone",
-            lambda g: {"elderly_living_alone", "vaccination_doses"} <= g("resident_profile"),
-            alert_types={"elderly_alone_unvaccinated"},  # the count's very name, as a key
-        ),
     ]
 
 
@@ -323,7 +300,7 @@ def test_every_audience_still_reads_what_its_inputs_grant(served: Served) -> Non
             "ISOLATION_RISK",
             "QUARANTINE_DELIVERY",
         },
-        "health-department": {"RED_STATUS", "ISOLATION_RISK", "QUARANTINE_UNTESTED"},
+        "health-department": {"RED_STATUS", "ISOLATION_RISK"},
         "civil-affairs": {"WELFARE_CHECK"},
         "commerce-delivery": {"QUARANTINE_DELIVERY"},
     }.items():
@@ -344,7 +321,7 @@ KNOWN_ALERT_TYPES = {
         "ISOLATION_RISK",
         "QUARANTINE_DELIVERY",
     },
-    "health-department": {"RED_STATUS", "ISOLATION_RISK", "QUARANTINE_UNTESTED"},
+    "health-department": {"RED_STATUS", "ISOLATION_RISK"},
     "civil-affairs": {"WELFARE_CHECK"},
     "community-dashboard": set(),
 }
@@ -427,16 +404,14 @@ def test_counts_at_or_above_the_smallest_shown_count_are_shown_and_summed(
     expected = {
         t: n if n in (0, largest) else None
         for t, n in counts.items()
-        if t in {"RED_STATUS", "ISOLATION_RISK", "QUARANTINE_UNTESTED"}
+        if t in {"RED_STATUS", "ISOLATION_RISK"}
     }
     assert got["row"] == expected
-    # The grid office knows every type but the one raised by test results, which it never reads.
-    grid = {t: n for t, n in counts.items() if t != "QUARANTINE_UNTESTED"}
-    assert everything["row"] == {t: n if n == largest else None for t, n in grid.items()}
+    assert everything["row"] == {t: n if n == largest else None for t, n in counts.items()}
     unsuppressed = replace(served.settings, min_shown_count=1)
     with TestClient(create_api(unsuppressed, served.engine)) as client:
         whole = situations_read(client, served.tokens["grid-office-610103001001"], situation.key)
-    assert whole["row"] == grid and whole["history total"] == sum(grid.values())
+    assert whole["row"] == counts and whole["history total"] == sum(counts.values())
 
 
 def test_the_community_dashboard_reads_no_alert(served: Served) -> None:

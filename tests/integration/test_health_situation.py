@@ -60,19 +60,6 @@ def read(client: TestClient, engine: Any, audience: str, community: str) -> dict
     return dict(response.json())
 
 
-def read_alerts(
-    client: TestClient, engine: Any, audience: str, community: str
-) -> list[tuple[str, str, str]]:
-    secret = create_token(engine, audience=audience).secret
-    response = client.get(
-        "/views/alert",
-        params={"community": community},
-        headers={"Authorization": f"Bearer {secret}"},
-    )
-    assert response.status_code == 200, response.text
-    return [(a["alert_type"], a["reason"], a["reason_zh"]) for a in response.json()["items"]]
-
-
 def test_the_count_without_a_recent_negative_test_follows_the_window_and_the_clock(
     broker: str, database_url: str, make_hub: Callable[..., Hub]
 ) -> None:
@@ -99,8 +86,6 @@ def test_the_count_without_a_recent_negative_test_follows_the_window_and_the_clo
         make.tested(people[3], "POSITIVE", now - timedelta(hours=1)),
         *(make.assessed(people[i], now - timedelta(days=20), alone=True) for i in (4, 5, 6)),
         make.vaccination(people[6], now - timedelta(days=10), dose=2),
-        # 7 is in home quarantine, never tested since: a QUARANTINE_UNTESTED alert.
-        make.quarantine(people[7], f"Q-{run}", now - timedelta(hours=5)),
     ]
     deliver(hub, events)
     worker = hub.start("worker")
@@ -116,14 +101,6 @@ def test_the_count_without_a_recent_negative_test_follows_the_window_and_the_clo
         "the community's situation with every event merged",
     )
     assert shown["residents_without_negative_test"] == 6
-    alerts = hub.wait_for(
-        lambda: [d for visible, d, _ in view_rows(database_url, "alert").values()
-                 if visible and d["community_code"] == community],
-        "the quarantined resident's alert",
-    )  # fmt: skip
-    assert [(a["alert_type"], a["subject_key"]) for a in alerts] == [
-        ("QUARANTINE_UNTESTED", people[7])
-    ]
     hub.kill(worker, signal.SIGTERM)  # from here the time is the test's
 
     # Two days later nobody's negative test counts: rendered again with no event.
@@ -152,7 +129,6 @@ def test_the_count_without_a_recent_negative_test_follows_the_window_and_the_clo
         with TestClient(create_api(settings, engine)) as client:
             health = read(client, engine, "health-department", community)
             dashboard = read(client, engine, "community-dashboard", community)
-            alert = read_alerts(client, engine, "health-department", community)
         assert (
             health["residents_without_negative_test"],
             health["elderly_alone_unvaccinated"],
@@ -165,10 +141,6 @@ def test_the_count_without_a_recent_negative_test_follows_the_window_and_the_clo
         assert "residents_without_negative_test" not in dashboard
         assert "elderly_alone_unvaccinated" not in dashboard
         assert dashboard["residents"] == 8
-        ((alert_type, reason, reason_zh),) = alert
-        assert alert_type == "QUARANTINE_UNTESTED"
-        assert reason == "resident in home quarantine without a negative test since the order began"
-        assert reason_zh == "居家隔离人员自隔离开始后无阴性检测结果"
         with TestClient(create_api(replace(settings, min_shown_count=1), engine)) as client:
             whole = read(client, engine, "health-department", community)
         assert whole["elderly_alone_unvaccinated"] == 2

@@ -174,21 +174,6 @@ def quarantine(
     )
 
 
-def result_reported(person: str, result: str, when: datetime, test_id: str = "S1") -> list[Update]:
-    """TestResultReported, sampled when reported."""
-    return event(
-        "gov.health.TestResultReported",
-        when,
-        test_id,
-        person_key=person,
-        test_id=test_id,
-        test_type="PCR",
-        result=result,
-        sampled_at=when,
-        lab_code=None,
-    )
-
-
 def lifted(person: str, quarantine_id: str, when: datetime) -> list[Update]:
     return event(
         "gov.health.QuarantineLifted",

@@ -43,7 +43,6 @@ from tests.support.source_updates import (
     quarantine,
     registered,
     requested,
-    result_reported,
     water,
 )
 from tests.support.stores import embedded_registry
@@ -312,15 +311,10 @@ def test_an_unfulfilled_delivery_of_a_quarantined_household_opens_an_alert() -> 
     assert alert["reason_params"] == {"due_at": ms(5)}  # 2024-03-01 13:00 UTC
 
 
-# The quarantined elder's negative test after the order: no QUARANTINE_UNTESTED beside.
-TESTED_NEGATIVE = result_reported(ELDER, "NEGATIVE", at(0.5))
-
-
 def test_any_open_delivery_of_a_quarantined_household_opens_the_alert() -> None:
     events = [
         *couple(rooms=2, separate_bathroom=True),
         quarantine(ELDER, "Q1", at(0)),
-        TESTED_NEGATIVE,
         requested("DL-1", at(1), for_quarantine=False),
     ]
     assert list(alerts_of(events)) == ["QUARANTINE_DELIVERY:DL-1"]
@@ -339,7 +333,6 @@ def test_each_open_delivery_is_its_own_alert() -> None:
     events = [
         *couple(rooms=2, separate_bathroom=True),
         quarantine(ELDER, "Q1", at(0)),
-        TESTED_NEGATIVE,
         requested("DL-1", at(1)),
         requested("DL-2", at(2)),
     ]
@@ -355,7 +348,6 @@ def test_the_quarantine_delivery_alert_closes_when_the_delivery_is_fulfilled() -
     events = [
         *couple(rooms=2, separate_bathroom=True),
         quarantine(ELDER, "Q1", at(0)),
-        TESTED_NEGATIVE,
         requested("DL-1", at(1), True),
         requested("DL-2", at(2), True),
     ]
@@ -366,7 +358,6 @@ def test_a_fulfilment_arriving_before_its_request_leaves_nothing_open() -> None:
     events = [
         *couple(rooms=2, separate_bathroom=True),
         quarantine(ELDER, "Q1", at(0)),
-        TESTED_NEGATIVE,
         fulfilled("DL-1", at(3)),
         requested("DL-1", at(1), for_quarantine=True),
     ]
@@ -466,8 +457,7 @@ def alert_changes(views: MemoryViews) -> list[tuple[str, Any]]:
 
 def every_alert_open() -> list[list[Update]]:
     """A welfare check for the elder living alone ELSEWHERE; at HOME, where two live in one
-    room, an isolation risk, a quarantine delivery, a red status and, the quarantined spouse
-    never tested, a quarantine without a negative test."""
+    room, an isolation risk, a quarantine delivery and a red status."""
     return [
         dwelling(at(-2)),
         dwelling(at(-2), dwelling_id=ELSEWHERE),
@@ -488,7 +478,6 @@ EVERY_ALERT = {
     stored_id(f"ISOLATION_RISK:{HOME}"): "ISOLATION_RISK",
     stored_id("QUARANTINE_DELIVERY:DL-1"): "QUARANTINE_DELIVERY",
     stored_id(f"RED_STATUS:{SPOUSE}"): "RED_STATUS",
-    stored_id(f"QUARANTINE_UNTESTED:{SPOUSE}"): "QUARANTINE_UNTESTED",
 }
 
 
@@ -498,14 +487,7 @@ def test_the_alert_view_shows_the_open_alerts() -> None:
     assert {key: data["alert_type"] for key, data in shown.items()} == EVERY_ALERT
     assert {data["status"] for data in shown.values()} == {"OPEN"}
     assert open_alerts(views) == dict.fromkeys(
-        [
-            "ISOLATION_RISK",
-            "QUARANTINE_DELIVERY",
-            "QUARANTINE_UNTESTED",
-            "RED_STATUS",
-            "WELFARE_CHECK",
-        ],
-        1,
+        ["ISOLATION_RISK", "QUARANTINE_DELIVERY", "RED_STATUS", "WELFARE_CHECK"], 1
     )
 
 
@@ -550,7 +532,7 @@ def test_a_closed_alert_publishes_a_closed_record_then_a_tombstone() -> None:
     assert closed["closed_at"] is not None
     assert stored_id(f"RED_STATUS:{SPOUSE}") not in shown_alerts(views)
     assert "RED_STATUS" not in open_alerts(views)
-    assert len(shown_alerts(views)) == len(EVERY_ALERT) - 1
+    assert len(shown_alerts(views)) == 3
 
 
 def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
@@ -558,7 +540,6 @@ def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
         [
             *couple(rooms=2, separate_bathroom=True),
             quarantine(ELDER, "Q1", at(0)),
-            TESTED_NEGATIVE,
             health(ELDER, "RED", at(1)),
         ]
     )
@@ -580,7 +561,6 @@ def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
             [
                 dwelling(at(-2), rooms=2, separate_bathroom=True),
                 quarantine(ELDER, "Q1", at(0)),
-                TESTED_NEGATIVE,
                 requested("DL-1", at(1), for_quarantine=True),
             ],
             fulfilled("DL-1", at(5)),
@@ -600,11 +580,7 @@ def test_open_alert_counts_go_up_and_down_with_the_alerts() -> None:
             id="red turned green",
         ),
         pytest.param(
-            [
-                registered(SPOUSE, at(-2)),
-                quarantine(ELDER, "Q1", at(1)),
-                result_reported(ELDER, "NEGATIVE", at(1.5)),
-            ],
+            [registered(SPOUSE, at(-2)), quarantine(ELDER, "Q1", at(1))],
             lifted(ELDER, "Q1", at(5)),
             ms(5),
             id="quarantine lifted",

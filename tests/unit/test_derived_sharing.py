@@ -40,12 +40,6 @@ RAISED_BY = {
         ("household", "resident_count"),
     },
     "QUARANTINE_DELIVERY": {("household", "quarantined"), ("household", "open_deliveries")},
-    # Issue 15: the alert rules use the residents' test results.
-    "QUARANTINE_UNTESTED": {
-        ("household", "quarantines"),
-        ("resident_profile", "latest_test_result"),
-        ("resident_profile", "latest_test_at"),
-    },
 }
 
 
@@ -100,12 +94,11 @@ def test_the_shipped_alert_types_are_the_issues_table() -> None:
         for name, one in SHIPPED.audiences.items()
         if (grant := one.grants.get("alert"))
     }
-    # Grid offices read no test results, so every type but the one raised by them.
-    every = sorted(t for t in RAISED_BY if t != "QUARANTINE_UNTESTED")
+    every = sorted(RAISED_BY)
     assert types == {
         "grid-office-110105001001": every,
         "grid-office-610103001001": every,
-        "health-department": ["ISOLATION_RISK", "QUARANTINE_UNTESTED", "RED_STATUS"],
+        "health-department": ["ISOLATION_RISK", "RED_STATUS"],
         "civil-affairs": ["WELFARE_CHECK"],
         "commerce-delivery": ["QUARANTINE_DELIVERY"],
     }

@@ -500,13 +500,7 @@ TROUBLED = SETTLED | {
     "quarantined_households": 1,
     "health_status_counts": {"GREEN": 1, "RED": 1},
     "pending_deliveries": 2,
-    # The quarantined resident has no negative test since the order: QUARANTINE_UNTESTED.
-    "open_alerts": {
-        "ISOLATION_RISK": 1,
-        "QUARANTINE_DELIVERY": 1,
-        "QUARANTINE_UNTESTED": 1,
-        "RED_STATUS": 1,
-    },
+    "open_alerts": {"ISOLATION_RISK": 1, "QUARANTINE_DELIVERY": 1, "RED_STATUS": 1},
 }
 RECOVERING = TROUBLED | {
     "households": 1,
@@ -686,7 +680,6 @@ def test_the_rich_scenario_exercises_every_household_feature_and_alert() -> None
         "ISOLATION_RISK",
         "QUARANTINE_DELIVERY",
         "RED_STATUS",
-        "QUARANTINE_UNTESTED",
     }
     found = household(views)
     assert found["quarantined"]

@@ -295,44 +295,9 @@ def test_an_isolation_risk_opens_for_a_home_quarantine_where_no_one_can_isolate_
     assert provenance == {"opened_at": source(order)}
     lifted = [*together, order, make.lifted(ELDER, "Q1", at(5))]
     assert oracle_views(lifted)["alert"] == {}
-    alone = [*together[:2], order, NEGATIVE_AFTER_ORDER]  # tested: no QUARANTINE_UNTESTED
+    alone = [*together[:2], order]
     assert household(alone)["isolation_suitable"] is True
     assert oracle_views(alone)["alert"] == {}
-
-
-# The elder's negative test, sampled after the order of hour 2: no QUARANTINE_UNTESTED.
-NEGATIVE_AFTER_ORDER = make.tested(ELDER, "NEGATIVE", at(3.5), sampled=at(3), test_id="SQ")
-
-
-def test_a_home_quarantine_without_a_negative_test_since_the_order_is_an_alert() -> None:
-    home = [
-        make.dwelling(HOME, at(0), C1, rooms=2, bathroom=True),
-        make.registered(ELDER, at(0), HOME, C1),
-        make.tested(ELDER, "NEGATIVE", at(1.5), sampled=at(1), test_id="S0"),  # before it
-    ]
-    order = make.quarantine(ELDER, "Q1", at(2))
-    alerts = oracle_views([*home, order])["alert"]
-    data, provenance = alerts[alert_id("QUARANTINE_UNTESTED", ELDER)]
-    assert (data["subject_kind"], data["subject_key"], data["dwelling_id"]) == (
-        "PERSON",
-        ELDER,
-        HOME,
-    )
-    assert (data["opened_at"], data["reason_code"], data["reason_params"]) == (
-        ms(2),
-        "NO_NEGATIVE_TEST_SINCE_ORDER",
-        {},
-    )
-    assert provenance == {"opened_at": source(order)}
-    assert oracle_views([*home, order, NEGATIVE_AFTER_ORDER])["alert"] == {}
-    positive = make.tested(ELDER, "POSITIVE", at(5), sampled=at(4.5), test_id="S2")
-    assert set(oracle_views([*home, order, NEGATIVE_AFTER_ORDER, positive])["alert"]) == {
-        alert_id("QUARANTINE_UNTESTED", ELDER)
-    }
-    assert oracle_views([*home, order, make.lifted(ELDER, "Q1", at(6))])["alert"] == {}
-    centralized = make.quarantine(ELDER, "Q2", at(2), kind="CENTRALIZED")
-    assert oracle_views([*home, centralized])["alert"] == {}
-    assert_same(oracle_views([*home, order]), merged([*home, order]))
 
 
 def test_a_quarantined_households_delivery_is_an_alert_until_fulfilled() -> None:
@@ -356,7 +321,7 @@ def test_a_quarantined_households_delivery_is_an_alert_until_fulfilled() -> None
     )
     situation = views["community_situation"][C1][0]
     assert (situation["pending_deliveries"], situation["quarantined_households"]) == (1, 1)
-    done = oracle_views([*events, make.fulfilled(HOME, "DL-1", at(4)), NEGATIVE_AFTER_ORDER])
+    done = oracle_views([*events, make.fulfilled(HOME, "DL-1", at(4))])
     assert done["alert"] == {}
     assert done["community_situation"][C1][0]["pending_deliveries"] == 0
 

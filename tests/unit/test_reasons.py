@@ -44,12 +44,6 @@ DUE = 1_717_315_200_000  # 2024-06-02 08:00 UTC
             "隔离户的配送尚未完成（应于 2024-06-02 08:00 UTC 送达）",
         ),
         ("HEALTH_STATUS_RED", {}, "health status turned RED", "健康码转为红码"),
-        (
-            "NO_NEGATIVE_TEST_SINCE_ORDER",
-            {},
-            "resident in home quarantine without a negative test since the order began",
-            "居家隔离人员自隔离开始后无阴性检测结果",
-        ),
     ],
 )
 def test_each_reason_reads_the_same_in_english_and_chinese(

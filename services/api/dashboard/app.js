@@ -26,7 +26,6 @@ const ALERT_TYPES = {
   ISOLATION_RISK: ["隔离条件不足", "Isolation risk"],
   QUARANTINE_DELIVERY: ["隔离户配送", "Quarantine delivery"],
   RED_STATUS: ["红码", "Red status"],
-  QUARANTINE_UNTESTED: ["隔离未检测", "Quarantine untested"],
 };
 const STAGES = {
   PLANNED: "规划",

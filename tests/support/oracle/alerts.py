@@ -6,8 +6,6 @@
 | ISOLATION_RISK | a HOME quarantine is served in a dwelling that is not isolation_suitable |
 | QUARANTINE_DELIVERY | a quarantined household has an unfulfilled delivery (one per delivery) |
 | RED_STATUS | a resident's health status is RED (naming the household's grid) |
-| QUARANTINE_UNTESTED | a resident with a HOME order served in their own home, whose latest
-|                     | test is not NEGATIVE or was sampled before their earliest such order began |
 
 An alert's id names nobody: HMAC-SHA256 under the hub key of ``alert-id:<RULE>:<subject>``
 (the delivery id instead of the subject for a delivery), its first 32 hex digits. Its reason
@@ -122,29 +120,6 @@ def _deliveries(h: Household) -> list[tuple[tuple[str, str], Shown]]:
     return found
 
 
-def _untested(h: Household) -> list[tuple[tuple[str, str], Shown]]:
-    found = []
-    for person, fields in sorted(h.members.items()):
-        starts = [
-            (hosted.order["starts_at"], quarantine_id, hosted)
-            for quarantine_id, hosted in h.hosted.items()
-            if hosted.person_key == person and hosted.order["kind"] == "HOME"
-        ]
-        if not starts:
-            continue
-        _, _, first = min(starts, key=lambda found: found[:2])
-        since = first.order["starts_at"]
-        tested = value(fields, "latest_test_at")
-        if value(fields, "latest_test_result") == "NEGATIVE" and tested >= since:
-            continue
-        where = {"dwelling_id": h.key, **h.data}
-        reason: tuple[str, dict[str, int]] = ("NO_NEGATIVE_TEST_SINCE_ORDER", {})
-        found.append(
-            _alert("QUARANTINE_UNTESTED", "PERSON", person, where, since, reason, first.source)
-        )
-    return found
-
-
 def _red(person: str, fields: Fields, where: dict[str, Any]) -> list[tuple[tuple[str, str], Shown]]:
     if value(fields, "health_status") != "RED":
         return []
@@ -165,7 +140,7 @@ def alert_rows(
     """Every open alert over the shown households and registered residents, by opaque id."""
     found: list[tuple[tuple[str, str], Shown]] = []
     for h in households.values():
-        found += _welfare(h) + _isolation(h) + _deliveries(h) + _untested(h)
+        found += _welfare(h) + _isolation(h) + _deliveries(h)
         for person, fields in sorted(h.members.items()):
             found += _red(person, fields, {"dwelling_id": h.key, **h.data})
     for person, fields in sorted(residents.items()):
