@@ -130,6 +130,8 @@ def community_situation(_: int, community: str | None) -> dict[str, Any]:
         "health_status_counts": {"GREEN": 1190, "YELLOW": 8, "RED": 2},
         "open_alerts": {"WELFARE_CHECK": 2, "QUARANTINE_DELIVERY": 1},
         "pending_deliveries": 4,
+        "elderly_alone_unvaccinated": 9,
+        "residents_without_negative_test": 140,
         "renovation_projects": {
             "R2024-01": {"stage": "CONSTRUCTION", "percent": 40, "buildings": ["1号楼"]}
         },
