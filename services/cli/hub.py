@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +48,41 @@ def add_hub_commands(sub: Any) -> None:
 
 
 def add_demo_arguments(parser: Any) -> None:
-    """Size and seed of the demo community."""
+    """Size, seed and clock of the demo community."""
     parser.add_argument("--communities", type=int, default=2)
     parser.add_argument("--residents", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--as-of",
+        type=_moment,
+        metavar="TIME",
+        help="when the exports were taken, ISO 8601 with its offset (default: now); its "
+        "events fill the week before it",
+    )
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time with its offset (a bare time would depend on the machine's zone)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs its offset, e.g. +08:00")
+    return moment
+
+
+def _demo_clock(args: argparse.Namespace) -> datetime:
+    """The moment the demo is generated as of: ``--as-of``, else now."""
+    moment: datetime = args.as_of or datetime.now(UTC)
+    return moment
 
 
 def cmd_demo_generate(args: argparse.Namespace, _: Settings) -> int:
     """Write the demo community's exports, one folder per department, and a manifest."""
     from connectors.demo import generate
 
-    manifest = generate(args.out, args.communities, args.residents, args.seed)
+    manifest = generate(args.out, args.communities, args.residents, args.seed, _demo_clock(args))
     for counts in manifest.files:
         dirty = sum(counts.dirty.values())
         print(f"{counts.department:16} {counts.path}  rows={counts.rows} dirty={dirty}")
@@ -76,7 +101,7 @@ def _feed_demo(
     from connectors.demo import generate
 
     out = settings.var_dir / "demo"
-    manifest = generate(out, args.communities, args.residents, args.seed)
+    manifest = generate(out, args.communities, args.residents, args.seed, _demo_clock(args))
     if settings.embedded_broker:
         # The embedded broker kept nothing from an earlier run: neither may the checkpoints.
         shutil.rmtree(settings.checkpoint_dir, ignore_errors=True)
