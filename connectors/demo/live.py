@@ -26,6 +26,8 @@ DEPARTMENTS = ("health", "commerce", "utilities", "grid", "civil-affairs")
 QUARANTINE_DAYS = 7
 OPEN_QUARANTINES = 6  # lift the oldest one the feed ordered beyond this many
 OPEN_DELIVERIES = 8  # fulfil the oldest request beyond this many
+UNWELL_SHARE = 2  # percent of residents whose code is yellow or red, about which it moves
+UNWELL_FLOOR = 5
 WATER_STEP_M3 = (0.005, 0.08)  # what one reading adds to the meter's running total
 # (from, to, weight): mostly yellow codes coming and going, now and then a red one.
 STATUS_STEPS = (
@@ -79,6 +81,7 @@ class LiveFeed:
             if reading.kind == "WATER":
                 self._meters[reading.meter_id] = (reading.dwelling_id, reading.value)
         self._residents = sorted(r.id_number for r in pop.residents)
+        self._unwell_level = max(UNWELL_FLOOR, len(self._residents) * UNWELL_SHARE // 100)
         self._households = sorted(pop.households, key=lambda h: h.household_no)
         self._cared = sorted(a.id_number for a in pop.assessments if a.elderly_living_alone)
         self._grids = sorted((c.code, g) for c in pop.communities for g in c.grid_ids)
@@ -132,7 +135,11 @@ class LiveFeed:
                     "reason": "密接 close contact",
                 },
             )
-        person = rng.choice(self._residents)
+        # Codes turn yellow and back at about the same pace, so the share of residents not
+        # green stays near its level instead of drifting up over a day of feeding.
+        unwell = sorted(p for p, s in self._status.items() if s != "GREEN")
+        recovering = len(unwell) > self._unwell_level or (bool(unwell) and rng.random() < 0.5)
+        person = rng.choice(unwell) if recovering else rng.choice(self._residents)
         current = self._status.get(person, "GREEN")
         steps = [(to, w) for frm, to, w in STATUS_STEPS if frm == current]
         status = rng.choices([to for to, _ in steps], [w for _, w in steps])[0]

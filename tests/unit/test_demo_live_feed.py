@@ -151,3 +151,19 @@ def test_the_same_population_generator_and_clock_give_the_same_events(
         return [e for n in range(20) for e in feed.tick(CLOCK + timedelta(seconds=n))]
 
     assert run() == run()
+
+
+def test_the_share_of_residents_not_green_stays_near_its_level_over_an_hour_of_feeding(
+    population: Population,
+) -> None:
+    status = {}
+    for change in sorted(population.health_statuses, key=lambda s: s.at):
+        status[change.id_number] = change.status
+    unwell = sum(1 for s in status.values() if s != "GREEN")
+    bound = max(unwell, 5, len(population.residents) * 2 // 100) + 1
+    feed = LiveFeed(population, random.Random(3), "r3")
+    for n in range(3600):  # an hour at one round a second
+        for event in feed.tick(CLOCK + timedelta(seconds=n)):
+            if event.event == "health-status-changed":
+                status[event.body["id_number"]] = event.body["status"]
+        assert sum(1 for s in status.values() if s != "GREEN") <= bound, n
