@@ -111,12 +111,14 @@ def cmd_demo_generate(args: argparse.Namespace, _: Settings) -> int:
 
 def cmd_demo_live(args: argparse.Namespace, settings: Settings) -> int:
     """Push the demo departments' next events until SIGTERM, Ctrl-C or ``--rounds``."""
-    from services.cli.demo_live import run_live
+    from services.cli.demo_live import run_live, stop_on_signals
+
+    stop = stop_on_signals()  # first: a stop while the population is built is a clean one
 
     if args.interval < 0 or (args.rounds is not None and args.rounds < 1):
         raise DatongError("--interval must be 0 or more and --rounds at least 1")
     folder = args.demo_dir or settings.var_dir / "demo"
-    sent = run_live(settings, folder, interval_s=args.interval, rounds=args.rounds)
+    sent = run_live(settings, folder, interval_s=args.interval, rounds=args.rounds, stop=stop)
     print(f"demo live: sent {sum(sent.values())} events ({_counts(sent)})", flush=True)
     return 0
 

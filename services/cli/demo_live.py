@@ -25,10 +25,15 @@ TRANSIENT = {429, 502, 503, 504}
 
 
 def run_live(
-    settings: Settings, folder: Path, *, interval_s: float, rounds: int | None
+    settings: Settings,
+    folder: Path,
+    *,
+    interval_s: float,
+    rounds: int | None,
+    stop: threading.Event,
 ) -> dict[str, int]:
-    """Send rounds of the demo's next events until stopped; return how many went, by
-    department."""
+    """Send rounds of the demo's next events until ``stop`` is set or after ``rounds``;
+    return how many went, by department."""
     from connectors.demo import Manifest, build_population
     from connectors.demo.live import DEPARTMENTS, LiveFeed
     from services.access.tokens import create_token, revoke_token
@@ -47,7 +52,6 @@ def run_live(
     started = datetime.now(UTC)
     run = f"{started:%Y%m%dT%H%M%S}"
     feed = LiveFeed(population, random.Random(f"datong-live:{manifest.seed}:{run}"), run)
-    stop = _stop_on_signals()
     engine = create_engine(settings.database_url)
     tokens = {d: create_token(engine, department=d, name=f"demo-live-{d}") for d in DEPARTMENTS}
     sent = dict.fromkeys(DEPARTMENTS, 0)
@@ -89,7 +93,7 @@ def _post(client: httpx.Client, path: str, body: dict[str, object], secret: str)
     )
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     """An event set by SIGTERM or Ctrl-C: the round in hand is finished, then the run ends."""
     stop = threading.Event()
 

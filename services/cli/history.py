@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +32,9 @@ def add_history_command(views_sub: Any) -> None:
 
 def cmd_views_history(args: argparse.Namespace, settings: Settings) -> int:
     """Replay the source topics hour by hour and fill the live store's missing snapshots."""
+    stop = threading.Event()  # SIGTERM or Ctrl-C: stop between two hours, writing nothing
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     from services.errors import ConfigError
     from services.rebuild.history import backfill_history
     from services.rebuild.procedure import source_consumer
@@ -46,7 +51,11 @@ def cmd_views_history(args: argparse.Namespace, settings: Settings) -> int:
         days=args.days,
         now=datetime.now(UTC),
         say=say,
+        stop=stop,
     )
+    if result.stopped:
+        print("stopped before the end: no snapshot written")
+        return 0
     print(
         f"{result.events} events merged hour by hour in {result.seconds:.1f}s: "
         f"{result.hours} hours of the last {args.days} days had events; "

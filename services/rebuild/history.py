@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,24 +59,41 @@ class HistoryResult:
     hours: int  # hours of the window with events, each folded and snapshotted
     added: int  # snapshots written into the live store
     seconds: float
+    stopped: bool = False  # asked to stop before the end: nothing was written
 
 
 def backfill_history(
-    settings: Settings, new_consumer: NewConsumer, *, days: int, now: datetime, say: Say
+    settings: Settings,
+    new_consumer: NewConsumer,
+    *,
+    days: int,
+    now: datetime,
+    say: Say,
+    stop: threading.Event | None = None,
 ) -> HistoryResult:
     """Replay every source event hour by hour into a scratch store; give the live store the
-    snapshots of the last ``days`` days (before ``now``'s hour) that it lacks."""
+    snapshots of the last ``days`` days (before ``now``'s hour) that it lacks.
+
+    ``stop`` set ends it between two hours (or two fetches) with nothing written to the live
+    store, which gets all its snapshots in one transaction at the end or none.
+    """
+    stop = stop or threading.Event()
     started = time.monotonic()
     catalog = Catalog.load()
     live = create_engine(settings.database_url)
     try:
         serde = Serde(catalog, hub_registry(settings, live))
-        messages = read_to_head(new_consumer, sorted(c.topic for c in catalog.sources()))
+        topics = sorted(c.topic for c in catalog.sources())
+        messages = read_to_head(new_consumer, topics, stop)
         say(f"read {len(messages)} source events; merging them hour by hour")
         hour_now = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         since = hour_now - timedelta(days=days)
         with tempfile.TemporaryDirectory(prefix="history-", dir=_scratch_dir(settings)) as tmp:
-            snapshots, hours = _replay(settings, serde, messages, since, Path(tmp))
+            snapshots, hours = _replay(
+                settings, serde, messages, since=since, tmp=Path(tmp), stop=stop
+            )
+        if stop.is_set():
+            return HistoryResult(len(messages), hours, 0, time.monotonic() - started, True)
         window = [s for s in snapshots if since <= s.taken_at < hour_now]
         added = fill_missing(live, window)
     finally:
@@ -83,8 +101,11 @@ def backfill_history(
     return HistoryResult(len(messages), hours, added, time.monotonic() - started)
 
 
-def read_to_head(new_consumer: NewConsumer, topics: list[str]) -> list[Message]:
-    """Every record of ``topics``, from the first to each partition's head when read."""
+def read_to_head(
+    new_consumer: NewConsumer, topics: list[str], stop: threading.Event
+) -> list[Message]:
+    """Every record of ``topics``, from the first to each partition's head when read (or
+    those read so far, once ``stop`` is set)."""
     try:
         consumer = new_consumer()
     except KafkaError as exc:
@@ -98,7 +119,7 @@ def read_to_head(new_consumer: NewConsumer, topics: list[str]) -> list[Message]:
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         messages: list[Message] = []
-        while True:
+        while not stop.is_set():
             fetched = consumer.poll(timeout_ms=200, max_records=10_000)
             batch = [
                 Message(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
@@ -107,7 +128,8 @@ def read_to_head(new_consumer: NewConsumer, topics: list[str]) -> list[Message]:
             ]
             messages += batch
             if not batch and all(at_head(consumer, tp) for tp in partitions):
-                return messages
+                break
+        return messages
     except KafkaError as exc:
         raise BrokerError(f"reading the source topics failed: {exc}") from exc
     finally:
@@ -125,7 +147,13 @@ class _HourClock:
 
 
 def _replay(
-    settings: Settings, serde: Serde, messages: list[Message], since: datetime, tmp: Path
+    settings: Settings,
+    serde: Serde,
+    messages: list[Message],
+    *,
+    since: datetime,
+    tmp: Path,
+    stop: threading.Event,
 ) -> tuple[list[Snapshot], int]:
     """Merge ``messages`` hour by hour into a scratch store; return its snapshots and how
     many hours of the window had events."""
@@ -141,6 +169,8 @@ def _replay(
         try:
             groups = by_hour(((_event_ms(serde, m), m) for m in messages), _ms(since))
             for hour_ms, group in groups:
+                if stop.is_set():
+                    break
                 clock.hour_ms = hour_ms
                 for batch in chunks(group, settings.batch_size):
                     processor.merge(processor.decode(batch))
