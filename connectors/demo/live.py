@@ -4,8 +4,9 @@
 JSON a department's system posts to ``POST /ingest/{department}/{event}``: health status
 changes and home quarantines (ordered, then lifted), deliveries (requested, then
 fulfilled), water meter readings that keep counting up from the exports' last values, grid
-inspections and care visits. Everything is about the population's own people and homes,
-and what was sent before (a lift names an order it sent, a fulfilment a request).
+inspections and care visits, and once a minute a renovation project's progress. Everything
+is about the population's own people and homes, and what was sent before (a lift names an
+order it sent, a fulfilment a request, a progress report its project's last one).
 
 Residents are named by their ``id_number``, as a department's system knows them: the HTTP
 intake checks the digit and turns it into ``person_key`` at the door. No name or phone is
@@ -15,14 +16,17 @@ sent. Pure: the caller gives the clock and the random generator, so a test can r
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.demo import vocab
 from connectors.demo.model import Population
+from connectors.demo.works import PERCENTS, STAGES
 
-DEPARTMENTS = ("health", "commerce", "utilities", "grid", "civil-affairs")
+EVERY_ROUND = ("health", "commerce", "utilities", "grid", "civil-affairs")
+DEPARTMENTS = (*EVERY_ROUND, "housing")  # every department the feed sends for
+RENOVATION_EVERY = 60  # rounds between two renovation progress reports (one a minute)
 QUARANTINE_DAYS = 7
 OPEN_QUARANTINES = 6  # lift the oldest one the feed ordered beyond this many
 OPEN_DELIVERIES = 8  # fulfil the oldest request beyond this many
@@ -72,6 +76,7 @@ class LiveFeed:
     _meters: dict[str, tuple[str, float]] = field(default_factory=dict)
     _quarantines: list[_Order] = field(default_factory=list)
     _deliveries: list[_Order] = field(default_factory=list)
+    _rounds: int = 0
 
     def __post_init__(self) -> None:
         pop = self.population
@@ -87,16 +92,24 @@ class LiveFeed:
         self._grids = sorted((c.code, g) for c in pop.communities for g in c.grid_ids)
         self._stores = {c.code: c.store_codes for c in pop.communities}
         self._community_of = {h.dwelling_id: h.community_code for h in pop.households}
+        latest = {r.project_id: r for r in sorted(pop.renovations, key=lambda r: r.at)}
+        self._projects = [latest[p] for p in sorted(latest)]
 
     def tick(self, now: datetime) -> list[LiveEvent]:
-        """One event of each department in ``DEPARTMENTS``, all happening at ``now``."""
-        return [
+        """One event of each department in ``EVERY_ROUND``, all happening at ``now``, and
+        every ``RENOVATION_EVERY`` rounds (the first included) housing's, while a project of
+        the demo is unfinished."""
+        events = [
             self._health(now),
             self._commerce(now),
             self._utilities(now),
             self._grid(now),
             self._care(now),
         ]
+        if self._rounds % RENOVATION_EVERY == 0:
+            events += self._renovation(now)
+        self._rounds += 1
+        return events
 
     def _id(self, kind: str) -> str:
         self._count += 1
@@ -243,6 +256,26 @@ class LiveFeed:
                 "visitor_org": "社区养老服务驿站",
             },
         )
+
+    def _renovation(self, now: datetime) -> list[LiveEvent]:
+        """A point more of an unfinished project's works, into its next stage at the top of
+        its stage's range."""
+        unfinished = [i for i, r in enumerate(self._projects) if r.stage != "COMPLETED"]
+        if not unfinished:
+            return []
+        index = self.rng.choice(unfinished)
+        report = self._projects[index]
+        stage, percent = report.stage, report.percent + 1
+        if percent > PERCENTS[stage][1]:
+            stage = STAGES[STAGES.index(stage) + 1]
+            percent = max(percent, PERCENTS[stage][0])
+        self._projects[index] = replace(report, stage=stage, percent=percent, at=now)
+        return [LiveEvent("housing", "renovation-progress-reported", {
+            **self._head("renovation-progress-reported", now),
+            "community_code": report.community_code, "project_id": report.project_id,
+            "buildings": list(report.buildings), "stage": stage, "percent": percent,
+            "works": report.works, "budget_fen": report.budget_fen,
+        })]  # fmt: skip
 
     def _head(self, event: str, now: datetime) -> dict[str, Any]:
         return {"event_id": self._id(event), "event_time": _ms(now)}

@@ -19,7 +19,7 @@ import pytest
 
 from connectors.base import Event
 from connectors.demo import build_population
-from connectors.demo.live import DEPARTMENTS, LiveEvent, LiveFeed
+from connectors.demo.live import EVERY_ROUND, RENOVATION_EVERY, LiveEvent, LiveFeed
 from connectors.demo.model import Population
 from connectors.identity import check_digit
 from connectors.sources.json_contract import JsonContract
@@ -52,12 +52,20 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def test_each_round_has_one_event_of_every_sending_department_at_its_moment(
-    rounds: list[tuple[datetime, list[LiveEvent]]],
+def test_each_round_has_an_event_of_every_streaming_department_and_housing_one_a_minute(
+    population: Population, rounds: list[tuple[datetime, list[LiveEvent]]]
 ) -> None:
-    for now, round_events in rounds:
-        assert sorted(e.department for e in round_events) == sorted(DEPARTMENTS)
+    stage = {}
+    for report in sorted(population.renovations, key=lambda r: r.at):
+        stage[report.project_id] = report.stage
+    for n, (now, round_events) in enumerate(rounds):
+        unfinished = any(s != "COMPLETED" for s in stage.values())
+        housing = ["housing"] if n % RENOVATION_EVERY == 0 and unfinished else []
+        assert sorted(e.department for e in round_events) == sorted([*EVERY_ROUND, *housing])
         assert {e.body["event_time"] for e in round_events} == {ms(now)}
+        for event in round_events:
+            if event.department == "housing":
+                stage[event.body["project_id"]] = event.body["stage"]
 
 
 def test_every_event_fits_its_contract_and_the_intake_reads_it(
@@ -80,6 +88,7 @@ def test_every_event_fits_its_contract_and_the_intake_reads_it(
         "meter-reading",
         "grid-report-filed",
         "care-visit-logged",
+        "renovation-progress-reported",
     }
 
 
@@ -141,6 +150,30 @@ def test_a_water_meter_only_counts_up_from_the_exports_last_value(
             meter, value = event.body["meter_id"], event.body["value"]
             assert value > last[meter], meter
             last[meter] = value
+
+
+def test_a_project_only_moves_forward_within_each_stages_range(
+    population: Population, rounds: list[tuple[datetime, list[LiveEvent]]]
+) -> None:
+    stages = ("PLANNED", "DESIGN", "TENDERING", "CONSTRUCTION", "ACCEPTANCE", "COMPLETED")
+    ranges = {
+        "PLANNED": (0, 0),
+        "DESIGN": (5, 12),
+        "TENDERING": (15, 22),
+        "CONSTRUCTION": (30, 90),
+        "ACCEPTANCE": (94, 98),
+        "COMPLETED": (100, 100),
+    }
+    last = {}
+    for report in sorted(population.renovations, key=lambda r: r.at):
+        last[report.project_id] = (stages.index(report.stage), report.percent)
+    for event in events(rounds):
+        if event.event == "renovation-progress-reported":
+            body = event.body
+            stage, percent = stages.index(body["stage"]), body["percent"]
+            low, high = ranges[body["stage"]]
+            assert (stage, percent) > last[body["project_id"]] and low <= percent <= high
+            last[body["project_id"]] = (stage, percent)
 
 
 def test_the_same_population_generator_and_clock_give_the_same_events(
