@@ -50,8 +50,9 @@ def add_demo_commands(sub: Any) -> None:
         description=(
             "Health status changes and quarantines, deliveries, water readings, grid "
             "inspections and care visits about the generated demo's residents and homes, one "
-            "event per department each interval, posted to POST /ingest/{department}/{event} "
-            "with department tokens it makes for the run and revokes when it stops."
+            "event per department each interval (and a renovation progress report every 60), "
+            "posted to POST /ingest/{department}/{event} with department tokens it makes for "
+            "the run and revokes when it stops."
         ),
     )
     live.add_argument(
