@@ -97,8 +97,8 @@ class LiveFeed:
 
     def tick(self, now: datetime) -> list[LiveEvent]:
         """One event of each department in ``EVERY_ROUND``, all happening at ``now``, and
-        every ``RENOVATION_EVERY`` rounds (the first included) housing's, while a project of
-        the demo is unfinished."""
+        every ``RENOVATION_EVERY`` rounds (the first included) housing's, one per community
+        with an unfinished project."""
         events = [
             self._health(now),
             self._commerce(now),
@@ -258,24 +258,33 @@ class LiveFeed:
         )
 
     def _renovation(self, now: datetime) -> list[LiveEvent]:
-        """A point more of an unfinished project's works, into its next stage at the top of
-        its stage's range."""
-        unfinished = [i for i, r in enumerate(self._projects) if r.stage != "COMPLETED"]
-        if not unfinished:
-            return []
-        index = self.rng.choice(unfinished)
+        """In each community with an unfinished project, a point more of one's works (into
+        its next stage at the top of its stage's range): every community's housing feed
+        stays fresh."""
+        events = []
+        for community in sorted({r.community_code for r in self._projects}):
+            unfinished = [
+                i
+                for i, r in enumerate(self._projects)
+                if r.community_code == community and r.stage != "COMPLETED"
+            ]
+            if unfinished:
+                events.append(self._progress(self.rng.choice(unfinished), now))
+        return events
+
+    def _progress(self, index: int, now: datetime) -> LiveEvent:
         report = self._projects[index]
         stage, percent = report.stage, report.percent + 1
         if percent > PERCENTS[stage][1]:
             stage = STAGES[STAGES.index(stage) + 1]
             percent = max(percent, PERCENTS[stage][0])
         self._projects[index] = replace(report, stage=stage, percent=percent, at=now)
-        return [LiveEvent("housing", "renovation-progress-reported", {
+        return LiveEvent("housing", "renovation-progress-reported", {
             **self._head("renovation-progress-reported", now),
             "community_code": report.community_code, "project_id": report.project_id,
             "buildings": list(report.buildings), "stage": stage, "percent": percent,
             "works": report.works, "budget_fen": report.budget_fen,
-        })]  # fmt: skip
+        })  # fmt: skip
 
     def _head(self, event: str, now: datetime) -> dict[str, Any]:
         return {"event_id": self._id(event), "event_time": _ms(now)}

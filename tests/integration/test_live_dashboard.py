@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from connectors.demo import Manifest, build_population
 from connectors.demo.live import EVERY_ROUND
 from tests.support.accessibility import blocking_violations
 from tests.support.browser import phone_page
@@ -126,6 +128,17 @@ def test_after_up_with_the_demo_the_dashboard_shows_a_week_green_feeds_and_moves
 
         up.process.send_signal(signal.SIGINT)  # Ctrl-C: the live feed stops with the rest
         assert up.process.wait(60) == 0, up.printed()[-3000:]
-        assert "demo live: sent" in up.printed()
+        printed = up.printed()
+        assert "demo live: sent" in printed
+        # The feed names residents by ID number to the intake only: no log line holds one.
+        manifest = Manifest.load(up.var / "demo" / "manifest.json")
+        population = build_population(
+            manifest.communities,
+            manifest.residents,
+            manifest.seed,
+            datetime.fromisoformat(manifest.as_of),
+        )
+        for person in population.residents:
+            assert person.id_number not in printed and person.name not in printed
     finally:
         up.kill_if_running()

@@ -34,7 +34,7 @@ ROUNDS = 400
 
 @pytest.fixture(scope="module")
 def population() -> Population:
-    return build_population(1, 400, 5, CLOCK)
+    return build_population(2, 400, 5, CLOCK)
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,18 @@ def ms(moment: datetime) -> int:
 def test_each_round_has_an_event_of_every_streaming_department_and_housing_one_a_minute(
     population: Population, rounds: list[tuple[datetime, list[LiveEvent]]]
 ) -> None:
-    stage = {}
+    stage, community = {}, {}
     for report in sorted(population.renovations, key=lambda r: r.at):
         stage[report.project_id] = report.stage
+        community[report.project_id] = report.community_code
     for n, (now, round_events) in enumerate(rounds):
-        unfinished = any(s != "COMPLETED" for s in stage.values())
-        housing = ["housing"] if n % RENOVATION_EVERY == 0 and unfinished else []
+        # One report in each community with an unfinished project, once a minute.
+        unfinished = {community[p] for p, s in stage.items() if s != "COMPLETED"}
+        housing = ["housing"] * len(unfinished) if n % RENOVATION_EVERY == 0 else []
         assert sorted(e.department for e in round_events) == sorted([*EVERY_ROUND, *housing])
         assert {e.body["event_time"] for e in round_events} == {ms(now)}
+        reported = [e.body["community_code"] for e in round_events if e.department == "housing"]
+        assert sorted(reported) == sorted(unfinished if housing else [])
         for event in round_events:
             if event.department == "housing":
                 stage[event.body["project_id"]] = event.body["stage"]
