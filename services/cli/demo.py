@@ -151,6 +151,7 @@ class DemoFeed:
         self._connectors: list[subprocess.Popen[bytes]] = []
         self._history: subprocess.Popen[bytes] | None = None
         self._live: subprocess.Popen[bytes] | None = None
+        self._live_ended = False
 
     def start(self) -> None:
         """Generate the demo as of now and start its connectors, housing first."""
@@ -181,11 +182,15 @@ class DemoFeed:
             self._history = self._processes.start(command, self._env, feeder=True)
             return
         code = self._history.poll()
-        if code is None or self._live is not None:
+        if code is None:
             return
-        if code != 0:
-            self._say("the demo's history replay failed (see above): the charts start now")
-        self._live = self._processes.start(["demo", "live"], self._env, feeder=True)
+        if self._live is None:
+            if code != 0:
+                self._say("the demo's history replay failed (see above): the charts start now")
+            self._live = self._processes.start(["demo", "live"], self._env, feeder=True)
+        elif not self._live_ended and self._live.poll() is not None:
+            self._live_ended = True  # the hub goes on; only its demo stops moving
+            self._say(f"the demo's live feed stopped ({self._live.poll()}); see the log above")
 
     def _connector(self, department: str) -> subprocess.Popen[bytes]:
         out = self._settings.var_dir / "demo" / department
