@@ -29,6 +29,8 @@ COMPOSITION_ROOTS = {
     "services/cli/keys.py",
     "services/cli/admin.py",
     "services/cli/hub.py",
+    "services/cli/demo.py",  # the demo community, generated and fed
+    "services/cli/demo_live.py",  # the demo's departments pushing new events
     "services/cli/reference.py",  # the reference pages list the connectors' metrics too
     "services/api/app.py",
 }

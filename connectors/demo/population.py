@@ -196,7 +196,9 @@ class _People:
         male, female = vocab.GIVEN[vocab.cohort(born.year)]
         chars = male if gender == "MALE" else female
         given = "".join(rng.choice(chars) for _ in range(1 if rng.random() < 0.3 else 2))
-        since = max(moved_in, born + timedelta(days=30))
+        # Registered a month after birth, but never after the exports were taken (a baby
+        # born last week is registered by now, or its registration would be in the future).
+        since = min(max(moved_in, born + timedelta(days=30)), self.as_of.date() - timedelta(days=1))
         at = datetime.combine(since, time(rng.randint(8, 16), rng.randint(0, 59)), tzinfo=CHINA)
         local = born >= moved_in or rng.random() < 0.6
         return Resident(

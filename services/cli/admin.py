@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services.cli.history import add_history_command
 from services.cli.rebuild import add_rebuild_command
 from services.errors import ConfigError, StoreError
 from services.settings import Settings
@@ -92,6 +93,7 @@ def add_admin_commands(sub: Any) -> None:
     conflicts.add_argument("key")
     conflicts.set_defaults(handler=cmd_views_conflicts)
     add_rebuild_command(views_sub)
+    add_history_command(views_sub)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

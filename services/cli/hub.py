@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from services.cli.demo import DemoFeed, add_demo_arguments, add_demo_commands
 from services.errors import DatongError
 from services.settings import Settings
 
@@ -34,12 +33,7 @@ def add_hub_commands(sub: Any) -> None:
     add_demo_arguments(up)
     up.set_defaults(handler=cmd_up, long_running=True)
 
-    demo = sub.add_parser("demo", help="the synthetic demo community")
-    demo_sub = demo.add_subparsers(title="demo commands")
-    generate = demo_sub.add_parser("generate", help="write every department's exports")
-    add_demo_arguments(generate)
-    generate.add_argument("--out", type=Path, required=True, help="folder to write into")
-    generate.set_defaults(handler=cmd_demo_generate)
+    add_demo_commands(sub)
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
     broker.add_argument("--port", type=int, help="listen port (default DATONG_BROKER_PORT, 9092)")
@@ -53,54 +47,6 @@ def add_hub_commands(sub: Any) -> None:
 
     api = sub.add_parser("api", help="run the HTTP API")
     api.set_defaults(handler=cmd_api, long_running=True)
-
-
-def add_demo_arguments(parser: Any) -> None:
-    """Size and seed of the demo community."""
-    parser.add_argument("--communities", type=int, default=2)
-    parser.add_argument("--residents", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=7)
-
-
-def cmd_demo_generate(args: argparse.Namespace, _: Settings) -> int:
-    """Write the demo community's exports, one folder per department, and a manifest."""
-    from connectors.demo import generate
-
-    manifest = generate(args.out, args.communities, args.residents, args.seed)
-    for counts in manifest.files:
-        dirty = sum(counts.dirty.values())
-        print(f"{counts.department:16} {counts.path}  rows={counts.rows} dirty={dirty}")
-    print(f"manifest: {args.out / 'manifest.json'}")
-    return 0
-
-
-def _feed_demo(
-    args: argparse.Namespace,
-    settings: Settings,
-    env: dict[str, str],
-    processes: _Processes,
-) -> None:
-    """Generate the demo and start its connectors: housing first (it builds the gazetteer
-    every other department's addresses resolve against), then the rest in parallel."""
-    from connectors.demo import generate
-
-    out = settings.var_dir / "demo"
-    manifest = generate(out, args.communities, args.residents, args.seed)
-    if settings.embedded_broker:
-        # The embedded broker kept nothing from an earlier run: neither may the checkpoints.
-        shutil.rmtree(settings.checkpoint_dir, ignore_errors=True)
-
-    def connector(department: str) -> subprocess.Popen[bytes]:
-        command = ["connector", "run", department, "--source", str(out / department)]
-        return processes.start(command, env, feeder=True)
-
-    first, *rest = manifest.departments
-    if connector(first).wait() != 0 and not processes.stopping:
-        raise DatongError(f"the demo's {first} connector failed; see the log above")
-    for department in rest:
-        if processes.stopping:
-            return
-        connector(department)
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
@@ -195,11 +141,14 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             "DATONG_DATABASE_TLS": settings.database_tls,
         }
         children = [processes.start([command], env) for command in HUB_PROCESSES]
-        if args.demo:
-            _feed_demo(args, settings, env, processes)
+        demo = DemoFeed(args, settings, env, processes) if args.demo else None
+        if demo is not None:
+            demo.start()
         if not processes.stopping:
             _print_urls(settings)
         while not processes.stopping and all(child.poll() is None for child in children):
+            if demo is not None:
+                demo.advance()
             processes.stopped.wait(0.5)
         if not processes.stopping:
             failed = [

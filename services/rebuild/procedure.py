@@ -92,7 +92,7 @@ def rebuild(
             test_window_h=settings.epidemic_test_window_h,
         )
         processor.prepare()
-        replay = Replay(processor, lambda: _consumer(settings), settings.batch_size)
+        replay = Replay(processor, lambda: source_consumer(settings), settings.batch_size)
         try:
             with bar("events", replay.estimate()) as advance:
                 replay.to_head(advance)
@@ -209,7 +209,8 @@ def _row(stored: StoredView | None) -> ComparedRow | None:
     )
 
 
-def _consumer(settings: Settings) -> KafkaConsumer:
+def source_consumer(settings: Settings) -> KafkaConsumer:
+    """A consumer of no group, for reading the source topics from their beginning."""
     return KafkaConsumer(
         bootstrap_servers=settings.bootstrap,
         group_id=None,

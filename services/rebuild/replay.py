@@ -89,7 +89,7 @@ class Replay:
             if time.monotonic() - last_fold >= FOLD_EVERY_S:
                 self._fold()
                 last_fold = time.monotonic()
-            if not messages and all(_at_head(consumer, tp) for tp in self._partitions):
+            if not messages and all(at_head(consumer, tp) for tp in self._partitions):
                 break
         self.positions = {tp: consumer.position(tp) for tp in self._partitions}
         self._fold()
@@ -146,7 +146,7 @@ class Replay:
             _until_done(self._processor.fold, communities)
 
 
-def _at_head(consumer: KafkaConsumer, tp: TopicPartition) -> bool:
+def at_head(consumer: KafkaConsumer, tp: TopicPartition) -> bool:
     highwater = consumer.highwater(tp)
     return highwater is not None and consumer.position(tp) >= highwater
 
