@@ -121,6 +121,11 @@ class _GracefulWorker(faust.Worker):
     async def _finish(self, signum: signal.Signals) -> None:
         log.info("%s: finishing the batch in hand, then stopping", signum.name)
         try:
+            # A stop that overtakes the start hangs: mode's ServiceThread.stop() does nothing
+            # while its thread has not begun starting, and that thread (the Kafka consumer's)
+            # then runs on while the worker waits for it (1 stop in 20 within a second of
+            # the metrics port answering, under load). Started first, a stop is clean.
+            await asyncio.wait_for(self._merge_app.started_fully.wait(), FINISH_TIMEOUT_S)
             await asyncio.wait_for(self._merge_app.finish_merging(), FINISH_TIMEOUT_S)
         except TimeoutError:
             log.warning("the merge did not finish in %g s; stopping anyway", FINISH_TIMEOUT_S)
