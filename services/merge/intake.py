@@ -127,14 +127,6 @@ class MergeApp(faust.App):
         self.intake = Intake(capacity)
         # Set by ``create_app``: ends the merge cleanly before faust stops (services/worker.py).
         self.finish_merging: Callable[[], Awaitable[None]] = _nothing_to_finish
-        # Set once every service of the app has started, its consumer thread included; a
-        # stop must wait for it (services/worker.py says why).
-        self.started_fully = asyncio.Event()
-
-    async def on_started(self) -> None:
-        """Mark the app started (its children are by now), then faust's own steps."""
-        self.started_fully.set()
-        await super().on_started()
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
