@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from typing import Any
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 # Under the worker's terminationGracePeriodSeconds (60 in deploy/k8s/worker.yaml), with
 # room for faust's own stop after it.
 FINISH_TIMEOUT_S = 30.0
+# faust's stop after the merge has finished: leaving the group and closing the clients.
+STOP_LIMIT_S = 10.0
 
 
 def run_worker(settings: Settings) -> None:
@@ -121,12 +124,35 @@ class _GracefulWorker(faust.Worker):
 
     async def _finish(self, signum: signal.Signals) -> None:
         log.info("%s: finishing the batch in hand, then stopping", signum.name)
+        finished = False
         try:
             await asyncio.wait_for(self._merge_app.finish_merging(), FINISH_TIMEOUT_S)
+            finished = True
         except TimeoutError:
             log.warning("the merge did not finish in %g s; stopping anyway", FINISH_TIMEOUT_S)
         finally:
             self._schedule_shutdown(signum)
+            self.loop.call_later(STOP_LIMIT_S, _stop_overdue, finished)
+
+
+def _stop_overdue(finished: bool) -> None:
+    """End a worker whose faust stop outlasts ``STOP_LIMIT_S``.
+
+    faust's stop waits for the Kafka consumer's thread to shut down, and that thread waits
+    on the broker. Stopped while it starts, it has been seen to wait there past faust's own
+    60 s limit (1 stop in 30 within a second of the metrics port answering, under load), so
+    ``datong up`` or the kubelet killed it. By now the merge has ended: when it finished,
+    everything merged is committed, published and its offsets committed, and the group
+    forgets the member by its session timeout; so the exit is clean, and says why.
+    """
+    log.warning(
+        "faust's stop has not ended %g s after the merge %s; exiting without waiting for the "
+        "Kafka consumer to leave its group (the broker drops it after the session timeout)",
+        STOP_LIMIT_S,
+        "finished" if finished else "was given up",
+    )
+    logging.shutdown()
+    os._exit(0 if finished else 1)
 
 
 def _tune_garbage_collector() -> None:
