@@ -21,7 +21,7 @@ from services.cli import main
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import HOUR_MS, T0_MS, seed_rows, store_rows
 
@@ -155,4 +155,4 @@ def test_the_page_shows_each_fields_owner_class_and_readers_on_a_phone(
         expect(page.get_by_test_id("departments")).to_contain_text(iso(T0_MS))
         assert "token=" not in page.url  # the secret leaves the address bar
         assert blocking_violations(page) == []
-        page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
+        screenshot(page, "catalog")

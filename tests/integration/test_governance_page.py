@@ -30,7 +30,7 @@ from services.access.sharing_requests import Actor, Filing
 from services.access.tokens import create_token
 from services.store.database import create_engine, create_schema
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.hub import Hub, make_env
 from tests.support.pipeline import answers_ok
 from tests.support.sse_client import SseClient
@@ -158,7 +158,7 @@ def test_a_request_filed_reviewed_and_answered_on_the_page_opens_exactly_what_wa
         assert blocking_violations(page) == []
         as_holder(page, url, health)
         answer_on_the_page(page, request_id)
-        page.screenshot(path=str(tmp_path / "governance.png"), full_page=True)
+        screenshot(page, "governance")
 
         assert query("health_status") == 200
         assert query("latest_test_result") == 403

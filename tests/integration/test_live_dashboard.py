@@ -25,7 +25,7 @@ from playwright.sync_api import Page, expect
 from connectors.demo import Manifest, build_population
 from connectors.demo.live import EVERY_ROUND
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.machine import ROOT
 from tests.support.up import Up, start_up
 from tests.support.waiting import wait_for
@@ -117,14 +117,14 @@ def test_after_up_with_the_demo_the_dashboard_shows_a_week_green_feeds_and_moves
         expect(legend).not_to_have_text(before or "", timeout=60_000)
         assert page.evaluate("window.notReloaded") is True
         assert blocking_violations(page) == []
-        page.screenshot(path=str(tmp_path / "live-dashboard.png"), full_page=True)
+        screenshot(page, "live-dashboard")
         browser = page.context.browser
         assert browser is not None
         wide = browser.new_page(viewport={"width": 1280, "height": 900})
         wide.goto(f"{api}/?token={token}")
         expect(wide.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
         expect(wide.locator("#trend-quarantined polyline")).to_have_count(1)
-        wide.screenshot(path=str(tmp_path / "live-dashboard-wide.png"), full_page=True)
+        screenshot(wide, "live-dashboard-wide")
 
         up.process.send_signal(signal.SIGINT)  # Ctrl-C: the live feed stops with the rest
         assert up.process.wait(60) == 0, up.printed()[-3000:]

@@ -22,7 +22,7 @@ from services.api.rate_limit import RateLimit
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import SeedRow, community_situation, household, store_rows
 
@@ -212,5 +212,5 @@ def test_the_page_needs_no_token_and_shows_no_count_under_k(
         assert any("20–24" in t for t in shown)  # 1号楼's 23
         assert any("不公布" in t for t in shown)  # 2号楼 and 3号楼
         assert blocking_violations(page) == []
-        page.screenshot(path=str(tmp_path / "public.png"), full_page=True)
+        screenshot(page, "public")
     engine.dispose()

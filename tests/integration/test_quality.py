@@ -17,7 +17,7 @@ from connectors.demo import generate
 from services.access.tokens import create_token
 from services.store.database import create_engine
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.hub import Hub
 from tests.support.quality import expected_totals, scorecards, shown_totals
 
@@ -111,5 +111,5 @@ def test_the_scorecards_match_the_demo_manifest_for_every_department_and_reason(
         expect(row.get_by_test_id("parked")).to_have_text(str(figures["parked"]))
         for reason, count in figures["rejected_by_reason"].items():
             expect(row.get_by_test_id(f"rejected-{reason}")).to_have_text(str(count))
-    page.screenshot(path=str(tmp_path / "quality.png"), full_page=True)
+    screenshot(page, "quality")
     assert blocking_violations(page) == []

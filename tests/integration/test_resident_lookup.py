@@ -23,7 +23,7 @@ from services.api.app import create_api
 from services.settings import Settings
 from services.store.database import create_engine, create_schema
 from tests.support.accessibility import blocking_violations
-from tests.support.browser import phone_page
+from tests.support.browser import phone_page, screenshot
 from tests.support.http_server import served_over_http
 from tests.support.view_rows import SeedRow, resident_profile, seed_rows, store_rows
 
@@ -226,7 +226,7 @@ def test_the_dashboard_finds_a_resident_by_id_number(
         expect(page.get_by_test_id("profile-name_masked")).to_have_text("李*英")
         expect(page.locator("#lookup-key")).to_have_value("")  # not left on the screen
         assert not [url for url in requested if RESIDENT_ID in url]  # never in a URL
-        page.screenshot(path=str(tmp_path / "lookup.png"), full_page=True)
+        screenshot(page, "lookup")
 
 
 def test_the_dashboard_words_an_alert_in_both_languages_and_labels_the_donut(
@@ -243,4 +243,4 @@ def test_the_dashboard_words_an_alert_in_both_languages_and_labels_the_donut(
         expect(alerts).to_contain_text("no water use for 24 hours or more (since 2024-03-03")
         expect(page.locator("#health-chart")).to_contain_text("有健康码 with a status")
         assert blocking_violations(page) == []
-        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        screenshot(page, "dashboard")
