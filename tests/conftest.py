@@ -13,6 +13,29 @@ from services.broker import EmbeddedBroker, free_port
 from tests.support.hub import Hub, make_env
 from tests.support.machine import POSTGRES_URL
 
+# Files that run a whole hub for a minute or more. Collected first, they start while the
+# short files keep the other test process busy, instead of running alone at the end (the
+# two processes then finished minutes apart).
+LONG_FILES = (
+    "test_live_dashboard.py",
+    "test_quality.py",
+    "test_bench.py",
+    "test_sigterm.py",
+    "test_up.py",
+    "test_rebuild.py",
+    "test_dashboard_alert_loop.py",
+    "test_demo_live.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files first, in the order above; the rest keep their order."""
+    items.sort(
+        key=lambda item: (
+            LONG_FILES.index(item.path.name) if item.path.name in LONG_FILES else len(LONG_FILES)
+        )
+    )
+
 
 @pytest.fixture(scope="session")
 def start_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], str]]:
