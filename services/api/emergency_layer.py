@@ -36,6 +36,7 @@ from services.access.policy import Policy
 from services.api.authentication import listen_connection
 from services.api.token_cache import RevocationListener, TokenCache
 from services.errors import ConfigError
+from services.store.database import once_more_if_dead
 
 log = logging.getLogger(__name__)
 CHECK_S = 0.5  # SQLite: how stale the open emergencies may be (a stream ends within ~1 s)
@@ -108,7 +109,9 @@ class EmergencyLayer:
 
     def _load(self) -> tuple[Emergency, ...]:
         kept = []
-        for emergency in unexpired_emergencies(self._engine, self._clock()):
+        # Loaded on a read: like the read itself, it survives a pooled connection that died.
+        stored = once_more_if_dead(lambda: unexpired_emergencies(self._engine, self._clock()))
+        for emergency in stored:
             try:
                 check_openings(self._policy, emergency.openings)
             except EmergencyError as exc:

@@ -105,4 +105,9 @@ def store_layers(base: Policy, engine: sa.Engine) -> PolicyLayers:
             + "; ".join(refused)
             + "; withdraw their requests (datong requests withdraw ID --as ...) before starting"
         )
-    return PolicyLayers(base, lambda: grants_version(engine), lambda now: live_grants(engine, now))
+    # Every read asks: like the read itself, it survives a pooled connection that died.
+    return PolicyLayers(
+        base,
+        lambda: once_more_if_dead(lambda: grants_version(engine)),
+        lambda now: once_more_if_dead(lambda: live_grants(engine, now)),
+    )
