@@ -102,7 +102,8 @@ class MergeMetrics:
         self.retries = Counter(
             "datong_merge_retries",
             "Merge or fold transactions rolled back and run again, by reason (deadlock, new_row: "
-            "another worker created the same row, lock_timeout, busy, database, error).",
+            "another worker created the same row, lock_timeout, busy, database, registry: a "
+            "writer's schema could not be read, error).",
             ["reason"],
             registry=registry,
         )

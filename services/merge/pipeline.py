@@ -22,6 +22,7 @@ from faust.types import TP
 
 from schemas.catalog import dlq_topic
 from schemas.headers import DEAD_LETTER_PREFIX
+from schemas.registry.errors import RegistryUnreachableError
 from services.merge.intake import MergeApp
 from services.merge.lag import Progress
 from services.merge.processor import Decoded, MergeProcessor, Message, Outcome
@@ -78,7 +79,7 @@ class Pipeline:
         while True:
             messages = await intake.take(self._batch_size)
             self.progress.taken((TP(m.topic, m.partition), m.offset) for m in messages)
-            await ready.put(self._processor.decode(messages))
+            await ready.put(await self._decode_patiently(messages))
 
     async def _merge(self, ready: asyncio.Queue[Decoded]) -> None:
         decoded = await self._next(ready)
@@ -89,7 +90,7 @@ class Pipeline:
             # acknowledgements, decoding the next batch) would delay every subscriber.
             await self._publisher.publish(outcome)
             await self._committed(decoded)
-            following = self._ready_now(ready)
+            following = await self._ready_now(ready)
             if time.monotonic() - self._last_fold >= self._fold_interval_s:
                 await self._fold()
             if self._stopping:
@@ -108,29 +109,47 @@ class Pipeline:
                     return None
                 await self._fold()  # idle: fold what other workers, or a stop, left behind
                 continue
-            return self._grown(decoded, ready)
+            return await self._grown(decoded, ready)
 
-    def _ready_now(self, ready: asyncio.Queue[Decoded]) -> Decoded | None:
+    async def _ready_now(self, ready: asyncio.Queue[Decoded]) -> Decoded | None:
         """The next batch if one is waiting already."""
         if not ready.empty():
-            return self._grown(ready.get_nowait(), ready)
+            return await self._grown(ready.get_nowait(), ready)
         if len(self._app.intake):
-            return self._grown(self._decoded(self._batch_size), ready)
+            return await self._grown(await self._decoded(self._batch_size), ready)
         return None
 
-    def _grown(self, decoded: Decoded, ready: asyncio.Queue[Decoded]) -> Decoded:
+    async def _grown(self, decoded: Decoded, ready: asyncio.Queue[Decoded]) -> Decoded:
         """``decoded``, with whatever else has arrived, up to the batch size."""
         while len(decoded.messages) < self._batch_size and not ready.empty():
             decoded.extend(ready.get_nowait())
         room = self._batch_size - len(decoded.messages)
         if room > 0 and len(self._app.intake):
-            decoded.extend(self._decoded(room))
+            decoded.extend(await self._decoded(room))
         return decoded
 
-    def _decoded(self, limit: int) -> Decoded:
+    async def _decoded(self, limit: int) -> Decoded:
         messages = self._app.intake.take_now(limit)
         self.progress.taken((TP(m.topic, m.partition), m.offset) for m in messages)
-        return self._processor.decode(messages)
+        return await self._decode_patiently(messages)
+
+    async def _decode_patiently(self, messages: list[Message]) -> Decoded:
+        """Decode ``messages``, waiting out a schema registry that cannot be reached.
+
+        A writer's schema is read from the registry the first time its id is seen; while the
+        registry (or the database it lives in) is down, the events are not bad, and sending
+        them to their dead-letter topic would lose them: the batch is decoded again, with
+        the same backoff as a failed write, each wait counted as a ``registry`` retry.
+        """
+        delay = 0.1
+        while True:
+            try:
+                return self._processor.decode(messages)
+            except RegistryUnreachableError as exc:
+                self._metrics.retries.labels("registry").inc()
+                log.error("%s; decoding the batch again in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _committed(self, decoded: Decoded) -> None:
         """A batch is in the view store: its rejects go to dead letters, its offsets may go."""

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
+from schemas.registry.errors import RegistryUnreachableError
 from schemas.serde import Serde
 from services.merge import feeds, records
 from services.merge.batch import merge_batch
@@ -115,7 +116,11 @@ class MergeProcessor:
         return sorted(c.topic for c in self._catalog.sources())
 
     def decode(self, messages: Sequence[Message]) -> Decoded:
-        """Decode messages into view updates; an undecodable one is a reject, not an error."""
+        """Decode messages into view updates; an undecodable one is a reject, not an error.
+
+        RegistryUnreachableError when a writer's schema cannot be read now: nothing is
+        rejected for a registry (or its database) being down.
+        """
         decoded = Decoded(list(messages))
         for index, message in enumerate(messages):
             try:
@@ -137,6 +142,8 @@ class MergeProcessor:
                 )
                 decoded.origin.update((id(update), index) for update in made)
                 decoded.updates += made
+            except RegistryUnreachableError:
+                raise  # the event may be fine: decode it again once the registry answers
             except SchemaError as exc:
                 decoded.rejects.append((message, str(exc)))
         return decoded

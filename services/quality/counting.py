@@ -17,6 +17,7 @@ from typing import Any
 from schemas.catalog import Catalog, Contract
 from schemas.errors import SchemaError
 from schemas.headers import DEAD_LETTER_PREFIX, PARKED_PREFIX
+from schemas.registry.errors import RegistryUnreachableError
 from services.quality.tally import Tallies, tally_for
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class Counter:
                 raise SchemaError("a source topic cannot carry a tombstone")
             record = self._decode(contract, seen.value)
             event_time_ms = _millis(record["event_time"])
+        except RegistryUnreachableError:
+            # Not a bad event: the consumer ends, and its successor counts again from the
+            # stored offsets, as after any database failure (services/quality_worker.py).
+            raise
         except (SchemaError, KeyError, TypeError, ValueError) as exc:
             # The merge counts it as rejected too (datong_merge_events_total).
             log.warning("%s: an event left out of the scorecard: %s", seen.topic, exc)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from schemas.catalog import Catalog
 from schemas.errors import SchemaError
+from schemas.registry.errors import RegistryUnreachableError
 from schemas.serde import Serde
 from schemas.sql_stores import create_engine, migrate
 from services.errors import BrokerError
@@ -191,6 +192,8 @@ def _event_ms(serde: Serde, message: Message) -> int:
     try:
         contract = serde.catalog.by_topic(message.topic)
         value = serde.decode(contract, message.value or b"").get("event_time")
+    except RegistryUnreachableError:
+        raise  # not an undecodable record: the history cannot be rebuilt without it
     except SchemaError:
         return 0
     if isinstance(value, datetime):

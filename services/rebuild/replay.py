@@ -81,7 +81,8 @@ class Replay:
                 for r in records
             ]
             if messages:
-                self._merge(self._processor.decode(messages))
+                # The schema registry lives in the store's database: a restart is waited out.
+                self._merge(_until_done(self._processor.decode, messages))
                 for m in messages:
                     self.positions[TopicPartition(m.topic, m.partition)] = m.offset + 1
                 if advance is not None:

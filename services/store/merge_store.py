@@ -24,13 +24,15 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from schemas.registry.errors import RegistryUnreachableError
 from services.errors import DatongError
 
 Json = dict[str, Any]
 ViewKey = tuple[str, str]
 
 # What a failed view store write raises, whichever adapter: the batch is merged again.
-STORE_ERRORS = (psycopg.Error, sqlite3.Error, SQLAlchemyError, OSError)
+# The embedded registry lives in the same database, so it being unreachable is one more.
+STORE_ERRORS = (psycopg.Error, sqlite3.Error, SQLAlchemyError, OSError, RegistryUnreachableError)
 
 
 class ConcurrentWriteError(DatongError):

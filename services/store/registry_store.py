@@ -14,13 +14,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from schemas import compat
 from schemas.errors import RegistryError
 from schemas.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
+    RegistryUnreachableError,
     SchemaNotFoundError,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
@@ -250,7 +251,8 @@ class SqlRegistry:
         return before
 
     def _run(self, work: Callable[[sa.Connection], T], conflicts: bool = False) -> T:
-        """Run ``work`` in one transaction; database failures become RegistryError.
+        """Run ``work`` in one transaction; database failures become RegistryError
+        (RegistryUnreachableError when the database cannot be reached).
 
         With ``conflicts`` an IntegrityError (a concurrent writer won) passes through for
         the caller to retry.
@@ -266,5 +268,9 @@ class SqlRegistry:
             ) from exc
         except RegistryError:
             raise
+        except (OperationalError, InterfaceError) as exc:
+            # The database is down, restarting or out of connections: the schema a reader
+            # asked for has not changed, so this is worth waiting for, never a verdict.
+            raise RegistryUnreachableError(f"schema registry database unreachable: {exc}") from exc
         except SQLAlchemyError as exc:
             raise RegistryError(f"schema registry database: {exc}") from exc

@@ -208,6 +208,8 @@ def assert_converged(
         wait_for(equal, 60, interval_s=1.0, what="the four views to equal the oracle's")
     except BaseException:
         print(account(found))
+        for hub in hubs:
+            print(complaints(hub))
         raise
     print(f"the oracle's {coverage(expected)} all stored")
     assert sorted(conflicts(database_url)) == sorted(expected.conflicts), "one conflict per write"
@@ -219,6 +221,17 @@ def assert_converged(
         print(f"version monitor: {report}")
         assert report.polls >= 2, "the views were polled while the fault ran"
         assert not report.backwards, f"versions went backwards: {report.backwards[:5]}"
+
+
+def complaints(hub: Hub, limit: int = 40) -> str:
+    """The warnings and errors the hub's processes logged (the last ``limit``), to tell a
+    view the merge got wrong from an event it never merged (dead-lettered, say)."""
+    lines = [
+        line[:300] for line in hub.logs().splitlines() if "[WARNING]" in line or "[ERROR]" in line
+    ]
+    return f"{len(lines)} warnings and errors logged; the last {limit}:\n" + "\n".join(
+        lines[-limit:]
+    )
 
 
 def coverage(expected: Expected) -> str:
