@@ -88,6 +88,8 @@ class Settings:
     # Resident lookups by ID number per token and minute, per API process (each tests a guess).
     lookup_per_minute: int = 30
     policy_file: Path | None = None  # None: the shipped example policy
+    # The operator's holiday notices (services/access/holiday_calendar.py); None: the package's.
+    holiday_calendar: Path | None = None
     min_shown_count: int = DEFAULT_MIN_SHOWN_COUNT  # DATONG_MIN_SHOWN_COUNT
     epidemic_test_window_h: int | None = None  # DATONG_EPIDEMIC_TEST_WINDOW_HOURS; None: off
     # The public release (services/access/public_release.py): k, the rounding base, the
@@ -291,6 +293,7 @@ class Settings:
             ingest_max_records=_int(get("INGEST_MAX_RECORDS", "1000"), "INGEST_MAX_RECORDS"),
             lookup_per_minute=_positive_int(get, "LOOKUP_PER_MINUTE", 30),
             policy_file=_path(get("POLICY_FILE")),
+            holiday_calendar=_path(get("HOLIDAY_CALENDAR")),
             min_shown_count=_positive_int(get, "MIN_SHOWN_COUNT", DEFAULT_MIN_SHOWN_COUNT),
             epidemic_test_window_h=_hours(get, "EPIDEMIC_TEST_WINDOW_HOURS"),
             public_min_count=_positive_int(get, "PUBLIC_MIN_COUNT", 10),

@@ -34,7 +34,12 @@ from services.access.sharing_requests import (
     SharingRequest,
     Step,
 )
-from services.access.working_days import Deadline, add_working_days, beijing_day
+from services.access.working_days import (
+    Deadline,
+    WorkingCalendar,
+    add_working_days,
+    beijing_day,
+)
 
 
 def file_request(
@@ -45,9 +50,11 @@ def file_request(
     request_id: str,
     *,
     now: datetime,
+    calendar: WorkingCalendar,
 ) -> SharingRequest:
     """A new request, its ``not_shared`` fields refused at once; ``owners`` maps each field
-    of the view to its owning department (the contract's ``datong.owner``)."""
+    of the view to its owning department (the contract's ``datong.owner``); its review is
+    due in working days on ``calendar``."""
     if by.operator:
         raise RequestError(403, "the hub operator reviews requests; a department files them")
     if by.audience is not None and by.audience != filing.audience:
@@ -112,16 +119,23 @@ def file_request(
         filed_at=now,
         state=FILED if len(refused) < len(asks) else RESOLVED,
         fields=tuple(asks),
-        review_due=add_working_days(beijing_day(now), REVIEW_DAYS),
+        review_due=add_working_days(beijing_day(now), REVIEW_DAYS, calendar),
         steps=tuple(steps),
     )
 
 
 def review(
-    request: SharingRequest, by: Actor, conforms: bool, reason: str | None, now: datetime
+    request: SharingRequest,
+    by: Actor,
+    conforms: bool,
+    reason: str | None,
+    now: datetime,
+    *,
+    calendar: WorkingCalendar,
 ) -> SharingRequest:
     """The operator's conformity review: refuse the whole request (with a reason), or grant
-    its unconditional fields and forward the conditional ones to their owners."""
+    its unconditional fields and forward the conditional ones to their owners, due in
+    working days on ``calendar``."""
     _require_open(request, now, FILED)
     if not by.operator:
         raise RequestError(403, "only the hub operator reviews a request for conformity")
@@ -147,7 +161,9 @@ def review(
         published = all(
             f.already_shared for f in fields if f.owner == owner and f.decision == PENDING
         )
-        due[owner] = add_working_days(day, PUBLISHED_DAYS if published else UNPUBLISHED_DAYS)
+        due[owner] = add_working_days(
+            day, PUBLISHED_DAYS if published else UNPUBLISHED_DAYS, calendar
+        )
     step = Step(
         "review", by.name, now, reason, tuple(f.name for f in fields if f.decision == PENDING)
     )

@@ -32,10 +32,12 @@ from connectors.sources.intake_description import (
 from schemas.asyncapi import asyncapi_document, render_yaml
 from schemas.catalog import Catalog
 from schemas.serde import Serde
+from services.access import holiday_calendar
 from services.access.audit import record_reads
 from services.access.policy import Policy
 from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
 from services.access.public_release import Rules
+from services.access.working_days import WorkingCalendar
 from services.api.alert_work_routes import alert_work_routes, overdue_alerts
 from services.api.audit_log import AuditLog
 from services.api.authentication import Authenticator
@@ -125,10 +127,12 @@ def create_api(
     engine: sa.Engine,
     registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] = _now,
+    calendar: WorkingCalendar | None = None,
 ) -> Starlette:
     """Build the API over ``engine``; metrics go to ``registry`` (a new private one if None).
 
-    ``clock`` is the wall clock emergencies open and expire by (tests move it)."""
+    ``clock`` is the wall clock emergencies open and expire by (tests move it); ``calendar``
+    the working days sharing deadlines count (None: read from ``settings``)."""
     registry = registry or CollectorRegistry()
     metrics = ApiMetrics(registry)
     metrics_token = settings.metrics_token  # refuses to start without one in production
@@ -287,6 +291,7 @@ def create_api(
             authenticator,
             layers.current,
             {str(v.view): v.field_owners for v in catalog.views()},
+            calendar=calendar or holiday_calendar.load(settings.holiday_calendar),
         ),
         *dashboard_routes(),
         *public_routes(

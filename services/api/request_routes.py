@@ -48,6 +48,7 @@ from services.access.sharing_requests import (
     overdue_counts,
     overdue_stages,
 )
+from services.access.working_days import WorkingCalendar
 from services.api.authentication import Authenticator
 from services.api.dashboard_routes import DASHBOARD_DIR
 from services.api.errors import ApiError
@@ -83,9 +84,12 @@ def request_routes(
     authenticator: Authenticator,
     current_policy: Callable[[float], Awaitable[Policy]],
     owners: Mapping[str, Mapping[str, str]],
+    *,
+    calendar: WorkingCalendar,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Route]:
-    """The routes; ``owners`` maps each view to its fields' owning departments."""
+    """The routes; ``owners`` maps each view to its fields' owning departments, and
+    deadlines count working days on ``calendar``."""
 
     async def actor(request: Request) -> Actor:
         principal = await authenticator.principal(request)
@@ -99,7 +103,13 @@ def request_routes(
         now = clock()
         with refusals():
             made = steps.file_request(
-                asked, by, policy, owners.get(asked.view, {}), new_request_id(), now=now
+                asked,
+                by,
+                policy,
+                owners.get(asked.view, {}),
+                new_request_id(),
+                now=now,
+                calendar=calendar,
             )
         await asyncio.to_thread(once_more_if_dead, partial(add_request, engine, made, by))
         return JSONResponse(shown(made, now), status_code=201)
@@ -136,7 +146,8 @@ def request_routes(
     def step(name: str) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def take(request: Request) -> JSONResponse:
             by = await actor(request)
-            change = _change(name, await json_body(request, STEP_KEYS[name]), by, clock())
+            document = await json_body(request, STEP_KEYS[name])
+            change = _change(name, document, by, clock(), calendar)
             rid = request_id(request)
             found = await asyncio.to_thread(once_more_if_dead, partial(get_request, engine, rid))
             if found is None or not visible(found, by):
@@ -181,13 +192,13 @@ def request_id(request: Request) -> str:
 
 
 def _change(
-    name: str, document: dict[str, Any], by: Actor, now: datetime
+    name: str, document: dict[str, Any], by: Actor, now: datetime, calendar: WorkingCalendar
 ) -> Callable[[SharingRequest], SharingRequest]:
     """The step ``name`` with its body's arguments, to apply to the stored request."""
     reason = optional_text(document, "reason")
     if name == "review":
         conforms = flag(document, "conforms")
-        return lambda r: steps.review(r, by, conforms, reason, now)
+        return lambda r: steps.review(r, by, conforms, reason, now, calendar=calendar)
     if name == "withdraw":
         return lambda r: steps.withdraw(r, by, reason, now)
     fields: tuple[str, ...] = ()

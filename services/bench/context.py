@@ -94,11 +94,16 @@ class Run:
     limits: list[processes.Consumed] | None = None  # the merge rate's, measured once
     # The event-to-view latency's raw limits, by the rate they were paced at (events/s).
     raw_limits: list[tuple[float, dict[int, Latencies]]] = field(default_factory=list)
+    holiday_calendar: Path | None = None  # the operator's DATONG_HOLIDAY_CALENDAR, absolute
 
     def env(self, database_url: str, name: str, bootstrap: str | None = None) -> dict[str, str]:
         """A worker's ``DATONG_*`` environment, with its own var directory."""
         return processes.hub_env(
-            bootstrap or self.bootstrap, database_url, self.tmp / name, self.sizes.partitions
+            bootstrap or self.bootstrap,
+            database_url,
+            self.tmp / name,
+            self.sizes.partitions,
+            self.holiday_calendar,
         )
 
     @property

@@ -65,13 +65,25 @@ class Span:
         return self.last_t - self.first_t
 
 
-def hub_env(bootstrap: str, database_url: str, var_dir: Path, partitions: int) -> dict[str, str]:
-    """The ``DATONG_*`` environment of one worker (and nothing else of the bench's own)."""
+def hub_env(
+    bootstrap: str,
+    database_url: str,
+    var_dir: Path,
+    partitions: int,
+    holiday_calendar: Path | None = None,
+) -> dict[str, str]:
+    """The ``DATONG_*`` environment of one worker (and nothing else of the bench's own but
+    the operator's holiday calendar file, without which its API refuses to start in a year
+    the calendar package does not cover)."""
 
     def key() -> str:
         return base64.b64encode(secrets.token_bytes(32)).decode()
 
+    calendar = (
+        {} if holiday_calendar is None else {"DATONG_HOLIDAY_CALENDAR": str(holiday_calendar)}
+    )
     return {
+        **calendar,
         "DATONG_KAFKA_BOOTSTRAP": bootstrap,
         "DATONG_DATABASE_URL": database_url,
         "DATONG_VAR_DIR": str(var_dir),

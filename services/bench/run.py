@@ -60,6 +60,7 @@ def run_bench(
     postgres_url: str = DEFAULT_POSTGRES_URL,
     seed: int = 7,
     sizes: Sizes | None = None,
+    holiday_calendar: Path | None = None,
 ) -> BenchReport:
     """Run the bench, write the JSON report to ``out`` and return it.
 
@@ -73,6 +74,8 @@ def run_bench(
         postgres_url: an existing database; the bench creates and drops its own beside it.
         seed: seeds the generated export.
         sizes: instead of the sizes ``quick`` and ``scale`` give (the smoke test's).
+        holiday_calendar: the operator's holiday calendar file, passed on to the bench's
+            hub processes (``DATONG_HOLIDAY_CALENDAR``).
     """
     sizes = sizes or Sizes.of(quick, scale)
     report = BenchReport(
@@ -98,6 +101,7 @@ def run_bench(
             postgres_url,
             seed,
             [],
+            holiday_calendar=holiday_calendar.resolve() if holiday_calendar else None,
         )
         _step(run, "topics", throughput.create_topics)
         _step(run, "connector publish rate", throughput.connector_rate)

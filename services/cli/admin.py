@@ -116,7 +116,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         table = None
     else:
         out = args.out or settings.var_dir / "bench.json"
-        report = run_bench(args.quick, out, postgres_url=args.postgres_url)
+        report = run_bench(
+            args.quick,
+            out,
+            postgres_url=args.postgres_url,
+            holiday_calendar=settings.holiday_calendar,
+        )
         data, table = report.as_json(), render_table(report)
     markdown = render_markdown(data)
     if args.readme is not None:

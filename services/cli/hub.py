@@ -92,18 +92,21 @@ def cmd_quality(_: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_api(_: argparse.Namespace, settings: Settings) -> int:
     """Serve the HTTP API with uvicorn."""
+    from services.access import holiday_calendar
     from services.access.working_days import require_current_year
     from services.api.app import create_api
     from services.api.server import serve
     from services.store.database import create_engine, create_schema
 
-    require_current_year()  # sharing deadlines count working days on this year's calendar
+    # Sharing deadlines count working days on this year's calendar: refuse without it.
+    calendar = holiday_calendar.load(settings.holiday_calendar)
+    require_current_year(calendar)
     if settings.embedded_broker:  # a development hub: it may make its own keys
         settings = settings.with_dev_keys()
     # No pre-ping: a round trip before every read; a read retries a dead connection once.
     engine = create_engine(settings.database_url, pre_ping=False)
     create_schema(engine)
-    serve(create_api(settings, engine), settings.api_host, settings.api_port)
+    serve(create_api(settings, engine, calendar=calendar), settings.api_host, settings.api_port)
     return 0
 
 
@@ -113,11 +116,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     A stop is passed on as SIGTERM (the demo's connectors first, then the worker and the
     API; each finishes its batch), and ``up`` exits 0 once all of them stopped cleanly.
     """
+    from services.access import holiday_calendar
     from services.access.working_days import require_current_year
     from services.broker import EmbeddedBroker
     from services.store.database import create_engine, create_schema
 
-    require_current_year()  # before anything starts: the API would refuse to
+    # Before anything starts: the API would refuse to.
+    require_current_year(holiday_calendar.load(settings.holiday_calendar))
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     # The development hub makes its keys once under var/keys/, where its API, worker and
     # demo connectors (started below) find them.

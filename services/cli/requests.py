@@ -106,6 +106,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
     """File a request; prints its id."""
     from schemas.catalog import Catalog
+    from services.access import holiday_calendar
     from services.access.grants import layered
     from services.access.policy_file import DEFAULT_POLICY_FILE, load_policy
     from services.access.request_steps import file_request
@@ -124,7 +125,13 @@ def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
         policy = layered(base, live_grants(engine, now), now)
         try:
             made = file_request(
-                filing, by, policy, owners.get(args.view, {}), new_request_id(), now=now
+                filing,
+                by,
+                policy,
+                owners.get(args.view, {}),
+                new_request_id(),
+                now=now,
+                calendar=holiday_calendar.load(settings.holiday_calendar),
             )
         except RequestError as exc:
             raise ConfigError(str(exc)) from None
@@ -135,15 +142,18 @@ def cmd_file(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_step(args: argparse.Namespace, settings: Settings) -> int:
     """Take one step of a request as ``--as``; prints its state after."""
+    from services.access import holiday_calendar
     from services.access import request_steps as steps
     from services.access.request_store import change_request
     from services.cli.access import _engine
 
     by = _actor(args.party)
     now = datetime.now(UTC)
+    calendar = holiday_calendar.load(settings.holiday_calendar)
     fields = tuple(f.strip() for f in (getattr(args, "fields", None) or "").split(",") if f)
+    conforms = not args.not_conforming if args.step == "review" else True
     changes = {
-        "review": lambda r: steps.review(r, by, not args.not_conforming, args.reason, now),
+        "review": lambda r: steps.review(r, by, conforms, args.reason, now, calendar=calendar),
         "grant": lambda r: steps.decide(r, by, fields, True, args.reason, now=now),
         "refuse": lambda r: steps.decide(r, by, fields, False, args.reason, now=now),
         "escalate": lambda r: steps.escalate(r, by, fields, args.reason, now),

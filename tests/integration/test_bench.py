@@ -14,6 +14,7 @@ from services.bench.context import Sizes
 from services.bench.markdown import render_markdown
 from services.bench.report import NOT_MEASURED, render_table
 from services.bench.run import run_bench
+from tests.support.holiday_calendar import holiday_calendar_env
 from tests.support.machine import POSTGRES_URL
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,15 @@ def test_a_tiny_bench_reports_every_figure_with_a_positive_value_beside_its_limi
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "var" / "bench.json"
-    report = run_bench(True, out, postgres_url=POSTGRES_URL, sizes=TINY)
+    # Only in a year the installed chinese-calendar does not cover: a test calendar file.
+    calendar = holiday_calendar_env(tmp_path).get("DATONG_HOLIDAY_CALENDAR")
+    report = run_bench(
+        True,
+        out,
+        postgres_url=POSTGRES_URL,
+        sizes=TINY,
+        holiday_calendar=Path(calendar) if calendar else None,
+    )
 
     assert report.errors == []
     counts: dict[str, int] = {}

@@ -28,6 +28,7 @@ from services.access.request_steps import file_request
 from services.access.request_store import add_request
 from services.access.sharing_requests import Actor, Filing
 from services.access.tokens import create_token
+from services.access.working_days import WorkingCalendar
 from services.store.database import create_engine, create_schema
 from tests.support.accessibility import blocking_violations
 from tests.support.browser import phone_page, screenshot
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.integration
 COMMUNITY = "110105001001"
 BOUND_S = 5.0  # generous: the target is a second (the stream's allowance interval is 0.5 s)
 CIVIL = "civil-affairs"  # reads resident_profile, but neither health_status nor test results
+CALENDAR = WorkingCalendar()  # the installed package's: 2026 is in it
 
 
 @dataclass
@@ -88,7 +90,11 @@ def file_an_overdue_request(engine: sa.Engine) -> None:
     by = Actor("t", "civil", CIVIL, None)
     policy = load_policy(DEFAULT_POLICY_FILE, contracts)
     filed_at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-    add_request(engine, file_request(filing, by, policy, owners, "req-late", now=filed_at), by)
+    add_request(
+        engine,
+        file_request(filing, by, policy, owners, "req-late", now=filed_at, calendar=CALENDAR),
+        by,
+    )
 
 
 def subscribe(url: str, secret: str, field: str) -> SseClient:

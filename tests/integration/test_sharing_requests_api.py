@@ -23,6 +23,7 @@ from services.access.request_steps import decide, file_request, review
 from services.access.request_store import add_request, change_request, get_request
 from services.access.sharing_requests import Actor, Filing
 from services.access.tokens import create_token
+from services.access.working_days import WorkingCalendar
 from services.api.app import create_api
 from services.errors import ConfigError
 from services.settings import Settings
@@ -33,6 +34,7 @@ from tests.support.view_rows import seed_rows, store_rows
 pytestmark = pytest.mark.integration
 
 HOME = "110105001001"
+CALENDAR = WorkingCalendar()  # the installed package's: 2026 is in it
 
 
 @pytest.fixture
@@ -213,7 +215,11 @@ def test_metrics_count_a_review_past_its_deadline_by_stage_and_department(
     by = Actor("t", "civil", "civil-affairs", None)
     # Filed Wed 2 December 2026: its review was due Fri 4 December, so it is late now.
     filed_at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-    add_request(engine, file_request(filing, by, policy, owners, "req-late", now=filed_at), by)
+    add_request(
+        engine,
+        file_request(filing, by, policy, owners, "req-late", now=filed_at, calendar=CALENDAR),
+        by,
+    )
     text = client.get("/metrics").text
     assert 'datong_sharing_requests_overdue{department="datong",stage="review"} 1.0' in text
     assert 'datong_sharing_requests_overdue{department="health",stage="provider"} 0.0' in text
@@ -230,10 +236,16 @@ def test_two_answers_at_once_both_land_on_the_request(
     names = ("health_status", "latest_test_result", "vaccination_doses", "last_vaccinated_at")
     filing = Filing("civil-affairs", "resident_profile", names, "p", "s", 30)
     now = datetime.now(UTC)
-    add_request(engine, file_request(filing, by, policy, owners, "req-both", now=now), by)
+    add_request(
+        engine, file_request(filing, by, policy, owners, "req-both", now=now, calendar=CALENDAR), by
+    )
     operator = Actor("o", "operator", None, "datong")
     change_request(
-        engine, "req-both", lambda r: review(r, operator, True, None, now), operator, now
+        engine,
+        "req-both",
+        lambda r: review(r, operator, True, None, now, calendar=CALENDAR),
+        operator,
+        now,
     )
     health = Actor("h", "health", None, "health")
     start = threading.Barrier(len(names))

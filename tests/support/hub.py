@@ -18,6 +18,7 @@ import pytest
 
 from services.broker import free_port
 from services.settings import Settings
+from tests.support.holiday_calendar import holiday_calendar_env
 from tests.support.machine import ROOT
 from tests.support.waiting import wait_for
 
@@ -45,6 +46,8 @@ def make_env(bootstrap: str, database_url: str, var_dir: Path, **extra: str) -> 
         # A development hub on a test machine: open /metrics, test databases without TLS.
         "DATONG_METRICS_AUTH": "open",
         "DATONG_DATABASE_TLS": "unchecked",
+        # Only in a year the installed chinese-calendar does not cover: a test file.
+        **holiday_calendar_env(var_dir),
     }
     env.update(extra)
     return env

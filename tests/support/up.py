@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.broker import free_port
+from tests.support.holiday_calendar import holiday_calendar_env
 from tests.support.machine import ROOT
 from tests.support.waiting import wait_for
 
@@ -53,6 +54,8 @@ def start_up(tmp_path: Path, *args: str) -> Up:
             "DATONG_WORKER_METRICS_PORT": str(up_ports[2]),
             "DATONG_QUALITY_METRICS_PORT": str(free_port()),
             "DATONG_SESSION_TIMEOUT_S": "3",
+            # Only in a year the installed chinese-calendar does not cover: a test file.
+            **holiday_calendar_env(tmp_path),
         }
     )
     log = tmp_path / "up.log"

@@ -20,6 +20,7 @@ from services.access.sharing_requests import (
     SharingRequest,
     overdue_stages,
 )
+from services.access.working_days import WorkingCalendar
 
 CATALOG = Catalog.load()
 POLICY = load_policy(DEFAULT_POLICY_FILE, CATALOG)
@@ -28,6 +29,7 @@ CIVIL = Actor("t1", "civil-affairs-t1", "civil-affairs", None)
 OPERATOR = Actor("t2", "operator", None, "datong")
 HEALTH = Actor("t3", "health-t3", None, "health")
 POLICE = Actor("t4", "police-t4", None, "public-security")
+CALENDAR = WorkingCalendar()  # the installed package's (2026 is in chinese-calendar 1.11.0)
 # Wed 30 September 2026, 10:00 in Beijing: the last working day before National Day.
 BEFORE_NATIONAL_DAY = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
 
@@ -45,7 +47,9 @@ def filed(at: datetime = BEFORE_NATIONAL_DAY, **changes: Any) -> SharingRequest:
     )
     for name, value in changes.items():
         filing = Filing(**{**filing.__dict__, name: value})
-    return file_request(filing, CIVIL, POLICY, OWNERS[filing.view], "req-1", now=at)
+    return file_request(
+        filing, CIVIL, POLICY, OWNERS[filing.view], "req-1", now=at, calendar=CALENDAR
+    )
 
 
 def decisions(request: SharingRequest) -> dict[str, str]:
@@ -64,7 +68,7 @@ def test_a_not_shared_field_is_refused_at_filing_with_its_reason() -> None:
 def test_review_forwards_conditional_fields_with_their_owners_deadlines() -> None:
     # Reviewed Fri 18 September 2026 at 09:00 in Beijing: 5 working days end Thu 24.
     at = datetime(2026, 9, 18, 1, 0, tzinfo=UTC)
-    request = review(filed(at), OPERATOR, True, None, at)
+    request = review(filed(at), OPERATOR, True, None, at, calendar=CALENDAR)
     assert request.state == "forwarded"
     assert request.provider_due["health"].day == date(2026, 9, 24)
     assert decisions(request)["health_status"] == "pending"
@@ -75,12 +79,12 @@ def test_a_field_nobody_reads_yet_gives_its_owner_ten_working_days() -> None:
     at = datetime(2026, 10, 3, 2, 0, tzinfo=UTC)  # a holiday
     request = filed(at, fields=("last_water_reading_at",), view="household")
     assert request.review_due.day == date(2026, 10, 9)
-    request = review(request, OPERATOR, True, None, at)
+    request = review(request, OPERATOR, True, None, at, calendar=CALENDAR)
     assert request.provider_due["utilities"].day == date(2026, 10, 20)
 
 
 def test_an_owner_grants_one_field_and_refuses_another_with_a_reason() -> None:
-    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY)
+    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY, calendar=CALENDAR)
     request = decide(request, HEALTH, ["health_status"], True, None, now=BEFORE_NATIONAL_DAY)
     assert request.state == "forwarded"
     with pytest.raises(RequestError) as caught:
@@ -94,14 +98,14 @@ def test_an_owner_grants_one_field_and_refuses_another_with_a_reason() -> None:
 
 
 def test_only_the_owning_department_answers_for_a_field() -> None:
-    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY)
+    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY, calendar=CALENDAR)
     with pytest.raises(RequestError) as caught:
         decide(request, POLICE, ["health_status"], True, None, now=BEFORE_NATIONAL_DAY)
     assert caught.value.status == 403
 
 
 def test_a_refusal_escalated_is_the_operators_to_decide() -> None:
-    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY)
+    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY, calendar=CALENDAR)
     request = decide(
         request,
         HEALTH,
@@ -125,7 +129,7 @@ def test_review_and_provider_answers_become_overdue_after_their_deadlines() -> N
     assert overdue_stages(request, datetime(2026, 10, 9, 16, 0, tzinfo=UTC)) == [
         ("review", "datong")
     ]
-    request = review(request, OPERATOR, True, None, BEFORE_NATIONAL_DAY)
+    request = review(request, OPERATOR, True, None, BEFORE_NATIONAL_DAY, calendar=CALENDAR)
     late = datetime(2026, 10, 13, 16, 0, tzinfo=UTC)  # 14 October in Beijing
     assert overdue_stages(request, late) == [("provider", "health")]
 
@@ -134,7 +138,14 @@ def test_a_request_expires_when_the_time_it_was_needed_for_is_over() -> None:
     request = filed()
     assert request.state_at(BEFORE_NATIONAL_DAY + timedelta(days=90)) == "expired"
     with pytest.raises(RequestError) as caught:
-        review(request, OPERATOR, True, None, BEFORE_NATIONAL_DAY + timedelta(days=91))
+        review(
+            request,
+            OPERATOR,
+            True,
+            None,
+            BEFORE_NATIONAL_DAY + timedelta(days=91),
+            calendar=CALENDAR,
+        )
     assert caught.value.status == 409
 
 
@@ -158,7 +169,7 @@ def test_a_field_already_read_is_refused_at_filing() -> None:
 
 
 def test_a_request_survives_its_document() -> None:
-    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY)
+    request = review(filed(), OPERATOR, True, None, BEFORE_NATIONAL_DAY, calendar=CALENDAR)
     assert from_document(to_document(request)) == request
 
 
@@ -168,14 +179,24 @@ def test_a_derived_field_is_refused_unless_its_inputs_are_read_or_asked_for() ->
     dashboard = Actor("t5", "dashboard", "community-dashboard", None)
     filing = Filing("community-dashboard", "alert", ("delivery_id",), "p", "s", 30)
     with pytest.raises(RequestError) as caught:
-        file_request(filing, dashboard, POLICY, OWNERS["alert"], "req-2", now=BEFORE_NATIONAL_DAY)
+        file_request(
+            filing,
+            dashboard,
+            POLICY,
+            OWNERS["alert"],
+            "req-2",
+            now=BEFORE_NATIONAL_DAY,
+            calendar=CALENDAR,
+        )
     assert caught.value.field == "fields" and "open_deliveries" in str(caught.value)
     # resident_profile.dwelling_id is derived from household building, unit and room, which
     # commerce-delivery reads: it may ask for it.
     commerce = Actor("t6", "commerce", "commerce-delivery", None)
     filing = Filing("commerce-delivery", "resident_profile", ("dwelling_id",), "p", "s", 30)
     owners = OWNERS["resident_profile"]
-    asked = file_request(filing, commerce, POLICY, owners, "req-3", now=BEFORE_NATIONAL_DAY)
+    asked = file_request(
+        filing, commerce, POLICY, owners, "req-3", now=BEFORE_NATIONAL_DAY, calendar=CALENDAR
+    )
     assert decisions(asked) == {"dwelling_id": "pending"}
 
 

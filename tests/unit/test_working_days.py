@@ -20,11 +20,16 @@ import pytest
 from services.access.working_days import (
     CalendarNotCovered,
     Deadline,
+    WorkingCalendar,
     add_working_days,
     beijing_day,
     is_overdue,
     require_current_year,
 )
+
+INSTALLED = WorkingCalendar()  # chinese-calendar 1.11.0, pinned: 2026 is in it
+# A package that stops at 2026 whatever release is installed, with no holiday calendar file.
+TO_2026 = WorkingCalendar(package=range(2004, 2027))
 
 
 @pytest.mark.parametrize(
@@ -49,7 +54,7 @@ from services.access.working_days import (
 def test_a_time_limit_ends_on_the_nth_working_day_of_the_official_calendar(
     filed: date, days: int, due: date
 ) -> None:
-    assert add_working_days(filed, days) == Deadline(due, provisional=False)
+    assert add_working_days(filed, days, INSTALLED) == Deadline(due, provisional=False)
 
 
 def test_a_request_filed_in_the_evening_utc_is_filed_on_the_next_day_in_beijing() -> None:
@@ -58,8 +63,8 @@ def test_a_request_filed_in_the_evening_utc_is_filed_on_the_next_day_in_beijing(
 
 
 def test_days_beyond_the_covered_years_count_monday_to_friday_and_say_so() -> None:
-    # 2027 is not in chinese-calendar 1.11.0: Thu 31 Dec 2026 + 2 -> Fri 1 Jan, Mon 4 Jan.
-    assert add_working_days(date(2026, 12, 31), 2) == Deadline(date(2027, 1, 4), True)
+    # 2027 is not in the package: Thu 31 Dec 2026 + 2 -> Fri 1 Jan, Mon 4 Jan.
+    assert add_working_days(date(2026, 12, 31), 2, TO_2026) == Deadline(date(2027, 1, 4), True)
 
 
 def test_overdue_starts_the_day_after_the_deadline_in_beijing() -> None:
@@ -68,9 +73,19 @@ def test_overdue_starts_the_day_after_the_deadline_in_beijing() -> None:
     assert is_overdue(due, datetime(2026, 10, 9, 16, 0, tzinfo=UTC))  # 00:00 on 10 October
 
 
-def test_the_hub_refuses_a_year_its_calendar_does_not_cover_naming_the_package() -> None:
-    require_current_year(datetime(2026, 6, 1, tzinfo=UTC))
+def test_the_hub_refuses_a_year_its_calendar_does_not_cover_naming_both_remedies() -> None:
+    require_current_year(TO_2026, datetime(2026, 6, 1, tzinfo=UTC))
     with pytest.raises(CalendarNotCovered) as caught:
-        require_current_year(datetime(2030, 1, 2, tzinfo=UTC))
-    assert "chinese-calendar" in str(caught.value)
-    assert "2030" in str(caught.value)
+        require_current_year(TO_2026, datetime(2030, 1, 2, tzinfo=UTC))
+    message = str(caught.value)
+    assert "2030" in message
+    assert "upgrade the Python package chinese-calendar" in message
+    assert "set DATONG_HOLIDAY_CALENDAR" in message and "'2030:'" in message
+    assert "holidays:" in message and "working_days:" in message
+
+
+def test_the_year_is_the_year_in_beijing() -> None:
+    # 16:00 UTC on 31 December 2026 is midnight on 1 January 2027 in Beijing.
+    require_current_year(TO_2026, datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
+    with pytest.raises(CalendarNotCovered, match="does not cover 2027"):
+        require_current_year(TO_2026, datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
