@@ -69,7 +69,12 @@ def read_dead_letters(
     topic = dlq_topic(department)
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            # An operator's command: an absent broker is one line within seconds (the
+            # client's default waits 30 s).
+            bootstrap_timeout_ms=10_000,
+            **client_options,
         )
     except KafkaError as exc:
         raise ConnectorError(
