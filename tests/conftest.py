@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from services.broker import EmbeddedBroker, free_port
+from tests.support.databases import fresh_database
 from tests.support.hub import Hub, make_env
-from tests.support.machine import POSTGRES_URL
 
 # Files that run a whole hub for a minute or more. Collected first, they start while the
 # short files keep the other test process busy, instead of running alone at the end (the
@@ -63,7 +61,7 @@ def broker(start_broker: Callable[[], str]) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty view database: a SQLite file, or a new PostgreSQL database."""
-    yield from _fresh_database(request.param, tmp_path)
+    yield from fresh_database(request.param, tmp_path)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -71,23 +69,7 @@ def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """Like ``database_url``, shared by the tests of one module (for read-mostly tests)."""
-    yield from _fresh_database(request.param, tmp_path_factory.mktemp("db"))
-
-
-def _fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'views.db'}"
-        return
-    name = f"datong_t_{uuid.uuid4().hex[:12]}"
-    # Pre-ping: the serial drills restart PostgreSQL, and the drop at teardown comes after.
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(POSTGRES_URL).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from fresh_database(request.param, tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture

@@ -199,7 +199,8 @@ class MergeStore(ABC):
 
     @abstractmethod
     def analyze(self) -> None:
-        """Refresh the planner's statistics of the view rows (PostgreSQL; else nothing)."""
+        """Have the planner's statistics of the view rows refreshed soon, without waiting
+        (PostgreSQL; else nothing)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -48,6 +48,7 @@ from services.store.postgres_merge_sql import (
     json_text,
     row_json,
 )
+from services.store.statistics import BackgroundAnalyze
 
 
 class PostgresTransaction(MergeTransaction):
@@ -178,6 +179,7 @@ class PostgresMergeStore(MergeStore):
         self._conninfo = conninfo
         self._locks = locks
         self._conn: psycopg.Connection[Any] | None = None
+        self._statistics = BackgroundAnalyze(conninfo)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -283,14 +285,9 @@ class PostgresMergeStore(MergeStore):
         return int(row[0]) if row else 0
 
     def analyze(self) -> None:
-        conn = self._connection()
-        conn.commit()
-        conn.autocommit = True
-        try:
-            conn.execute("ANALYZE view_row")
-        finally:
-            conn.autocommit = False
+        self._statistics.request()
 
     def close(self) -> None:
+        self._statistics.close()
         if self._conn is not None:
             self._conn.close()
