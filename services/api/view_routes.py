@@ -35,7 +35,7 @@ from services.api.errors import ApiError
 from services.api.json_records import json_record
 from services.api.params import MAX_COMMUNITY_CHARS, MAX_KEY_CHARS, bounded_number, bounded_text
 from services.api.read_access import ReadAccess, ReadScope
-from services.store.database import once_more_if_dead
+from services.store.database import autocommit, once_more_if_dead
 from services.store.models import ViewRow
 from services.store.views import ShownRow, shown_row, visible_page
 
@@ -182,10 +182,11 @@ class _Reads:
         return json_record(self.access.key_fields[view], row.key, row.data, row.provenance)
 
     def _row(self, view: str, key: str) -> ShownRow | None:
-        # A core SELECT on a pooled connection: no ORM session or state on the hot path, and
-        # no ping before it (a connection found dead is replaced and the read done again).
+        # A core SELECT on a pooled connection: no ORM session or state on the hot path, no
+        # transaction around it (one round trip), and no ping before it (a connection found
+        # dead is replaced and the read done again).
         def select() -> ShownRow | None:
-            with self.engine.connect() as connection:
+            with autocommit(self.engine) as connection:
                 return shown_row(connection, view, key)
 
         return once_more_if_dead(select)

@@ -44,6 +44,15 @@ def once_more_if_dead(work: Callable[[], _Done]) -> _Done:
 
 
 @contextmanager
+def autocommit(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A pooled connection for reads of one statement each, outside any transaction: one
+    round trip per read, where a transaction adds a BEGIN and the pool's ROLLBACK at
+    check-in (the API's hot path; a read of several statements wants one snapshot instead)."""
+    with engine.connect() as pooled:
+        yield pooled.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
 def disposing(engine: sa.Engine) -> Iterator[sa.Engine]:
     """``engine`` for a ``with`` block, disposed at its end: a short-lived engine (one CLI
     command) closes its pooled connections instead of leaving them to the garbage collector."""
