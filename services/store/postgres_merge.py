@@ -6,7 +6,7 @@ worker's batch may be writing. Under SERIALIZABLE one of the two aborts at commi
 whole batch is merged again, so adding workers adds retries. Here each batch locks the
 rows it read (``SELECT … FOR UPDATE``, in key order, view by view in the order the merge
 reads them), so a second worker waits a moment for the first instead of failing, and the
-order rules out deadlocks between merges. A row neither worker found is created by one;
+order (``LOCK_ORDER``, which a publisher's resend follows too) rules out deadlocks. A row neither worker found is created by one;
 the other's insert then finds it and that batch alone is merged again (ConcurrentWriteError).
 
 Every write of a batch goes in one statement (data-modifying CTEs over ``unnest`` arrays),
@@ -41,6 +41,7 @@ from services.store.postgres_merge_sql import (
     COLUMNS,
     COMMUNITY_LOCKS,
     CREATE_PLACEHOLDERS,
+    LOCK_ORDER,
     PLACEHOLDER_VERSION,
     RENOVATION_LOCK,
     SESSION,
@@ -254,8 +255,9 @@ class PostgresMergeStore(MergeStore):
             rows = conn.execute(
                 f"SELECT r.view, {', '.join('r.' + c for c in COLUMNS.split(', '))}"
                 " FROM view_row r JOIN unnest(%s::text[], %s::text[]) AS p(view, key)"
-                " ON r.view = p.view AND r.key = p.key ORDER BY r.view, r.key FOR SHARE OF r",
-                ([v for v, _ in keys], [k for _, k in keys]),
+                " ON r.view = p.view AND r.key = p.key"
+                " ORDER BY array_position(%s::text[], r.view::text), r.key FOR SHARE OF r",
+                ([v for v, _ in keys], [k for _, k in keys], list(LOCK_ORDER)),
             ).fetchall()
             yield {(r[0], r[1]): StoredView(*r[1:]) for r in rows}
             conn.commit()

@@ -27,6 +27,12 @@ SESSION = (
 
 COLUMNS = "key, community_code, visible, data, provenance, state"
 
+# The order every transaction takes row locks in, view by view (by key within a view): a
+# fold locks its communities before their households, a merge its residents, then their
+# households, then their alerts; a publisher holding rows while it resends them takes them
+# in the same order. In alphabetical order (alert first) a resend and a merge deadlocked.
+LOCK_ORDER = ("community_situation", "resident_profile", "household", "alert")
+
 # Each table's rows travel as one JSON array, unpacked by the server: handing psycopg arrays
 # of thousands of strings costs more (it escapes each element in Python) than the merge.
 WRITE_BATCH = """
