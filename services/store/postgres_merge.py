@@ -6,8 +6,9 @@ worker's batch may be writing. Under SERIALIZABLE one of the two aborts at commi
 whole batch is merged again, so adding workers adds retries. Here each batch locks the
 rows it read (``SELECT … FOR UPDATE``, in key order, view by view in the order the merge
 reads them), so a second worker waits a moment for the first instead of failing, and the
-order (``LOCK_ORDER``, which a publisher's resend follows too) rules out deadlocks. A row neither worker found is created by one;
-the other's insert then finds it and that batch alone is merged again (ConcurrentWriteError).
+order (``LOCK_ORDER``, which a publisher's resend follows too) rules out deadlocks. A row
+neither worker found is created by one; the other's insert then finds it and that batch
+alone is merged again (ConcurrentWriteError).
 
 Every write of a batch goes in one statement (data-modifying CTEs over ``unnest`` arrays),
 sent together with the commit.
