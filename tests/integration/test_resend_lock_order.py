@@ -17,9 +17,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from services.store.database import create_engine, create_schema
 from services.store.merge_store import BatchWrite, RowWrite, open_merge_store
-from tests.support.databases import fresh_database
+from tests.support.databases import fresh_postgres_store
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +27,7 @@ HOUSEHOLD, ALERT = ("household", "D-1"), ("alert", "a" * 32)
 
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
-    for url in fresh_database("postgresql", tmp_path):
-        engine = create_engine(url)
-        create_schema(engine)
-        engine.dispose()
-        yield url
+    yield from fresh_postgres_store(tmp_path)
 
 
 def _rows(url: str) -> None:

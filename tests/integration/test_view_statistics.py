@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.broker import free_port
-from services.store.database import create_engine, create_schema
 from services.store.merge_store import open_merge_store
 from services.store.statistics import BackgroundAnalyze
-from tests.support.databases import fresh_database
+from tests.support.databases import fresh_postgres_store
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -21,12 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh PostgreSQL view store (SQLite keeps no statistics to refresh)."""
-    for url in fresh_database("postgresql", tmp_path):
-        engine = create_engine(url)
-        create_schema(engine)
-        engine.dispose()
-        yield url
+    yield from fresh_postgres_store(tmp_path)
 
 
 def analyzed(url: str) -> int:

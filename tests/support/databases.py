@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from services.store.database import create_engine, create_schema
 from tests.support.machine import POSTGRES_URL
 
 
@@ -27,3 +28,13 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def fresh_postgres_store(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL view store, migrated (for what SQLite has no counterpart of:
+    planner statistics, row locks between sessions); dropped when the generator is closed."""
+    for url in fresh_database("postgresql", tmp_path):
+        engine = create_engine(url)
+        create_schema(engine)
+        engine.dispose()
+        yield url
